@@ -1,0 +1,43 @@
+"""User-facing errors.
+
+Anything the user can fix (a bad preset, a missing file, an unknown option) is raised as a
+BprenderError. The CLI prints its message without a traceback and exits non-zero; any other
+exception is a bug in bprender and keeps its traceback.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class BprenderError(Exception):
+    """An error the user can fix; str() is the whole message shown to them."""
+
+
+class PresetError(BprenderError):
+    """A problem in a preset, located as precisely as we can: file, line, dotted key.
+
+    str() reads like a compiler message:
+        presets/x.yaml:12: render.fps: must be a positive integer, got 'abc' (did you mean ...?)
+    """
+
+    def __init__(self, message: str, *, path: str | Path | None = None, line: int | None = None,
+                 key: str | None = None, hint: str | None = None):
+        self.message = message
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.key = key
+        self.hint = hint
+        super().__init__(str(self))
+
+    def located(self, path: str | Path | None, line: int | None) -> "PresetError":
+        """The same error with the file and line filled in where they were unknown."""
+        return PresetError(self.message, path=self.path or path, line=self.line or line,
+                           key=self.key, hint=self.hint)
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path:
+            where = self.path + (f":{self.line}" if self.line else "") + ": "
+        key = f"{self.key}: " if self.key else ""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{where}{key}{self.message}{hint}"
