@@ -1,0 +1,121 @@
+"""The preset schema: every key, its kind, default, allowed values and a one-line doc.
+
+This is data only; bprender.preset.validate checks values against it. Kinds:
+  section     a mapping of the keys in `children`
+  text        a string
+  int         a whole number within [min, max]
+  number      a number within [min, max] (`above`: min itself is not allowed)
+  enum        one of `choices`
+  size        "1280x720" or [1280, 720], normalised to [w, h]; both even, >= MIN_SIDE
+  font        optional path to a .ttf/.otf (relative to the preset's folder)
+  pyref       FILE.py:FUNCTION (FILE relative to the preset's folder)
+  expression  a Python expression (text)
+  tensors     a mapping of identifier -> number or rectangular nested list of numbers
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+__all__ = ["Key", "SCHEMA", "MIN_SIDE", "MAX_SIDE", "lookup", "all_keys", "defaults"]
+
+MIN_SIDE = 16       # smallest video side, pixels
+MAX_SIDE = 8192     # largest video side, pixels
+
+
+@dataclass(frozen=True)
+class Key:
+    kind: str
+    default: Any = None
+    doc: str = ""
+    choices: tuple[str, ...] = ()
+    min: float | None = None
+    max: float | None = None
+    above: bool = False           # min is exclusive
+    nullable: bool = False        # null is a valid value (means "not set")
+    required: bool = False
+    unit: str = ""
+    children: Mapping[str, "Key"] = field(default_factory=dict)
+
+
+def _seconds(default: float, doc: str, *, above: bool = False) -> Key:
+    return Key("number", default, doc, min=0.0, max=60.0, above=above, unit="seconds")
+
+
+SCHEMA: dict[str, Key] = {
+    "title": Key("text", None, "Title card text; default: the preset file's name (stem)."),
+    "description": Key("text", "", "One line shown under the title and in `bprender list`."),
+    "model": Key("section", None, "What to differentiate: exactly one of expression or python.",
+                 required=True, children={
+        "expression": Key("expression", None, "A formula over params and inputs giving a scalar,"
+                          " e.g. (w * x + b - y_true) ** 2.", nullable=True),
+        "python": Key("pyref", None, "FILE.py:FUNCTION returning model, inputs, target, loss;"
+                      " FILE relative to the preset's folder.", nullable=True),
+        "params": Key("tensors", {}, "Leaves that require grad: name -> number or nested list"
+                      " (stored as floats). Only with expression."),
+        "inputs": Key("tensors", {}, "Constants: name -> number or nested list."
+                      " Only with expression."),
+        "seed": Key("int", 0, "torch.manual_seed before building the model.", min=0),
+    }),
+    "render": Key("section", None, "Video output.", children={
+        "size": Key("size", [1280, 720], "Frame size WIDTHxHEIGHT or [W, H]; both even."),
+        "fps": Key("int", 30, "Video frames per second.", min=1, max=120),
+        "quality": Key("enum", "final", "final, or draft (faster, lower quality).",
+                       choices=("final", "draft")),
+        "theme": Key("enum", "light", "Colour theme.", choices=("light", "dark", "colorblind")),
+        "font": Key("font", None, "Optional .ttf/.otf used for all text; relative to the"
+                    " preset's folder.", nullable=True),
+    }),
+    "pacing": Key("section", None, "How long each part of the animation lasts, in seconds.",
+                  children={
+        "intro": _seconds(1.0, "Title card before the forward pass."),
+        "forward_step": _seconds(0.5, "Per node lighting up in the forward pass.", above=True),
+        "loss": _seconds(1.0, "Loss highlight."),
+        "backward_step": _seconds(1.2, "Per backward engine step.", above=True),
+        "pause": _seconds(0.6, "Between phases."),
+        "hold": _seconds(2.0, "Final state held at the end."),
+    }),
+    "gif": Key("section", None, "GIF output.", children={
+        "width": Key("int", 640, "GIF width in pixels (height keeps the aspect ratio).",
+                     min=MIN_SIDE, max=4096),
+        "fps": Key("int", 15, "GIF frames per second (GIF delays are in 1/100 s, so at most 50).",
+                   min=1, max=50),
+    }),
+}
+
+
+def lookup(dotted: str) -> Key | None:
+    """The Key at a dotted path like "render.fps", or None if there is no such key."""
+    children: Mapping[str, Key] = SCHEMA
+    key = None
+    for part in dotted.split("."):
+        key = children.get(part)
+        if key is None:
+            return None
+        children = key.children
+    return key
+
+
+def all_keys(*, sections: bool = False) -> list[str]:
+    """Every dotted key path, in schema order (leaves only unless sections=True)."""
+    out: list[str] = []
+
+    def walk(children: Mapping[str, Key], prefix: str) -> None:
+        for name, key in children.items():
+            dotted = prefix + name
+            if key.kind == "section":
+                if sections:
+                    out.append(dotted)
+                walk(key.children, dotted + ".")
+            else:
+                out.append(dotted)
+
+    walk(SCHEMA, "")
+    return out
+
+
+def defaults(children: Mapping[str, Key] = SCHEMA) -> dict:
+    """A fresh dict of all defaults (sections filled recursively)."""
+    return {name: defaults(key.children) if key.kind == "section" else copy.deepcopy(key.default)
+            for name, key in children.items()}
