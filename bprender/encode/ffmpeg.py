@@ -1,0 +1,127 @@
+"""A small wrapper around one ffmpeg process that reads raw frames from a pipe.
+
+ffmpeg's stderr goes to a temporary file rather than a pipe, so a chatty ffmpeg can never
+block while we are blocked writing to its stdin (no deadlock, no reader thread). When
+ffmpeg fails, the last lines of that file become the BprenderError message.
+"""
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from fractions import Fraction
+from typing import Sequence
+
+import numpy as np
+
+from bprender.errors import BprenderError
+
+# Make the output a function of the input only: no encoder version or creation time in the
+# container, no metadata copied from the (raw) input.
+BITEXACT_ARGS = ["-fflags", "+bitexact", "-flags:v", "+bitexact", "-map_metadata", "-1"]
+
+
+def ffmpeg_exe() -> str:
+    """Path of the ffmpeg binary shipped with imageio-ffmpeg (it includes libx264)."""
+    try:
+        import imageio_ffmpeg
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except Exception as exc:  # ImportError, or its binary missing on this platform
+        raise BprenderError(f"cannot find ffmpeg (install imageio-ffmpeg): {exc}") from None
+
+
+def fps_arg(fps: float | int | Fraction) -> str:
+    """``fps`` as ffmpeg wants it: an exact rational string ("30", "30000/1001")."""
+    value = Fraction(fps).limit_denominator(1001)
+    if value <= 0:
+        raise BprenderError(f"fps must be positive, got {fps!r}")
+    return str(value)
+
+
+def raw_input_args(width: int, height: int, fps, pix_fmt: str = "bgra") -> list[str]:
+    """Input options for raw frames of ``width`` x ``height`` on stdin."""
+    return ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-s", f"{width}x{height}",
+            "-r", fps_arg(fps), "-i", "-"]
+
+
+def check_frame(frame: np.ndarray, width: int, height: int) -> memoryview:
+    """The frame's bytes, after checking it is a (height, width, 4) uint8 array."""
+    if (not isinstance(frame, np.ndarray) or frame.dtype != np.uint8
+            or frame.shape != (height, width, 4)):
+        got = f"{frame.shape} {frame.dtype}" if isinstance(frame, np.ndarray) else type(frame).__name__
+        raise ValueError(f"expected a ({height}, {width}, 4) uint8 BGRA frame, got {got}")
+    if not frame.flags.c_contiguous:
+        frame = np.ascontiguousarray(frame)
+    return memoryview(frame).cast("B")
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    kept = [line for line in text.strip().splitlines() if line.strip()]
+    return "\n".join(kept[-lines:])
+
+
+class FFmpegPipe:
+    """Run ``ffmpeg <args>`` with frames written to its stdin.
+
+    Use as a context manager: leaving the block normally closes stdin and waits for
+    ffmpeg (raising BprenderError if it failed); leaving it with an exception kills ffmpeg.
+    """
+
+    def __init__(self, args: Sequence[str], *, what: str = "ffmpeg"):
+        self.what = what
+        self._stderr = tempfile.TemporaryFile()
+        cmd = [ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error", "-y", *args]
+        try:
+            self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
+                                          stdout=subprocess.DEVNULL, stderr=self._stderr)
+        except OSError as exc:
+            self._stderr.close()
+            raise BprenderError(f"{what}: cannot start ffmpeg: {exc}") from None
+
+    def write(self, data) -> None:
+        """Send bytes to ffmpeg; if ffmpeg has died, raise with its error output."""
+        try:
+            self._proc.stdin.write(data)
+        except (BrokenPipeError, ConnectionResetError, ValueError):
+            self._proc.wait()
+            raise self._error() from None
+
+    def close(self) -> None:
+        """Finish the input, wait for ffmpeg, raise BprenderError if it failed."""
+        try:
+            self._proc.stdin.close()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        code = self._proc.wait()
+        try:
+            if code != 0:
+                raise self._error()
+        finally:
+            self._stderr.close()
+
+    def abort(self) -> None:
+        """Stop ffmpeg now (after an error on our side); its output is discarded by the caller."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+        try:
+            self._proc.stdin.close()
+        except OSError:
+            pass
+        self._proc.wait()
+        self._stderr.close()
+
+    def _error(self) -> BprenderError:
+        self._stderr.seek(0)
+        text = self._stderr.read().decode("utf-8", "replace")
+        code = self._proc.returncode
+        tail = _tail(text) or "(no error output)"
+        return BprenderError(f"{self.what}: ffmpeg failed (exit code {code}):\n{tail}")
+
+    def __enter__(self) -> "FFmpegPipe":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
