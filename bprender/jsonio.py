@@ -1,0 +1,63 @@
+"""Deterministic strict JSON for bprender's data files (trace, scene).
+
+``dumps`` sorts keys, indents by one space, keeps non-ASCII text as is and ends with a
+newline, so the same data always gives the same bytes. Strict JSON has no NaN or
+infinities: non-finite floats are written as the strings ``"NaN"``, ``"Infinity"`` and
+``"-Infinity"`` (readers map them back where a number is expected).
+"""
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+NAN = "NaN"
+POS_INF = "Infinity"
+NEG_INF = "-Infinity"
+
+
+def _encode_float(x: float) -> float | str:
+    if math.isnan(x):
+        return NAN
+    if math.isinf(x):
+        return POS_INF if x > 0 else NEG_INF
+    return x
+
+
+def _clean(obj: Any) -> Any:
+    """A copy of obj with tuples as lists and non-finite floats as strings."""
+    if isinstance(obj, bool) or obj is None or isinstance(obj, (str, int)):
+        return obj
+    if isinstance(obj, float):
+        return _encode_float(obj)
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    # numpy scalars and the like: fall back to their Python value when they have one
+    item = getattr(obj, "item", None)
+    if callable(item):
+        return _clean(item())
+    return obj  # json.dumps raises TypeError for anything else: a bug in the caller
+
+
+def dumps(obj: Any) -> str:
+    """Deterministic strict JSON text for obj, with a trailing newline."""
+    return json.dumps(_clean(obj), sort_keys=True, indent=1, ensure_ascii=False,
+                      allow_nan=False) + "\n"
+
+
+def loads(text: str) -> Any:
+    """Parse JSON text (non-finite numbers stay as the strings dumps wrote)."""
+    return json.loads(text)
+
+
+def to_float(value: Any) -> float:
+    """A number from a JSON value that may be one of the non-finite strings."""
+    if value == NAN:
+        return math.nan
+    if value == POS_INF:
+        return math.inf
+    if value == NEG_INF:
+        return -math.inf
+    return float(value)

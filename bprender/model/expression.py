@@ -1,0 +1,255 @@
+"""A formula over named leaves, e.g. ``(w * x + b - y_true) ** 2``.
+
+The formula is parsed with ``ast.parse(mode="eval")`` and evaluated by walking the tree with
+torch operations; it is never passed to ``eval`` or ``exec``. Only this small language is
+accepted, everything else is rejected with a message naming the construct:
+
+- numbers (int or float literals),
+- names declared under ``params`` (leaves that require grad) or ``inputs`` (constants),
+- binary operators ``+ - * / ** @`` and unary ``-`` / ``+``,
+- calls with exactly one positional argument to these functions (elementwise unless noted):
+  ``sum`` and ``mean`` (reduce to a scalar), ``exp``, ``log``, ``sqrt``, ``square``, ``abs``,
+  ``sin``, ``cos``, ``tanh``, ``sigmoid``, ``relu``.
+
+The result must be a scalar; wrap a tensor-valued formula in ``sum(...)`` or ``mean(...)``.
+Params and inputs are float32 tensors built from a number or a nested list.
+"""
+from __future__ import annotations
+
+import ast
+import difflib
+import keyword
+from typing import Any, Callable, Mapping
+
+import torch
+
+from bprender.errors import PresetError
+
+from . import Built
+
+KEY = "model.expression"
+
+FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "sum": torch.sum,
+    "mean": torch.mean,
+    "exp": torch.exp,
+    "log": torch.log,
+    "sqrt": torch.sqrt,
+    "square": torch.square,
+    "abs": torch.abs,
+    "sin": torch.sin,
+    "cos": torch.cos,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "relu": torch.relu,
+}
+
+_BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
+           ast.MatMult: "@"}
+_UNARY = {ast.USub: "-", ast.UAdd: "+"}
+
+_ALLOWED_HINT = ("allowed: numbers, names from params/inputs, + - * / ** @, unary -, and "
+                 "one-argument calls to " + ", ".join(sorted(FUNCTIONS)))
+
+# What to call the constructs we reject, so the message says what the user wrote.
+_CONSTRUCT_NAMES = {
+    "Attribute": "attribute access", "Subscript": "indexing (subscript)", "Lambda": "lambda",
+    "ListComp": "list comprehension", "SetComp": "set comprehension",
+    "DictComp": "dict comprehension", "GeneratorExp": "generator expression",
+    "Compare": "comparison", "BoolOp": "and/or", "IfExp": "conditional expression (if/else)",
+    "List": "list literal", "Tuple": "tuple literal", "Set": "set literal",
+    "Dict": "dict literal", "JoinedStr": "f-string", "FormattedValue": "f-string",
+    "NamedExpr": "assignment expression (:=)", "Starred": "starred argument (*)",
+    "Await": "await", "Yield": "yield", "YieldFrom": "yield", "Slice": "slice",
+}
+
+
+def _reject(what: str, node: ast.AST | None = None) -> PresetError:
+    where = ""
+    if node is not None and getattr(node, "col_offset", None) is not None:
+        where = f" at column {node.col_offset + 1}"
+    return PresetError(f"{what} is not allowed in an expression{where}", key=KEY,
+                       hint=_ALLOWED_HINT)
+
+
+def _did_you_mean(name: str, candidates) -> str | None:
+    close = difflib.get_close_matches(name, sorted(candidates), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+def parse(text: Any, names: set[str]) -> ast.Expression:
+    """Parse and check a formula; ``names`` are the declared params and inputs."""
+    if not isinstance(text, str) or not text.strip():
+        raise PresetError(f"must be a non-empty formula string, got {text!r}", key=KEY,
+                          hint="e.g. (w * x + b - y_true) ** 2")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        col = f" at column {exc.offset}" if exc.offset else ""
+        raise PresetError(f"not a valid formula{col}: {exc.msg}", key=KEY,
+                          hint=_ALLOWED_HINT) from None
+    _check(tree.body, names)
+    return tree
+
+
+def _check(node: ast.AST, names: set[str]) -> None:
+    if isinstance(node, ast.BinOp):
+        if type(node.op) not in _BINOPS:
+            raise _reject(f"operator {type(node.op).__name__}", node)
+        _check(node.left, names)
+        _check(node.right, names)
+    elif isinstance(node, ast.UnaryOp):
+        if type(node.op) not in _UNARY:
+            raise _reject(f"unary operator {type(node.op).__name__}", node)
+        _check(node.operand, names)
+    elif isinstance(node, ast.Constant):
+        v = node.value
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            kind = {str: "string", bytes: "bytes"}.get(type(v), type(v).__name__)
+            raise _reject(f"{kind} constant {v!r}", node)
+    elif isinstance(node, ast.Name):
+        if node.id in names:
+            return
+        if node.id in FUNCTIONS:
+            raise PresetError(f"function {node.id!r} must be called, e.g. {node.id}(x)",
+                              key=KEY, hint=_ALLOWED_HINT)
+        hint = _did_you_mean(node.id, names | set(FUNCTIONS))
+        raise PresetError(f"unknown name {node.id!r}: not declared under params or inputs",
+                          key=KEY, hint=hint or "declared: " + (", ".join(sorted(names)) or "none"))
+    elif isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name):
+            if isinstance(node.func, ast.Attribute):
+                raise _reject(f"attribute access (.{node.func.attr})", node.func)
+            raise _reject("calling the result of an expression", node)
+        fname = node.func.id
+        if fname not in FUNCTIONS:
+            hint = _did_you_mean(fname, set(FUNCTIONS))
+            raise PresetError(f"function {fname!r} is not allowed", key=KEY,
+                              hint=hint or "allowed functions: " + ", ".join(sorted(FUNCTIONS)))
+        if node.keywords:
+            raise _reject(f"keyword argument in {fname}(...)", node)
+        if len(node.args) != 1:
+            raise PresetError(f"{fname}(...) takes exactly one argument, got {len(node.args)}",
+                              key=KEY)
+        if isinstance(node.args[0], ast.Starred):
+            raise _reject("starred argument (*)", node.args[0])
+        _check(node.args[0], names)
+    else:
+        kind = type(node).__name__
+        raise _reject(_CONSTRUCT_NAMES.get(kind, kind), node)
+
+
+def _as_tensor(v: Any) -> torch.Tensor:
+    return v if isinstance(v, torch.Tensor) else torch.tensor(float(v), dtype=torch.float32)
+
+
+def evaluate(tree: ast.Expression, env: Mapping[str, torch.Tensor]) -> Any:
+    """Evaluate a checked tree with torch ops; returns a tensor (or a number for constants)."""
+    return _eval(tree.body, env)
+
+
+def _eval(node: ast.AST, env: Mapping[str, torch.Tensor]) -> Any:
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        return env[node.id]
+    if isinstance(node, ast.UnaryOp):
+        v = _eval(node.operand, env)
+        return -v if isinstance(node.op, ast.USub) else v
+    if isinstance(node, ast.Call):
+        return FUNCTIONS[node.func.id](_as_tensor(_eval(node.args[0], env)))
+    if isinstance(node, ast.BinOp):
+        a = _eval(node.left, env)
+        b = _eval(node.right, env)
+        if not isinstance(a, torch.Tensor) and not isinstance(b, torch.Tensor):
+            a = _as_tensor(a)  # IEEE semantics (1/0 -> inf) instead of Python exceptions
+        op = type(node.op)
+        if op is ast.Add:
+            return a + b
+        if op is ast.Sub:
+            return a - b
+        if op is ast.Mult:
+            return a * b
+        if op is ast.Div:
+            return a / b
+        if op is ast.Pow:
+            return a ** b
+        if op is ast.MatMult:
+            return _as_tensor(a) @ _as_tensor(b)
+    raise AssertionError(f"unchecked node {type(node).__name__}")  # _check prevents this
+
+
+def _tensor(value: Any, key: str, requires_grad: bool) -> torch.Tensor:
+    def ok(v):
+        if isinstance(v, bool):
+            return False
+        if isinstance(v, (int, float)):
+            return True
+        return isinstance(v, list) and all(ok(x) for x in v)
+    if not ok(value):
+        raise PresetError(f"must be a number or a nested list of numbers, got {value!r}", key=key)
+    try:
+        t = torch.tensor(value, dtype=torch.float32)
+    except (ValueError, TypeError) as exc:
+        raise PresetError(f"not a rectangular nested list of numbers: {exc}", key=key) from None
+    return t.requires_grad_(requires_grad)
+
+
+def _check_names(mapping: Any, section: str) -> dict:
+    if not isinstance(mapping, Mapping):
+        raise PresetError(f"must be a mapping of name: value, got {mapping!r}",
+                          key=f"model.{section}")
+    for name in mapping:
+        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+            raise PresetError(f"{name!r} is not a valid name (letters, digits, _)",
+                              key=f"model.{section}")
+        if name in FUNCTIONS:
+            raise PresetError(f"{name!r} is a function name; choose another name",
+                              key=f"model.{section}.{name}")
+    return dict(mapping)
+
+
+def build_expression(expression: Any, params: Any, inputs: Any, *, seed: int = 0) -> Built:
+    """Check the formula, make the leaves and constants, and check the result is a scalar."""
+    params = _check_names(params, "params")
+    inputs = _check_names(inputs, "inputs")
+    both = sorted(set(params) & set(inputs))
+    if both:
+        raise PresetError(f"{both[0]!r} is declared under both params and inputs",
+                          key=f"model.inputs.{both[0]}")
+    tree = parse(expression, set(params) | set(inputs))
+    torch.manual_seed(seed)
+    leaves = {n: _tensor(v, f"model.params.{n}", True) for n, v in params.items()}
+    constants = {n: _tensor(v, f"model.inputs.{n}", False) for n, v in inputs.items()}
+    env = {**leaves, **constants}
+
+    def run() -> torch.Tensor:
+        try:
+            out = evaluate(tree, env)
+        except RuntimeError as exc:
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise PresetError(f"cannot evaluate: {msg}", key=KEY,
+                              hint="check the shapes of params and inputs") from None
+        if not isinstance(out, torch.Tensor) or not out.requires_grad:
+            raise PresetError("the result does not depend on any param, so there is nothing "
+                              "to backpropagate", key=KEY,
+                              hint="declare the values to differentiate under params")
+        if out.numel() != 1:
+            raise PresetError(f"the result has shape {list(out.shape)}, not a scalar", key=KEY,
+                              hint="wrap it in sum(...) or mean(...)")
+        if out.grad_fn is None:
+            raise PresetError("the result is a param itself; apply at least one operation",
+                              key=KEY, hint="e.g. square(w)")
+        return out
+
+    with torch.no_grad():  # check shapes now, so errors come before any tracing
+        try:
+            probe = evaluate(tree, env)
+        except RuntimeError as exc:
+            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise PresetError(f"cannot evaluate: {msg}", key=KEY,
+                              hint="check the shapes of params and inputs") from None
+    if isinstance(probe, torch.Tensor) and probe.numel() != 1:
+        raise PresetError(f"the result has shape {list(probe.shape)}, not a scalar", key=KEY,
+                          hint="wrap it in sum(...) or mean(...)")
+    return Built(run=run, leaves=leaves, constants=constants, module=None)

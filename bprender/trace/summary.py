@@ -1,0 +1,80 @@
+"""Tensor summaries for the trace JSON.
+
+A summary is ``{"shape", "dtype", "stats": {"min", "max", "mean", "norm"}, "values"}``;
+``values`` (flattened, row-major) only for tensors of at most ``MAX_VALUES`` elements.
+Float32/16 numbers are written with the shortest decimal that round-trips in their own
+precision (0.1, not 0.10000000149011612). NaN and infinities stay floats here; jsonio
+writes them as strings.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+
+MAX_VALUES = 64
+
+_SHORT = {torch.float32: np.float32, torch.bfloat16: np.float32, torch.float16: np.float16}
+
+
+def _shorten(x: float, np_type) -> float:
+    if not math.isfinite(x):
+        return x
+    return float(str(np_type(x)))
+
+
+def _number_summary(v: int | float) -> dict:
+    if isinstance(v, bool):
+        v = int(v)
+    if isinstance(v, int):
+        return {"shape": [], "dtype": "int64",
+                "stats": {"min": v, "max": v, "mean": float(v), "norm": float(abs(v))},
+                "values": [v]}
+    v = float(v)
+    return {"shape": [], "dtype": "float64",
+            "stats": {"min": v, "max": v, "mean": v, "norm": abs(v)}, "values": [v]}
+
+
+def summarize(t: Any) -> dict | None:
+    """The summary of a tensor or a Python number; None for None."""
+    if t is None:
+        return None
+    if isinstance(t, (bool, int, float)):
+        return _number_summary(t)
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"cannot summarize {type(t).__name__}")
+    with torch.no_grad():
+        t = t.detach()
+        if t.device.type != "cpu":
+            t = t.cpu()
+        dtype = str(t.dtype).replace("torch.", "")
+        out: dict[str, Any] = {"shape": list(t.shape), "dtype": dtype}
+        n = t.numel()
+        short = _SHORT.get(t.dtype)
+        if n == 0:
+            out["stats"] = {"min": None, "max": None, "mean": None, "norm": None}
+            out["values"] = []
+            return out
+        exact_int = not (t.is_floating_point() or t.is_complex())
+        f = t.abs().double() if t.is_complex() else t.double()
+        lo, hi = f.min().item(), f.max().item()
+        mean = f.mean().item()
+        norm = torch.linalg.vector_norm(f).item()
+        if exact_int:
+            lo, hi = int(lo), int(hi)
+        elif short is not None:
+            lo, hi = _shorten(lo, short), _shorten(hi, short)
+            mean, norm = _shorten(mean, short), _shorten(norm, short)
+        out["stats"] = {"min": lo, "max": hi, "mean": mean, "norm": norm}
+        if n <= MAX_VALUES and not t.is_complex():
+            flat = t.reshape(-1)
+            if t.dtype == torch.bool:
+                values = [int(v) for v in flat.tolist()]
+            elif short is not None:
+                values = [_shorten(v, short) for v in flat.float().tolist()]
+            else:
+                values = flat.tolist()
+            out["values"] = values
+        return out
