@@ -1,0 +1,388 @@
+"""Canvas2D: the HTML Canvas 2D subset (docs/formats.md) drawn with skia-python.
+
+Modelled on CanvasKit's htmlcanvas: spec names and semantics, its own state stack. The current
+path is kept in the current user space, as Blink does: when the transform changes while a path
+is open, the path is mapped by the inverse of the change, so each segment stays where the
+transform at the time it was added put it. fill/stroke/clip then draw under the current
+transform (strokes are therefore in user space, as the spec says). While the transform is not
+invertible nothing is drawn.
+"""
+from __future__ import annotations
+
+import math
+from operator import attrgetter
+
+import skia
+
+from .fonts import FontBook, FontMetrics
+from .geometry import arc_sweep, round_rect_radii
+from .state import DrawingState
+
+_isfinite = math.isfinite
+_DEG = 180.0 / math.pi
+_WS = str.maketrans({"\t": " ", "\n": " ", "\f": " ", "\r": " ", "\v": " "})
+_CAPS = {"butt": skia.Paint.kButt_Cap, "round": skia.Paint.kRound_Cap,
+         "square": skia.Paint.kSquare_Cap}
+_JOINS = {"miter": skia.Paint.kMiter_Join, "round": skia.Paint.kRound_Join,
+          "bevel": skia.Paint.kBevel_Join}
+_FILL_RULES = {"nonzero": skia.PathFillType.kWinding, "evenodd": skia.PathFillType.kEvenOdd}
+_IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+
+_default_book: FontBook | None = None
+
+
+def default_fontbook() -> FontBook:
+    """A process-wide FontBook with the bundled font only (typefaces load once)."""
+    global _default_book
+    if _default_book is None:
+        _default_book = FontBook()
+    return _default_book
+
+
+def _finite(*values) -> bool:
+    for v in values:
+        if not _isfinite(v):
+            return False
+    return True
+
+
+def _matrix(m) -> skia.Matrix:
+    a, b, c, d, e, f = m
+    return skia.Matrix.MakeAll(a, c, e, b, d, f, 0.0, 0.0, 1.0)
+
+
+def _invert(m):
+    a, b, c, d, e, f = m
+    det = a * d - b * c
+    if det == 0 or not _isfinite(det):
+        return None
+    ia, ib, ic, id_ = d / det, -b / det, -c / det, a / det
+    return (ia, ib, ic, id_, -(ia * e + ic * f), -(ib * e + id_ * f))
+
+
+def _mul(m, n):
+    """m · n (apply n first), both (a, b, c, d, e, f)."""
+    a, b, c, d, e, f = m
+    A, B, C, D, E, F = n
+    return (a * A + c * B, b * A + d * B, a * C + c * D, b * C + d * D,
+            a * E + c * F + e, b * E + d * F + f)
+
+
+class TextMetrics:
+    """measureText's result: width, plus font/em box metrics relative to textBaseline."""
+    __slots__ = ("width", "fontBoundingBoxAscent", "fontBoundingBoxDescent",
+                 "emHeightAscent", "emHeightDescent", "actualBoundingBoxLeft",
+                 "actualBoundingBoxRight")
+
+    def __init__(self, width: float, metrics: FontMetrics | None = None, baseline: str = "alphabetic",
+                 dx: float = 0.0):
+        self.width = width
+        m = metrics or FontMetrics(0.0, 0.0, 0.0, 0.0)
+        off = m.baseline_offset(baseline)
+        self.fontBoundingBoxAscent = float(round(m.ascent)) - off
+        self.fontBoundingBoxDescent = float(round(m.descent)) + off
+        self.emHeightAscent = m.em_ascent - off
+        self.emHeightDescent = m.em_descent + off
+        self.actualBoundingBoxLeft = dx   # from the layout box (not glyph ink)
+        self.actualBoundingBoxRight = width - dx
+
+    def __repr__(self) -> str:
+        return f"TextMetrics(width={self.width!r})"
+
+
+def align_offset(text_align: str, width: float) -> float:
+    """x shift of the text's left edge for a textAlign (direction ltr)."""
+    if text_align == "center":
+        return -width / 2.0
+    if text_align in ("right", "end"):
+        return -width
+    return 0.0
+
+
+class Canvas2D(DrawingState):
+    """A Canvas 2D context over a skia.Canvas. The canvas's matrix at construction is the base
+    transform (a HiDPI scale, say): setTransform/resetTransform are relative to it.
+    ``owner`` is kept referenced: skia's canvas does not keep its surface (or the surface its
+    pixel array) alive, so whoever made them passes itself here."""
+
+    _SAVED = DrawingState._SAVED + ("_m",)
+    _get_saved = attrgetter(*_SAVED)
+
+    def __init__(self, canvas: skia.Canvas, fonts: FontBook | None = None, *, owner=None):
+        self._init_state()
+        self._owner = owner
+        self._canvas = canvas
+        self.fonts = fonts or default_fontbook()
+        self._base = canvas.getTotalMatrix()
+        self._base_save_count = canvas.getSaveCount()
+        self._m = _IDENTITY
+        self._invertible = True
+        self._path = skia.Path()
+        self._fill_paint = skia.Paint(AntiAlias=True)
+        self._stroke_paint = skia.Paint(AntiAlias=True)
+        self._stroke_paint.setStyle(skia.Paint.kStroke_Style)
+        self._dash_paint = skia.Paint(AntiAlias=True)
+        self._dash_paint.setStyle(skia.Paint.kStroke_Style)
+        self._clear_paint = skia.Paint(AntiAlias=True)
+        self._clear_paint.setBlendMode(skia.BlendMode.kClear)
+        self._dash_key = None  # (segments, offset) the dash paint's effect was made for
+
+    @property
+    def canvas(self) -> skia.Canvas:
+        return self._canvas
+
+    # -- state -----------------------------------------------------------------------------
+    def save(self) -> None:
+        self._push_state()
+        self._canvas.save()
+
+    def restore(self) -> None:
+        old = self._m
+        if not self._pop_state():
+            return
+        self._canvas.restore()
+        if self._m != old:
+            self._matrix_changed(old)
+
+    # -- transform -------------------------------------------------------------------------
+    def _matrix_changed(self, old) -> None:
+        """Keep the open path where it was drawn, in the new user space."""
+        inv = _invert(self._m)
+        self._invertible = inv is not None
+        if inv is not None and not self._path.isEmpty() and _invert(old) is not None:
+            self._path.transform(_matrix(_mul(inv, old)))
+
+    def translate(self, x: float, y: float) -> None:
+        if not _finite(x, y):
+            return
+        old = self._m
+        self._m = _mul(old, (1.0, 0.0, 0.0, 1.0, float(x), float(y)))
+        self._canvas.translate(x, y)
+        if self._invertible and not self._path.isEmpty():
+            self._path.offset(-x, -y)
+
+    def scale(self, x: float, y: float) -> None:
+        if not _finite(x, y):
+            return
+        old = self._m
+        self._m = _mul(old, (float(x), 0.0, 0.0, float(y), 0.0, 0.0))
+        self._canvas.scale(x, y)
+        self._matrix_changed(old)
+
+    def rotate(self, angle: float) -> None:
+        if not _finite(angle):
+            return
+        old = self._m
+        c, s = math.cos(angle), math.sin(angle)
+        self._m = _mul(old, (c, s, -s, c, 0.0, 0.0))
+        self._canvas.rotate(angle * _DEG)
+        self._matrix_changed(old)
+
+    def transform(self, a: float, b: float, c: float, d: float, e: float, f: float) -> None:
+        if not _finite(a, b, c, d, e, f):
+            return
+        old = self._m
+        self._set_matrix(_mul(old, (float(a), float(b), float(c), float(d), float(e), float(f))), old)
+
+    def setTransform(self, a: float, b: float, c: float, d: float, e: float, f: float) -> None:
+        if not _finite(a, b, c, d, e, f):
+            return
+        self._set_matrix((float(a), float(b), float(c), float(d), float(e), float(f)), self._m)
+
+    def resetTransform(self) -> None:
+        self._set_matrix(_IDENTITY, self._m)
+
+    def getTransform(self) -> tuple[float, float, float, float, float, float]:
+        return self._m
+
+    def _set_matrix(self, m, old) -> None:
+        self._m = m
+        self._canvas.setMatrix(skia.Matrix.Concat(self._base, _matrix(m)))
+        self._matrix_changed(old)
+
+    # -- paths -----------------------------------------------------------------------------
+    def beginPath(self) -> None:
+        self._path.reset()
+
+    def closePath(self) -> None:
+        if not self._path.isEmpty():
+            self._path.close()
+
+    def moveTo(self, x: float, y: float) -> None:
+        if _finite(x, y):
+            self._path.moveTo(x, y)
+
+    def lineTo(self, x: float, y: float) -> None:
+        if not _finite(x, y):
+            return
+        if self._path.countPoints() == 0:
+            self._path.moveTo(x, y)  # "ensure there is a subpath"
+        else:
+            self._path.lineTo(x, y)
+
+    def quadraticCurveTo(self, cpx: float, cpy: float, x: float, y: float) -> None:
+        if not _finite(cpx, cpy, x, y):
+            return
+        if self._path.countPoints() == 0:
+            self._path.moveTo(cpx, cpy)
+        self._path.quadTo(cpx, cpy, x, y)
+
+    def bezierCurveTo(self, cp1x: float, cp1y: float, cp2x: float, cp2y: float,
+                      x: float, y: float) -> None:
+        if not _finite(cp1x, cp1y, cp2x, cp2y, x, y):
+            return
+        if self._path.countPoints() == 0:
+            self._path.moveTo(cp1x, cp1y)
+        self._path.cubicTo(cp1x, cp1y, cp2x, cp2y, x, y)
+
+    def arc(self, x: float, y: float, radius: float, startAngle: float, endAngle: float,
+            counterclockwise: bool = False) -> None:
+        if not _finite(x, y, radius, startAngle, endAngle):
+            return
+        if radius < 0:
+            raise ValueError("arc: negative radius (IndexSizeError)")
+        if radius == 0 or startAngle == endAngle:
+            self.lineTo(x + radius * math.cos(startAngle), y + radius * math.sin(startAngle))
+            return
+        start, sweep = arc_sweep(startAngle, endAngle, bool(counterclockwise))
+        oval = skia.Rect.MakeLTRB(x - radius, y - radius, x + radius, y + radius)
+        start_deg, sweep_deg = start * _DEG, sweep * _DEG
+        path = self._path
+        if abs(abs(sweep_deg) - 360.0) < 1e-4:  # arcTo cannot do a full turn in one go
+            half = math.copysign(180.0, sweep_deg)
+            path.arcTo(oval, start_deg, half, False)
+            path.arcTo(oval, start_deg + half, half, False)
+        else:
+            path.arcTo(oval, start_deg, sweep_deg, False)
+
+    def rect(self, x: float, y: float, w: float, h: float) -> None:
+        if not _finite(x, y, w, h):
+            return
+        p = self._path
+        p.moveTo(x, y)
+        p.lineTo(x + w, y)
+        p.lineTo(x + w, y + h)
+        p.lineTo(x, y + h)
+        p.close()
+
+    def roundRect(self, x: float, y: float, w: float, h: float, radii=0.0) -> None:
+        if not _finite(x, y, w, h):
+            return
+        r = round_rect_radii(w, h, radii)
+        if r is None:
+            return
+        ul, ur, lr, ll = r
+        rect = skia.Rect.MakeLTRB(min(x, x + w), min(y, y + h), max(x, x + w), max(y, y + h))
+        rrect = skia.RRect()
+        rrect.setRectRadii(rect, [skia.Point(ul, ul), skia.Point(ur, ur),
+                                  skia.Point(lr, lr), skia.Point(ll, ll)])
+        cw = (w >= 0) == (h >= 0)
+        self._path.addRRect(rrect, skia.PathDirection.kCW if cw else skia.PathDirection.kCCW)
+        self._path.moveTo(x, y)
+
+    def fill(self, fillRule: str = "nonzero") -> None:
+        if not self._invertible or fillRule not in _FILL_RULES:
+            return
+        self._path.setFillType(_FILL_RULES[fillRule])
+        self._canvas.drawPath(self._path, self._fill_ready())
+
+    def stroke(self) -> None:
+        if self._invertible:
+            self._canvas.drawPath(self._path, self._stroke_ready())
+
+    def clip(self, fillRule: str = "nonzero") -> None:
+        if fillRule not in _FILL_RULES:
+            return
+        path = skia.Path(self._path)
+        path.setFillType(_FILL_RULES[fillRule])
+        self._canvas.clipPath(path, skia.ClipOp.kIntersect, True)
+
+    # -- rectangles ------------------------------------------------------------------------
+    def fillRect(self, x: float, y: float, w: float, h: float) -> None:
+        if not _finite(x, y, w, h) or not self._invertible or w == 0 or h == 0:
+            return
+        self._canvas.drawRect(skia.Rect.MakeLTRB(min(x, x + w), min(y, y + h),
+                                                 max(x, x + w), max(y, y + h)), self._fill_ready())
+
+    def strokeRect(self, x: float, y: float, w: float, h: float) -> None:
+        if not _finite(x, y, w, h) or not self._invertible or (w == 0 and h == 0):
+            return
+        paint = self._stroke_ready()
+        if w == 0 or h == 0:
+            self._canvas.drawLine(x, y, x + w, y + h, paint)
+        else:
+            self._canvas.drawRect(skia.Rect.MakeLTRB(min(x, x + w), min(y, y + h),
+                                                     max(x, x + w), max(y, y + h)), paint)
+
+    def clearRect(self, x: float, y: float, w: float, h: float) -> None:
+        if not _finite(x, y, w, h) or not self._invertible or w == 0 or h == 0:
+            return
+        self._canvas.drawRect(skia.Rect.MakeLTRB(min(x, x + w), min(y, y + h),
+                                                 max(x, x + w), max(y, y + h)), self._clear_paint)
+
+    # -- line dash -------------------------------------------------------------------------
+    def setLineDash(self, segments) -> None:
+        self._accept_dash(segments)
+
+    # -- text ------------------------------------------------------------------------------
+    def measureText(self, text: str) -> TextMetrics:
+        spec = self._font_spec
+        lay = self.fonts.layout(str(text).translate(_WS), spec)
+        return TextMetrics(lay.width, self.fonts.metrics(spec), self._textBaseline,
+                           -align_offset(self._textAlign, lay.width))
+
+    def fillText(self, text: str, x: float, y: float, maxWidth: float | None = None) -> None:
+        self._text(text, x, y, maxWidth, True)
+
+    def strokeText(self, text: str, x: float, y: float, maxWidth: float | None = None) -> None:
+        self._text(text, x, y, maxWidth, False)
+
+    def _text(self, text, x, y, max_width, fill: bool) -> None:
+        if not _finite(x, y) or not self._invertible:
+            return
+        if max_width is not None and (not _isfinite(max_width) or max_width <= 0):
+            return
+        spec = self._font_spec
+        lay = self.fonts.layout(str(text).translate(_WS), spec)
+        if lay.blob is None:
+            return
+        width = lay.width
+        squeeze = max_width is not None and max_width < width
+        avail = max_width if squeeze else width
+        px = x + align_offset(self._textAlign, avail)
+        py = y + self.fonts.metrics(spec).baseline_offset(self._textBaseline)
+        paint = self._fill_ready() if fill else self._stroke_ready()
+        if squeeze:
+            c = self._canvas
+            c.save()
+            c.translate(px, py)
+            c.scale(max_width / width, 1.0)
+            c.drawTextBlob(lay.blob, 0.0, 0.0, paint)
+            c.restore()
+        else:
+            self._canvas.drawTextBlob(lay.blob, px, py, paint)
+
+    # -- paints ----------------------------------------------------------------------------
+    def _fill_ready(self) -> skia.Paint:
+        r, g, b, a = self._fill
+        p = self._fill_paint
+        p.setColor4f(skia.Color4f(r, g, b, a * self._globalAlpha))
+        return p
+
+    def _stroke_ready(self) -> skia.Paint:
+        r, g, b, a = self._stroke
+        dash = self._dash
+        if dash and sum(dash) > 0:
+            p = self._dash_paint
+            key = (dash, self._lineDashOffset)
+            if key != self._dash_key:
+                self._dash_key = key
+                p.setPathEffect(skia.DashPathEffect.Make(list(dash), self._lineDashOffset))
+        else:
+            p = self._stroke_paint
+        p.setColor4f(skia.Color4f(r, g, b, a * self._globalAlpha))
+        p.setStrokeWidth(self._lineWidth)
+        p.setStrokeCap(_CAPS[self._lineCap])
+        p.setStrokeJoin(_JOINS[self._lineJoin])
+        p.setStrokeMiter(self._miterLimit)
+        return p
