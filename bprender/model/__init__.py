@@ -37,8 +37,9 @@ def build_model(spec: Mapping[str, Any], base_dir: str | Path = ".") -> Built:
     """Build from a preset's ``model:`` mapping; ``base_dir`` resolves python file paths."""
     if not isinstance(spec, Mapping):
         raise PresetError("must be a mapping with `expression` or `python`", key="model")
-    has_expr = "expression" in spec
-    has_py = "python" in spec
+    # a validated preset holds both keys, the unused one as None
+    has_expr = spec.get("expression") is not None
+    has_py = spec.get("python") is not None
     if has_expr == has_py:
         raise PresetError("needs exactly one of `expression` or `python`", key="model",
                           hint="e.g. expression: (w * x + b - y_true) ** 2")

@@ -1,0 +1,169 @@
+"""Chain-rule captions: each backward step written out with the real numbers, e.g.
+"∂L/∂w = ∂L/∂(w·x) · x = −2 · 3 = −6". Strings only; the timeline decides when they show."""
+from __future__ import annotations
+
+import math
+
+from .fmt import MINUS, num, summary_scalar, summary_text, to_float
+from .graph_view import ViewGraph
+
+MAX_SYMBOL = 22  # longer formulas fall back to the op's name: a caption must fit one line
+
+SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+# Operator precedence of a formula's outermost operation: an operand is bracketed only when
+# its own outermost operation binds more loosely than the place it is put in.
+ATOM, POWER, PRODUCT, SUM = 4, 3, 2, 1
+
+# op label -> (formula over operand symbols, local derivative per input slot as text)
+UNARY = {
+    "Exp": ("exp({a})", "exp({a})"), "Log": ("log({a})", "1/{a}"), "Tanh": ("tanh({a})", "1 − tanh²({a})"),
+    "Sigmoid": ("σ({a})", "σ({a})(1 − σ({a}))"), "Relu": ("relu({a})", "[{a} > 0]"), "Neg": ("−{a}", "−1"),
+    "Sum": ("Σ{a}", "1"), "Mean": ("mean({a})", "1/n"), "Sqrt": ("√{a}", "1/(2√{a})"),
+    "Abs": ("|{a}|", "sign({a})"), "Sin": ("sin({a})", "cos({a})"), "Cos": ("cos({a})", "−sin({a})"),
+}
+BINARY = {
+    "Add": ("{a} + {b}", ("1", "1")), "Sub": ("{a} − {b}", ("1", "−1")), "Mul": ("{a}·{b}", ("{b}", "{a}")),
+    "Div": ("{a}/{b}", ("1/{b}", "−{a}/{b}²")),
+}
+# op label -> (its precedence, the precedence each operand needs to go unbracketed)
+BINARY_PRECEDENCE = {"Add": (SUM, (SUM, SUM)), "Sub": (SUM, (SUM, PRODUCT)),
+                     "Mul": (PRODUCT, (PRODUCT, PRODUCT)), "Div": (PRODUCT, (PRODUCT, POWER))}
+
+
+class Symbols:
+    """A readable name for every node's output: leaves and constants by name, ops by formula."""
+
+    def __init__(self, graph: ViewGraph, producer_of_edge: dict[str, str]):
+        self.graph = graph
+        self.producer_of_edge = producer_of_edge
+        self.names: dict[str, tuple[str, int]] = {}
+        seen: dict[str, int] = {}
+        for node in graph.nodes:  # numbered fallbacks, stable in node order
+            seen[node.label] = seen.get(node.label, 0) + 1
+        self.counts = seen
+        self.numbered: dict[str, str] = {}
+        index: dict[str, int] = {}
+        for node in graph.nodes:
+            if seen[node.label] > 1 and node.kind in ("op", "loss"):
+                index[node.label] = index.get(node.label, 0) + 1
+                self.numbered[node.id] = f"{node.label}{str(index[node.label]).translate(SUB)}"
+            else:
+                self.numbered[node.id] = node.label
+
+    def operand_terms(self, node_id: str) -> list[tuple[str, int]]:
+        """(symbol, precedence) of each operand of a node's forward op, constants included."""
+        node = self.graph.node(node_id)
+        out = []
+        for inp in (node.trace or {}).get("inputs") or []:
+            if "edge" in inp:
+                out.append(self.term(self.producer_of_edge[inp["edge"]]))
+            elif inp.get("const"):
+                out.append((inp["const"], ATOM))
+            else:
+                value = summary_scalar(inp.get("value"))
+                text = num(value) if value is not None else "c"
+                out.append((text, SUM if text.startswith(MINUS) else ATOM))
+        return out
+
+    def operands(self, node_id: str) -> list[str]:
+        return [text for text, _ in self.operand_terms(node_id)]
+
+    def of(self, node_id: str) -> str:
+        return self.term(node_id)[0]
+
+    def term(self, node_id: str) -> tuple[str, int]:
+        if node_id in self.names:
+            return self.names[node_id]
+        node = self.graph.node(node_id)
+        result = (self.numbered[node_id], ATOM)
+        if node.kind in ("op", "loss"):
+            formula = self._formula(node_id)
+            if formula and len(formula[0]) <= MAX_SYMBOL:
+                result = formula
+        self.names[node_id] = result
+        return result
+
+    def _formula(self, node_id: str) -> tuple[str, int] | None:
+        node = self.graph.node(node_id)
+        terms = self.operand_terms(node_id)
+        if node.label == "Pow" and terms:
+            exponent = (node.trace.get("attrs") or {}).get("exponent")
+            if isinstance(exponent, (int, float)) and float(exponent).is_integer():
+                power = num(exponent).replace(MINUS, "-").translate(SUPERSCRIPT)
+                return f"{bracket(terms[0], ATOM)}{power}", POWER
+            return None
+        if node.label in UNARY and terms:
+            text = UNARY[node.label][0].format(a=terms[0][0])
+            return text, (SUM if text.startswith("−") else ATOM)
+        if node.label in BINARY and len(terms) == 2:
+            own, needs = BINARY_PRECEDENCE[node.label]
+            a, b = (bracket(t, need) for t, need in zip(terms, needs))
+            return BINARY[node.label][0].format(a=a, b=b), own
+        return None
+
+
+def bracket(term: tuple[str, int], needed: int) -> str:
+    text, precedence = term
+    return f"({text})" if precedence < needed else text
+
+
+SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _wrap(symbol: str) -> str:
+    """Bracket anything but a plain name or number (for ∂L/∂(...) and products)."""
+    plain = symbol.replace("_", "").replace(".", "").isalnum() or symbol[:-1].isalnum()
+    return symbol if plain else f"({symbol})"
+
+
+def d(symbol: str) -> str:
+    """∂L/∂symbol, bracketing compound symbols."""
+    return "∂L/∂" + _wrap(symbol)
+
+
+def local_derivative(symbols: Symbols, node_id: str, slot: int) -> str:
+    """∂node/∂input[slot] as a formula over the operands, or a generic ∂N/∂x."""
+    node = symbols.graph.node(node_id)
+    ops = symbols.operands(node_id)
+    if node.label == "Pow" and ops:
+        exponent = (node.trace.get("attrs") or {}).get("exponent")
+        if isinstance(exponent, (int, float)):
+            e1 = num(to_float(exponent) - 1)
+            power = "" if e1 == "1" else e1.replace(MINUS, "-").translate(SUPERSCRIPT)
+            return f"{num(exponent)}·{_wrap(ops[0])}{power}"
+    if node.label in UNARY and ops:
+        return UNARY[node.label][1].format(a=ops[0])
+    if node.label in BINARY and len(ops) == 2 and slot < 2:
+        return BINARY[node.label][1][slot].format(a=_wrap(ops[0]), b=_wrap(ops[1]))
+    return "∂" + _wrap(symbols.of(node_id)) + "/∂" + _wrap(ops[slot] if slot < len(ops) else "x")
+
+
+def step_lines(symbols: Symbols, node_id: str, arriving: dict | None,
+               sends: list[tuple[str, int, dict | None]]) -> list[str]:
+    """Caption lines for one backward step: node_id received `arriving` and sends gradient to
+    each (producer id, slot, edge gradient)."""
+    node = symbols.graph.node(node_id)
+    if node.kind == "leaf":
+        return [f"{node.label}.grad = {summary_text(arriving)}   (accumulated into the leaf {node.label})"]
+    g = summary_scalar(arriving)
+    lines = []
+    if node.kind == "loss":
+        lines.append(f"∂L/∂L = {summary_text(arriving)}   (backward starts at the loss)")
+    for producer, slot, grad in sends:
+        target = symbols.of(producer)
+        local = local_derivative(symbols, node_id, slot)
+        sent = summary_scalar(grad)
+        own = "∂L/∂L" if node.kind == "loss" else d(symbols.of(node_id))
+        head = f"{d(target)} = {own} · {local}"
+        if g is not None and sent is not None and g != 0 and math.isfinite(g) and math.isfinite(sent):
+            lines.append(f"{head} = {num(g)} · {num(sent / g)} = {num(sent)}")
+        else:
+            lines.append(f"{head} = {summary_text(grad)}")
+    return lines
+
+
+def fanin_line(symbols: Symbols, node_id: str, parts: list[dict | None], total: dict | None) -> str:
+    """The engine's silent sum where one value feeds several ops."""
+    terms = " + ".join(summary_text(p) for p in parts).replace("+ " + MINUS, MINUS + " ")
+    return f"{d(symbols.of(node_id))} = {terms} = {summary_text(total)}   (used {len(parts)} times: gradients add)"

@@ -1,0 +1,312 @@
+"""The command line: a thin click layer over bprender.pipeline and bprender.render.
+
+Every user mistake arrives here as a BprenderError and leaves as a one-paragraph message and a
+non-zero exit, never a traceback; outputs are written atomically by the encoders.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import BprenderError, PresetError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+# CLI flag <-> preset key, so an override error names the flag the user typed
+FLAGS = {"render.size": "--size", "render.fps": "--fps", "render.quality": "--quality",
+         "render.theme": "--theme", "render.font": "--font", "gif.width": "--width", "gif.fps": "--fps"}
+
+
+class UserError(click.ClickException):
+    """Printed as 'Error: ...' with exit status 1."""
+
+
+def run(step):
+    """Call step(); turn user errors into clean CLI errors and Ctrl-C into a short message."""
+    try:
+        return step()
+    except PresetError as err:
+        if err.key in FLAGS and err.path is None:
+            raise UserError(f"{FLAGS[err.key]}: {err.message}" + (f" ({err.hint})" if err.hint else "")) from None
+        raise UserError(str(err)) from None
+    except BprenderError as err:
+        raise UserError(str(err)) from None
+    except KeyboardInterrupt:
+        click.echo("\nInterrupted: no output file was written.", err=True)
+        sys.exit(130)
+
+
+def preset_argument(f):
+    return click.argument("preset", metavar="PRESET")(f)
+
+
+def look_options(f):
+    f = click.option("--theme", type=click.Choice(["light", "dark", "colorblind"]), default=None,
+                     help="Colour theme (default: the preset's, else light).")(f)
+    return f
+
+
+def size_option(f):
+    return click.option("--size", metavar="WxH", default=None,
+                        help="Frame size, e.g. 1920x1080 (default: the preset's, else 1280x720).")(f)
+
+
+def quiet_option(f):
+    return click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")(f)
+
+
+def output_option(suffix: str, what: str):
+    return click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+                        help=f"Where to write the {what} (default: PRESET's name with {suffix}).")
+
+
+def default_output(preset_arg: str, output: str | None, suffix: str) -> Path:
+    return Path(output) if output else Path(Path(preset_arg).stem + suffix)
+
+
+def load(preset_arg: str, overrides: dict | None = None):
+    from .pipeline import open_preset
+    return open_preset(preset_arg, {k: v for k, v in (overrides or {}).items() if v is not None})
+
+
+def progress_reporter(quiet: bool, total: int, label: str):
+    """A click progress bar on stderr, or nothing with --quiet."""
+    if quiet:
+        return None, None
+    bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)
+    bar.__enter__()
+    done = [0]
+
+    def report(n: int) -> None:
+        if n > done[0]:
+            bar.update(n - done[0])
+            done[0] = n
+    return bar, report
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "--version", prog_name="bprender")
+def cli():
+    """Animate a real PyTorch backward pass: MP4, GIF, stills and scene data from a preset.
+
+    \b
+    Examples:
+      bprender video linear -o backprop.mp4
+      bprender gif presets/linear.yaml -o backprop.gif
+      bprender frame linear --at 3.5 -o figure.pdf
+      bprender presets
+
+    PRESET is a YAML file, or the name of a built-in preset (see `bprender presets`).
+    """
+
+
+@cli.command()
+def presets():
+    """List the built-in presets, one line each.
+
+    \b
+    Example:
+      bprender presets
+    """
+    from .preset import list_builtin_presets
+    items = run(list_builtin_presets)
+    if not items:
+        raise UserError("no built-in presets were found (is the package installed completely?)")
+    width = max(len(name) for name, *_ in items)
+    for name, title, description, _path in items:
+        click.echo(f"{name:<{width}}  {title}" + (f" - {description}" if description else ""))
+
+
+@cli.command()
+@preset_argument
+def check(preset):
+    """Validate a preset, trace it, and summarise what the animation will show.
+
+    \b
+    Example:
+      bprender check presets/linear.yaml
+    """
+    from .fmt import summary_text
+    from .pipeline import scene_of, trace_of
+    p = run(lambda: load(preset))
+    trace = run(lambda: trace_of(p))
+    scene = run(lambda: scene_of(trace, p))
+    kinds = {}
+    for node in trace["nodes"]:
+        kinds[node["kind"]] = kinds.get(node["kind"], 0) + 1
+    fps = p.data["render"]["fps"]
+    w, h = p.data["render"]["size"]
+    click.echo(f"{p.path}: ok")
+    click.echo(f"  title     {p.data['title']}")
+    click.echo(f"  graph     {len(trace['nodes'])} nodes ({kinds.get('op', 0) + kinds.get('loss', 0)} ops, "
+               f"{kinds.get('leaf', 0)} leaves), {len(trace['edges'])} edges, {len(trace['backward'])} backward steps")
+    click.echo(f"  loss      {summary_text(trace['loss']['value'])}")
+    for leaf in trace["leaves"]:
+        click.echo(f"  grad      {leaf['name']}: {summary_text(leaf['grad'])}")
+    click.echo(f"  video     {scene['duration']:.2f} s, {w}x{h} at {fps} fps = {round(scene['duration'] * fps)} frames")
+
+
+@cli.command()
+@preset_argument
+@output_option(".trace.json", "trace JSON")
+def trace(preset, output):
+    """Trace the preset's forward and backward pass and write the trace as JSON.
+
+    \b
+    Example:
+      bprender trace linear -o trace.json
+    """
+    from .encode import atomic_output
+    from .jsonio import dumps
+    from .pipeline import trace_of
+    out = default_output(preset, output, ".trace.json")
+    p = run(lambda: load(preset))
+    text = dumps(run(lambda: trace_of(p)))
+    run(lambda: _write_text(out, text, atomic_output))
+    click.echo(f"wrote {out}", err=True)
+
+
+@cli.command()
+@preset_argument
+@output_option(".scene.json", "scene JSON")
+@size_option
+@click.option("--fps", type=int, default=None, help="Frames per second recorded in the scene.")
+@look_options
+def scene(preset, output, size, fps, theme):
+    """Write the resolved Scene (positions, colours, text, timing) as JSON.
+
+    The same file drives the video renderer and the HTML player; useful for debugging.
+
+    \b
+    Example:
+      bprender scene linear -o scene.json --size 1920x1080
+    """
+    from .encode import atomic_output
+    from .jsonio import dumps
+    from .pipeline import scene_of, trace_of
+    out = default_output(preset, output, ".scene.json")
+    p = run(lambda: load(preset, {"render.size": size, "render.fps": fps, "render.theme": theme}))
+    text = dumps(run(lambda: scene_of(trace_of(p), p)))
+    run(lambda: _write_text(out, text, atomic_output))
+    click.echo(f"wrote {out}", err=True)
+
+
+def _write_text(path: Path, text: str, atomic_output) -> None:
+    with atomic_output(path) as tmp:
+        Path(tmp).write_text(text, encoding="utf-8")
+
+
+@cli.command()
+@preset_argument
+@output_option(".mp4", "video")
+@size_option
+@click.option("--fps", type=int, default=None, help="Frames per second (default: the preset's, else 30).")
+@click.option("--quality", type=click.Choice(["draft", "final"]), default=None,
+              help="draft encodes fast; final is smaller and sharper (default).")
+@look_options
+@quiet_option
+def video(preset, output, size, fps, quality, theme, quiet):
+    """Render the animation to an MP4 (H.264) video for slides.
+
+    \b
+    Examples:
+      bprender video linear -o backprop.mp4
+      bprender video presets/linear.yaml -o draft.mp4 --quality draft --size 854x480
+    """
+    from .pipeline import scene_of, trace_of
+    from .render import frame_count, render_video
+    out = default_output(preset, output, ".mp4")
+    p = run(lambda: load(preset, {"render.size": size, "render.fps": fps, "render.quality": quality,
+                                  "render.theme": theme}))
+    s = run(lambda: scene_of(trace_of(p), p))
+    fps = p.data["render"]["fps"]
+    bar, report = progress_reporter(quiet, frame_count(s, fps), "video")
+    try:
+        run(lambda: render_video(s, out, fps=fps, quality=p.data["render"]["quality"], progress=report))
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    if not quiet:
+        click.echo(f"wrote {out} ({s['duration']:.1f} s, {s['width']}x{s['height']}, {fps} fps)", err=True)
+
+
+@cli.command()
+@preset_argument
+@output_option(".gif", "GIF")
+@click.option("--width", type=int, default=None, help="GIF width in pixels (default: the preset's, else 640).")
+@click.option("--fps", type=int, default=None, help="GIF frames per second (default: the preset's, else 15).")
+@look_options
+@quiet_option
+def gif(preset, output, width, fps, theme, quiet):
+    """Render a looping GIF to drop into PowerPoint, Keynote or Google Slides.
+
+    \b
+    Example:
+      bprender gif linear -o backprop.gif --width 800
+    """
+    from .pipeline import scene_of, trace_of
+    from .render import frame_count, render_gif
+    out = default_output(preset, output, ".gif")
+    p = run(lambda: load(preset, {"gif.width": width, "gif.fps": fps, "render.theme": theme}))
+    s = run(lambda: scene_of(trace_of(p), p, target="gif"))
+    fps = p.data["gif"]["fps"]
+    bar, report = progress_reporter(quiet, 2 * frame_count(s, fps), "gif (2 passes)")
+    try:
+        run(lambda: render_gif(s, out, fps=fps, progress=report))
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    if not quiet:
+        click.echo(f"wrote {out} ({s['duration']:.1f} s, {s['width']}x{s['height']}, {fps} fps, "
+                   f"{out.stat().st_size // 1024} KB)", err=True)
+
+
+@cli.command()
+@preset_argument
+@click.option("--at", "at", required=True, metavar="SECONDS|EVENT",
+              help="Time in seconds, or an event name: intro, forward, loss, backward, end, backward:3.")
+@output_option(".png", "image (.png, .svg or .pdf)")
+@size_option
+@look_options
+def frame(preset, at, output, size, theme):
+    """Write one frame as PNG, SVG or PDF (by the output's suffix) for handouts.
+
+    \b
+    Examples:
+      bprender frame linear --at 3.5 -o figure.png
+      bprender frame linear --at end -o figure.pdf
+    """
+    from .pipeline import scene_of, trace_of
+    from .render import render_still
+    out = default_output(preset, output, ".png")
+    p = run(lambda: load(preset, {"render.size": size, "render.theme": theme}))
+    s = run(lambda: scene_of(trace_of(p), p))
+    t = run(lambda: resolve_time(s, at))
+    run(lambda: render_still(s, out, t))
+    click.echo(f"wrote {out} (t = {t:.2f} s)", err=True)
+
+
+def resolve_time(scene: dict, at: str) -> float:
+    """--at as seconds within the animation, or the time of a named event."""
+    names = {e["name"]: e["t"] for e in scene["events"]}
+    if at in names:
+        return names[at]
+    try:
+        t = float(at)
+    except ValueError:
+        shown = ", ".join(n for n in names if not n.startswith("backward:")) + ", backward:0 ..."
+        raise BprenderError(f"--at: '{at}' is neither a number of seconds nor an event ({shown})") from None
+    if not 0 <= t <= scene["duration"]:
+        raise BprenderError(f"--at: {t:g} s is outside the animation, which lasts {scene['duration']:g} s")
+    return t
+
+
+def main() -> None:
+    cli(prog_name="bprender")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,80 @@
+"""Number and tensor formatting. Every string a viewer reads is made here, in Python only,
+so the video and the HTML player show the same characters."""
+from __future__ import annotations
+
+import math
+
+MINUS = "\u2212"  # a real minus sign, not a hyphen
+
+
+def to_float(x) -> float:
+    """A trace number back to a float: the trace writes NaN/Inf as strings (strict JSON)."""
+    if isinstance(x, str):
+        return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[x]
+    return float(x)
+
+
+def num(x, digits: int = 4) -> str:
+    """A short, exact-looking number: 4 significant digits, no trailing zeros, a real minus."""
+    x = to_float(x)
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return ("" if x > 0 else MINUS) + "\u221e"
+    if x == 0:
+        return "0"
+    ax = abs(x)
+    if 1e-3 <= ax < 1e5:
+        text = f"{x:.{digits}g}"
+        if "e" in text:  # :g switches to exponent at 1e4 with 4 digits; keep plain digits
+            text = f"{x:.0f}"
+    else:
+        mantissa, exp = f"{x:.{max(digits - 2, 1)}e}".split("e")
+        mantissa = mantissa.rstrip("0").rstrip(".")
+        text = f"{mantissa}e{int(exp)}"
+    return text.replace("-", MINUS)
+
+
+def shape_text(shape) -> str:
+    return "\u00d7".join(str(int(d)) for d in shape) if shape else "scalar"
+
+
+def summary_text(summary: dict | None) -> str:
+    """One line for a tensor summary: the number for a scalar, else shape and norm."""
+    if summary is None:
+        return ""
+    shape = summary.get("shape") or []
+    values = summary.get("values")
+    if not shape and values:
+        return num(values[0])
+    if values is not None and len(values) == 1:
+        return num(values[0])
+    return f"{shape_text(shape)}, norm {num(summary['stats']['norm'], 3)}"
+
+
+def summary_scalar(summary: dict | None) -> float | None:
+    """The value of a one-element tensor summary, else None."""
+    if not summary:
+        return None
+    values = summary.get("values")
+    if values is not None and len(values) == 1:
+        return to_float(values[0])
+    return None
+
+
+def summary_sign_value(summary: dict | None) -> float:
+    """A single number standing for a gradient's sign and size: the value of a scalar, else
+    the mean's sign times the norm. NaN/Inf pass through so they get their own style."""
+    if not summary:
+        return 0.0
+    scalar = summary_scalar(summary)
+    if scalar is not None:
+        return scalar
+    stats = summary["stats"]
+    norm = to_float(stats["norm"])
+    mean = to_float(stats["mean"])
+    if math.isnan(norm) or math.isnan(mean):
+        return math.nan
+    if math.isinf(norm):
+        return norm if mean >= 0 else -norm
+    return math.copysign(norm, mean) if mean != 0 else norm

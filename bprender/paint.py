@@ -1,0 +1,207 @@
+"""The painter: one frame of a Scene at time t, drawn through the Canvas 2D API only.
+
+web_player/painter.js mirrors this file function for function and call for call; the op-log
+test holds them equal. So: no measuring, no formatting, no decisions about looks here. Read the
+scene, evaluate tracks, draw. Any new look belongs in scene.py.
+"""
+from __future__ import annotations
+
+import math
+
+from .layout import point_along
+from .tracks import progress, value_at
+
+TAU = 2 * math.pi
+VISIBLE = 0.002  # below this an alpha is invisible: skip the draw calls
+
+
+def paint_frame(ctx, scene: dict, t: float, view: dict | None = None) -> None:
+    colors = scene["colors"]
+    ctx.globalAlpha = 1.0
+    ctx.fillStyle = colors["background"]
+    ctx.fillRect(0, 0, scene["width"], scene["height"])
+    paint_header(ctx, scene, t)
+    for edge in scene["edges"]:
+        paint_edge(ctx, edge, t)
+    for particle in scene["particles"]:
+        if particle["t0"] <= t <= particle["t1"]:
+            paint_particle(ctx, particle, scene["edges"][particle["edge"]], t)
+    for node in scene["nodes"]:
+        paint_node(ctx, node, t)
+    for edge in scene["edges"]:
+        if "label" in edge:
+            paint_edge_label(ctx, edge, t)
+    paint_caption(ctx, scene["captions"], t)
+    ctx.globalAlpha = 1.0
+
+
+def paint_header(ctx, scene: dict, t: float) -> None:
+    header = scene["header"]
+    ctx.textBaseline = "alphabetic"
+    ctx.textAlign = "left"
+    for key in ("title", "description"):
+        item = header[key]
+        ctx.font = item["font"]
+        ctx.fillStyle = item["color"]
+        ctx.fillText(item["text"], item["x"], item["y"])
+    phase = current_phase(scene["phases"], t)
+    if phase is not None:
+        item = header["phase"]
+        ctx.textAlign = "right"
+        ctx.font = item["font"]
+        ctx.fillStyle = item["color"]
+        ctx.fillText(phase["label"], item["x"], item["y"])
+    ctx.textAlign = "left"
+    ctx.font = header["legend_font"]
+    for entry in header["legend"]:
+        ctx.fillStyle = entry["color"]
+        ctx.beginPath()
+        ctx.arc(entry["dot_x"], entry["dot_y"], entry["r"], 0, TAU)
+        ctx.fill()
+        ctx.fillText(entry["text"], entry["x"], entry["y"])
+
+
+def current_phase(phases: list, t: float):
+    found = None
+    for phase in phases:
+        if phase["t0"] <= t:
+            found = phase
+    return found
+
+
+def trace_route(ctx, route: list) -> None:
+    ctx.beginPath()
+    ctx.moveTo(route[0][0], route[0][1])
+    for seg in route:
+        ctx.bezierCurveTo(seg[2], seg[3], seg[4], seg[5], seg[6], seg[7])
+
+
+def paint_edge(ctx, edge: dict, t: float) -> None:
+    tracks = edge["tracks"]
+    trace_route(ctx, edge["route"])
+    ctx.globalAlpha = 1.0
+    ctx.setLineDash(edge["dash"])
+    ctx.strokeStyle = edge["idle_color"]
+    ctx.lineWidth = edge["idle_width"]
+    ctx.stroke()
+    lit = value_at(tracks.get("fwd"), t)
+    if lit > VISIBLE:
+        ctx.globalAlpha = lit
+        ctx.strokeStyle = edge["forward_color"]
+        ctx.lineWidth = edge["forward_width"]
+        ctx.stroke()
+    ctx.setLineDash([])
+    grad = value_at(tracks.get("bwd"), t)
+    if grad > VISIBLE:
+        ctx.globalAlpha = grad
+        ctx.strokeStyle = edge["grad_color"]
+        ctx.lineWidth = edge["grad_width"]
+        ctx.stroke()
+    a = edge["arrow"]
+    ctx.globalAlpha = 1.0
+    ctx.fillStyle = edge["forward_color"] if lit > 0.5 else edge["idle_color"]
+    ctx.beginPath()
+    ctx.moveTo(a[0], a[1])
+    ctx.lineTo(a[2], a[3])
+    ctx.lineTo(a[4], a[5])
+    ctx.closePath()
+    ctx.fill()
+
+
+def paint_particle(ctx, particle: dict, edge: dict, t: float) -> None:
+    p = progress(particle["t0"], particle["t1"], t)
+    x, y = point_along(edge["poly"], edge["cum"], 1.0 - p if particle["reverse"] else p)
+    r = particle["radius"]
+    ctx.fillStyle = particle["color"]
+    ctx.globalAlpha = 0.25
+    ctx.beginPath()
+    ctx.arc(x, y, r * 1.8, 0, TAU)
+    ctx.fill()
+    ctx.globalAlpha = 1.0
+    ctx.beginPath()
+    ctx.arc(x, y, r, 0, TAU)
+    ctx.fill()
+
+
+def box_path(ctx, node: dict, grow: float) -> None:
+    ctx.beginPath()
+    ctx.roundRect(node["x"] - node["w"] / 2 - grow, node["y"] - node["h"] / 2 - grow,
+                  node["w"] + 2 * grow, node["h"] + 2 * grow, node["radius"] + grow)
+
+
+def paint_node(ctx, node: dict, t: float) -> None:
+    tracks = node["tracks"]
+    ctx.globalAlpha = 1.0
+    box_path(ctx, node, 0)
+    ctx.fillStyle = node["fill"]
+    ctx.fill()
+    ctx.setLineDash(node["dash"])
+    ctx.strokeStyle = node["stroke"]
+    ctx.lineWidth = node["stroke_width"]
+    ctx.stroke()
+    ctx.setLineDash([])
+    grad = value_at(tracks.get("grad"), t)
+    if grad > VISIBLE:
+        ctx.globalAlpha = grad
+        ctx.strokeStyle = node["grad_color"]
+        ctx.lineWidth = node["grad_stroke_width"]
+        ctx.stroke()
+    for track, color in (("pulse", node["ring_color"]), ("gpulse", node["grad_color"])):
+        ring = value_at(tracks.get(track), t)
+        if ring > VISIBLE:
+            ctx.globalAlpha = ring
+            box_path(ctx, node, node["ring_gap"])
+            ctx.strokeStyle = color
+            ctx.lineWidth = node["ring_width"]
+            ctx.stroke()
+    ctx.textAlign = "center"
+    ctx.textBaseline = "alphabetic"
+    for line in node["lines"]:
+        alpha = value_at(tracks.get(line["track"]), t) if line["track"] else 1.0
+        if alpha > VISIBLE:
+            ctx.globalAlpha = alpha
+            ctx.font = line["font"]
+            ctx.fillStyle = line["color"]
+            ctx.fillText(line["text"], node["x"], line["y"])
+    ctx.globalAlpha = 1.0
+
+
+def paint_edge_label(ctx, edge: dict, t: float) -> None:
+    alpha = value_at(edge["tracks"].get("label"), t)
+    if alpha <= VISIBLE:
+        return
+    label = edge["label"]
+    box = label["box"]
+    ctx.globalAlpha = alpha
+    ctx.beginPath()
+    ctx.roundRect(box[0], box[1], box[2], box[3], label["radius"])
+    ctx.fillStyle = label["fill"]
+    ctx.fill()
+    ctx.strokeStyle = label["stroke"]
+    ctx.lineWidth = 1.0
+    ctx.stroke()
+    ctx.textAlign = "center"
+    ctx.textBaseline = "alphabetic"
+    ctx.font = label["font"]
+    ctx.fillStyle = label["color"]
+    ctx.fillText(label["text"], label["x"], label["y"])
+    ctx.globalAlpha = 1.0
+
+
+def paint_caption(ctx, captions: dict, t: float) -> None:
+    ctx.globalAlpha = 1.0
+    ctx.fillStyle = captions["fill"]
+    ctx.beginPath()
+    ctx.roundRect(captions["x"], captions["y"], captions["w"], captions["h"], captions["radius"])
+    ctx.fill()
+    ctx.textAlign = "left"
+    ctx.textBaseline = "alphabetic"
+    ctx.font = captions["font"]
+    ctx.fillStyle = captions["color"]
+    for item in captions["items"]:
+        if item["t0"] <= t < item["t1"]:
+            ctx.globalAlpha = min(1.0, (t - item["t0"]) / captions["fade"])
+            for i, line in enumerate(item["lines"]):
+                ctx.fillText(line, captions["x"] + captions["pad"],
+                             captions["y"] + captions["pad"] + captions["line_height"] * (i + 0.75))
+    ctx.globalAlpha = 1.0

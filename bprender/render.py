@@ -1,0 +1,66 @@
+"""Scenes to pixels: the raster backend's loop. A frame is paint_frame(scene, t) on a skia
+surface; video, GIF and stills differ only in which times they draw and where pixels go."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from .canvas import Canvas2D, FontBook, RasterSurface
+from .encode import write_gif, write_mp4, write_still
+from .paint import paint_frame
+
+ASSETS = Path(__file__).parent / "assets" / "fonts"
+BUNDLED = "bundled:"
+
+
+def font_book(scene: dict) -> FontBook:
+    """The fonts a scene names: bundled files by name, or a user's font file by path."""
+    files = {}
+    for font in scene["fonts"]:
+        src = font["file"]
+        path = ASSETS / src[len(BUNDLED):] if src.startswith(BUNDLED) else Path(src)
+        files[font["family"] + (":bold" if font["weight"] >= 600 else "")] = path
+    return FontBook(files)
+
+
+def frame_count(scene: dict, fps: float) -> int:
+    return max(1, round(scene["duration"] * fps))
+
+
+def frame_times(scene: dict, fps: float) -> list[float]:
+    """Frame i shows time i / fps: a frame is the same picture whatever the frame rate."""
+    return [i / fps for i in range(frame_count(scene, fps))]
+
+
+def raster_frames(scene: dict, fps: float, fonts: FontBook | None = None) -> Iterator:
+    """BGRA frames, drawn one at a time into one reused buffer (memory stays flat)."""
+    surface = RasterSurface(scene["width"], scene["height"], fonts=fonts or font_book(scene))
+    for t in frame_times(scene, fps):
+        paint_frame(surface.ctx, scene, t)
+        yield surface.pixels()
+
+
+def render_frame(scene: dict, t: float, fonts: FontBook | None = None):
+    """One frame as a fresh (H, W, 4) BGRA array."""
+    surface = RasterSurface(scene["width"], scene["height"], fonts=fonts or font_book(scene))
+    paint_frame(surface.ctx, scene, t)
+    return surface.pixels().copy()
+
+
+def render_video(scene: dict, path, *, fps: float, quality: str = "final",
+                 progress: Callable[[int], None] | None = None) -> None:
+    write_mp4(path, raster_frames(scene, fps), width=scene["width"], height=scene["height"], fps=fps,
+              quality=quality, progress=progress)
+
+
+def render_gif(scene: dict, path, *, fps: float, progress: Callable[[int], None] | None = None) -> None:
+    fonts = font_book(scene)
+    write_gif(path, lambda: raster_frames(scene, fps, fonts), width=scene["width"], height=scene["height"],
+              fps=fps, progress=progress)
+
+
+def render_still(scene: dict, path, t: float) -> None:
+    """PNG, SVG or PDF (by suffix) of the frame at time t."""
+    fonts = font_book(scene)
+    write_still(path, lambda canvas: paint_frame(Canvas2D(canvas, fonts), scene, t),
+                width=scene["width"], height=scene["height"], background=scene["colors"]["background"])

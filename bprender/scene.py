@@ -1,0 +1,348 @@
+"""Trace -> Scene: the fully resolved, versioned description both backends interpret.
+
+Everything a viewer sees is decided here: positions, routes, colours, fonts, and every string
+already formatted. A backend only evaluates tracks at time t and draws (DESIGN rules 2-3).
+"""
+from __future__ import annotations
+
+from .chain_rule import Symbols, fanin_line, step_lines
+from .fmt import num, summary_sign_value, summary_text
+from .graph_view import ViewGraph, ops_view
+from .layout import layered_layout, point_along, sample_route
+from .layout import DoesNotFit
+from .style import FAMILY, MIN_TEXT_PX, GradientStyle, Sizes, gradient_style, sign_color, sizes_for
+from .theme import theme_colors
+from .timeline import Timing, make_timing
+from .tracks import pulse, ramp
+
+SCENE_SCHEMA = "bprender.scene/1"
+FADE = 0.2  # seconds for labels and captions to fade in
+
+
+def build_scene(trace: dict, settings: dict, fonts) -> dict:
+    """settings: {"size": [w, h], "fps", "theme", "pacing": {...}, "text_scale", "font_files"}.
+    fonts: a FontBook (measure(text, css_font) -> px) for sizing boxes and fitting captions."""
+    width, height = settings["size"]
+    colors = theme_colors(settings["theme"])
+    sizes = sizes_for(width, height, settings.get("text_scale", 1.0))
+    graph = ops_view(trace)
+    firing = [step["node"] for step in trace["backward"]]
+    timing = make_timing(graph, firing, settings["pacing"])
+    grads = gradient_style([summary_sign_value(e.grad) for e in graph.edges if e.carries_grad]
+                           + [summary_sign_value(n.grad) for n in graph.nodes if n.grad])
+
+    node_sizes, layout = _fit_layout(graph, width, height, settings.get("text_scale", 1.0), fonts)
+
+    nodes = [_node(n, layout.boxes[n.id], graph, timing, node_sizes, colors) for n in graph.nodes]
+    edges, particles = [], []
+    for index, e in enumerate(graph.edges):
+        edge, edge_particles = _edge(index, e, layout.routes[e.id], timing, grads, node_sizes, colors, fonts)
+        edges.append(edge)
+        particles.extend(edge_particles)
+    particles.sort(key=lambda p: (p["t0"], p["edge"]))
+    place_labels(edges, nodes)
+
+    return {
+        "schema": SCENE_SCHEMA,
+        "title": trace.get("title", ""),
+        "width": width,
+        "height": height,
+        "fps": settings["fps"],
+        "duration": timing.duration,
+        "fonts": [{"family": FAMILY, "weight": 400, "file": settings["font_files"]["regular"]},
+                  {"family": FAMILY, "weight": 600, "file": settings["font_files"]["bold"]}],
+        "colors": colors,
+        "header": _header(trace, width, sizes, colors, fonts),
+        "phases": timing.phases,
+        "events": _events(timing, graph),
+        "nodes": nodes,
+        "edges": edges,
+        "particles": particles,
+        "captions": _captions(trace, graph, timing, sizes, fonts, width, height, colors),
+    }
+
+
+# Node text shrinks in these steps until the graph fits; the last step lets text go below the
+# readable minimum rather than draw boxes on top of each other.
+SHRINK = (1.0, 0.85, 0.72, 0.6, 0.5)
+SMALLEST_TEXT_PX = 7.0
+
+
+def _fit_layout(graph: ViewGraph, width: int, height: int, text_scale: float, fonts):
+    for step, shrink in enumerate(SHRINK + (SHRINK[-1],)):
+        last = step == len(SHRINK)
+        sizes = sizes_for(width, height, text_scale * shrink,
+                          min_text_px=SMALLEST_TEXT_PX if last else MIN_TEXT_PX)
+        header_h = sizes.px(96)
+        caption_h = sizes_for(width, height, text_scale).text_px(19) * 4.2
+        area = (sizes.px(40), header_h + sizes.px(10), width - 2 * sizes.px(40),
+                height - header_h - caption_h - sizes.px(40))
+        boxes, node_h = _node_boxes(graph, sizes, fonts)
+        try:
+            layout = layered_layout([n.id for n in graph.nodes], {k: (v, node_h) for k, v in boxes.items()},
+                                    [(e.id, e.src, e.dst) for e in graph.edges], area,
+                                    gaps=(sizes.px(36), sizes.px(18)),
+                                    max_gaps=(sizes.px(170), sizes.px(70)))
+            return sizes, layout
+        except DoesNotFit:
+            if last:  # too big even at the smallest text: overlap rather than fail
+                return sizes, layered_layout([n.id for n in graph.nodes],
+                                             {k: (v, node_h) for k, v in boxes.items()},
+                                             [(e.id, e.src, e.dst) for e in graph.edges],
+                                             (area[0], area[1], 1e9, 1e9), gaps=(0, 0), max_gaps=(0, 0))
+
+
+def _node_lines(n) -> list[tuple[str, str, str]]:
+    """(text, role, track) per line of a node box; roles pick font and colour."""
+    lines = [(n.label, "title", "")]
+    if n.sub:
+        lines.append((n.sub, "sub", ""))
+    lines.append((summary_text(n.value), "value", "lit"))
+    if n.kind != "const":
+        lines.append(("grad " + summary_text(n.grad), "grad", "grad"))
+    return lines
+
+
+FONT_BASE = {"title": (17, True), "sub": (12, False), "value": (16, False), "grad": (15, True)}
+
+
+def _node_boxes(graph: ViewGraph, sizes: Sizes, fonts) -> tuple[dict[str, float], float]:
+    """One box height for the scene (same rows everywhere reads calmly) and a width per node."""
+    pad = sizes.px(12)
+    widths = {}
+    rows = 0.0
+    for n in graph.nodes:
+        lines = _node_lines(n)
+        widest = max(fonts.measure(text, sizes.font(*FONT_BASE[role])) for text, role, _ in lines)
+        widths[n.id] = round(max(widest + 2 * pad, sizes.px(84)), 2)
+        rows = max(rows, sum(sizes.text_px(FONT_BASE[role][0]) * 1.3 for _, role, _ in lines))
+    return widths, round(rows + 2 * pad - sizes.px(4), 2)
+
+
+def _node(n, box, graph, timing: Timing, sizes: Sizes, colors) -> dict:
+    fill = {"leaf": colors["leaf_fill"], "const": colors["const_fill"]}.get(n.kind, colors["node_fill"])
+    stroke = colors["loss"] if n.kind == "loss" else colors["node_stroke"]
+    grad_value = summary_sign_value(n.grad)
+    grad_color = sign_color(grad_value, colors)
+    t_fwd = timing.forward.get(n.id, 0.0)
+    lit_at = t_fwd + (0.0 if n.kind in ("leaf", "const") else 0.6 * timing.forward_step)
+    fired = next((t for node_id, t in timing.backward if node_id == n.id), None)
+    tracks = {
+        "lit": ramp(lit_at, lit_at + FADE),
+        "pulse": pulse(lit_at - 0.05, lit_at + 0.45),
+    }
+    if fired is not None:
+        tracks["grad"] = ramp(fired, fired + FADE)
+        tracks["gpulse"] = pulse(fired - 0.05, fired + 0.6)
+    if n.kind == "loss":
+        loss_phase = next(p for p in timing.phases if p["name"] == "loss")
+        tracks["pulse"] = pulse(lit_at - 0.05, lit_at + 0.45) + pulse(loss_phase["t0"], loss_phase["t1"])[1:]
+
+    line_specs = _node_lines(n)
+    total = sum(sizes.text_px(FONT_BASE[role][0]) * 1.3 for _, role, _ in line_specs)
+    y = box.y - total / 2
+    lines = []
+    for text, role, track in line_specs:
+        px = sizes.text_px(FONT_BASE[role][0])
+        y += px * 1.3
+        color = {"sub": colors["muted"], "grad": grad_color}.get(role, colors["text"])
+        lines.append({"text": text, "font": sizes.font(*FONT_BASE[role]), "color": color,
+                      "y": round(y - px * 0.32, 2), "track": track})
+    return {
+        "id": n.id, "kind": n.kind, "x": box.x, "y": box.y, "w": box.w, "h": box.h,
+        "radius": sizes.px(10), "fill": fill, "stroke": stroke,
+        "stroke_width": sizes.px(3 if n.kind == "loss" else 1.5),
+        "dash": [sizes.px(5), sizes.px(4)] if n.kind == "const" else [],
+        "grad_stroke_width": sizes.px(2.5), "ring_width": sizes.px(4), "ring_gap": sizes.px(5),
+        "ring_color": colors["forward_glow"],
+        "grad_color": grad_color, "lines": lines, "tracks": tracks,
+        "info": {"label": n.label, "value": summary_text(n.value), "grad": summary_text(n.grad),
+                 "module": (n.trace or {}).get("module") or ""},
+    }
+
+
+def _edge(index, e, route, timing: Timing, grads: GradientStyle, sizes: Sizes, colors, fonts):
+    poly = sample_route(route)
+    end_x, end_y = route[-1][6], route[-1][7]
+    arrow = sizes.px(7)
+    edge = {
+        "id": e.id, "from": e.src, "to": e.dst, "route": route, "poly": poly,
+        "idle_color": colors["edge_idle"], "idle_width": sizes.px(1.5),
+        "dash": [] if e.carries_grad else [sizes.px(5), sizes.px(4)],
+        "cum": _cumulative(poly),
+        "forward_color": colors["forward"], "forward_width": sizes.px(2.2),
+        "arrow": [round(end_x - arrow, 2), round(end_y - arrow * 0.55, 2), end_x, end_y,
+                  round(end_x - arrow, 2), round(end_y + arrow * 0.55, 2)],
+        "tracks": {},
+    }
+    particles = []
+    t_dst = timing.forward.get(e.dst, 0.0)
+    fwd_t1 = t_dst + 0.6 * timing.forward_step
+    edge["tracks"]["fwd"] = ramp(t_dst, fwd_t1)
+    particles.append({"edge": index, "t0": round(t_dst, 6), "t1": round(fwd_t1, 6), "reverse": False,
+                      "color": colors["forward_glow"], "radius": sizes.px(4.5)})
+    if e.carries_grad:
+        value = summary_sign_value(e.grad)
+        level = grads.level(value)
+        color = sign_color(value, colors)
+        width = sizes.px(0.75) if value == 0 else sizes.px(1.5 + 5.5 * level)
+        fired = next(t for node_id, t in timing.backward if node_id == e.dst)
+        t0 = fired + 0.2 * timing.backward_step
+        t1 = fired + 0.85 * timing.backward_step
+        text = edge_label_text(e.grad)
+        font = sizes.font(13, True)
+        px = sizes.text_px(13)
+        edge.update({"grad_color": color, "grad_width": round(width, 2),
+                     "label": {"text": text, "font": font, "color": color, "fill": colors["background"],
+                               "stroke": color, "w": round(fonts.measure(text, font) + px, 2),
+                               "h": round(px * 1.6, 2), "radius": round(px * 0.8, 2), "baseline": round(px * 0.35, 2)}})
+        edge["tracks"]["bwd"] = ramp(t0, t1)
+        edge["tracks"]["label"] = ramp(t1, t1 + FADE)
+        if value != 0:
+            particles.append({"edge": index, "t0": round(t0, 6), "t1": round(t1, 6), "reverse": True,
+                              "color": color, "radius": round(sizes.px(3 + 6 * level), 2)})
+    return edge, particles
+
+
+def edge_label_text(grad: dict | None) -> str:
+    """The number on an edge: the value for a scalar, else the norm (shapes are on the nodes)."""
+    if grad is not None and (grad.get("values") is None or len(grad["values"]) != 1):
+        return f"\u2016{num(grad['stats']['norm'], 3)}\u2016"
+    return summary_text(grad)
+
+
+LABEL_SPOTS = (0.5, 0.4, 0.6, 0.3, 0.7, 0.22, 0.78)
+
+
+def place_labels(edges: list[dict], nodes: list[dict]) -> None:
+    """Put each edge's gradient label at the first spot along its route that covers no box and
+    no label placed before it (else the least covered spot): resolved once, drawn as data."""
+    taken = [(n["x"] - n["w"] / 2 - 2, n["y"] - n["h"] / 2 - 2, n["w"] + 4, n["h"] + 4) for n in nodes]
+    for edge in edges:
+        label = edge.get("label")
+        if label is None:
+            continue
+        best = None
+        for spot in LABEL_SPOTS:
+            x, y = point_along(edge["poly"], edge["cum"], spot)
+            rect = (x - label["w"] / 2, y - label["h"] / 2, label["w"], label["h"])
+            cover = sum(_overlap(rect, other) for other in taken)
+            if best is None or cover < best[0]:
+                best = (cover, x, y, rect)
+            if cover == 0:
+                break
+        _, x, y, rect = best
+        taken.append(rect)
+        label.update({"x": round(x, 2), "y": round(y + label.pop("baseline"), 2),
+                      "box": [round(v, 2) for v in rect]})
+
+
+def _overlap(a, b) -> float:
+    w = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    h = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def _cumulative(poly: list[float]) -> list[float]:
+    """Arc length at each polyline point, so particles move at even speed."""
+    cum = [0.0]
+    for i in range(2, len(poly), 2):
+        dx, dy = poly[i] - poly[i - 2], poly[i + 1] - poly[i - 1]
+        cum.append(round(cum[-1] + (dx * dx + dy * dy) ** 0.5, 3))
+    return cum
+
+
+def _header(trace, width, sizes: Sizes, colors, fonts) -> dict:
+    margin = sizes.px(40)
+    legend_font = sizes.font(13)
+    legend = []
+    x = width - margin
+    for text, color in (("negative gradient", colors["negative"]), ("positive gradient", colors["positive"]),
+                        ("forward value", colors["forward_glow"])):
+        w = fonts.measure(text, legend_font)
+        legend.append({"text": text, "color": color, "x": round(x - w, 2), "y": sizes.px(82),
+                       "dot_x": round(x - w - sizes.px(10), 2), "dot_y": round(sizes.px(82) - sizes.text_px(13) * 0.35, 2),
+                       "r": sizes.px(5)})
+        x -= w + sizes.px(30)
+    return {
+        "title": {"text": trace.get("title", ""), "x": margin, "y": sizes.px(48), "font": sizes.font(26, True),
+                  "color": colors["text"]},
+        "description": {"text": trace.get("description", ""), "x": margin, "y": sizes.px(78),
+                        "font": sizes.font(15), "color": colors["muted"]},
+        "phase": {"x": width - margin, "y": sizes.px(48), "font": sizes.font(20, True), "color": colors["text"]},
+        "legend": legend, "legend_font": legend_font,
+    }
+
+
+def _events(timing: Timing, graph: ViewGraph) -> list[dict]:
+    events = [{"t": p["t0"], "name": p["name"], "label": p["label"]} for p in timing.phases]
+    for k, (node_id, t) in enumerate(timing.backward):
+        events.append({"t": t, "name": f"backward:{k}", "label": f"step {k + 1}: {graph.node(node_id).label}"})
+    return sorted(events, key=lambda e: (e["t"], e["name"]))
+
+
+def _captions(trace, graph: ViewGraph, timing: Timing, sizes: Sizes, fonts, width, height, colors) -> dict:
+    font = sizes.font(19)
+    max_w = width - 2 * sizes.px(40) - 2 * sizes.px(18)
+    producer = {e.id: e.src for e in graph.edges}
+    symbols = Symbols(graph, producer)
+    fanout = {f["node"]: f for f in trace.get("fanout", [])}
+    edge_grad = {e["id"]: e.get("grad") for e in trace["edges"]}
+    items = []
+
+    def add(t0, t1, lines):
+        items.append({"t0": round(t0, 6), "t1": round(t1, 6),
+                      "lines": [_fit(line, font, max_w, fonts) for line in lines[:3]]})
+
+    phase = {p["name"]: p for p in timing.phases}
+    add(phase["intro"]["t0"], phase["intro"]["t1"],
+        [trace.get("description") or "A forward pass, then backpropagation through it.",
+         "First the forward pass: every op computes its value from its inputs."])
+    add(phase["forward"]["t0"], phase["forward"]["t1"], ["Forward pass: values flow from the inputs to the loss."])
+    loss = trace["loss"]
+    add(phase["loss"]["t0"], phase["loss"]["t1"], [f"The loss: L = {summary_text(loss['value'])}",
+                                                   "Backward pass next: the engine starts from ∂L/∂L = 1."])
+    steps = {s["node"]: s for s in trace["backward"]}
+    for k, (node_id, t) in enumerate(timing.backward):
+        sends = [(producer[eid], _slot(trace, eid), edge_grad[eid]) for eid in steps[node_id]["edges"]]
+        lines = []
+        if node_id in fanout:
+            f = fanout[node_id]
+            lines.append(fanin_line(symbols, node_id, [edge_grad[eid] for eid in f["edges"]], f["sum"]))
+        lines += step_lines(symbols, node_id, graph.node(node_id).grad, sends)
+        if len(lines) > 3:
+            lines = lines[:2] + [f"… and {len(lines) - 2} more edges"]
+        end = timing.backward[k + 1][1] if k + 1 < len(timing.backward) else phase["backward"]["t1"]
+        add(t, end, lines)
+    leaves = trace.get("leaves", [])
+    summary = ", ".join(f"∂L/∂{leaf['name']} = {summary_text(leaf['grad'])}" for leaf in leaves[:4])
+    if len(leaves) > 4:
+        summary += f", … ({len(leaves)} leaves)"
+    add(phase["end"]["t0"], phase["end"]["t1"] + 1.0, ["Gradients ready: " + summary if leaves else "Done."])
+    band_h = sizes.text_px(19) * 4.2
+    return {"font": font, "line_height": round(sizes.text_px(19) * 1.35, 2),
+            "x": sizes.px(40), "y": round(height - band_h - sizes.px(16), 2), "w": width - 2 * sizes.px(40),
+            "h": round(band_h, 2), "pad": sizes.px(18), "radius": sizes.px(10), "fade": FADE,
+            "fill": colors["caption_fill"], "color": colors["caption_text"], "items": items}
+
+
+def _slot(trace, edge_id) -> int:
+    """Which operand of the consumer's forward op this edge feeds (constants count too)."""
+    edge = next(e for e in trace["edges"] if e["id"] == edge_id)
+    consumer = next(n for n in trace["nodes"] if n["id"] == edge["to"])
+    for position, inp in enumerate(consumer.get("inputs") or []):
+        if inp.get("edge") == edge_id:
+            return position
+    return edge.get("slot", 0)
+
+
+def _fit(text: str, font: str, max_w: float, fonts) -> str:
+    """Shorten a caption line with an ellipsis until it fits (measured with the real font)."""
+    if fonts.measure(text, font) <= max_w:
+        return text
+    while len(text) > 4 and fonts.measure(text + "…", font) > max_w:
+        text = text[:-1]
+    return text.rstrip() + "…"
+
+
+__all__ = ["build_scene", "SCENE_SCHEMA", "num"]

@@ -1,0 +1,63 @@
+"""Sizes, fonts and gradient styling resolved for one output size. Every number here ends up
+in the Scene as a plain value, so the backends never decide anything about looks."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .fmt import to_float
+
+FAMILY = "bprender-sans"
+MIN_TEXT_PX = 11.0  # below this a label is unreadable in a slide-sized GIF (DESIGN: measured)
+
+
+@dataclass(frozen=True)
+class Sizes:
+    scale: float       # 1.0 at 1280x720
+    text_scale: float  # text size factor; text never shrinks below min_text_px
+    min_text_px: float = MIN_TEXT_PX
+
+    def px(self, base: float) -> float:
+        return round(base * self.scale, 2)
+
+    def text_px(self, base: float) -> float:
+        return round(max(base * self.text_scale, self.min_text_px), 1)
+
+    def font(self, base: float, bold: bool = False) -> str:
+        return f"{'600 ' if bold else ''}{self.text_px(base)}px {FAMILY}"
+
+
+def sizes_for(width: int, height: int, text_scale: float = 1.0, min_text_px: float = MIN_TEXT_PX) -> Sizes:
+    scale = min(width / 1280, height / 720)
+    return Sizes(scale=scale, text_scale=scale * text_scale, min_text_px=min_text_px)
+
+
+@dataclass(frozen=True)
+class GradientStyle:
+    """Log-scale magnitude -> edge width / particle radius, normalised over one scene."""
+    lo: float  # log10 of the smallest non-zero finite |grad|
+    hi: float
+
+    def level(self, value: float) -> float:
+        """0..1 position of |value| on the scene's log scale."""
+        if value == 0 or not math.isfinite(value):
+            return 1.0 if not math.isfinite(value) else 0.0
+        if self.hi <= self.lo:
+            return 0.6
+        return min(1.0, max(0.0, (math.log10(abs(value)) - self.lo) / (self.hi - self.lo)))
+
+
+def gradient_style(values: list[float]) -> GradientStyle:
+    logs = [math.log10(abs(v)) for v in values if v != 0 and math.isfinite(v)]
+    if not logs:
+        return GradientStyle(0.0, 0.0)
+    return GradientStyle(min(logs), max(logs))
+
+
+def sign_color(value, colors: dict[str, str]) -> str:
+    value = to_float(value)
+    if not math.isfinite(value):
+        return colors["nonfinite"]
+    if value == 0:
+        return colors["zero"]
+    return colors["positive"] if value > 0 else colors["negative"]

@@ -1,0 +1,73 @@
+"""Colour themes. A theme is plain data copied into the Scene, so both backends read the same colours."""
+from __future__ import annotations
+
+# Sign colours follow the usual diverging-map convention: red positive, blue negative.
+# The colour-blind theme uses Okabe-Ito vermillion/blue, distinguishable under all common
+# colour-vision deficiencies; its NaN/Inf colour is black-ish instead of magenta.
+THEMES: dict[str, dict[str, str]] = {
+    "light": {
+        "background": "#ffffff",
+        "panel": "#f4f5f7",
+        "text": "#1d2330",
+        "muted": "#6b7280",
+        "node_fill": "#ffffff",
+        "node_stroke": "#9aa3b2",
+        "leaf_fill": "#eef4ff",
+        "const_fill": "#f3f3f3",
+        "edge_idle": "#cfd5df",
+        "forward": "#4b5563",
+        "forward_glow": "#f5b700",
+        "loss": "#e8590c",
+        "positive": "#d62728",
+        "negative": "#1f5fbf",
+        "zero": "#9ca3af",
+        "nonfinite": "#b000b5",
+        "caption_fill": "#1d2330",
+        "caption_text": "#ffffff",
+    },
+    "dark": {
+        "background": "#14161c",
+        "panel": "#1f232c",
+        "text": "#e8eaf0",
+        "muted": "#9aa3b2",
+        "node_fill": "#1f232c",
+        "node_stroke": "#4b5563",
+        "leaf_fill": "#1c2638",
+        "const_fill": "#24272e",
+        "edge_idle": "#394150",
+        "forward": "#cbd5e1",
+        "forward_glow": "#f5b700",
+        "loss": "#ff8c42",
+        "positive": "#ff5a5f",
+        "negative": "#4ea1ff",
+        "zero": "#6b7280",
+        "nonfinite": "#ff4fd8",
+        "caption_fill": "#e8eaf0",
+        "caption_text": "#14161c",
+    },
+    "colorblind": {
+        "background": "#ffffff",
+        "panel": "#f4f5f7",
+        "text": "#1d2330",
+        "muted": "#6b7280",
+        "node_fill": "#ffffff",
+        "node_stroke": "#9aa3b2",
+        "leaf_fill": "#eef4ff",
+        "const_fill": "#f3f3f3",
+        "edge_idle": "#cfd5df",
+        "forward": "#4b5563",
+        "forward_glow": "#f0e442",
+        "loss": "#cc79a7",
+        "positive": "#d55e00",
+        "negative": "#0072b2",
+        "zero": "#9ca3af",
+        "nonfinite": "#000000",
+        "caption_fill": "#1d2330",
+        "caption_text": "#ffffff",
+    },
+}
+
+
+def theme_colors(name: str) -> dict[str, str]:
+    """The colour table of a theme (a copy: the Scene owns it)."""
+    return dict(THEMES[name])

@@ -1,0 +1,73 @@
+"""When things happen. Turns the forward order and the engine's backward firing order into
+times, from the preset's pacing; scene.py turns these times into keyframed tracks.
+
+Times are rounded to microseconds so the Scene JSON is byte-stable.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .graph_view import ViewGraph
+
+
+def r6(t: float) -> float:
+    return round(t, 6)
+
+
+@dataclass
+class Timing:
+    forward: dict[str, float] = field(default_factory=dict)     # node id -> start of its forward step
+    backward: list[tuple[str, float]] = field(default_factory=list)  # (node id, start) in firing order
+    phases: list[dict] = field(default_factory=list)  # {"name", "label", "t0", "t1"}
+    duration: float = 0.0
+    forward_step: float = 0.5
+    backward_step: float = 1.2
+
+
+def forward_order(graph: ViewGraph) -> list[list[str]]:
+    """Topological waves: all sources first, then every op once all its inputs are ready,
+    one op per step in the order the trace lists them (stable, so the scene is deterministic)."""
+    inputs: dict[str, set[str]] = {n.id: set() for n in graph.nodes}
+    for e in graph.edges:
+        inputs[e.dst].add(e.src)
+    sources = [n.id for n in graph.nodes if not inputs[n.id]]
+    order, done = [sources], set(sources)
+    pending = [n.id for n in graph.nodes if inputs[n.id]]
+    # the trace lists ops from the loss backwards; the forward pass runs them in reverse
+    pending.reverse()
+    while pending:
+        ready = next((n for n in pending if inputs[n] <= done), None)
+        if ready is None:  # a cycle cannot come from autograd; keep going rather than hang
+            ready = pending[0]
+        pending.remove(ready)
+        done.add(ready)
+        order.append([ready])
+    return order
+
+
+def make_timing(graph: ViewGraph, firing: list[str], pacing: dict) -> Timing:
+    timing = Timing(forward_step=pacing["forward_step"], backward_step=pacing["backward_step"])
+    t = 0.0
+
+    def phase(name: str, label: str, length: float) -> None:
+        nonlocal t
+        timing.phases.append({"name": name, "label": label, "t0": r6(t), "t1": r6(t + length)})
+        t += length
+
+    phase("intro", "Forward pass", pacing["intro"])
+    start = t
+    waves = forward_order(graph)
+    for k, wave in enumerate(waves):
+        for node_id in wave:
+            timing.forward[node_id] = r6(start + k * timing.forward_step)
+    t = start
+    phase("forward", "Forward pass", len(waves) * timing.forward_step + pacing["pause"])
+    phase("loss", "The loss", pacing["loss"])
+    start = t
+    for k, node_id in enumerate(firing):
+        timing.backward.append((node_id, r6(start + k * timing.backward_step)))
+    t = start
+    phase("backward", "Backward pass", len(firing) * timing.backward_step + pacing["pause"])
+    phase("end", "Gradients ready", pacing["hold"])
+    timing.duration = r6(t)
+    return timing
