@@ -12,7 +12,7 @@ from .layout import layered_layout, point_along, sample_route
 from .layout import DoesNotFit
 from .style import FAMILY, MIN_TEXT_PX, GradientStyle, Sizes, gradient_style, sign_color, sizes_for
 from .theme import theme_colors
-from .timeline import Timing, make_timing
+from .timeline import PHASE_LABELS, Timing, make_timing
 from .tracks import pulse, ramp
 
 SCENE_SCHEMA = "bprender.scene/1"
@@ -73,10 +73,10 @@ def _fit_layout(graph: ViewGraph, width: int, height: int, text_scale: float, fo
         last = step == len(SHRINK)
         sizes = sizes_for(width, height, text_scale * shrink,
                           min_text_px=SMALLEST_TEXT_PX if last else MIN_TEXT_PX)
-        header_h = sizes.px(96)
-        caption_h = sizes_for(width, height, text_scale).text_px(19) * 4.2
-        area = (sizes.px(40), header_h + sizes.px(10), width - 2 * sizes.px(40),
-                height - header_h - caption_h - sizes.px(40))
+        fixed = sizes_for(width, height, text_scale)  # header and captions keep their size
+        top = header_bottom(fixed) + sizes.px(14)
+        bottom = height - fixed.text_px(19) * 4.2 - sizes.px(16) - sizes.px(14)
+        area = (sizes.px(40), top, width - 2 * sizes.px(40), bottom - top)
         boxes, node_h = _node_boxes(graph, sizes, fonts)
         try:
             layout = layered_layout([n.id for n in graph.nodes], {k: (v, node_h) for k, v in boxes.items()},
@@ -252,24 +252,40 @@ def _cumulative(poly: list[float]) -> list[float]:
     return cum
 
 
+def header_bottom(sizes: Sizes) -> float:
+    """Where the header's last line ends: the graph area starts below it."""
+    return sizes.px(22) + sizes.text_px(26) + sizes.text_px(15) * 1.9
+
+
 def _header(trace, width, sizes: Sizes, colors, fonts) -> dict:
+    """Title and description on the left, phase and legend on the right; text that would run
+    into the right-hand side is shortened with an ellipsis."""
     margin = sizes.px(40)
+    gap = sizes.px(24)
+    title_y = round(sizes.px(22) + sizes.text_px(26), 2)
+    line2_y = round(title_y + sizes.text_px(15) * 1.7, 2)
     legend_font = sizes.font(13)
+    legend_px = sizes.text_px(13)
     legend = []
     x = width - margin
     for text, color in (("negative gradient", colors["negative"]), ("positive gradient", colors["positive"]),
                         ("forward value", colors["forward_glow"])):
         w = fonts.measure(text, legend_font)
-        legend.append({"text": text, "color": color, "x": round(x - w, 2), "y": sizes.px(82),
-                       "dot_x": round(x - w - sizes.px(10), 2), "dot_y": round(sizes.px(82) - sizes.text_px(13) * 0.35, 2),
-                       "r": sizes.px(5)})
-        x -= w + sizes.px(30)
+        legend.append({"text": text, "color": color, "x": round(x - w, 2), "y": line2_y,
+                       "dot_x": round(x - w - legend_px * 0.75, 2), "dot_y": round(line2_y - legend_px * 0.35, 2),
+                       "r": round(legend_px * 0.38, 2)})
+        x -= w + legend_px * 2.2
+    legend_left = x + legend_px * 2.2 - legend_px * 1.2
+    phase_font = sizes.font(20, True)
+    phase_w = max(fonts.measure(label, phase_font) for label in PHASE_LABELS.values())
+    title_font, description_font = sizes.font(26, True), sizes.font(15)
     return {
-        "title": {"text": trace.get("title", ""), "x": margin, "y": sizes.px(48), "font": sizes.font(26, True),
-                  "color": colors["text"]},
-        "description": {"text": trace.get("description", ""), "x": margin, "y": sizes.px(78),
-                        "font": sizes.font(15), "color": colors["muted"]},
-        "phase": {"x": width - margin, "y": sizes.px(48), "font": sizes.font(20, True), "color": colors["text"]},
+        "title": {"text": _fit(trace.get("title", ""), title_font, width - 2 * margin - phase_w - gap, fonts),
+                  "x": margin, "y": title_y, "font": title_font, "color": colors["text"]},
+        "description": {"text": _fit(trace.get("description", ""), description_font, legend_left - margin - gap,
+                                     fonts),
+                        "x": margin, "y": line2_y, "font": description_font, "color": colors["muted"]},
+        "phase": {"x": width - margin, "y": title_y, "font": phase_font, "color": colors["text"]},
         "legend": legend, "legend_font": legend_font,
     }
 
@@ -337,8 +353,8 @@ def _slot(trace, edge_id) -> int:
 
 
 def _fit(text: str, font: str, max_w: float, fonts) -> str:
-    """Shorten a caption line with an ellipsis until it fits (measured with the real font)."""
-    if fonts.measure(text, font) <= max_w:
+    """Shorten a line with an ellipsis until it fits (measured with the real font)."""
+    if not text or fonts.measure(text, font) <= max_w:
         return text
     while len(text) > 4 and fonts.measure(text + "…", font) > max_w:
         text = text[:-1]

@@ -14,6 +14,11 @@ def r6(t: float) -> float:
     return round(t, 6)
 
 
+# The phase names are the player's jump targets; the labels are shown in the header.
+PHASE_LABELS = {"intro": "The model", "forward": "Forward pass", "loss": "The loss",
+                "backward": "Backward pass", "end": "Gradients ready"}
+
+
 @dataclass
 class Timing:
     forward: dict[str, float] = field(default_factory=dict)     # node id -> start of its forward step
@@ -49,25 +54,25 @@ def make_timing(graph: ViewGraph, firing: list[str], pacing: dict) -> Timing:
     timing = Timing(forward_step=pacing["forward_step"], backward_step=pacing["backward_step"])
     t = 0.0
 
-    def phase(name: str, label: str, length: float) -> None:
+    def phase(name: str, length: float) -> None:
         nonlocal t
-        timing.phases.append({"name": name, "label": label, "t0": r6(t), "t1": r6(t + length)})
+        timing.phases.append({"name": name, "label": PHASE_LABELS[name], "t0": r6(t), "t1": r6(t + length)})
         t += length
 
-    phase("intro", "Forward pass", pacing["intro"])
+    phase("intro", pacing["intro"])
     start = t
     waves = forward_order(graph)
     for k, wave in enumerate(waves):
         for node_id in wave:
             timing.forward[node_id] = r6(start + k * timing.forward_step)
     t = start
-    phase("forward", "Forward pass", len(waves) * timing.forward_step + pacing["pause"])
-    phase("loss", "The loss", pacing["loss"])
+    phase("forward", len(waves) * timing.forward_step + pacing["pause"])
+    phase("loss", pacing["loss"])
     start = t
     for k, node_id in enumerate(firing):
         timing.backward.append((node_id, r6(start + k * timing.backward_step)))
     t = start
-    phase("backward", "Backward pass", len(firing) * timing.backward_step + pacing["pause"])
-    phase("end", "Gradients ready", pacing["hold"])
+    phase("backward", len(firing) * timing.backward_step + pacing["pause"])
+    phase("end", pacing["hold"])
     timing.duration = r6(t)
     return timing

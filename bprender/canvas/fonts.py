@@ -77,6 +77,11 @@ class TextLayout:
             self.blob = None
 
 
+# Typefaces come only from files we name. An empty custom font manager loads them without
+# starting fontconfig, which scans the system fonts for nothing and warns about newer configs.
+_FONT_FILES = skia.FontMgr.New_Custom_Empty()
+
+
 class FontBook:
     """CSS family name -> typeface files.
 
@@ -115,7 +120,7 @@ class FontBook:
     def typeface(self, path: Path) -> skia.Typeface:
         tf = self._typefaces.get(path)
         if tf is None:
-            tf = skia.Typeface.MakeFromFile(str(path))
+            tf = _FONT_FILES.makeFromFile(str(path))
             if tf is None:
                 raise ValueError(f"not a font file skia can read: {path}")
             self._typefaces[path] = tf

@@ -1,0 +1,52 @@
+"""Golden images of key frames of linear.yaml, drawn by the skia backend.
+
+Regenerate only on purpose: python -m pytest tests/test_golden.py --regen-golden
+(then look at every image in tests/baseline/ before committing it).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bprender.pipeline import open_preset, scene_of, trace_of
+from bprender.render import render_frame
+from imagecompare import bgra_to_rgb, check_golden
+
+
+@pytest.fixture(scope="module")
+def scene():
+    preset = open_preset("linear")
+    return scene_of(trace_of(preset), preset)
+
+
+def key_times(scene) -> dict[str, float]:
+    """Start, mid-forward, mid-backward (particles in flight) and the final frame."""
+    phases = {p["name"]: p for p in scene["phases"]}
+    forward = phases["forward"]
+    steps = [e["t"] for e in scene["events"] if e["name"].startswith("backward:")]
+    step = steps[4] - steps[3]
+    return {"start": 0.5, "forward": (forward["t0"] + forward["t1"]) / 2,
+            "backward": steps[2] + 0.5 * step, "end": scene["duration"]}
+
+
+@pytest.mark.parametrize("name", ["start", "forward", "backward", "end"])
+def test_linear_key_frames(scene, name, regen_golden):
+    t = key_times(scene)[name]
+    check_golden(f"linear-{name}", bgra_to_rgb(render_frame(scene, t)), regen_golden)
+
+
+def test_an_altered_frame_fails_the_comparison(scene):
+    """The harness must be able to fail: a frame with a changed patch is rejected."""
+    rgb = bgra_to_rgb(render_frame(scene, scene["duration"]))
+    rgb[200:260, 300:420] = 255 - rgb[200:260, 300:420]
+    with pytest.raises(AssertionError, match="pixels differ"):
+        check_golden("linear-end", rgb, regen=False)
+
+
+def test_frames_at_different_times_differ(scene):
+    times = key_times(scene)
+    frames = {name: render_frame(scene, t) for name, t in times.items()}
+    for a in frames:
+        for b in frames:
+            if a < b:
+                assert not np.array_equal(frames[a], frames[b]), (a, b)

@@ -1,0 +1,184 @@
+"""Scene building: layout, timing, chain-rule captions and determinism, on real traces."""
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+
+from bprender.canvas import RecordingCanvas2D
+from bprender.fmt import num
+from bprender.jsonio import dumps
+from bprender.paint import paint_frame
+from bprender.pipeline import open_preset, scene_of, trace_of
+from bprender.preset import preset_from_dict
+from bprender.tracks import value_at
+
+CANVAS_NAMES = {"save", "restore", "translate", "scale", "rotate", "setTransform", "resetTransform",
+                "set", "setLineDash", "beginPath", "closePath", "moveTo", "lineTo", "bezierCurveTo",
+                "quadraticCurveTo", "arc", "rect", "roundRect", "fill", "stroke", "clip", "fillRect",
+                "strokeRect", "clearRect", "fillText", "strokeText"}
+
+
+@pytest.fixture(scope="module")
+def linear():
+    preset = open_preset("linear")
+    trace = trace_of(preset)
+    return preset, trace, scene_of(trace, preset)
+
+
+def expression_scene(expression, params, inputs, **extra):
+    preset = preset_from_dict({"model": {"expression": expression, "params": params, "inputs": inputs}, **extra})
+    trace = trace_of(preset)
+    return trace, scene_of(trace, preset)
+
+
+def test_duration_is_the_sum_of_the_pacing(linear):
+    preset, trace, scene = linear
+    pacing = preset.data["pacing"]
+    # forward: the sources together, then one step per op (5 ops in the seed example)
+    n_ops = sum(1 for n in trace["nodes"] if n["kind"] in ("op", "loss"))
+    expected = (pacing["intro"] + (1 + n_ops) * pacing["forward_step"] + pacing["pause"] + pacing["loss"]
+                + len(trace["backward"]) * pacing["backward_step"] + pacing["pause"] + pacing["hold"])
+    assert scene["duration"] == pytest.approx(expected)
+    assert [p["name"] for p in scene["phases"]] == ["intro", "forward", "loss", "backward", "end"]
+
+
+def test_boxes_are_inside_the_frame_and_do_not_overlap(linear):
+    _, _, scene = linear
+    boxes = [(n["x"] - n["w"] / 2, n["y"] - n["h"] / 2, n["x"] + n["w"] / 2, n["y"] + n["h"] / 2)
+             for n in scene["nodes"]]
+    for x0, y0, x1, y1 in boxes:
+        assert 0 <= x0 < x1 <= scene["width"] and 0 <= y0 < y1 <= scene["height"]
+    for a, b in itertools.combinations(boxes, 2):
+        assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+
+
+def test_edges_run_left_to_right_from_box_to_box(linear):
+    _, _, scene = linear
+    nodes = {n["id"]: n for n in scene["nodes"]}
+    for edge in scene["edges"]:
+        src, dst = nodes[edge["from"]], nodes[edge["to"]]
+        start, end = edge["route"][0][:2], edge["route"][-1][6:]
+        assert start[0] == pytest.approx(src["x"] + src["w"] / 2, abs=0.01)
+        assert end[0] == pytest.approx(dst["x"] - dst["w"] / 2, abs=0.01)
+        assert src["x"] < dst["x"]
+    loss = next(n for n in scene["nodes"] if n["kind"] == "loss")
+    assert loss["x"] == max(n["x"] for n in scene["nodes"])
+
+
+def lit_time(node):
+    return node["tracks"]["lit"][0][0]
+
+
+def grad_time(node):
+    return node["tracks"]["grad"][0][0]
+
+
+def test_forward_in_topological_order_backward_in_firing_order(linear):
+    _, trace, scene = linear
+    nodes = {n["id"]: n for n in scene["nodes"]}
+    for edge in scene["edges"]:
+        assert lit_time(nodes[edge["from"]]) < lit_time(nodes[edge["to"]])
+    fired = [step["node"] for step in trace["backward"]]
+    times = [grad_time(nodes[n]) for n in fired]
+    assert times == sorted(times) and len(set(times)) == len(times)
+    # the loss phase sits between the two passes
+    loss_phase = next(p for p in scene["phases"] if p["name"] == "loss")
+    assert max(lit_time(n) for n in scene["nodes"]) < loss_phase["t0"] < min(times)
+
+
+def test_seed_example_captions_and_labels(linear):
+    _, _, scene = linear
+    lines = [line for item in scene["captions"]["items"] for line in item["lines"]]
+    assert "∂L/∂w = ∂L/∂(w·x) · x = −2 · 3 = −6" in lines
+    assert "∂L/∂b = ∂L/∂(w·x + b) · 1 = −2 · 1 = −2" in lines
+    assert "The loss: L = 1" in lines
+    labels = {n["info"]["label"]: n for n in scene["nodes"]}
+    assert labels["w"]["info"]["grad"] == "−6" and labels["b"]["info"]["grad"] == "−2"
+    assert labels["x"]["kind"] == "const" and labels["y_true"]["kind"] == "const"
+
+
+def test_gradient_colours_follow_the_sign(linear):
+    _, _, scene = linear
+    colors = scene["colors"]
+    for edge in scene["edges"]:
+        if "grad_color" in edge:
+            assert edge["grad_color"] == colors["negative"]  # every gradient of the seed example is < 0
+    loss = next(n for n in scene["nodes"] if n["kind"] == "loss")
+    assert loss["grad_color"] == colors["positive"]  # dL/dL = 1
+    backward = [p for p in scene["particles"] if p["reverse"]]
+    assert backward and all(p["color"] == colors["negative"] for p in backward)
+    # a bigger gradient is a wider edge: |-6| on w's edge beats |-2| elsewhere
+    widths = {e["label"]["text"]: e["grad_width"] for e in scene["edges"] if "label" in e}
+    assert widths["−6"] > widths["−2"]
+
+
+def test_scene_is_byte_identical_across_runs(linear):
+    preset, trace, scene = linear
+    again = scene_of(trace_of(preset), preset)
+    assert dumps(again) == dumps(scene)
+
+
+def test_scene_json_is_strict(linear):
+    text = dumps(linear[2])
+
+    def reject(name):
+        raise ValueError(name)
+    assert json.loads(text, parse_constant=reject)["schema"] == "bprender.scene/1"
+
+
+def test_chain_rule_captions_for_more_ops():
+    trace, scene = expression_scene("tanh(w * x) * sigmoid(b) + exp(w) / x", {"w": 0.5, "b": -1.0}, {"x": 2.0})
+    lines = [line for item in scene["captions"]["items"] for line in item["lines"]]
+    text = "\n".join(lines)
+    assert "1 − tanh²(w·x)" in text
+    assert "σ(b)(1 − σ(b))" in text
+    grads = {leaf["name"]: leaf["grad"]["values"][0] for leaf in trace["leaves"]}
+    assert f"w.grad = {num(grads['w'])}" in text
+    # w is used twice (tanh and exp): its gradient is shown as a sum
+    assert "used 2 times: gradients add" in text
+
+
+def test_non_finite_values_are_drawn_not_crashed():
+    trace, scene = expression_scene("sqrt(w) * x", {"w": -1.0}, {"x": 2.0})
+    text = dumps(scene)
+    json.loads(text, parse_constant=lambda name: (_ for _ in ()).throw(ValueError(name)))
+    w = next(n for n in scene["nodes"] if n["info"]["label"] == "w")
+    assert w["grad_color"] == scene["colors"]["nonfinite"]
+    assert w["info"]["grad"] == "NaN"
+    canvas = RecordingCanvas2D()
+    paint_frame(canvas, scene, scene["duration"])
+    assert any(op[0] == "fillText" and op[1] == "grad NaN" for op in canvas.ops)
+
+
+def test_painter_uses_only_the_canvas_subset_and_is_a_pure_function_of_time(linear):
+    _, _, scene = linear
+    t = next(p for p in scene["particles"] if p["reverse"])
+    mid = (t["t0"] + t["t1"]) / 2
+    logs = []
+    for _ in range(2):
+        canvas = RecordingCanvas2D()
+        paint_frame(canvas, scene, mid)
+        logs.append(canvas.ops)
+    assert logs[0] == logs[1]
+    assert {op[0] for op in logs[0]} <= CANVAS_NAMES
+    visible = sum(1 for p in scene["particles"] if p["t0"] <= mid <= p["t1"])
+    assert visible >= 1
+    arcs = sum(1 for op in logs[0] if op[0] == "arc")
+    assert arcs == 2 * visible + len(scene["header"]["legend"])  # halo + dot per particle
+
+
+def test_tracks_hold_outside_their_keyframes():
+    track = [[1.0, 0.0], [2.0, 1.0]]
+    assert value_at(track, 0.0) == 0.0 and value_at(track, 3.0) == 1.0
+    assert value_at(track, 1.5) == pytest.approx(0.5)
+    assert 0 < value_at(track, 1.25) < 0.25  # eased, not linear
+
+
+def test_small_output_keeps_text_readable():
+    preset = open_preset("linear")
+    scene = scene_of(trace_of(preset), preset, target="gif")
+    assert (scene["width"], scene["height"]) == (640, 360)
+    sizes = [float(line["font"].split("px")[0].split()[-1]) for n in scene["nodes"] for line in n["lines"]]
+    assert min(sizes) >= 11
