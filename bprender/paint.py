@@ -76,6 +76,14 @@ def trace_route(ctx, route: list) -> None:
         ctx.bezierCurveTo(seg[2], seg[3], seg[4], seg[5], seg[6], seg[7])
 
 
+def stroke_again(ctx, alpha: float, color: str, width: float) -> None:
+    """Stroke the current path once more in another colour (an overlay that fades in)."""
+    ctx.globalAlpha = alpha
+    ctx.strokeStyle = color
+    ctx.lineWidth = width
+    ctx.stroke()
+
+
 def paint_edge(ctx, edge: dict, t: float) -> None:
     tracks = edge["tracks"]
     trace_route(ctx, edge["route"])
@@ -86,17 +94,11 @@ def paint_edge(ctx, edge: dict, t: float) -> None:
     ctx.stroke()
     lit = value_at(tracks.get("fwd"), t)
     if lit > VISIBLE:
-        ctx.globalAlpha = lit
-        ctx.strokeStyle = edge["forward_color"]
-        ctx.lineWidth = edge["forward_width"]
-        ctx.stroke()
+        stroke_again(ctx, lit, edge["forward_color"], edge["forward_width"])
     ctx.setLineDash([])
     grad = value_at(tracks.get("bwd"), t)
     if grad > VISIBLE:
-        ctx.globalAlpha = grad
-        ctx.strokeStyle = edge["grad_color"]
-        ctx.lineWidth = edge["grad_width"]
-        ctx.stroke()
+        stroke_again(ctx, grad, edge["grad_color"], edge["grad_width"])
     a = edge["arrow"]
     ctx.globalAlpha = 1.0
     ctx.fillStyle = edge["forward_color"] if lit > 0.5 else edge["idle_color"]
@@ -142,10 +144,7 @@ def paint_node(ctx, node: dict, t: float) -> None:
     ctx.setLineDash([])
     grad = value_at(tracks.get("grad"), t)
     if grad > VISIBLE:
-        ctx.globalAlpha = grad
-        ctx.strokeStyle = node["grad_color"]
-        ctx.lineWidth = node["grad_stroke_width"]
-        ctx.stroke()
+        stroke_again(ctx, grad, node["grad_color"], node["grad_stroke_width"])
     for track, color in (("pulse", node["ring_color"]), ("gpulse", node["grad_color"])):
         ring = value_at(tracks.get(track), t)
         if ring > VISIBLE:

@@ -45,27 +45,10 @@ THEMES: dict[str, dict[str, str]] = {
         "caption_fill": "#e8eaf0",
         "caption_text": "#14161c",
     },
-    "colorblind": {
-        "background": "#ffffff",
-        "panel": "#f4f5f7",
-        "text": "#1d2330",
-        "muted": "#6b7280",
-        "node_fill": "#ffffff",
-        "node_stroke": "#9aa3b2",
-        "leaf_fill": "#eef4ff",
-        "const_fill": "#f3f3f3",
-        "edge_idle": "#cfd5df",
-        "forward": "#4b5563",
-        "forward_glow": "#f0e442",
-        "loss": "#cc79a7",
-        "positive": "#d55e00",
-        "negative": "#0072b2",
-        "zero": "#9ca3af",
-        "nonfinite": "#000000",
-        "caption_fill": "#1d2330",
-        "caption_text": "#ffffff",
-    },
 }
+# Only the sign, loss, glow and NaN colours change; everything else is the light theme.
+THEMES["colorblind"] = {**THEMES["light"], "forward_glow": "#f0e442", "loss": "#cc79a7",
+                        "positive": "#d55e00", "negative": "#0072b2", "nonfinite": "#000000"}
 
 
 def theme_colors(name: str) -> dict[str, str]:
