@@ -16,23 +16,53 @@ VISIBLE = 0.002  # below this an alpha is invisible: skip the draw calls
 
 
 def paint_frame(ctx, scene: dict, t: float, view: dict | None = None) -> None:
+    """Draw the frame at time t. view = {"highlight": node id or None, "hidden": [group names]}:
+    a highlighted node keeps its gradient paths to the loss bright and dims the rest; hidden
+    groups are not drawn."""
     colors = scene["colors"]
+    node_opacity, edge_opacity = opacities(scene, view or {})
     ctx.globalAlpha = 1.0
     ctx.fillStyle = colors["background"]
     ctx.fillRect(0, 0, scene["width"], scene["height"])
     paint_header(ctx, scene, t)
-    for edge in scene["edges"]:
-        paint_edge(ctx, edge, t)
+    for i, edge in enumerate(scene["edges"]):
+        if edge_opacity[i] > 0:
+            paint_edge(ctx, edge, t, edge_opacity[i])
     for particle in scene["particles"]:
-        if particle["t0"] <= t <= particle["t1"]:
-            paint_particle(ctx, particle, scene["edges"][particle["edge"]], t)
-    for node in scene["nodes"]:
-        paint_node(ctx, node, t)
-    for edge in scene["edges"]:
-        if "label" in edge:
-            paint_edge_label(ctx, edge, t)
+        if particle["t0"] <= t <= particle["t1"] and edge_opacity[particle["edge"]] > 0:
+            paint_particle(ctx, particle, scene["edges"][particle["edge"]], t, edge_opacity[particle["edge"]])
+    for i, node in enumerate(scene["nodes"]):
+        if node_opacity[i] > 0:
+            paint_node(ctx, node, t, node_opacity[i])
+    for i, edge in enumerate(scene["edges"]):
+        if "label" in edge and edge_opacity[i] > 0:
+            paint_edge_label(ctx, edge, t, edge_opacity[i])
     paint_caption(ctx, scene["captions"], t)
     ctx.globalAlpha = 1.0
+
+
+def opacities(scene: dict, view: dict) -> tuple[list, list]:
+    """Opacity of every node and edge under a view state: 0 hidden, scene["dim"] dimmed, 1."""
+    hidden = view.get("hidden") or []
+    focus = None
+    for node in scene["nodes"]:
+        if node["id"] == view.get("highlight"):
+            focus = node["reach"]
+    by_id = {}
+    node_opacity = []
+    for node in scene["nodes"]:
+        if node["group"] in hidden:
+            opacity = 0.0
+        elif focus is not None and node["id"] not in focus:
+            opacity = scene["dim"]
+        else:
+            opacity = 1.0
+        by_id[node["id"]] = opacity
+        node_opacity.append(opacity)
+    edge_opacity = []
+    for edge in scene["edges"]:
+        edge_opacity.append(min(by_id[edge["from"]], by_id[edge["to"]]))
+    return node_opacity, edge_opacity
 
 
 def paint_header(ctx, scene: dict, t: float) -> None:
@@ -84,23 +114,23 @@ def stroke_again(ctx, alpha: float, color: str, width: float) -> None:
     ctx.stroke()
 
 
-def paint_edge(ctx, edge: dict, t: float) -> None:
+def paint_edge(ctx, edge: dict, t: float, opacity: float) -> None:
     tracks = edge["tracks"]
     trace_route(ctx, edge["route"])
-    ctx.globalAlpha = 1.0
+    ctx.globalAlpha = opacity
     ctx.setLineDash(edge["dash"])
     ctx.strokeStyle = edge["idle_color"]
     ctx.lineWidth = edge["idle_width"]
     ctx.stroke()
     lit = value_at(tracks.get("fwd"), t)
     if lit > VISIBLE:
-        stroke_again(ctx, lit, edge["forward_color"], edge["forward_width"])
+        stroke_again(ctx, lit * opacity, edge["forward_color"], edge["forward_width"])
     ctx.setLineDash([])
     grad = value_at(tracks.get("bwd"), t)
     if grad > VISIBLE:
-        stroke_again(ctx, grad, edge["grad_color"], edge["grad_width"])
+        stroke_again(ctx, grad * opacity, edge["grad_color"], edge["grad_width"])
     a = edge["arrow"]
-    ctx.globalAlpha = 1.0
+    ctx.globalAlpha = opacity
     ctx.fillStyle = edge["forward_color"] if lit > 0.5 else edge["idle_color"]
     ctx.beginPath()
     ctx.moveTo(a[0], a[1])
@@ -110,16 +140,16 @@ def paint_edge(ctx, edge: dict, t: float) -> None:
     ctx.fill()
 
 
-def paint_particle(ctx, particle: dict, edge: dict, t: float) -> None:
+def paint_particle(ctx, particle: dict, edge: dict, t: float, opacity: float) -> None:
     p = progress(particle["t0"], particle["t1"], t)
     x, y = point_along(edge["poly"], edge["cum"], 1.0 - p if particle["reverse"] else p)
     r = particle["radius"]
     ctx.fillStyle = particle["color"]
-    ctx.globalAlpha = 0.25
+    ctx.globalAlpha = 0.25 * opacity
     ctx.beginPath()
     ctx.arc(x, y, r * 1.8, 0, TAU)
     ctx.fill()
-    ctx.globalAlpha = 1.0
+    ctx.globalAlpha = opacity
     ctx.beginPath()
     ctx.arc(x, y, r, 0, TAU)
     ctx.fill()
@@ -131,9 +161,9 @@ def box_path(ctx, node: dict, grow: float) -> None:
                   node["w"] + 2 * grow, node["h"] + 2 * grow, node["radius"] + grow)
 
 
-def paint_node(ctx, node: dict, t: float) -> None:
+def paint_node(ctx, node: dict, t: float, opacity: float) -> None:
     tracks = node["tracks"]
-    ctx.globalAlpha = 1.0
+    ctx.globalAlpha = opacity
     box_path(ctx, node, 0)
     ctx.fillStyle = node["fill"]
     ctx.fill()
@@ -144,11 +174,11 @@ def paint_node(ctx, node: dict, t: float) -> None:
     ctx.setLineDash([])
     grad = value_at(tracks.get("grad"), t)
     if grad > VISIBLE:
-        stroke_again(ctx, grad, node["grad_color"], node["grad_stroke_width"])
+        stroke_again(ctx, grad * opacity, node["grad_color"], node["grad_stroke_width"])
     for track, color in (("pulse", node["ring_color"]), ("gpulse", node["grad_color"])):
         ring = value_at(tracks.get(track), t)
         if ring > VISIBLE:
-            ctx.globalAlpha = ring
+            ctx.globalAlpha = ring * opacity
             box_path(ctx, node, node["ring_gap"])
             ctx.strokeStyle = color
             ctx.lineWidth = node["ring_width"]
@@ -158,15 +188,15 @@ def paint_node(ctx, node: dict, t: float) -> None:
     for line in node["lines"]:
         alpha = value_at(tracks.get(line["track"]), t) if line["track"] else 1.0
         if alpha > VISIBLE:
-            ctx.globalAlpha = alpha
+            ctx.globalAlpha = alpha * opacity
             ctx.font = line["font"]
             ctx.fillStyle = line["color"]
             ctx.fillText(line["text"], node["x"], line["y"])
     ctx.globalAlpha = 1.0
 
 
-def paint_edge_label(ctx, edge: dict, t: float) -> None:
-    alpha = value_at(edge["tracks"].get("label"), t)
+def paint_edge_label(ctx, edge: dict, t: float, opacity: float) -> None:
+    alpha = value_at(edge["tracks"].get("label"), t) * opacity
     if alpha <= VISIBLE:
         return
     label = edge["label"]

@@ -41,6 +41,10 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
         particles.extend(edge_particles)
     particles.sort(key=lambda p: (p["t0"], p["edge"]))
     place_labels(edges, nodes)
+    reach = downstream(graph)
+    for node, view_node in zip(nodes, graph.nodes):
+        node["reach"] = reach[view_node.id]
+        node["group"] = group_of(view_node)
 
     return {
         "schema": SCENE_SCHEMA,
@@ -59,7 +63,47 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
         "edges": edges,
         "particles": particles,
         "captions": _captions(trace, graph, timing, sizes, fonts, width, height, colors),
+        "groups": groups(nodes),
+        "dim": DIM,
     }
+
+
+DIM = 0.15  # opacity of what a highlighted node's gradient paths do not pass through
+
+
+def downstream(graph: ViewGraph) -> dict[str, list[str]]:
+    """For each node, the nodes on its gradient paths to the loss (itself and every node its
+    value flows into), in scene order: clicking a node lights these up."""
+    consumers: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
+    for e in graph.edges:
+        consumers[e.src].append(e.dst)
+    order = {n.id: i for i, n in enumerate(graph.nodes)}
+    reach = {}
+    for n in graph.nodes:
+        seen, stack = {n.id}, [n.id]
+        while stack:
+            for nxt in consumers[stack.pop()]:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        reach[n.id] = sorted(seen, key=order.__getitem__)
+    return reach
+
+
+def group_of(node) -> str:
+    """The legend group a node can be hidden with: its top-level module, else its kind."""
+    module = (node.trace or {}).get("module") or ""
+    if module:
+        return module.split(".")[0]
+    return {"const": "inputs", "leaf": "parameters"}.get(node.kind, "ops")
+
+
+def groups(nodes: list[dict]) -> list[str]:
+    seen = []
+    for node in nodes:
+        if node["group"] not in seen:
+            seen.append(node["group"])
+    return seen
 
 
 # Node text shrinks in these steps until the graph fits; the last step lets text go below the
