@@ -234,3 +234,38 @@ def paint_caption(ctx, captions: dict, t: float) -> None:
                 ctx.fillText(line, captions["x"] + captions["pad"],
                              captions["y"] + captions["pad"] + captions["line_height"] * (i + 0.75))
     ctx.globalAlpha = 1.0
+
+
+def paint_chart(ctx, chart: dict, t: float) -> None:
+    """The per-layer gradient-norm chart (its own canvas in the player, under the graph)."""
+    ctx.globalAlpha = 1.0
+    ctx.fillStyle = chart["background"]
+    ctx.fillRect(0, 0, chart["width"], chart["height"])
+    ctx.font = chart["font"]
+    ctx.textBaseline = "alphabetic"
+    ctx.textAlign = "left"
+    ctx.fillStyle = chart["text"]
+    ctx.fillText(chart["title"]["text"], chart["title"]["x"], chart["title"]["y"])
+    ctx.strokeStyle = chart["grid"]
+    ctx.lineWidth = 1.0
+    ctx.textAlign = "center"
+    for tick in chart["ticks"]:
+        ctx.beginPath()
+        ctx.moveTo(tick["x"], chart["rows"][0]["y"] if chart["rows"] else chart["axis_y"])
+        ctx.lineTo(tick["x"], chart["axis_y"])
+        ctx.stroke()
+        ctx.fillStyle = chart["muted"]
+        ctx.fillText(tick["text"], tick["x"], chart["tick_y"])
+    ctx.textBaseline = "middle"
+    for row in chart["rows"]:
+        ctx.textAlign = "left"
+        ctx.fillStyle = chart["text"]
+        ctx.fillText(row["label"], chart["label_x"], row["text_y"])
+        grown = value_at(row["track"], t)
+        if grown > VISIBLE:
+            ctx.globalAlpha = grown
+            ctx.fillStyle = row["color"]
+            ctx.fillRect(chart["bar_x"], row["text_y"] - row["h"] / 2, row["w"] * grown, row["h"])
+            ctx.fillStyle = chart["text"]
+            ctx.fillText(row["value"], chart["value_x"], row["text_y"])
+            ctx.globalAlpha = 1.0

@@ -5,6 +5,7 @@ already formatted. A backend only evaluates tracks at time t and draws (DESIGN r
 """
 from __future__ import annotations
 
+from .chart import build_chart
 from .chain_rule import Symbols, fanin_line, step_lines
 from .fmt import num, summary_sign_value, summary_text
 from .graph_view import ViewGraph, ops_view
@@ -64,6 +65,7 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
         "particles": particles,
         "captions": _captions(trace, graph, timing, sizes, fonts, width, height, colors),
         "groups": groups(nodes),
+        "chart": build_chart(trace, dict(timing.backward), sizes, fonts, width, colors),
         "dim": DIM,
     }
 

@@ -1,0 +1,68 @@
+"""The per-layer gradient-norm chart: one bar per layer (a module's parameters together, or a
+leaf when there are no modules) on a log axis, each growing in when the engine finishes that
+layer's gradients. Resolved here; painted by paint.paint_chart on its own canvas."""
+from __future__ import annotations
+
+import math
+
+from .fmt import num, to_float
+from .style import Sizes
+from .tracks import ramp
+
+MAX_ROWS = 16
+
+
+def layer_norms(trace: dict) -> list[tuple[str, float, list[str]]]:
+    """(layer name, gradient norm, leaf node ids) in the order the leaves are listed."""
+    nodes = {n["id"]: n for n in trace["nodes"]}
+    layers: dict[str, list] = {}
+    for leaf in trace.get("leaves", []):
+        node = nodes.get(leaf.get("node")) or {}
+        module = node.get("module") or ""
+        name = module if module else leaf["name"]
+        norm = to_float(leaf["grad"]["stats"]["norm"]) if leaf.get("grad") and leaf["grad"].get("stats") else 0.0
+        entry = layers.setdefault(name, [0.0, []])
+        entry[0] += norm * norm
+        if leaf.get("node"):
+            entry[1].append(leaf["node"])
+    return [(name, math.sqrt(sq) if math.isfinite(sq) else sq, ids) for name, (sq, ids) in layers.items()]
+
+
+def build_chart(trace: dict, fired_at: dict[str, float], sizes: Sizes, fonts, width: float, colors: dict) -> dict:
+    rows = layer_norms(trace)[:MAX_ROWS]
+    font = sizes.font(12)
+    px = sizes.text_px(12)
+    row_h = round(px * 1.7, 2)
+    pad = sizes.px(14)
+    title_h = round(px * 2.2, 2)
+    label_w = max([fonts.measure(name, font) for name, _, _ in rows] + [0.0]) + sizes.px(12)
+    value_w = fonts.measure("0.0000e−00", font) + sizes.px(8)
+    bar_x = round(pad + label_w, 2)
+    bar_full = round(max(width - bar_x - value_w - pad, 10.0), 2)
+    finite = [n for _, n, _ in rows if n > 0 and math.isfinite(n)]
+    lo = math.floor(math.log10(min(finite))) if finite else -1
+    hi = math.ceil(math.log10(max(finite))) if finite else 0
+    if hi <= lo:
+        hi = lo + 1
+    height = math.ceil(title_h + row_h * max(len(rows), 1) + px * 2.4)
+    out_rows = []
+    for i, (name, norm, ids) in enumerate(rows):
+        if norm > 0 and math.isfinite(norm):
+            length = bar_full * (math.log10(norm) - lo) / (hi - lo)
+            color = colors["forward"]
+        else:
+            length = bar_full if not math.isfinite(norm) else 0.0
+            color = colors["nonfinite"] if not math.isfinite(norm) else colors["zero"]
+        t = max((fired_at[n] for n in ids if n in fired_at), default=0.0)
+        y = round(title_h + row_h * i, 2)
+        out_rows.append({"label": name, "value": num(norm, 3), "y": y, "h": round(row_h * 0.64, 2),
+                         "w": round(max(length, 1.0), 2), "color": color,
+                         "text_y": round(y + row_h * 0.5, 2), "track": ramp(t, t + 0.4)})
+    axis_y = round(title_h + row_h * max(len(rows), 1) + px * 0.4, 2)
+    ticks = [{"x": round(bar_x + bar_full * (k - lo) / (hi - lo), 2), "text": f"1e{k}".replace("-", "−")}
+             for k in range(lo, hi + 1)]
+    return {"width": width, "height": height, "font": font, "background": colors["panel"],
+            "text": colors["text"], "muted": colors["muted"], "grid": colors["edge_idle"],
+            "title": {"text": "Gradient norm per layer (log scale)", "x": pad, "y": round(px * 1.5, 2)},
+            "label_x": pad, "bar_x": bar_x, "value_x": round(bar_x + bar_full + sizes.px(8), 2),
+            "axis_y": axis_y, "tick_y": round(axis_y + px * 1.3, 2), "ticks": ticks, "rows": out_rows}
