@@ -103,7 +103,7 @@ def cli():
     """
 
 
-@cli.command()
+@cli.command(context_settings=CONTEXT)
 def presets():
     """List the built-in presets, one line each.
 
@@ -120,7 +120,7 @@ def presets():
         click.echo(f"{name:<{width}}  {title}" + (f" - {description}" if description else ""))
 
 
-@cli.command()
+@cli.command(context_settings=CONTEXT)
 @preset_argument
 def check(preset):
     """Validate a preset, trace it, and summarise what the animation will show.
@@ -131,6 +131,7 @@ def check(preset):
     """
     from .fmt import summary_text
     from .pipeline import scene_of, trace_of
+    from .render import frame_count
     p = run(lambda: load(preset))
     trace = run(lambda: trace_of(p))
     scene = run(lambda: scene_of(trace, p))
@@ -146,10 +147,10 @@ def check(preset):
     click.echo(f"  loss      {summary_text(trace['loss']['value'])}")
     for leaf in trace["leaves"]:
         click.echo(f"  grad      {leaf['name']}: {summary_text(leaf['grad'])}")
-    click.echo(f"  video     {scene['duration']:.2f} s, {w}x{h} at {fps} fps = {round(scene['duration'] * fps)} frames")
+    click.echo(f"  video     {scene['duration']:.2f} s, {w}x{h} at {fps} fps = {frame_count(scene, fps)} frames")
 
 
-@cli.command()
+@cli.command(context_settings=CONTEXT)
 @preset_argument
 @output_option(".trace.json", "trace JSON")
 def trace(preset, output):
@@ -169,7 +170,7 @@ def trace(preset, output):
     click.echo(f"wrote {out}", err=True)
 
 
-@cli.command()
+@cli.command(context_settings=CONTEXT)
 @preset_argument
 @output_option(".scene.json", "scene JSON")
 @size_option
@@ -199,7 +200,7 @@ def _write_text(path: Path, text: str, atomic_output) -> None:
         Path(tmp).write_text(text, encoding="utf-8")
 
 
-@cli.command()
+@cli.command(context_settings=CONTEXT)
 @preset_argument
 @output_option(".mp4", "video")
 @size_option
@@ -233,7 +234,7 @@ def video(preset, output, size, fps, quality, theme, quiet):
         click.echo(f"wrote {out} ({s['duration']:.1f} s, {s['width']}x{s['height']}, {fps} fps)", err=True)
 
 
-@cli.command()
+@cli.command(context_settings=CONTEXT)
 @preset_argument
 @output_option(".gif", "GIF")
 @click.option("--width", type=int, default=None, help="GIF width in pixels (default: the preset's, else 640).")
@@ -264,7 +265,7 @@ def gif(preset, output, width, fps, theme, quiet):
                    f"{out.stat().st_size // 1024} KB)", err=True)
 
 
-@cli.command()
+@cli.command(context_settings=CONTEXT)
 @preset_argument
 @click.option("--at", "at", required=True, metavar="SECONDS|EVENT",
               help="Time in seconds, or an event name: intro, forward, loss, backward, end, backward:3.")
@@ -296,6 +297,8 @@ def resolve_time(scene: dict, at: str) -> float:
         return names[at]
     try:
         t = float(at)
+        if t != t:
+            raise ValueError(at)
     except ValueError:
         shown = ", ".join(n for n in names if not n.startswith("backward:")) + ", backward:0 ..."
         raise BprenderError(f"--at: '{at}' is neither a number of seconds nor an event ({shown})") from None

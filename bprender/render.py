@@ -24,6 +24,7 @@ def font_book(scene: dict) -> FontBook:
 
 
 def frame_count(scene: dict, fps: float) -> int:
+    """duration x fps, rounded: at most half a frame of the final hold is gained or lost."""
     return max(1, round(scene["duration"] * fps))
 
 

@@ -181,6 +181,9 @@ def build_python(spec: Any, base_dir: str | Path = ".", *, seed: int = 0) -> Bui
             yield
         except PresetError:
             raise
+        except SystemExit as exc:  # sys.exit() in user code must not end bprender silently
+            raise PresetError(f"{what}: the code called sys.exit({exc.code!r})", key=KEY,
+                              hint="return the mapping instead of exiting") from None
         except Exception as exc:  # user code: report it as the user's mistake
             raise _user_error(exc, path, what) from None
 
