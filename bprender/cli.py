@@ -12,6 +12,7 @@ import click
 
 from . import __version__
 from .errors import BprenderError, PresetError
+from .view import resolve_view
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -46,6 +47,14 @@ def preset_argument(f):
 def look_options(f):
     f = click.option("--theme", type=click.Choice(["light", "dark", "colorblind"]), default=None,
                      help="Colour theme (default: the preset's, else light).")(f)
+    return f
+
+
+def view_options(f):
+    f = click.option("--hide", "hide", multiple=True, metavar="GROUP",
+                     help="Hide a group of nodes: a top-level module, or inputs / parameters / ops. Repeatable.")(f)
+    f = click.option("--highlight", metavar="NODE", default=None,
+                     help="Keep the gradient paths from the loss to NODE (a name such as w) bright, dim the rest.")(f)
     return f
 
 
@@ -208,14 +217,16 @@ def _write_text(path: Path, text: str, atomic_output) -> None:
 @click.option("--quality", type=click.Choice(["draft", "final"]), default=None,
               help="draft encodes fast; final is smaller and sharper (default).")
 @look_options
+@view_options
 @quiet_option
-def video(preset, output, size, fps, quality, theme, quiet):
+def video(preset, output, size, fps, quality, theme, highlight, hide, quiet):
     """Render the animation to an MP4 (H.264) video for slides.
 
     \b
     Examples:
       bprender video linear -o backprop.mp4
       bprender video presets/linear.yaml -o draft.mp4 --quality draft --size 854x480
+      bprender video linear -o w-paths.mp4 --highlight w --hide inputs
     """
     from .pipeline import scene_of, trace_of
     from .render import frame_count, render_video
@@ -223,10 +234,12 @@ def video(preset, output, size, fps, quality, theme, quiet):
     p = run(lambda: load(preset, {"render.size": size, "render.fps": fps, "render.quality": quality,
                                   "render.theme": theme}))
     s = run(lambda: scene_of(trace_of(p), p))
+    view = run(lambda: resolve_view(s, highlight, hide))
     fps = p.data["render"]["fps"]
     bar, report = progress_reporter(quiet, frame_count(s, fps), "video")
     try:
-        run(lambda: render_video(s, out, fps=fps, quality=p.data["render"]["quality"], progress=report))
+        run(lambda: render_video(s, out, fps=fps, quality=p.data["render"]["quality"], view=view,
+                                 progress=report))
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -240,8 +253,9 @@ def video(preset, output, size, fps, quality, theme, quiet):
 @click.option("--width", type=int, default=None, help="GIF width in pixels (default: the preset's, else 640).")
 @click.option("--fps", type=int, default=None, help="GIF frames per second (default: the preset's, else 15).")
 @look_options
+@view_options
 @quiet_option
-def gif(preset, output, width, fps, theme, quiet):
+def gif(preset, output, width, fps, theme, highlight, hide, quiet):
     """Render a looping GIF to drop into PowerPoint, Keynote or Google Slides.
 
     \b
@@ -253,10 +267,11 @@ def gif(preset, output, width, fps, theme, quiet):
     out = default_output(preset, output, ".gif")
     p = run(lambda: load(preset, {"gif.width": width, "gif.fps": fps, "render.theme": theme}))
     s = run(lambda: scene_of(trace_of(p), p, target="gif"))
+    view = run(lambda: resolve_view(s, highlight, hide))
     fps = p.data["gif"]["fps"]
     bar, report = progress_reporter(quiet, 2 * frame_count(s, fps), "gif (2 passes)")
     try:
-        run(lambda: render_gif(s, out, fps=fps, progress=report))
+        run(lambda: render_gif(s, out, fps=fps, view=view, progress=report))
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -272,7 +287,8 @@ def gif(preset, output, width, fps, theme, quiet):
 @output_option(".png", "image (.png, .svg or .pdf)")
 @size_option
 @look_options
-def frame(preset, at, output, size, theme):
+@view_options
+def frame(preset, at, output, size, theme, highlight, hide):
     """Write one frame as PNG, SVG or PDF (by the output's suffix) for handouts.
 
     \b
@@ -286,7 +302,8 @@ def frame(preset, at, output, size, theme):
     p = run(lambda: load(preset, {"render.size": size, "render.theme": theme}))
     s = run(lambda: scene_of(trace_of(p), p))
     t = run(lambda: resolve_time(s, at))
-    run(lambda: render_still(s, out, t))
+    view = run(lambda: resolve_view(s, highlight, hide))
+    run(lambda: render_still(s, out, t, view=view))
     click.echo(f"wrote {out} (t = {t:.2f} s)", err=True)
 
 

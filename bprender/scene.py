@@ -5,9 +5,9 @@ already formatted. A backend only evaluates tracks at time t and draws (DESIGN r
 """
 from __future__ import annotations
 
+from .captions import build_captions, fit_text
 from .chart import build_chart
-from .chain_rule import Symbols, fanin_line, step_lines
-from .fmt import num, summary_sign_value, summary_text
+from .fmt import num, shape_text, summary_scalar, summary_sign_value, summary_text
 from .graph_view import ViewGraph, ops_view
 from .layout import layered_layout, point_along, sample_route
 from .layout import DoesNotFit
@@ -63,7 +63,7 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
         "nodes": nodes,
         "edges": edges,
         "particles": particles,
-        "captions": _captions(trace, graph, timing, sizes, fonts, width, height, colors),
+        "captions": build_captions(trace, graph, timing, sizes, fonts, width, height, colors),
         "groups": groups(nodes),
         "chart": build_chart(trace, dict(timing.backward), sizes, fonts, width, colors),
         "dim": DIM,
@@ -165,6 +165,30 @@ def _node_boxes(graph: ViewGraph, sizes: Sizes, fonts) -> tuple[dict[str, float]
     return widths, round(rows + 2 * pad - sizes.px(4), 2)
 
 
+def tooltip_lines(n) -> list[str]:
+    """What hovering a node shows in the player: op, module, shape, value and gradient (with
+    statistics for tensors)."""
+    trace = n.trace or {}
+    if n.kind == "const":
+        lines = [f"constant {n.label} (no gradient)"]
+    elif n.kind == "leaf":
+        lines = [f"leaf {n.label} (requires grad)"]
+    else:
+        lines = [f"{n.label} ({trace.get('op')})" + ("  · the loss" if n.kind == "loss" else "")]
+    if trace.get("module"):
+        lines.append(f"module: {trace['module']}")
+    if n.value:
+        lines.append(f"shape: {shape_text(n.value.get('shape') or [])}")
+    for name, summary in (("value", n.value), ("grad", n.grad)):
+        if not summary:
+            continue
+        lines.append(f"{name}: {summary_text(summary)}")
+        if summary_scalar(summary) is None and summary.get("stats"):
+            stats = summary["stats"]
+            lines.append("   " + "  ".join(f"{k} {num(stats[k], 3)}" for k in ("min", "max", "mean", "norm")))
+    return lines
+
+
 def _node(n, box, graph, timing: Timing, sizes: Sizes, colors) -> dict:
     fill = {"leaf": colors["leaf_fill"], "const": colors["const_fill"]}.get(n.kind, colors["node_fill"])
     stroke = colors["loss"] if n.kind == "loss" else colors["node_stroke"]
@@ -203,7 +227,7 @@ def _node(n, box, graph, timing: Timing, sizes: Sizes, colors) -> dict:
         "ring_color": colors["forward_glow"],
         "grad_color": grad_color, "lines": lines, "tracks": tracks,
         "info": {"label": n.label, "value": summary_text(n.value), "grad": summary_text(n.grad),
-                 "module": (n.trace or {}).get("module") or ""},
+                 "module": (n.trace or {}).get("module") or "", "lines": tooltip_lines(n)},
     }
 
 
@@ -326,9 +350,9 @@ def _header(trace, width, sizes: Sizes, colors, fonts) -> dict:
     phase_w = max(fonts.measure(label, phase_font) for label in PHASE_LABELS.values())
     title_font, description_font = sizes.font(26, True), sizes.font(15)
     return {
-        "title": {"text": _fit(trace.get("title", ""), title_font, width - 2 * margin - phase_w - gap, fonts),
+        "title": {"text": fit_text(trace.get("title", ""), title_font, width - 2 * margin - phase_w - gap, fonts),
                   "x": margin, "y": title_y, "font": title_font, "color": colors["text"]},
-        "description": {"text": _fit(trace.get("description", ""), description_font, legend_left - margin - gap,
+        "description": {"text": fit_text(trace.get("description", ""), description_font, legend_left - margin - gap,
                                      fonts),
                         "x": margin, "y": line2_y, "font": description_font, "color": colors["muted"]},
         "phase": {"x": width - margin, "y": title_y, "font": phase_font, "color": colors["text"]},
@@ -341,70 +365,6 @@ def _events(timing: Timing, graph: ViewGraph) -> list[dict]:
     for k, (node_id, t) in enumerate(timing.backward):
         events.append({"t": t, "name": f"backward:{k}", "label": f"step {k + 1}: {graph.node(node_id).label}"})
     return sorted(events, key=lambda e: (e["t"], e["name"]))
-
-
-def _captions(trace, graph: ViewGraph, timing: Timing, sizes: Sizes, fonts, width, height, colors) -> dict:
-    font = sizes.font(19)
-    max_w = width - 2 * sizes.px(40) - 2 * sizes.px(18)
-    producer = {e.id: e.src for e in graph.edges}
-    symbols = Symbols(graph, producer)
-    fanout = {f["node"]: f for f in trace.get("fanout", [])}
-    edge_grad = {e["id"]: e.get("grad") for e in trace["edges"]}
-    items = []
-
-    def add(t0, t1, lines):
-        items.append({"t0": round(t0, 6), "t1": round(t1, 6),
-                      "lines": [_fit(line, font, max_w, fonts) for line in lines[:3]]})
-
-    phase = {p["name"]: p for p in timing.phases}
-    add(phase["intro"]["t0"], phase["intro"]["t1"],
-        [trace.get("description") or "A forward pass, then backpropagation through it.",
-         "First the forward pass: every op computes its value from its inputs."])
-    add(phase["forward"]["t0"], phase["forward"]["t1"], ["Forward pass: values flow from the inputs to the loss."])
-    loss = trace["loss"]
-    add(phase["loss"]["t0"], phase["loss"]["t1"], [f"The loss: L = {summary_text(loss['value'])}",
-                                                   "Backward pass next: the engine starts from ∂L/∂L = 1."])
-    steps = {s["node"]: s for s in trace["backward"]}
-    for k, (node_id, t) in enumerate(timing.backward):
-        sends = [(producer[eid], _slot(trace, eid), edge_grad[eid]) for eid in steps[node_id]["edges"]]
-        lines = []
-        if node_id in fanout:
-            f = fanout[node_id]
-            lines.append(fanin_line(symbols, node_id, [edge_grad[eid] for eid in f["edges"]], f["sum"]))
-        lines += step_lines(symbols, node_id, graph.node(node_id).grad, sends)
-        if len(lines) > 3:
-            lines = lines[:2] + [f"… and {len(lines) - 2} more edges"]
-        end = timing.backward[k + 1][1] if k + 1 < len(timing.backward) else phase["backward"]["t1"]
-        add(t, end, lines)
-    leaves = trace.get("leaves", [])
-    summary = ", ".join(f"∂L/∂{leaf['name']} = {summary_text(leaf['grad'])}" for leaf in leaves[:4])
-    if len(leaves) > 4:
-        summary += f", … ({len(leaves)} leaves)"
-    add(phase["end"]["t0"], phase["end"]["t1"] + 1.0, ["Gradients ready: " + summary if leaves else "Done."])
-    band_h = sizes.text_px(19) * 4.2
-    return {"font": font, "line_height": round(sizes.text_px(19) * 1.35, 2),
-            "x": sizes.px(40), "y": round(height - band_h - sizes.px(16), 2), "w": width - 2 * sizes.px(40),
-            "h": round(band_h, 2), "pad": sizes.px(18), "radius": sizes.px(10), "fade": FADE,
-            "fill": colors["caption_fill"], "color": colors["caption_text"], "items": items}
-
-
-def _slot(trace, edge_id) -> int:
-    """Which operand of the consumer's forward op this edge feeds (constants count too)."""
-    edge = next(e for e in trace["edges"] if e["id"] == edge_id)
-    consumer = next(n for n in trace["nodes"] if n["id"] == edge["to"])
-    for position, inp in enumerate(consumer.get("inputs") or []):
-        if inp.get("edge") == edge_id:
-            return position
-    return edge.get("slot", 0)
-
-
-def _fit(text: str, font: str, max_w: float, fonts) -> str:
-    """Shorten a line with an ellipsis until it fits (measured with the real font)."""
-    if not text or fonts.measure(text, font) <= max_w:
-        return text
-    while len(text) > 4 and fonts.measure(text + "…", font) > max_w:
-        text = text[:-1]
-    return text.rstrip() + "…"
 
 
 __all__ = ["build_scene", "SCENE_SCHEMA", "num"]

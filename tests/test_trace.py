@@ -194,7 +194,7 @@ def test_multi_output_op_edges_and_fanout():
 
     torch.manual_seed(0)
     tr = trace_model(Split(), torch.randn(3, 2), torch.zeros(3, 2), "mse")
-    nodes, edges = by_id(tr["nodes"]), by_id(tr["edges"])
+    edges = by_id(tr["edges"])
     split = next(n for n in tr["nodes"] if n["label"] == "Split")
     outs = sorted(e["output"] for e in tr["edges"] if e["from"] == split["id"])
     assert outs == [0, 0, 1]          # a used twice by one Mul, b once

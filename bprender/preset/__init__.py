@@ -21,7 +21,7 @@ from .schema import SCHEMA, all_keys, defaults, lookup
 from .validate import validate, validate_override
 from .yaml_lines import load_yaml_lines
 
-__all__ = ["Preset", "PresetError", "load_preset", "preset_from_dict", "apply_overrides",
+__all__ = ["Preset", "PresetError", "load_preset", "preset_from_dict", "settings_from_dict", "apply_overrides",
            "builtin_presets_dir", "list_builtin_presets", "resolve_preset_path",
            "SCHEMA", "all_keys", "defaults", "lookup"]
 
@@ -104,6 +104,17 @@ def preset_from_dict(data: Mapping, *, base_dir: str | Path | None = None,
     """The Python API's way in: same validation as a file; relative paths from base_dir (cwd)."""
     base = Path(base_dir).absolute() if base_dir is not None else None
     return _validated(Preset(None, {}, {}, base_dir=base, name=name), copy.deepcopy(data))
+
+
+def settings_from_dict(data: Mapping, *, base_dir: str | Path | None = None,
+                       name: str = "animation") -> Preset:
+    """For a model given as Python objects (the Python API): every section but `model`
+    validated as in a file; data["model"] is None."""
+    if "model" in data:
+        raise PresetError("the model is given as Python objects here; leave `model` out", key="model")
+    # validation needs some model: a constant expression stands in and is dropped at once
+    checked = preset_from_dict({**data, "model": {"expression": "0"}}, base_dir=base_dir, name=name)
+    return Preset(None, {**checked.data, "model": None}, {}, base_dir=checked.base_dir, name=name)
 
 
 def _validated(shell: Preset, data: object) -> Preset:

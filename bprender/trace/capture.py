@@ -256,7 +256,6 @@ def trace_built(built: Built, title: str = "", description: str = "") -> dict:
                          "requires grad through an operation")
     root = loss.grad_fn
     nodes, edges = _walk(root)
-    n_nodes = len(nodes)
 
     # leaves: names by identity with the AccumulateGrad node's variable
     leaf_name_of = {id(t): n for n, t in built.leaves.items()}

@@ -1,0 +1,127 @@
+"""The Python API, for scripts and Jupyter:
+
+    import bprender
+    anim = bprender.animate("linear")                    # a preset file or built-in name
+    anim = bprender.animate(model=net, inputs=x, target=y, loss="cross_entropy",
+                            title="My net", render={"size": "960x540"})
+    anim                                                 # in Jupyter: the interactive player
+    anim.save("backprop.mp4")                            # or .gif, .html, .png, .svg, .pdf
+
+Every method is a thin call into the same pipeline the CLI uses.
+"""
+from __future__ import annotations
+
+import html as html_escape
+from pathlib import Path
+
+from .errors import BprenderError
+from .preset import Preset, preset_from_dict, settings_from_dict
+
+
+class Animation:
+    """A traced forward and backward pass, ready to render."""
+
+    def __init__(self, trace: dict, preset: Preset):
+        self.trace = trace
+        self.preset = preset
+        self._scenes: dict[tuple, dict] = {}
+
+    def scene(self, target: str = "video", theme: str | None = None) -> dict:
+        """The resolved Scene for an output ("video" or "gif" size), optionally in another theme."""
+        from .pipeline import scene_of
+        key = (target, theme)
+        if key not in self._scenes:
+            preset = self.preset
+            if theme is not None:
+                from .preset import apply_overrides
+                preset = apply_overrides(preset, {"render.theme": theme})
+            self._scenes[key] = scene_of(self.trace, preset, target=target)
+        return self._scenes[key]
+
+    @property
+    def duration(self) -> float:
+        return self.scene()["duration"]
+
+    def frame(self, t: float, *, highlight: str | None = None, hide=()):
+        """The frame at time t as an (H, W, 3) uint8 RGB array."""
+        from .render import render_frame
+        from .view import resolve_view
+        scene = self.scene()
+        bgra = render_frame(scene, t, view=resolve_view(scene, highlight, hide))
+        return bgra[..., [2, 1, 0]].copy()
+
+    def html(self) -> str:
+        """The self-contained interactive player page."""
+        from .html import export_html
+        return export_html(self._theme_scenes(), default=self.preset.data["render"]["theme"])
+
+    def _theme_scenes(self) -> dict[str, dict]:
+        chosen = self.preset.data["render"]["theme"]
+        themes = [chosen] + [t for t in ("light", "dark") if t != chosen]
+        return {theme: self.scene(theme=theme) for theme in themes}
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the player inline, sandboxed in an iframe."""
+        scene = self.scene()
+        height = int(scene["height"] * 860 / scene["width"]) + 260
+        return (f'<iframe srcdoc="{html_escape.escape(self.html(), quote=True)}" '
+                f'style="width: 100%; max-width: 900px; height: {height}px; border: 0" '
+                f'sandbox="allow-scripts allow-downloads"></iframe>')
+
+    def save(self, path, *, at: float | None = None, highlight: str | None = None, hide=(),
+             fps: int | None = None, quality: str | None = None, progress=None) -> Path:
+        """Write .mp4, .gif, .html, or a .png/.svg/.pdf still (at time `at`, default the end)."""
+        from .encode import atomic_output
+        from .render import render_gif, render_still, render_video
+        from .view import resolve_view
+        path = Path(path)
+        suffix = path.suffix.lower()
+        data = self.preset.data
+        if suffix == ".mp4":
+            scene = self.scene()
+            render_video(scene, path, fps=fps or data["render"]["fps"], quality=quality or data["render"]["quality"],
+                         view=resolve_view(scene, highlight, hide), progress=progress)
+        elif suffix == ".gif":
+            scene = self.scene("gif")
+            render_gif(scene, path, fps=fps or data["gif"]["fps"], view=resolve_view(scene, highlight, hide),
+                       progress=progress)
+        elif suffix == ".html":
+            page = self.html()
+            with atomic_output(path) as tmp:
+                Path(tmp).write_text(page, encoding="utf-8")
+        elif suffix in (".png", ".svg", ".pdf"):
+            scene = self.scene()
+            render_still(scene, path, scene["duration"] if at is None else at,
+                         view=resolve_view(scene, highlight, hide))
+        else:
+            raise BprenderError(f"cannot save {path.name}: use .mp4, .gif, .html, .png, .svg or .pdf")
+        return path
+
+
+def animate(preset=None, *, model=None, inputs=None, target=None, loss="mse", **settings) -> Animation:
+    """Trace a preset (a YAML path, a built-in name, or a preset mapping), or a model given as
+    Python objects with its inputs, target and loss ("mse", "cross_entropy", "bce" or a
+    callable). Keyword settings are preset sections: title=, description=, render={...},
+    pacing={...}, gif={...}."""
+    from .pipeline import open_preset, trace_of
+    if (preset is None) == (model is None):
+        raise BprenderError("give either a preset or a model (with inputs, target and loss)")
+    if model is not None:
+        from .trace import trace_model
+        chosen = settings_from_dict(settings)
+        trace = trace_model(model, inputs, target, loss, title=chosen.data["title"],
+                            description=chosen.data["description"])
+        return Animation(trace, chosen)
+    if isinstance(preset, dict):
+        chosen = preset_from_dict({**preset, **settings})
+    else:
+        chosen = open_preset(preset)
+        if settings:
+            chosen = preset_from_dict({**_file_data(chosen), **settings}, base_dir=chosen.base_dir, name=chosen.name)
+    return Animation(trace_of(chosen), chosen)
+
+
+def _file_data(preset: Preset) -> dict:
+    """A loaded preset's data as a mapping that validates again (the unused model key dropped)."""
+    model = {k: v for k, v in preset.data["model"].items() if v not in (None, {})}
+    return {**preset.data, "model": model}

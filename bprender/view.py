@@ -1,0 +1,31 @@
+"""View state: what a viewer has highlighted or hidden. Part of the frame function on both
+backends ({"highlight": node id or None, "hidden": [group names]}); here names a user types
+(`--highlight w`, `--hide inputs`) become that state."""
+from __future__ import annotations
+
+import difflib
+
+from .errors import BprenderError
+
+
+def resolve_view(scene: dict, highlight: str | None = None, hidden: list[str] | tuple = ()) -> dict | None:
+    """The view state for a node name (a leaf, constant or op label, or a node id) and group
+    names; None when nothing is asked for."""
+    if not highlight and not hidden:
+        return None
+    node_id = None
+    if highlight:
+        matches = [n["id"] for n in scene["nodes"] if highlight in (n["id"], n["info"]["label"])]
+        if not matches:
+            names = sorted({n["info"]["label"] for n in scene["nodes"]})
+            close = difflib.get_close_matches(highlight, names, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise BprenderError(f"--highlight: no node called '{highlight}' ({hint}nodes: {', '.join(names)})")
+        if len(matches) > 1:
+            raise BprenderError(f"--highlight: {len(matches)} nodes are called '{highlight}'; "
+                                f"give one of their ids instead: {', '.join(matches)}")
+        node_id = matches[0]
+    for group in hidden:
+        if group not in scene["groups"]:
+            raise BprenderError(f"--hide: no group called '{group}' (groups: {', '.join(scene['groups'])})")
+    return {"highlight": node_id, "hidden": list(hidden)}
