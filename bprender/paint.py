@@ -1,6 +1,6 @@
 """The painter: one frame of a Scene at time t, drawn through the Canvas 2D API only.
 
-web_player/painter.js mirrors this file function for function and call for call; the op-log
+web_player/paint.js mirrors this file function for function and call for call; the op-log
 test holds them equal. So: no measuring, no formatting, no decisions about looks here. Read the
 scene, evaluate tracks, draw. Any new look belongs in scene.py.
 """

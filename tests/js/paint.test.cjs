@@ -1,0 +1,181 @@
+"use strict";
+/* The JS painter on a small hand-made scene (the parity with the Python painter on real
+ * scenes is tests/test_oplog_parity.py). Run: node --test tests/js/ */
+const test = require("node:test");
+const assert = require("node:assert/strict");
+const path = require("path");
+
+const web = path.join(__dirname, "..", "..", "web_player");
+const paint = require(path.join(web, "paint.js"));
+const { RecordingCanvas2D } = require(path.join(web, "recording.js"));
+const { paintFrame, paintChart, opacities, currentPhase, TAU } = paint;
+
+const FONT = "14px bprender-sans";
+
+function node(id, group, x, reach, tracks) {
+  return {
+    id, group, x, y: 100, w: 40, h: 20, radius: 4, reach, kind: "op",
+    fill: "#ffffff", stroke: "#333333", stroke_width: 2, dash: [],
+    grad_color: "#d62728", grad_stroke_width: 2.5,
+    ring_color: "#f5b700", ring_gap: 5, ring_width: 4,
+    lines: [{ text: id, font: FONT, color: "#111111", y: 104, track: "" },
+            { text: "grad", font: FONT, color: "#d62728", y: 118, track: "grad" }],
+    tracks,
+  };
+}
+
+function tinyScene() {
+  return {
+    width: 320, height: 200, dim: 0.15, duration: 4,
+    colors: { background: "#fafafa" },
+    header: {
+      title: { text: "Title", font: FONT, color: "#000000", x: 10, y: 20 },
+      description: { text: "Desc", font: FONT, color: "#555555", x: 10, y: 40 },
+      phase: { font: FONT, color: "#777777", x: 310, y: 20 },
+      legend_font: FONT,
+      legend: [{ color: "#d62728", dot_x: 200, dot_y: 36, r: 5, text: "positive", x: 210, y: 40 }],
+    },
+    phases: [{ name: "forward", label: "Forward pass", t0: 0, t1: 2 },
+             { name: "backward", label: "Backward pass", t0: 2, t1: 4 }],
+    nodes: [
+      node("a", "inputs", 50, ["a", "b"], { grad: [[3, 0], [3.5, 1]] }),
+      node("b", "ops", 250, ["b"], { pulse: [[0, 0], [1, 1], [2, 0]] }),
+    ],
+    edges: [{
+      id: "e0", from: "a", to: "b", dash: [4, 2],
+      route: [[70, 100, 120, 100, 180, 100, 230, 100]],
+      poly: [70, 100, 150, 100, 230, 100], cum: [0, 80, 160],
+      arrow: [224, 96, 230, 100, 224, 104],
+      idle_color: "#cccccc", idle_width: 1.5, forward_color: "#444444", forward_width: 2,
+      grad_color: "#1f5fbf", grad_width: 3,
+      tracks: { fwd: [[0.5, 0], [1, 1]], bwd: [[2, 0], [3, 1]], label: [[3, 0], [3.2, 1]] },
+      label: { box: [130, 80, 40, 20], radius: 10, fill: "#ffffff", stroke: "#1f5fbf",
+               font: FONT, color: "#1f5fbf", text: "−2", x: 150, y: 95 },
+    }],
+    particles: [{ edge: 0, t0: 2, t1: 3, radius: 4, color: "#1f5fbf", reverse: true }],
+    captions: {
+      x: 10, y: 160, w: 300, h: 30, radius: 6, pad: 8, line_height: 16, fade: 0.5,
+      fill: "#eeeeee", font: FONT, color: "#222222",
+      items: [{ t0: 1, t1: 3, lines: ["first line", "second line"] }],
+    },
+    chart: {
+      width: 320, height: 80, background: "#f4f5f7", font: FONT, text: "#1d2330",
+      muted: "#6b7280", grid: "#cfd5df", axis_y: 60, tick_y: 75, label_x: 10, bar_x: 30,
+      value_x: 300, title: { text: "Gradient norm", x: 10, y: 14 },
+      ticks: [{ text: "1e0", x: 30 }, { text: "1e1", x: 290 }],
+      rows: [{ label: "w", text_y: 30, y: 24, h: 10, w: 200, color: "#4b5563", value: "6",
+               track: [[3, 0], [3.5, 1]] }],
+    },
+  };
+}
+
+function record(fn) {
+  const ctx = new RecordingCanvas2D();
+  fn(ctx);
+  return ctx.ops;
+}
+
+test("a frame starts with the background and ends at full alpha", () => {
+  const scene = tinyScene();
+  const ops = record((ctx) => paintFrame(ctx, scene, 0, null));
+  assert.deepEqual(ops.slice(0, 3), [
+    ["set", "globalAlpha", 1], ["set", "fillStyle", "#fafafa"], ["fillRect", 0, 0, 320, 200],
+  ]);
+  assert.deepEqual(ops.slice(3, 6), [
+    ["set", "textBaseline", "alphabetic"], ["set", "textAlign", "left"], ["set", "font", FONT],
+  ]);
+  assert.deepEqual(ops[ops.length - 1], ["set", "globalAlpha", 1]);
+  assert.ok(ops.some((op) => op[0] === "fillText" && op[1] === "Forward pass"));
+  assert.ok(ops.some((op) => op[0] === "arc" && op[5] === TAU && op.length === 6));
+});
+
+test("the edge is traced, dashed, stroked, then its arrow is filled", () => {
+  const scene = tinyScene();
+  const ops = record((ctx) => paintFrame(ctx, scene, 0, null));
+  const start = ops.findIndex((op) => op[0] === "moveTo");
+  assert.deepEqual(ops.slice(start - 1, start + 9), [
+    ["beginPath"], ["moveTo", 70, 100], ["bezierCurveTo", 120, 100, 180, 100, 230, 100],
+    ["set", "globalAlpha", 1], ["setLineDash", [4, 2]], ["set", "strokeStyle", "#cccccc"],
+    ["set", "lineWidth", 1.5], ["stroke"], ["setLineDash", []],
+    ["set", "globalAlpha", 1],
+  ]);
+  assert.deepEqual(ops.slice(start + 9, start + 16), [
+    ["set", "fillStyle", "#cccccc"], ["beginPath"], ["moveTo", 224, 96], ["lineTo", 230, 100],
+    ["lineTo", 224, 104], ["closePath"], ["fill"],
+  ]);
+});
+
+test("a particle flies along its edge (reversed: from the end)", () => {
+  const scene = tinyScene();
+  const ops = record((ctx) => paintFrame(ctx, scene, 2.5, null));
+  const arcs = ops.filter((op) => op[0] === "arc" && op[3] !== 5);
+  // progress 0.5, reversed -> fraction 0.5 -> (150, 100); halo radius 4 * 1.8
+  assert.deepEqual(arcs, [["arc", 150, 100, 4 * 1.8, 0, TAU], ["arc", 150, 100, 4, 0, TAU]]);
+  const halo = ops.findIndex((op) => op[0] === "arc" && op[3] === 4 * 1.8);
+  assert.deepEqual(ops.slice(halo - 3, halo), [
+    ["set", "fillStyle", "#1f5fbf"], ["set", "globalAlpha", 0.25], ["beginPath"],
+  ]);
+  // outside its flight no particle is drawn
+  const before = record((ctx) => paintFrame(ctx, scene, 1.9, null));
+  assert.equal(before.filter((op) => op[0] === "arc").length, 1); // the legend dot only
+});
+
+test("captions fade in and show their lines", () => {
+  const scene = tinyScene();
+  const ops = record((ctx) => paintFrame(ctx, scene, 1.25, null));
+  const i = ops.findIndex((op) => op[0] === "fillText" && op[1] === "first line");
+  assert.deepEqual(ops[i - 1], ["set", "globalAlpha", 0.5]);
+  assert.deepEqual(ops[i], ["fillText", "first line", 18, 160 + 8 + 16 * 0.75]);
+  assert.deepEqual(ops[i + 1], ["fillText", "second line", 18, 160 + 8 + 16 * 1.75]);
+  const none = record((ctx) => paintFrame(ctx, scene, 3, null));
+  assert.ok(!none.some((op) => op[1] === "first line"));
+});
+
+test("edge labels appear with their track", () => {
+  const scene = tinyScene();
+  const early = record((ctx) => paintFrame(ctx, scene, 2, null));
+  assert.ok(!early.some((op) => op[0] === "fillText" && op[1] === "−2"));
+  const late = record((ctx) => paintFrame(ctx, scene, 4, null));
+  const i = late.findIndex((op) => op[0] === "fillText" && op[1] === "−2");
+  assert.deepEqual(late[i], ["fillText", "−2", 150, 95]);
+  assert.ok(late.some((op) => op[0] === "roundRect" && op[1] === 130 && op[5] === 10));
+});
+
+test("view state: highlight dims, hidden groups vanish", () => {
+  const scene = tinyScene();
+  assert.deepEqual(opacities(scene, {}), [[1, 1], [1]]);
+  assert.deepEqual(opacities(scene, { highlight: "b" }), [[0.15, 1], [0.15]]);
+  assert.deepEqual(opacities(scene, { highlight: "nope" }), [[1, 1], [1]]);
+  assert.deepEqual(opacities(scene, { hidden: ["inputs"] }), [[0, 1], [0]]);
+  assert.deepEqual(opacities(scene, { highlight: "a", hidden: ["ops"] }), [[1, 0], [0]]);
+  const ops = record((ctx) => paintFrame(ctx, scene, 2.5, { hidden: ["inputs"] }));
+  assert.ok(!ops.some((op) => op[0] === "bezierCurveTo"));
+  assert.ok(!ops.some((op) => op[0] === "fillText" && op[1] === "a"));
+  assert.ok(ops.some((op) => op[0] === "fillText" && op[1] === "b"));
+});
+
+test("a node's box, grad overlay and pulse ring", () => {
+  const scene = tinyScene();
+  const ops = record((ctx) => paintFrame(ctx, scene, 1, null));
+  // node b pulses at t=1: ring box grown by ring_gap
+  assert.ok(ops.some((op) => op[0] === "roundRect" && op[1] === 250 - 20 - 5 && op[3] === 50 && op[5] === 9));
+  const boxA = ops.findIndex((op) => op[0] === "roundRect" && op[1] === 30);
+  assert.deepEqual(ops[boxA], ["roundRect", 30, 90, 40, 20, 4]);
+  assert.equal(currentPhase(scene.phases, 1.99).name, "forward");
+  assert.equal(currentPhase(scene.phases, 2).name, "backward");
+  assert.equal(currentPhase(scene.phases, -1), null);
+});
+
+test("the chart", () => {
+  const scene = tinyScene();
+  const ops = record((ctx) => paintChart(ctx, scene.chart, 4));
+  assert.deepEqual(ops.slice(0, 3), [
+    ["set", "globalAlpha", 1], ["set", "fillStyle", "#f4f5f7"], ["fillRect", 0, 0, 320, 80],
+  ]);
+  assert.ok(ops.some((op) => op[0] === "moveTo" && op[1] === 30 && op[2] === 24));
+  assert.ok(ops.some((op) => op[0] === "fillRect" && op[1] === 30 && op[2] === 25 && op[3] === 200));
+  const empty = record((ctx) => paintChart(ctx, Object.assign({}, scene.chart, { rows: [] }), 4));
+  assert.ok(empty.some((op) => op[0] === "moveTo" && op[1] === 30 && op[2] === 60)); // axis_y
+  const early = record((ctx) => paintChart(ctx, scene.chart, 0));
+  assert.ok(!early.some((op) => op[0] === "fillText" && op[1] === "6"));
+});

@@ -1,0 +1,174 @@
+"""The two painters are one picture (DESIGN.md rule 4): for every built-in preset, the op log of
+bprender/paint.py (Python RecordingCanvas2D) equals the op log of web_player/paint.js (JS
+RecordingCanvas2D, through tests/js/oplog.cjs) at sampled times and view states, and for the
+chart. Also runs the JS unit tests (``node --test tests/js/``) so CI, which runs only pytest,
+runs them too.
+
+Without ``node`` these tests are skipped on a developer's machine and fail under CI (CI=true).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bprender.canvas import RecordingCanvas2D, ops_diff
+from bprender.jsonio import dumps
+from bprender.paint import paint_chart, paint_frame
+from bprender.pipeline import open_preset, scene_of, trace_of
+from bprender.preset import list_builtin_presets
+
+ROOT = Path(__file__).resolve().parent.parent
+OPLOG = ROOT / "tests" / "js" / "oplog.cjs"
+TOL = 1e-6
+PRESETS = [name for name, *_ in list_builtin_presets()]
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    exe = shutil.which("node")
+    if exe is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("node is required under CI (Node.js 20: apt-get install -y nodejs)", pytrace=False)
+        pytest.skip("node (Node.js >= 20) is not on PATH")
+    return exe
+
+
+_traces: dict = {}
+
+
+def scene_for(name: str, target: str = "video") -> dict:
+    """The scene of a built-in preset; each preset is traced once per test session."""
+    if name not in _traces:
+        preset = open_preset(name)
+        _traces[name] = (preset, trace_of(preset))
+    preset, trace = _traces[name]
+    return scene_of(trace, preset, target)
+
+
+def sample_times(scene: dict) -> list[float]:
+    """0, the exact duration, an even grid, particle flights (start, middle, end) and keyframe
+    times exactly (tracks, phases, captions)."""
+    duration = float(scene["duration"])
+    times = {0.0, duration}
+    times.update(duration * i / 12 for i in range(1, 12))
+    for p in scene["particles"][::max(1, len(scene["particles"]) // 6)]:
+        times.update((p["t0"], (p["t0"] + p["t1"]) / 2, p["t1"]))
+    keyframes = set()
+    for item in scene["nodes"] + scene["edges"]:
+        for track in item["tracks"].values():
+            keyframes.update(k[0] for k in track)
+    for row in scene["chart"]["rows"]:
+        keyframes.update(k[0] for k in row["track"])
+    keyframes = sorted(keyframes)
+    times.update(keyframes[::max(1, len(keyframes) // 12)])
+    times.update(p["t0"] for p in scene["phases"])
+    for item in scene["captions"]["items"]:
+        times.update((item["t0"], item["t1"], item["t0"] + scene["captions"]["fade"] / 2))
+    times.update((-0.5, duration + 0.5))  # before the start and after the end: tracks hold
+    return sorted(times)
+
+
+def view_states(scene: dict) -> list:
+    """None, a highlighted leaf with another group hidden, and a few edge cases."""
+    nodes = scene["nodes"]
+    leaves = [n for n in nodes if n["kind"] == "leaf"] or nodes
+    focus = max(leaves, key=lambda n: len(n["reach"]))
+    others = [g for g in scene["groups"] if g != focus["group"]]
+    loss = next((n for n in nodes if n["kind"] == "loss"), nodes[0])
+    return [
+        None,
+        {"highlight": focus["id"], "hidden": others[-1:]},
+        {"highlight": loss["id"], "hidden": []},
+        {"highlight": None, "hidden": [loss["group"]]},
+        {"highlight": "no-such-node"},
+    ]
+
+
+def cases_for(scene: dict) -> list[dict]:
+    times = sample_times(scene)
+    cases = [{"t": t, "view": view, "what": "frame"} for view in view_states(scene) for t in times]
+    cases += [{"t": t, "view": None, "what": "chart"} for t in times]
+    return cases
+
+
+def python_ops(scene: dict, case: dict) -> list:
+    ctx = RecordingCanvas2D()
+    if case["what"] == "chart":
+        paint_chart(ctx, scene["chart"], case["t"])
+    else:
+        paint_frame(ctx, scene, case["t"], case["view"])
+    return ctx.ops
+
+
+def js_ops(node: str, scene: dict, cases: list, tmp_path: Path) -> list:
+    """All cases through one node process. The scene goes as the scene file is written
+    (bprender.jsonio), the way the player receives it."""
+    scene_file = tmp_path / "scene.json"
+    cases_file = tmp_path / "cases.json"
+    scene_file.write_text(dumps(scene), encoding="utf-8")
+    cases_file.write_text(json.dumps(cases, allow_nan=False), encoding="utf-8")
+    proc = subprocess.run([node, str(OPLOG), str(scene_file), str(cases_file)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, f"oplog.cjs failed ({proc.returncode}):\n{proc.stderr[-3000:]}"
+    logs = json.loads(proc.stdout)
+    assert len(logs) == len(cases)
+    return logs
+
+
+def assert_parity(node: str, scene: dict, tmp_path: Path, label: str) -> None:
+    cases = cases_for(scene)
+    assert len({c["t"] for c in cases}) >= 10
+    logs = js_ops(node, scene, cases, tmp_path)
+    failures = []
+    for case, js in zip(cases, logs):
+        py = python_ops(scene, case)
+        assert len(py) > 3, "the Python painter drew nothing"
+        diff = ops_diff(py, js, tol=TOL)
+        if diff is not None:
+            failures.append(f"{label} {case['what']} t={case['t']!r} view={case['view']!r}: {diff}"
+                            " (Python first, JS second)")
+    assert not failures, (f"{len(failures)} of {len(cases)} cases differ between paint.py and "
+                          "web_player/paint.js:\n" + "\n".join(failures[:8]))
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_js_painter_matches_python(name, node, tmp_path):
+    assert_parity(node, scene_for(name), tmp_path, name)
+
+
+def test_js_painter_matches_python_gif_size(node, tmp_path):
+    scene = scene_for(PRESETS[0], "gif")
+    assert scene["width"] < 1280
+    assert_parity(node, scene, tmp_path, PRESETS[0] + " (gif)")
+
+
+def test_js_painter_matches_python_edge_cases(node, tmp_path):
+    """Scene shapes no preset has yet: an empty chart, edges without labels, a track name that
+    is a JS Object property, a dashed edge, a zero-length particle flight."""
+    scene = json.loads(dumps(scene_for(PRESETS[0])))
+    scene["chart"]["rows"] = []
+    for edge in scene["edges"][::2]:
+        edge.pop("label", None)
+        edge["tracks"].pop("fwd", None)
+        edge["dash"] = [6.0, 3.0]
+    scene["nodes"][0]["lines"][0]["track"] = "constructor"
+    scene["nodes"][-1]["tracks"] = {}
+    scene["particles"][0]["t1"] = scene["particles"][0]["t0"]
+    assert_parity(node, scene, tmp_path, PRESETS[0] + " (edge cases)")
+
+
+def test_presets_are_covered():
+    assert {"linear", "shared_layer"} <= set(PRESETS)
+
+
+def test_js_unit_tests_pass(node):
+    proc = subprocess.run([node, "--test", "tests/js/"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, f"node --test tests/js/ failed:\n{out[-4000:]}"
+    assert "# fail 0" in out

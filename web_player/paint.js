@@ -1,0 +1,353 @@
+/* bprender web player: the painter. One frame of a Scene at time t, drawn through the
+ * Canvas 2D API only.
+ *
+ * This file mirrors bprender/paint.py function for function and call for call (paintFrame is
+ * paint_frame, ...): same Canvas 2D calls, same order, same arguments, same arithmetic. The
+ * op-log test (tests/test_oplog_parity.py) holds them equal. So: no measuring, no formatting,
+ * no decisions about looks here. Read the scene, evaluate tracks, draw.
+ * Scene keys stay snake_case: they are JSON data written by Python.
+ *
+ * UMD: module.exports in node; window.bprender_lib (.paint and flat names) in a page
+ * (load after tracks.js and geometry.js). */
+(function (root, factory) {
+  "use strict";
+  if (typeof module === "object" && module.exports) {
+    module.exports = factory(require("./tracks.js"), require("./geometry.js"));
+  } else {
+    var ns = root.bprender_lib = root.bprender_lib || {};
+    var lib = factory(ns.tracks, ns.geometry);
+    ns.paint = lib;
+    for (var k in lib) ns[k] = lib[k];
+  }
+})(typeof globalThis !== "undefined" ? globalThis : this, function (tracks, geometry) {
+  "use strict";
+  var valueAt = tracks.valueAt, progress = tracks.progress, pyMin = tracks.pyMin;
+  var pointAlong = geometry.pointAlong;
+
+  var TAU = 2 * Math.PI;
+  var VISIBLE = 0.002; // below this an alpha is invisible: skip the draw calls
+
+  var hasOwn = Object.prototype.hasOwnProperty;
+
+  /* Python's dict.get(key): undefined for a missing key (never an inherited property such as
+   * "constructor"); valueAt treats undefined like None. */
+  function get(obj, key) {
+    return hasOwn.call(obj, key) ? obj[key] : undefined;
+  }
+
+  /* Python truthiness of a list / string / None (an empty list is falsy there, not in JS). */
+  function truthy(v) {
+    if (Array.isArray(v) || typeof v === "string") return v.length > 0;
+    return !!v;
+  }
+
+  /* Draw the frame at time t. view = {highlight: node id or null, hidden: [group names]}:
+   * a highlighted node keeps its gradient paths to the loss bright and dims the rest; hidden
+   * groups are not drawn. */
+  function paintFrame(ctx, scene, t, view) {
+    var colors = scene.colors;
+    var op = opacities(scene, view || {});
+    var nodeOpacity = op[0], edgeOpacity = op[1];
+    var edges = scene.edges, nodes = scene.nodes, particles = scene.particles;
+    var i;
+    ctx.globalAlpha = 1.0;
+    ctx.fillStyle = colors.background;
+    ctx.fillRect(0, 0, scene.width, scene.height);
+    paintHeader(ctx, scene, t);
+    for (i = 0; i < edges.length; i++) {
+      if (edgeOpacity[i] > 0) paintEdge(ctx, edges[i], t, edgeOpacity[i]);
+    }
+    for (i = 0; i < particles.length; i++) {
+      var particle = particles[i];
+      if (particle.t0 <= t && t <= particle.t1 && edgeOpacity[particle.edge] > 0) {
+        paintParticle(ctx, particle, edges[particle.edge], t, edgeOpacity[particle.edge]);
+      }
+    }
+    for (i = 0; i < nodes.length; i++) {
+      if (nodeOpacity[i] > 0) paintNode(ctx, nodes[i], t, nodeOpacity[i]);
+    }
+    for (i = 0; i < edges.length; i++) {
+      if (hasOwn.call(edges[i], "label") && edgeOpacity[i] > 0) paintEdgeLabel(ctx, edges[i], t, edgeOpacity[i]);
+    }
+    paintCaption(ctx, scene.captions, t);
+    ctx.globalAlpha = 1.0;
+  }
+
+  /* Opacity of every node and edge under a view state: 0 hidden, scene.dim dimmed, 1.
+   * Returns [nodeOpacity, edgeOpacity]. */
+  function opacities(scene, view) {
+    var hidden = truthy(view.hidden) ? view.hidden : [];
+    var highlight = view.highlight === undefined ? null : view.highlight;
+    var focus = null;
+    var nodes = scene.nodes, edges = scene.edges;
+    var i;
+    for (i = 0; i < nodes.length; i++) {
+      if (nodes[i].id === highlight) focus = nodes[i].reach;
+    }
+    var byId = new Map();
+    var nodeOpacity = [];
+    for (i = 0; i < nodes.length; i++) {
+      var node = nodes[i];
+      var opacity;
+      if (hidden.includes(node.group)) {
+        opacity = 0.0;
+      } else if (focus !== null && focus !== undefined && !focus.includes(node.id)) {
+        opacity = scene.dim;
+      } else {
+        opacity = 1.0;
+      }
+      byId.set(node.id, opacity);
+      nodeOpacity.push(opacity);
+    }
+    var edgeOpacity = [];
+    for (i = 0; i < edges.length; i++) {
+      edgeOpacity.push(pyMin(byId.get(edges[i].from), byId.get(edges[i].to)));
+    }
+    return [nodeOpacity, edgeOpacity];
+  }
+
+  function paintHeader(ctx, scene, t) {
+    var header = scene.header;
+    ctx.textBaseline = "alphabetic";
+    ctx.textAlign = "left";
+    var keys = ["title", "description"];
+    for (var k = 0; k < keys.length; k++) {
+      var item = header[keys[k]];
+      ctx.font = item.font;
+      ctx.fillStyle = item.color;
+      ctx.fillText(item.text, item.x, item.y);
+    }
+    var phase = currentPhase(scene.phases, t);
+    if (phase !== null) {
+      var ph = header.phase;
+      ctx.textAlign = "right";
+      ctx.font = ph.font;
+      ctx.fillStyle = ph.color;
+      ctx.fillText(phase.label, ph.x, ph.y);
+    }
+    ctx.textAlign = "left";
+    ctx.font = header.legend_font;
+    var legend = header.legend;
+    for (var i = 0; i < legend.length; i++) {
+      var entry = legend[i];
+      ctx.fillStyle = entry.color;
+      ctx.beginPath();
+      ctx.arc(entry.dot_x, entry.dot_y, entry.r, 0, TAU);
+      ctx.fill();
+      ctx.fillText(entry.text, entry.x, entry.y);
+    }
+  }
+
+  function currentPhase(phases, t) {
+    var found = null;
+    for (var i = 0; i < phases.length; i++) {
+      if (phases[i].t0 <= t) found = phases[i];
+    }
+    return found;
+  }
+
+  function traceRoute(ctx, route) {
+    ctx.beginPath();
+    ctx.moveTo(route[0][0], route[0][1]);
+    for (var i = 0; i < route.length; i++) {
+      var seg = route[i];
+      ctx.bezierCurveTo(seg[2], seg[3], seg[4], seg[5], seg[6], seg[7]);
+    }
+  }
+
+  /* Stroke the current path once more in another colour (an overlay that fades in). */
+  function strokeAgain(ctx, alpha, color, width) {
+    ctx.globalAlpha = alpha;
+    ctx.strokeStyle = color;
+    ctx.lineWidth = width;
+    ctx.stroke();
+  }
+
+  function paintEdge(ctx, edge, t, opacity) {
+    var tr = edge.tracks;
+    traceRoute(ctx, edge.route);
+    ctx.globalAlpha = opacity;
+    ctx.setLineDash(edge.dash);
+    ctx.strokeStyle = edge.idle_color;
+    ctx.lineWidth = edge.idle_width;
+    ctx.stroke();
+    var lit = valueAt(get(tr, "fwd"), t);
+    if (lit > VISIBLE) {
+      strokeAgain(ctx, lit * opacity, edge.forward_color, edge.forward_width);
+    }
+    ctx.setLineDash([]);
+    var grad = valueAt(get(tr, "bwd"), t);
+    if (grad > VISIBLE) {
+      strokeAgain(ctx, grad * opacity, edge.grad_color, edge.grad_width);
+    }
+    var a = edge.arrow;
+    ctx.globalAlpha = opacity;
+    ctx.fillStyle = lit > 0.5 ? edge.forward_color : edge.idle_color;
+    ctx.beginPath();
+    ctx.moveTo(a[0], a[1]);
+    ctx.lineTo(a[2], a[3]);
+    ctx.lineTo(a[4], a[5]);
+    ctx.closePath();
+    ctx.fill();
+  }
+
+  function paintParticle(ctx, particle, edge, t, opacity) {
+    var p = progress(particle.t0, particle.t1, t);
+    var xy = pointAlong(edge.poly, edge.cum, particle.reverse ? 1.0 - p : p);
+    var x = xy[0], y = xy[1];
+    var r = particle.radius;
+    ctx.fillStyle = particle.color;
+    ctx.globalAlpha = 0.25 * opacity;
+    ctx.beginPath();
+    ctx.arc(x, y, r * 1.8, 0, TAU);
+    ctx.fill();
+    ctx.globalAlpha = opacity;
+    ctx.beginPath();
+    ctx.arc(x, y, r, 0, TAU);
+    ctx.fill();
+  }
+
+  function boxPath(ctx, node, grow) {
+    ctx.beginPath();
+    ctx.roundRect(node.x - node.w / 2 - grow, node.y - node.h / 2 - grow,
+                  node.w + 2 * grow, node.h + 2 * grow, node.radius + grow);
+  }
+
+  function paintNode(ctx, node, t, opacity) {
+    var tr = node.tracks;
+    ctx.globalAlpha = opacity;
+    boxPath(ctx, node, 0);
+    ctx.fillStyle = node.fill;
+    ctx.fill();
+    ctx.setLineDash(node.dash);
+    ctx.strokeStyle = node.stroke;
+    ctx.lineWidth = node.stroke_width;
+    ctx.stroke();
+    ctx.setLineDash([]);
+    var grad = valueAt(get(tr, "grad"), t);
+    if (grad > VISIBLE) {
+      strokeAgain(ctx, grad * opacity, node.grad_color, node.grad_stroke_width);
+    }
+    var rings = [["pulse", node.ring_color], ["gpulse", node.grad_color]];
+    for (var k = 0; k < rings.length; k++) {
+      var ring = valueAt(get(tr, rings[k][0]), t);
+      if (ring > VISIBLE) {
+        ctx.globalAlpha = ring * opacity;
+        boxPath(ctx, node, node.ring_gap);
+        ctx.strokeStyle = rings[k][1];
+        ctx.lineWidth = node.ring_width;
+        ctx.stroke();
+      }
+    }
+    ctx.textAlign = "center";
+    ctx.textBaseline = "alphabetic";
+    var lines = node.lines;
+    for (var i = 0; i < lines.length; i++) {
+      var line = lines[i];
+      var alpha = line.track ? valueAt(get(tr, line.track), t) : 1.0;
+      if (alpha > VISIBLE) {
+        ctx.globalAlpha = alpha * opacity;
+        ctx.font = line.font;
+        ctx.fillStyle = line.color;
+        ctx.fillText(line.text, node.x, line.y);
+      }
+    }
+    ctx.globalAlpha = 1.0;
+  }
+
+  function paintEdgeLabel(ctx, edge, t, opacity) {
+    var alpha = valueAt(get(edge.tracks, "label"), t) * opacity;
+    if (alpha <= VISIBLE) return;
+    var label = edge.label;
+    var box = label.box;
+    ctx.globalAlpha = alpha;
+    ctx.beginPath();
+    ctx.roundRect(box[0], box[1], box[2], box[3], label.radius);
+    ctx.fillStyle = label.fill;
+    ctx.fill();
+    ctx.strokeStyle = label.stroke;
+    ctx.lineWidth = 1.0;
+    ctx.stroke();
+    ctx.textAlign = "center";
+    ctx.textBaseline = "alphabetic";
+    ctx.font = label.font;
+    ctx.fillStyle = label.color;
+    ctx.fillText(label.text, label.x, label.y);
+    ctx.globalAlpha = 1.0;
+  }
+
+  function paintCaption(ctx, captions, t) {
+    ctx.globalAlpha = 1.0;
+    ctx.fillStyle = captions.fill;
+    ctx.beginPath();
+    ctx.roundRect(captions.x, captions.y, captions.w, captions.h, captions.radius);
+    ctx.fill();
+    ctx.textAlign = "left";
+    ctx.textBaseline = "alphabetic";
+    ctx.font = captions.font;
+    ctx.fillStyle = captions.color;
+    var items = captions.items;
+    for (var k = 0; k < items.length; k++) {
+      var item = items[k];
+      if (item.t0 <= t && t < item.t1) {
+        ctx.globalAlpha = pyMin(1.0, (t - item.t0) / captions.fade);
+        for (var i = 0; i < item.lines.length; i++) {
+          ctx.fillText(item.lines[i], captions.x + captions.pad,
+                       captions.y + captions.pad + captions.line_height * (i + 0.75));
+        }
+      }
+    }
+    ctx.globalAlpha = 1.0;
+  }
+
+  /* The per-layer gradient-norm chart (its own canvas in the player, under the graph). */
+  function paintChart(ctx, chart, t) {
+    ctx.globalAlpha = 1.0;
+    ctx.fillStyle = chart.background;
+    ctx.fillRect(0, 0, chart.width, chart.height);
+    ctx.font = chart.font;
+    ctx.textBaseline = "alphabetic";
+    ctx.textAlign = "left";
+    ctx.fillStyle = chart.text;
+    ctx.fillText(chart.title.text, chart.title.x, chart.title.y);
+    ctx.strokeStyle = chart.grid;
+    ctx.lineWidth = 1.0;
+    ctx.textAlign = "center";
+    var rows = chart.rows, ticks = chart.ticks;
+    var i;
+    for (i = 0; i < ticks.length; i++) {
+      var tick = ticks[i];
+      ctx.beginPath();
+      ctx.moveTo(tick.x, truthy(rows) ? rows[0].y : chart.axis_y);
+      ctx.lineTo(tick.x, chart.axis_y);
+      ctx.stroke();
+      ctx.fillStyle = chart.muted;
+      ctx.fillText(tick.text, tick.x, chart.tick_y);
+    }
+    ctx.textBaseline = "middle";
+    for (i = 0; i < rows.length; i++) {
+      var row = rows[i];
+      ctx.textAlign = "left";
+      ctx.fillStyle = chart.text;
+      ctx.fillText(row.label, chart.label_x, row.text_y);
+      var grown = valueAt(row.track, t);
+      if (grown > VISIBLE) {
+        ctx.globalAlpha = grown;
+        ctx.fillStyle = row.color;
+        ctx.fillRect(chart.bar_x, row.text_y - row.h / 2, row.w * grown, row.h);
+        ctx.fillStyle = chart.text;
+        ctx.fillText(row.value, chart.value_x, row.text_y);
+        ctx.globalAlpha = 1.0;
+      }
+    }
+  }
+
+  return {
+    TAU: TAU, VISIBLE: VISIBLE,
+    paintFrame: paintFrame, opacities: opacities, paintHeader: paintHeader,
+    currentPhase: currentPhase, traceRoute: traceRoute, strokeAgain: strokeAgain,
+    paintEdge: paintEdge, paintParticle: paintParticle, boxPath: boxPath,
+    paintNode: paintNode, paintEdgeLabel: paintEdgeLabel, paintCaption: paintCaption,
+    paintChart: paintChart
+  };
+});
