@@ -2,6 +2,8 @@
 surface; video, GIF and stills differ only in which times they draw and where pixels go."""
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -41,6 +43,53 @@ def raster_frames(scene: dict, fps: float, fonts: FontBook | None = None) -> Ite
         yield surface.pixels()
 
 
+def raster_frames_ahead(scene: dict, fps: float, fonts: FontBook | None = None,
+                        ahead: int = 2) -> Iterator:
+    """raster_frames drawn by a worker thread up to ``ahead`` frames before the consumer.
+
+    The consumer (write_mp4) spends most of a frame blocked in the pipe write to ffmpeg, which
+    releases the GIL, so the next frame is drawn meanwhile and the video is encoder-bound. Each
+    frame has its own surface (``ahead`` + 1 of them, so memory stays flat); a yielded frame is
+    not drawn over until the consumer asks for the next one. Same frames, same order.
+    """
+    fonts = fonts or font_book(scene)
+    surfaces = [RasterSurface(scene["width"], scene["height"], fonts=fonts) for _ in range(ahead + 1)]
+    times = frame_times(scene, fps)
+    free = threading.Semaphore(len(surfaces))
+    ready: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    done = object()
+
+    def draw() -> None:
+        try:
+            for i, t in enumerate(times):
+                free.acquire()
+                if stop.is_set():
+                    return
+                surface = surfaces[i % len(surfaces)]
+                paint_frame(surface.ctx, scene, t)
+                ready.put(surface)
+            ready.put(done)
+        except BaseException as exc:  # handed to the consumer, raised there
+            ready.put(exc)
+
+    worker = threading.Thread(target=draw, name="bprender-draw", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item.pixels()
+            free.release()  # the consumer is done with that frame
+    finally:
+        stop.set()
+        free.release()
+        worker.join()
+
+
 def render_frame(scene: dict, t: float, fonts: FontBook | None = None):
     """One frame as a fresh (H, W, 4) BGRA array."""
     surface = RasterSurface(scene["width"], scene["height"], fonts=fonts or font_book(scene))
@@ -50,8 +99,12 @@ def render_frame(scene: dict, t: float, fonts: FontBook | None = None):
 
 def render_video(scene: dict, path, *, fps: float, quality: str = "final",
                  progress: Callable[[int], None] | None = None) -> None:
-    write_mp4(path, raster_frames(scene, fps), width=scene["width"], height=scene["height"], fps=fps,
-              quality=quality, progress=progress)
+    frames = raster_frames_ahead(scene, fps)
+    try:
+        write_mp4(path, frames, width=scene["width"], height=scene["height"], fps=fps,
+                  quality=quality, progress=progress)
+    finally:
+        frames.close()  # on an ffmpeg error too: stops the drawing thread now
 
 
 def render_gif(scene: dict, path, *, fps: float, progress: Callable[[int], None] | None = None) -> None:

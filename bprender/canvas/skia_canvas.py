@@ -15,8 +15,9 @@ from operator import attrgetter
 import skia
 
 from .fonts import FontBook, FontMetrics
+from .css_font import _cache as _font_cache
 from .geometry import arc_sweep, round_rect_radii
-from .state import DrawingState
+from .state import DrawingState, ENUMS, _styles
 
 _isfinite = math.isfinite
 _DEG = 180.0 / math.pi
@@ -27,6 +28,10 @@ _JOINS = {"miter": skia.Paint.kMiter_Join, "round": skia.Paint.kRound_Join,
           "bevel": skia.Paint.kBevel_Join}
 _FILL_RULES = {"nonzero": skia.PathFillType.kWinding, "evenodd": skia.PathFillType.kEvenOdd}
 _IDENTITY = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+_INF = math.inf
+_ALIGNS = ENUMS["textAlign"]
+_BASELINES = ENUMS["textBaseline"]
+_Color4f = skia.Color4f
 
 _default_book: FontBook | None = None
 
@@ -126,6 +131,93 @@ class Canvas2D(DrawingState):
         self._clear_paint = skia.Paint(AntiAlias=True)
         self._clear_paint.setBlendMode(skia.BlendMode.kClear)
         self._dash_key = None  # (segments, offset) the dash paint's effect was made for
+        # What each paint holds now (skia setters cost a call each; skip unchanged ones):
+        # fill: [rgba tuple, alpha]; strokes: [rgba tuple, alpha, width, cap, join, miter].
+        self._fill_set = [None, None]
+        self._stroke_set = [None, None, None, None, None, None]
+        self._dash_set = [None, None, None, None, None, None]
+        self._empty = True  # the current path has no points (countPoints() == 0)
+        self._rule = "nonzero"  # the current path's fill type (reset() makes it nonzero)
+        self._texts: dict = {}  # (text, id(spec), baseline) -> (spec, blob, width, baseline offset)
+
+    # -- fast property setters (same acceptance as DrawingState's; the common case without
+    #    re-validating, anything unusual goes to DrawingState's setter) ----------------------
+    @property
+    def globalAlpha(self) -> float:
+        return self._globalAlpha
+
+    @globalAlpha.setter
+    def globalAlpha(self, value) -> None:
+        if value.__class__ is float and 0.0 <= value <= 1.0:
+            self._globalAlpha = value
+        else:
+            DrawingState.globalAlpha.fset(self, value)
+
+    @property
+    def lineWidth(self) -> float:
+        return self._lineWidth
+
+    @lineWidth.setter
+    def lineWidth(self, value) -> None:
+        if value.__class__ is float and 0.0 < value < _INF:
+            self._lineWidth = value
+        else:
+            DrawingState.lineWidth.fset(self, value)
+
+    @property
+    def fillStyle(self) -> str:
+        return self._fillStyle
+
+    @fillStyle.setter
+    def fillStyle(self, value) -> None:
+        hit = _styles.get(value) if value.__class__ is str else None
+        if hit is None:
+            DrawingState.fillStyle.fset(self, value)
+        else:
+            self._fill, self._fillStyle = hit
+
+    @property
+    def strokeStyle(self) -> str:
+        return self._strokeStyle
+
+    @strokeStyle.setter
+    def strokeStyle(self, value) -> None:
+        hit = _styles.get(value) if value.__class__ is str else None
+        if hit is None:
+            DrawingState.strokeStyle.fset(self, value)
+        else:
+            self._stroke, self._strokeStyle = hit
+
+    @property
+    def font(self) -> str:
+        return self._font
+
+    @font.setter
+    def font(self, value) -> None:
+        spec = _font_cache.get(value) if value.__class__ is str else None
+        if spec is None:
+            DrawingState.font.fset(self, value)
+        else:
+            self._font_spec = spec
+            self._font = spec.css
+
+    @property
+    def textAlign(self) -> str:
+        return self._textAlign
+
+    @textAlign.setter
+    def textAlign(self, value) -> None:
+        if value in _ALIGNS:
+            self._textAlign = value
+
+    @property
+    def textBaseline(self) -> str:
+        return self._textBaseline
+
+    @textBaseline.setter
+    def textBaseline(self, value) -> None:
+        if value in _BASELINES:
+            self._textBaseline = value
 
     @property
     def canvas(self) -> skia.Canvas:
@@ -203,36 +295,43 @@ class Canvas2D(DrawingState):
     # -- paths -----------------------------------------------------------------------------
     def beginPath(self) -> None:
         self._path.reset()
+        self._empty = True
+        self._rule = "nonzero"
 
     def closePath(self) -> None:
-        if not self._path.isEmpty():
+        if not self._empty:
             self._path.close()
 
     def moveTo(self, x: float, y: float) -> None:
-        if _finite(x, y):
+        if _isfinite(x) and _isfinite(y):
             self._path.moveTo(x, y)
+            self._empty = False
 
     def lineTo(self, x: float, y: float) -> None:
-        if not _finite(x, y):
+        if not (_isfinite(x) and _isfinite(y)):
             return
-        if self._path.countPoints() == 0:
+        if self._empty:
             self._path.moveTo(x, y)  # "ensure there is a subpath"
+            self._empty = False
         else:
             self._path.lineTo(x, y)
 
     def quadraticCurveTo(self, cpx: float, cpy: float, x: float, y: float) -> None:
         if not _finite(cpx, cpy, x, y):
             return
-        if self._path.countPoints() == 0:
+        if self._empty:
             self._path.moveTo(cpx, cpy)
+            self._empty = False
         self._path.quadTo(cpx, cpy, x, y)
 
     def bezierCurveTo(self, cp1x: float, cp1y: float, cp2x: float, cp2y: float,
                       x: float, y: float) -> None:
-        if not _finite(cp1x, cp1y, cp2x, cp2y, x, y):
+        if not (_isfinite(cp1x) and _isfinite(cp1y) and _isfinite(cp2x) and _isfinite(cp2y)
+                and _isfinite(x) and _isfinite(y)):
             return
-        if self._path.countPoints() == 0:
+        if self._empty:
             self._path.moveTo(cp1x, cp1y)
+            self._empty = False
         self._path.cubicTo(cp1x, cp1y, cp2x, cp2y, x, y)
 
     def arc(self, x: float, y: float, radius: float, startAngle: float, endAngle: float,
@@ -248,6 +347,7 @@ class Canvas2D(DrawingState):
         oval = skia.Rect.MakeLTRB(x - radius, y - radius, x + radius, y + radius)
         start_deg, sweep_deg = start * _DEG, sweep * _DEG
         path = self._path
+        self._empty = False
         if abs(abs(sweep_deg) - 360.0) < 1e-4:  # arcTo cannot do a full turn in one go
             half = math.copysign(180.0, sweep_deg)
             path.arcTo(oval, start_deg, half, False)
@@ -259,6 +359,7 @@ class Canvas2D(DrawingState):
         if not _finite(x, y, w, h):
             return
         p = self._path
+        self._empty = False
         p.moveTo(x, y)
         p.lineTo(x + w, y)
         p.lineTo(x + w, y + h)
@@ -279,11 +380,14 @@ class Canvas2D(DrawingState):
         cw = (w >= 0) == (h >= 0)
         self._path.addRRect(rrect, skia.PathDirection.kCW if cw else skia.PathDirection.kCCW)
         self._path.moveTo(x, y)
+        self._empty = False
 
     def fill(self, fillRule: str = "nonzero") -> None:
         if not self._invertible or fillRule not in _FILL_RULES:
             return
-        self._path.setFillType(_FILL_RULES[fillRule])
+        if fillRule != self._rule:
+            self._path.setFillType(_FILL_RULES[fillRule])
+            self._rule = fillRule
         self._canvas.drawPath(self._path, self._fill_ready())
 
     def stroke(self) -> None:
@@ -322,7 +426,10 @@ class Canvas2D(DrawingState):
 
     # -- line dash -------------------------------------------------------------------------
     def setLineDash(self, segments) -> None:
-        self._accept_dash(segments)
+        if segments.__class__ is list and not segments:
+            self._dash = ()
+        else:
+            self._accept_dash(segments)
 
     # -- text ------------------------------------------------------------------------------
     def measureText(self, text: str) -> TextMetrics:
@@ -343,30 +450,49 @@ class Canvas2D(DrawingState):
         if max_width is not None and (not _isfinite(max_width) or max_width <= 0):
             return
         spec = self._font_spec
-        lay = self.fonts.layout(str(text).translate(_WS), spec)
-        if lay.blob is None:
+        key = (text, id(spec), self._textBaseline)
+        hit = self._texts.get(key) if text.__class__ is str else None
+        if hit is None or hit[0] is not spec:
+            lay = self.fonts.layout(str(text).translate(_WS), spec)
+            hit = (spec, lay.blob, lay.width,
+                   self.fonts.metrics(spec).baseline_offset(self._textBaseline))
+            if len(self._texts) > 8192:
+                self._texts.clear()
+            if text.__class__ is str:
+                self._texts[key] = hit
+        _, blob, width, base = hit
+        if blob is None:
             return
-        width = lay.width
         squeeze = max_width is not None and max_width < width
         avail = max_width if squeeze else width
-        px = x + align_offset(self._textAlign, avail)
-        py = y + self.fonts.metrics(spec).baseline_offset(self._textBaseline)
+        align = self._textAlign
+        if align == "center":
+            px = x - avail / 2.0
+        elif align == "right" or align == "end":
+            px = x - avail
+        else:
+            px = x + 0.0
+        py = y + base
         paint = self._fill_ready() if fill else self._stroke_ready()
         if squeeze:
             c = self._canvas
             c.save()
             c.translate(px, py)
             c.scale(max_width / width, 1.0)
-            c.drawTextBlob(lay.blob, 0.0, 0.0, paint)
+            c.drawTextBlob(blob, 0.0, 0.0, paint)
             c.restore()
         else:
-            self._canvas.drawTextBlob(lay.blob, px, py, paint)
+            self._canvas.drawTextBlob(blob, px, py, paint)
 
     # -- paints ----------------------------------------------------------------------------
     def _fill_ready(self) -> skia.Paint:
-        r, g, b, a = self._fill
         p = self._fill_paint
-        p.setColor4f(skia.Color4f(r, g, b, a * self._globalAlpha))
+        held = self._fill_set
+        rgba, alpha = self._fill, self._globalAlpha
+        if held[0] is not rgba or held[1] != alpha:
+            r, g, b, a = rgba
+            p.setColor4f(_Color4f(r, g, b, a * alpha))
+            held[0], held[1] = rgba, alpha
         return p
 
     def _stroke_ready(self) -> skia.Paint:
@@ -374,15 +500,28 @@ class Canvas2D(DrawingState):
         dash = self._dash
         if dash and sum(dash) > 0:
             p = self._dash_paint
+            held = self._dash_set
             key = (dash, self._lineDashOffset)
             if key != self._dash_key:
                 self._dash_key = key
                 p.setPathEffect(skia.DashPathEffect.Make(list(dash), self._lineDashOffset))
         else:
             p = self._stroke_paint
-        p.setColor4f(skia.Color4f(r, g, b, a * self._globalAlpha))
-        p.setStrokeWidth(self._lineWidth)
-        p.setStrokeCap(_CAPS[self._lineCap])
-        p.setStrokeJoin(_JOINS[self._lineJoin])
-        p.setStrokeMiter(self._miterLimit)
+            held = self._stroke_set
+        rgba, alpha = self._stroke, self._globalAlpha
+        if held[0] is not rgba or held[1] != alpha:
+            p.setColor4f(_Color4f(r, g, b, a * alpha))
+            held[0], held[1] = rgba, alpha
+        if held[2] != self._lineWidth:
+            p.setStrokeWidth(self._lineWidth)
+            held[2] = self._lineWidth
+        if held[3] != self._lineCap:
+            p.setStrokeCap(_CAPS[self._lineCap])
+            held[3] = self._lineCap
+        if held[4] != self._lineJoin:
+            p.setStrokeJoin(_JOINS[self._lineJoin])
+            held[4] = self._lineJoin
+        if held[5] != self._miterLimit:
+            p.setStrokeMiter(self._miterLimit)
+            held[5] = self._miterLimit
         return p

@@ -1,0 +1,248 @@
+"""Raster backend speed, side by side: drawing, whole video render, and ffmpeg alone.
+
+    python bench/render.py [--quick] [--reps N] [--full]
+
+Two scenes at 1280x720 / 30 fps, built with the default settings of presets/linear.yaml:
+- "linear": presets/linear.yaml (8 nodes), its whole timeline;
+- "40 nodes": a small torch model traced with bprender.trace.trace_model (one Linear layer used
+  in 7 gated residual steps: 40 nodes, 65 edges, 127 particles). By default a 12 s window of its
+  timeline centred on the backward pass (all tracks shifted, so the frames are those of the full
+  scene); ``--full`` renders the whole timeline (about 70 s; the encode-only figure then holds
+  ~2000 frames, 7.5 GB, in memory).
+
+For each scene:
+- draw ms/frame: paint_frame on a RasterSurface, median over frames spread over the timeline;
+- video fps: bprender.render.render_video (draw + encode, streaming), quality final and draft;
+- ratio: render_video time / write_mp4 time on the same frames pre-rendered into memory
+  (1.0 = encoder-bound: drawing costs nothing on top of ffmpeg).
+Repetitions are interleaved (video, encode-only, video, ...) and the figures are medians.
+Targets: ratio <= 1.15, draw <= 4 ms per frame for 40 nodes.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bprender.canvas import RasterSurface  # noqa: E402
+from bprender.encode import write_mp4  # noqa: E402
+from bprender.paint import paint_frame  # noqa: E402
+from bprender.pipeline import fonts_for, open_preset, scene_of, scene_settings, trace_of  # noqa: E402
+from bprender.render import font_book, frame_times, raster_frames, render_video  # noqa: E402
+from bprender.scene import build_scene  # noqa: E402
+
+TARGET_RATIO = 1.15
+TARGET_DRAW_MS = 4.0
+
+
+# -- scenes ------------------------------------------------------------------------------------
+def linear_scene() -> tuple[dict, dict]:
+    preset = open_preset(ROOT / "presets" / "linear.yaml")
+    return scene_of(trace_of(preset), preset), scene_settings(preset)
+
+
+def forty_node_trace() -> dict:
+    import torch
+    from torch import nn
+
+    from bprender.trace import trace_model
+
+    class GatedShared(nn.Module):
+        """x <- x + h * sigmoid(h), h = fc(x), 7 times with the same layer (fan-out)."""
+
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 3)
+
+        def forward(self, x):
+            for _ in range(7):
+                h = self.fc(x)
+                x = x + h * torch.sigmoid(h)
+            return x
+
+    torch.manual_seed(0)
+    return trace_model(GatedShared(), torch.randn(2, 3), torch.randn(2, 3), "mse",
+                       title="40-node benchmark", description="One Linear layer used in 7 gated residual steps.")
+
+
+def forty_node_scene(settings: dict) -> dict:
+    scene = build_scene(forty_node_trace(), settings, fonts_for(settings))
+    return fit_to_frame(scene)
+
+
+def fit_to_frame(scene: dict) -> dict:
+    """When build_scene cannot fit a graph it lays it out unbounded, far outside the frame
+    (nothing visible is drawn and skia culls it all). Map the graph's positions back into the
+    frame (box sizes unchanged, so boxes overlap) so that drawing costs what it would on screen."""
+    nodes = scene["nodes"]
+    xs = [n["x"] for n in nodes]
+    ys = [n["y"] for n in nodes]
+    if min(xs) >= 0 and max(xs) <= scene["width"] and min(ys) >= 0 and max(ys) <= scene["height"]:
+        return scene
+    scene = copy.deepcopy(scene)
+    left, top = 60.0, 120.0
+    w, h = scene["width"] - 2 * left, scene["height"] - top - 120.0
+    x0, y0 = min(xs), min(ys)
+    s = min(w / max(max(xs) - x0, 1.0), h / max(max(ys) - y0, 1.0))
+
+    def fx(v):
+        return left + (v - x0) * s
+
+    def fy(v):
+        return top + (v - y0) * s
+
+    def pts(seq):
+        return [fx(v) if i % 2 == 0 else fy(v) for i, v in enumerate(seq)]
+
+    for n in scene["nodes"]:
+        dy = fy(n["y"]) - n["y"]
+        n["x"], n["y"] = fx(n["x"]), fy(n["y"])
+        for line in n["lines"]:
+            line["y"] += dy
+    for e in scene["edges"]:
+        e["route"] = [pts(seg) for seg in e["route"]]
+        e["arrow"] = pts(e["arrow"])
+        e["poly"] = pts(e["poly"])
+        e["cum"] = [c * s for c in e["cum"]]
+        if "label" in e:
+            label = e["label"]
+            bx, by = fx(label["box"][0]), fy(label["box"][1])
+            label["x"] += bx - label["box"][0]
+            label["y"] += by - label["box"][1]
+            label["box"] = [bx, by, label["box"][2], label["box"][3]]
+    return scene
+
+
+def window(scene: dict, start: float, length: float) -> dict:
+    """The scene's frames from ``start`` for ``length`` seconds as a scene of its own: every
+    time the painter reads is shifted by -start (tracks hold before their first key)."""
+    if start <= 0 and length >= scene["duration"]:
+        return scene
+    out = copy.deepcopy(scene)
+
+    def shift_track(track):
+        for key in track:
+            key[0] = key[0] - start
+
+    for item in out["nodes"] + out["edges"]:
+        for track in item["tracks"].values():
+            shift_track(track)
+    for p in out["particles"]:
+        p["t0"] -= start
+        p["t1"] -= start
+    for ph in out["phases"]:
+        ph["t0"] -= start
+        ph["t1"] -= start
+    for c in out["captions"]["items"]:
+        c["t0"] -= start
+        c["t1"] -= start
+    out["duration"] = length
+    return out
+
+
+def backward_window(scene: dict, length: float) -> dict:
+    bwd = [p for p in scene["phases"] if p["name"] == "backward"]
+    centre = (bwd[0]["t0"] + bwd[0]["t1"]) / 2 if bwd else scene["duration"] / 2
+    start = min(max(0.0, centre - length / 2), max(0.0, scene["duration"] - length))
+    return window(scene, start, length)
+
+
+# -- measurements ------------------------------------------------------------------------------
+def draw_ms(scene: dict, samples: int) -> list[float]:
+    surface = RasterSurface(scene["width"], scene["height"], fonts=font_book(scene))
+    n = max(2, samples)
+    times = [scene["duration"] * i / (n - 1) for i in range(n)]
+    paint_frame(surface.ctx, scene, times[0])  # warm the caches
+    out = []
+    for t in times:
+        t0 = time.perf_counter()
+        paint_frame(surface.ctx, scene, t)
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def prerender(scene: dict) -> list:
+    return [frame.copy() for frame in raster_frames(scene, scene["fps"])]
+
+
+def time_video(scene: dict, quality: str, path: Path) -> float:
+    t0 = time.perf_counter()
+    render_video(scene, path, fps=scene["fps"], quality=quality)
+    return time.perf_counter() - t0
+
+
+def time_encode(frames: list, scene: dict, quality: str, path: Path) -> float:
+    t0 = time.perf_counter()
+    write_mp4(path, frames, width=scene["width"], height=scene["height"], fps=scene["fps"], quality=quality)
+    return time.perf_counter() - t0
+
+
+def bench_scene(name: str, scene: dict, reps: int, draw_samples: int, tmp: Path) -> dict:
+    n_frames = len(frame_times(scene, scene["fps"]))
+    print(f"\n{name}: {len(scene['nodes'])} nodes, {len(scene['edges'])} edges, "
+          f"{len(scene['particles'])} particles, {n_frames} frames ({scene['duration']:.1f} s)", flush=True)
+    draws = []
+    for _ in range(reps):
+        draws.extend(draw_ms(scene, draw_samples))
+    frames = prerender(scene)
+    result = {"draw_ms": statistics.median(draws), "draw_p90": sorted(draws)[int(0.9 * (len(draws) - 1))]}
+    for quality in ("final", "draft"):
+        video, encode = [], []
+        for _ in range(reps):  # interleaved: both see the same machine load
+            video.append(time_video(scene, quality, tmp / f"video-{quality}.mp4"))
+            encode.append(time_encode(frames, scene, quality, tmp / f"encode-{quality}.mp4"))
+        same = (tmp / f"video-{quality}.mp4").read_bytes() == (tmp / f"encode-{quality}.mp4").read_bytes()
+        v, e = statistics.median(video), statistics.median(encode)
+        ratios = [a / b for a, b in zip(video, encode)]
+        result[quality] = {"video_s": v, "encode_s": e, "fps": n_frames / v, "encode_fps": n_frames / e,
+                           "ratio": statistics.median(ratios), "same_bytes": same}
+    del frames
+    d = result
+    print(f"  draw      {d['draw_ms']:6.2f} ms/frame median  (p90 {d['draw_p90']:.2f}, "
+          f"{len(draws)} frames)  target <= {TARGET_DRAW_MS}")
+    for quality in ("final", "draft"):
+        q = d[quality]
+        print(f"  {quality:<6} video {q['fps']:6.1f} fps ({q['video_s']:.2f} s)   ffmpeg alone "
+              f"{q['encode_fps']:6.1f} fps ({q['encode_s']:.2f} s)   ratio {q['ratio']:.3f}"
+              f"  target <= {TARGET_RATIO}   same bytes: {q['same_bytes']}", flush=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1 repetition, 4 s clips, fewer draw samples")
+    parser.add_argument("--reps", type=int, default=None, help="repetitions (default 3, quick 1)")
+    parser.add_argument("--full", action="store_true", help="render the 40-node scene's whole timeline")
+    args = parser.parse_args()
+    reps = args.reps or (1 if args.quick else 3)
+    draw_samples = 40 if args.quick else 120
+
+    linear, settings = linear_scene()
+    forty = forty_node_scene(settings)
+    if args.quick:
+        linear = backward_window(linear, 4.0)
+        forty = backward_window(forty, 4.0)
+    elif not args.full:
+        forty = backward_window(forty, 12.0)
+    import skia
+    print(f"skia-python {skia.__version__}, {reps} repetition(s), medians")
+    with tempfile.TemporaryDirectory() as tmp:
+        results = {"linear": bench_scene("linear", linear, reps, draw_samples, Path(tmp)),
+                   "40 nodes": bench_scene("40 nodes", forty, reps, draw_samples, Path(tmp))}
+    print("\nsummary")
+    for name, r in results.items():
+        ok_draw = r["draw_ms"] <= TARGET_DRAW_MS
+        print(f"  {name:<9} draw {r['draw_ms']:.2f} ms{'' if ok_draw or name != '40 nodes' else ' (over target)'}"
+              f"  ratio final {r['final']['ratio']:.3f} draft {r['draft']['ratio']:.3f}"
+              f"  fps final {r['final']['fps']:.1f} draft {r['draft']['fps']:.1f}")
+
+
+if __name__ == "__main__":
+    main()
