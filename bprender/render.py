@@ -35,16 +35,16 @@ def frame_times(scene: dict, fps: float) -> list[float]:
     return [i / fps for i in range(frame_count(scene, fps))]
 
 
-def raster_frames(scene: dict, fps: float, fonts: FontBook | None = None) -> Iterator:
+def raster_frames(scene: dict, fps: float, fonts: FontBook | None = None, view: dict | None = None) -> Iterator:
     """BGRA frames, drawn one at a time into one reused buffer (memory stays flat)."""
     surface = RasterSurface(scene["width"], scene["height"], fonts=fonts or font_book(scene))
     for t in frame_times(scene, fps):
-        paint_frame(surface.ctx, scene, t)
+        paint_frame(surface.ctx, scene, t, view)
         yield surface.pixels()
 
 
 def raster_frames_ahead(scene: dict, fps: float, fonts: FontBook | None = None,
-                        ahead: int = 2) -> Iterator:
+                        ahead: int = 2, view: dict | None = None) -> Iterator:
     """raster_frames drawn by a worker thread up to ``ahead`` frames before the consumer.
 
     The consumer (write_mp4) spends most of a frame blocked in the pipe write to ffmpeg, which
@@ -67,7 +67,7 @@ def raster_frames_ahead(scene: dict, fps: float, fonts: FontBook | None = None,
                 if stop.is_set():
                     return
                 surface = surfaces[i % len(surfaces)]
-                paint_frame(surface.ctx, scene, t)
+                paint_frame(surface.ctx, scene, t, view)
                 ready.put(surface)
             ready.put(done)
         except BaseException as exc:  # handed to the consumer, raised there
@@ -90,16 +90,16 @@ def raster_frames_ahead(scene: dict, fps: float, fonts: FontBook | None = None,
         worker.join()
 
 
-def render_frame(scene: dict, t: float, fonts: FontBook | None = None):
+def render_frame(scene: dict, t: float, fonts: FontBook | None = None, view: dict | None = None):
     """One frame as a fresh (H, W, 4) BGRA array."""
     surface = RasterSurface(scene["width"], scene["height"], fonts=fonts or font_book(scene))
-    paint_frame(surface.ctx, scene, t)
+    paint_frame(surface.ctx, scene, t, view)
     return surface.pixels().copy()
 
 
-def render_video(scene: dict, path, *, fps: float, quality: str = "final",
+def render_video(scene: dict, path, *, fps: float, quality: str = "final", view: dict | None = None,
                  progress: Callable[[int], None] | None = None) -> None:
-    frames = raster_frames_ahead(scene, fps)
+    frames = raster_frames_ahead(scene, fps, view=view)
     try:
         write_mp4(path, frames, width=scene["width"], height=scene["height"], fps=fps,
                   quality=quality, progress=progress)
@@ -107,14 +107,15 @@ def render_video(scene: dict, path, *, fps: float, quality: str = "final",
         frames.close()  # on an ffmpeg error too: stops the drawing thread now
 
 
-def render_gif(scene: dict, path, *, fps: float, progress: Callable[[int], None] | None = None) -> None:
+def render_gif(scene: dict, path, *, fps: float, view: dict | None = None,
+               progress: Callable[[int], None] | None = None) -> None:
     fonts = font_book(scene)
-    write_gif(path, lambda: raster_frames(scene, fps, fonts), width=scene["width"], height=scene["height"],
-              fps=fps, progress=progress)
+    write_gif(path, lambda: raster_frames(scene, fps, fonts, view), width=scene["width"],
+              height=scene["height"], fps=fps, progress=progress)
 
 
-def render_still(scene: dict, path, t: float) -> None:
+def render_still(scene: dict, path, t: float, view: dict | None = None) -> None:
     """PNG, SVG or PDF (by suffix) of the frame at time t."""
     fonts = font_book(scene)
-    write_still(path, lambda canvas: paint_frame(Canvas2D(canvas, fonts), scene, t),
+    write_still(path, lambda canvas: paint_frame(Canvas2D(canvas, fonts), scene, t, view),
                 width=scene["width"], height=scene["height"], background=scene["colors"]["background"])
