@@ -68,7 +68,11 @@ def _separated(along: list[float], column_of: list[int]) -> list[float]:
 
 
 class DoesNotFit(Exception):
-    """The graph needs more room than the area at this text size."""
+    """The graph needs more room than the area: `ratio` (< 1) is how much smaller it must get."""
+
+    def __init__(self, ratio: float):
+        super().__init__(f"needs to shrink to {ratio:.2f}")
+        self.ratio = ratio
 
 
 def layered_layout(node_ids: list[str], sizes: dict[str, tuple[float, float]],
@@ -96,7 +100,9 @@ def layered_layout(node_ids: list[str], sizes: dict[str, tuple[float, float]],
     spare_x = width - sum(col_w) - gaps[0] * (n_columns - 1)
     spare_y = height - tallest - (tallest + gaps[1]) * (hi - lo)
     if spare_x < 0 or spare_y < 0:
-        raise DoesNotFit()
+        need_w = sum(col_w) + gaps[0] * (n_columns - 1)
+        need_h = tallest + (tallest + gaps[1]) * (hi - lo)
+        raise DoesNotFit(min(width / need_w, height / need_h, 1.0))
     col_gap = min(max_gaps[0], gaps[0] + spare_x / max(n_columns - 1, 1))
     row_pitch = min(max_gaps[1] + tallest, tallest + gaps[1] + spare_y / max(hi - lo, 1.0))
     centres, x = [], left + (width - sum(col_w) - col_gap * (n_columns - 1)) / 2

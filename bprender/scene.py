@@ -108,34 +108,42 @@ def groups(nodes: list[dict]) -> list[str]:
     return seen
 
 
-# Node text shrinks in these steps until the graph fits; the last step lets text go below the
-# readable minimum rather than draw boxes on top of each other.
-SHRINK = (1.0, 0.85, 0.72, 0.6, 0.5)
-SMALLEST_TEXT_PX = 7.0
+# Node text shrinks in these steps (boxes follow their text) while it stays readable; a graph
+# still too big then shrinks as a whole, text and gaps together, until it fits: small print
+# beats boxes drawn on top of each other or off the frame.
+SHRINK = (1.0, 0.85, 0.72, 0.6)
 
 
 def _fit_layout(graph: ViewGraph, width: int, height: int, text_scale: float, fonts):
-    for step, shrink in enumerate(SHRINK + (SHRINK[-1],)):
-        last = step == len(SHRINK)
-        sizes = sizes_for(width, height, text_scale * shrink,
-                          min_text_px=SMALLEST_TEXT_PX if last else MIN_TEXT_PX)
-        fixed = sizes_for(width, height, text_scale)  # header and captions keep their size
-        top = header_bottom(fixed) + sizes.px(14)
-        bottom = height - fixed.text_px(19) * 4.2 - sizes.px(16) - sizes.px(14)
-        area = (sizes.px(40), top, width - 2 * sizes.px(40), bottom - top)
+    fixed = sizes_for(width, height, text_scale)  # header and captions keep their size
+    top = header_bottom(fixed) + fixed.px(14)
+    bottom = height - fixed.text_px(19) * 4.2 - fixed.px(16) - fixed.px(14)
+    area = (fixed.px(40), top, width - 2 * fixed.px(40), bottom - top)
+    ids = [n.id for n in graph.nodes]
+    edges = [(e.id, e.src, e.dst) for e in graph.edges]
+
+    def attempt(sizes: Sizes):
         boxes, node_h = _node_boxes(graph, sizes, fonts)
+        return layered_layout(ids, {k: (v, node_h) for k, v in boxes.items()}, edges, area,
+                              gaps=(sizes.px(36), sizes.px(18)), max_gaps=(sizes.px(170), sizes.px(70)))
+
+    ratio = 1.0
+    for shrink in SHRINK:
+        sizes = sizes_for(width, height, text_scale * shrink)
         try:
-            layout = layered_layout([n.id for n in graph.nodes], {k: (v, node_h) for k, v in boxes.items()},
-                                    [(e.id, e.src, e.dst) for e in graph.edges], area,
-                                    gaps=(sizes.px(36), sizes.px(18)),
-                                    max_gaps=(sizes.px(170), sizes.px(70)))
-            return sizes, layout
-        except DoesNotFit:
-            if last:  # too big even at the smallest text: overlap rather than fail
-                return sizes, layered_layout([n.id for n in graph.nodes],
-                                             {k: (v, node_h) for k, v in boxes.items()},
-                                             [(e.id, e.src, e.dst) for e in graph.edges],
-                                             (area[0], area[1], 1e9, 1e9), gaps=(0, 0), max_gaps=(0, 0))
+            return sizes, attempt(sizes)
+        except DoesNotFit as err:
+            ratio = err.ratio
+    overall = SHRINK[-1]
+    for _ in range(12):
+        overall *= ratio * 0.98
+        sizes = sizes_for(width, height, text_scale * overall, min_text_px=0.0,
+                          geometry=overall / SHRINK[-1])
+        try:
+            return sizes, attempt(sizes)
+        except DoesNotFit as err:
+            ratio = err.ratio
+    raise AssertionError("layout did not converge")  # each round shrinks: unreachable in practice
 
 
 def _node_lines(n) -> list[tuple[str, str, str]]:

@@ -27,9 +27,11 @@ class Sizes:
         return f"{'600 ' if bold else ''}{self.text_px(base)}px {FAMILY}"
 
 
-def sizes_for(width: int, height: int, text_scale: float = 1.0, min_text_px: float = MIN_TEXT_PX) -> Sizes:
+def sizes_for(width: int, height: int, text_scale: float = 1.0, min_text_px: float = MIN_TEXT_PX,
+              geometry: float = 1.0) -> Sizes:
+    """Sizes for a frame: `geometry` shrinks boxes and gaps too (for graphs that do not fit)."""
     scale = min(width / 1280, height / 720)
-    return Sizes(scale=scale, text_scale=scale * text_scale, min_text_px=min_text_px)
+    return Sizes(scale=scale * geometry, text_scale=scale * text_scale, min_text_px=min_text_px)
 
 
 @dataclass(frozen=True)
