@@ -182,3 +182,23 @@ def test_small_output_keeps_text_readable():
     assert (scene["width"], scene["height"]) == (640, 360)
     sizes = [float(line["font"].split("px")[0].split()[-1]) for n in scene["nodes"] for line in n["lines"]]
     assert min(sizes) >= 11
+
+
+def test_a_graph_too_big_for_the_frame_shrinks_to_fit_without_overlaps():
+    import torch
+    from torch import nn
+
+    import bprender
+    torch.manual_seed(0)
+    layers = []
+    for _ in range(8):
+        layers += [nn.Linear(4, 4), nn.Sigmoid()]
+    net = nn.Sequential(*layers, nn.Linear(4, 1))
+    scene = bprender.animate(model=net, inputs=torch.randn(2, 4), target=torch.randn(2, 1), loss="mse").scene()
+    assert len(scene["nodes"]) > 40
+    boxes = [(n["x"] - n["w"] / 2, n["y"] - n["h"] / 2, n["x"] + n["w"] / 2, n["y"] + n["h"] / 2)
+             for n in scene["nodes"]]
+    for x0, y0, x1, y1 in boxes:
+        assert 0 <= x0 < x1 <= scene["width"] and 0 <= y0 < y1 <= scene["height"]
+    for a, b in itertools.combinations(boxes, 2):
+        assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
