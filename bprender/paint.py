@@ -116,17 +116,19 @@ def stroke_again(ctx, alpha: float, color: str, width: float) -> None:
 
 def paint_edge(ctx, edge: dict, t: float, opacity: float) -> None:
     tracks = edge["tracks"]
-    trace_route(ctx, edge["route"])
-    ctx.globalAlpha = opacity
-    ctx.setLineDash(edge["dash"])
-    ctx.strokeStyle = edge["idle_color"]
-    ctx.lineWidth = edge["idle_width"]
-    ctx.stroke()
     lit = value_at(tracks.get("fwd"), t)
-    if lit > VISIBLE:
-        stroke_again(ctx, lit * opacity, edge["forward_color"], edge["forward_width"])
-    ctx.setLineDash([])
     grad = value_at(tracks.get("bwd"), t)
+    dashed = len(edge["dash"]) > 0
+    trace_route(ctx, edge["route"])
+    if dashed:
+        ctx.setLineDash(edge["dash"])
+    # An opaque overlay at least as wide hides the stroke under it: skip that stroke (speed).
+    if not (opacity >= 1.0 and lit >= 1.0 and edge["forward_width"] >= edge["idle_width"]):
+        stroke_again(ctx, opacity, edge["idle_color"], edge["idle_width"])
+    if lit > VISIBLE and not (opacity >= 1.0 and grad >= 1.0 and edge["grad_width"] >= edge["forward_width"]):
+        stroke_again(ctx, lit * opacity, edge["forward_color"], edge["forward_width"])
+    if dashed:
+        ctx.setLineDash([])
     if grad > VISIBLE:
         stroke_again(ctx, grad * opacity, edge["grad_color"], edge["grad_width"])
     a = edge["arrow"]
@@ -167,11 +169,14 @@ def paint_node(ctx, node: dict, t: float, opacity: float) -> None:
     box_path(ctx, node, 0)
     ctx.fillStyle = node["fill"]
     ctx.fill()
-    ctx.setLineDash(node["dash"])
+    dashed = len(node["dash"]) > 0
+    if dashed:
+        ctx.setLineDash(node["dash"])
     ctx.strokeStyle = node["stroke"]
     ctx.lineWidth = node["stroke_width"]
     ctx.stroke()
-    ctx.setLineDash([])
+    if dashed:
+        ctx.setLineDash([])
     grad = value_at(tracks.get("grad"), t)
     if grad > VISIBLE:
         stroke_again(ctx, grad * opacity, node["grad_color"], node["grad_stroke_width"])

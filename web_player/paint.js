@@ -165,18 +165,19 @@
 
   function paintEdge(ctx, edge, t, opacity) {
     var tr = edge.tracks;
-    traceRoute(ctx, edge.route);
-    ctx.globalAlpha = opacity;
-    ctx.setLineDash(edge.dash);
-    ctx.strokeStyle = edge.idle_color;
-    ctx.lineWidth = edge.idle_width;
-    ctx.stroke();
     var lit = valueAt(get(tr, "fwd"), t);
-    if (lit > VISIBLE) {
+    var grad = valueAt(get(tr, "bwd"), t);
+    var dashed = edge.dash.length > 0;
+    traceRoute(ctx, edge.route);
+    if (dashed) ctx.setLineDash(edge.dash);
+    // An opaque overlay at least as wide hides the stroke under it: skip that stroke (speed).
+    if (!(opacity >= 1.0 && lit >= 1.0 && edge.forward_width >= edge.idle_width)) {
+      strokeAgain(ctx, opacity, edge.idle_color, edge.idle_width);
+    }
+    if (lit > VISIBLE && !(opacity >= 1.0 && grad >= 1.0 && edge.grad_width >= edge.forward_width)) {
       strokeAgain(ctx, lit * opacity, edge.forward_color, edge.forward_width);
     }
-    ctx.setLineDash([]);
-    var grad = valueAt(get(tr, "bwd"), t);
+    if (dashed) ctx.setLineDash([]);
     if (grad > VISIBLE) {
       strokeAgain(ctx, grad * opacity, edge.grad_color, edge.grad_width);
     }
@@ -219,11 +220,12 @@
     boxPath(ctx, node, 0);
     ctx.fillStyle = node.fill;
     ctx.fill();
-    ctx.setLineDash(node.dash);
+    var dashed = node.dash.length > 0;
+    if (dashed) ctx.setLineDash(node.dash);
     ctx.strokeStyle = node.stroke;
     ctx.lineWidth = node.stroke_width;
     ctx.stroke();
-    ctx.setLineDash([]);
+    if (dashed) ctx.setLineDash([]);
     var grad = valueAt(get(tr, "grad"), t);
     if (grad > VISIBLE) {
       strokeAgain(ctx, grad * opacity, node.grad_color, node.grad_stroke_width);

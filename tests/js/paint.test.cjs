@@ -95,7 +95,7 @@ test("the edge is traced, dashed, stroked, then its arrow is filled", () => {
   const start = ops.findIndex((op) => op[0] === "moveTo");
   assert.deepEqual(ops.slice(start - 1, start + 9), [
     ["beginPath"], ["moveTo", 70, 100], ["bezierCurveTo", 120, 100, 180, 100, 230, 100],
-    ["set", "globalAlpha", 1], ["setLineDash", [4, 2]], ["set", "strokeStyle", "#cccccc"],
+    ["setLineDash", [4, 2]], ["set", "globalAlpha", 1], ["set", "strokeStyle", "#cccccc"],
     ["set", "lineWidth", 1.5], ["stroke"], ["setLineDash", []],
     ["set", "globalAlpha", 1],
   ]);
