@@ -3,6 +3,7 @@
 This is data only; bprender.preset.validate checks values against it. Kinds:
   section     a mapping of the keys in `children`
   text        a string
+  bool        true or false
   int         a whole number within [min, max]
   number      a number within [min, max] (`above`: min itself is not allowed)
   enum        one of `choices`
@@ -58,6 +59,11 @@ SCHEMA: dict[str, Key] = {
                       " Only with expression."),
         "seed": Key("int", 0, "torch.manual_seed before building the model.", min=0),
     }),
+    "view": Key("enum", "ops", "How the trace is drawn: ops (the autograd graph), neurons (an MLP"
+                " as a network diagram) or modules (one node per module).",
+                choices=("ops", "neurons", "modules")),
+    "collapse_views": Key("bool", True, "In the ops view, fold view-only ops (View, T, Expand,"
+                          " Transpose, ...) into the edges they sit on."),
     "render": Key("section", None, "Video output.", children={
         "size": Key("size", [1280, 720], "Frame size WIDTHxHEIGHT or [W, H]; both even."),
         "fps": Key("int", 30, "Video frames per second.", min=1, max=120),

@@ -91,6 +91,7 @@ def _expected(key: Key) -> str:
         return "a number" + (f" of {key.unit}" if key.unit else "")
     return {
         "text": "text",
+        "bool": "true or false",
         "enum": "one of: " + ", ".join(key.choices),
         "size": "a size like 1280x720 or [1280, 720]",
         "font": "a path to a .ttf or .otf font file",
@@ -358,8 +359,14 @@ def _shape(shape: tuple) -> str:
     return "a list of " + "x".join(map(str, shape))
 
 
+def _check_bool(key: Key, value, dotted, base_dir):
+    if not isinstance(value, bool):
+        raise _type_error(key, value, dotted)
+    return value
+
+
 _CHECKERS: dict[str, Callable[[Key, Any, str, Path], Any]] = {
-    "section": _check_section, "text": _check_text, "int": _check_int,
+    "section": _check_section, "text": _check_text, "int": _check_int, "bool": _check_bool,
     "number": _check_number, "enum": _check_enum, "size": _check_size, "font": _check_font,
     "pyref": _check_pyref, "expression": _check_expression, "tensors": _check_tensors,
 }
