@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from .fmt import MINUS, num, summary_scalar, summary_text, to_float
-from .graph_view import ViewGraph
+from .views.graph import ViewGraph
 
 MAX_SYMBOL = 22  # longer formulas fall back to the op's name: a caption must fit one line
 

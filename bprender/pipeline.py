@@ -38,7 +38,8 @@ def scene_settings(preset: Preset, target: str = "video") -> dict:
     else:
         files = {"regular": BUNDLED + "bprender-sans.ttf", "bold": BUNDLED + "bprender-sans-bold.ttf"}
     return {"size": [width, height], "fps": fps, "theme": data["render"]["theme"],
-            "pacing": dict(data["pacing"]), "font_files": files}
+            "pacing": dict(data["pacing"]), "font_files": files, "view": data["view"],
+            "collapse_views": data["collapse_views"]}
 
 
 def fonts_for(settings: dict) -> FontBook:

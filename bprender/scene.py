@@ -8,10 +8,11 @@ from __future__ import annotations
 from .captions import build_captions, fit_text
 from .chart import build_chart
 from .fmt import num, shape_text, summary_scalar, summary_sign_value, summary_text
-from .graph_view import ViewGraph, ops_view
+from .views import make_view
+from .views.graph import ViewGraph
 from .layout import layered_layout, point_along, sample_route
 from .layout import DoesNotFit
-from .style import FAMILY, MIN_TEXT_PX, GradientStyle, Sizes, gradient_style, sign_color, sizes_for
+from .style import FAMILY, GradientStyle, Sizes, gradient_style, sign_color, sizes_for
 from .theme import theme_colors
 from .timeline import PHASE_LABELS, Timing, make_timing
 from .tracks import pulse, ramp
@@ -26,9 +27,8 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
     width, height = settings["size"]
     colors = theme_colors(settings["theme"])
     sizes = sizes_for(width, height, settings.get("text_scale", 1.0))
-    graph = ops_view(trace)
-    firing = [step["node"] for step in trace["backward"]]
-    timing = make_timing(graph, firing, settings["pacing"])
+    graph = make_view(trace, settings.get("view", "ops"), collapse=settings.get("collapse_views", True))
+    timing = make_timing(graph, settings["pacing"])
     grads = gradient_style([summary_sign_value(e.grad) for e in graph.edges if e.carries_grad]
                            + [summary_sign_value(n.grad) for n in graph.nodes if n.grad])
 
@@ -37,7 +37,8 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
     nodes = [_node(n, layout.boxes[n.id], graph, timing, node_sizes, colors) for n in graph.nodes]
     edges, particles = [], []
     for index, e in enumerate(graph.edges):
-        edge, edge_particles = _edge(index, e, layout.routes[e.id], timing, grads, node_sizes, colors, fonts)
+        edge, edge_particles = _edge(index, e, layout.routes[e.id], timing, grads, node_sizes, colors, fonts,
+                                    graph.edge_labels)
         edges.append(edge)
         particles.extend(edge_particles)
     particles.sort(key=lambda p: (p["t0"], p["edge"]))
@@ -64,8 +65,9 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
         "edges": edges,
         "particles": particles,
         "captions": build_captions(trace, graph, timing, sizes, fonts, width, height, colors),
+        "view": graph.kind,
         "groups": groups(nodes),
-        "chart": build_chart(trace, dict(timing.backward), sizes, fonts, width, colors),
+        "chart": build_chart(trace, timing.fired, sizes, fonts, width, colors),
         "dim": DIM,
     }
 
@@ -93,8 +95,11 @@ def downstream(graph: ViewGraph) -> dict[str, list[str]]:
 
 
 def group_of(node) -> str:
-    """The legend group a node can be hidden with: its top-level module, else its kind."""
-    module = (node.trace or {}).get("module") or ""
+    """The legend group a node can be hidden with: the view's choice, else its top-level
+    module, else its kind."""
+    if node.group:
+        return node.group
+    module = node.module
     if module:
         return module.split(".")[0]
     return {"const": "inputs", "leaf": "parameters"}.get(node.kind, "ops")
@@ -176,15 +181,15 @@ def _node_boxes(graph: ViewGraph, sizes: Sizes, fonts) -> tuple[dict[str, float]
 def tooltip_lines(n) -> list[str]:
     """What hovering a node shows in the player: op, module, shape, value and gradient (with
     statistics for tensors)."""
-    trace = n.trace or {}
     if n.kind == "const":
         lines = [f"constant {n.label} (no gradient)"]
     elif n.kind == "leaf":
         lines = [f"leaf {n.label} (requires grad)"]
     else:
-        lines = [f"{n.label} ({trace.get('op')})" + ("  · the loss" if n.kind == "loss" else "")]
-    if trace.get("module"):
-        lines.append(f"module: {trace['module']}")
+        lines = [f"{n.label}" + (f" ({n.op})" if n.op and n.op != n.label else "")
+                 + ("  · the loss" if n.kind == "loss" else "")]
+    if n.module:
+        lines.append(f"module: {n.module}")
     if n.value:
         lines.append(f"shape: {shape_text(n.value.get('shape') or [])}")
     for name, summary in (("value", n.value), ("grad", n.grad)):
@@ -194,6 +199,8 @@ def tooltip_lines(n) -> list[str]:
         if summary_scalar(summary) is None and summary.get("stats"):
             stats = summary["stats"]
             lines.append("   " + "  ".join(f"{k} {num(stats[k], 3)}" for k in ("min", "max", "mean", "norm")))
+    if n.flag:
+        lines.append(f"{n.flag} gradient")
     return lines
 
 
@@ -204,7 +211,7 @@ def _node(n, box, graph, timing: Timing, sizes: Sizes, colors) -> dict:
     grad_color = sign_color(grad_value, colors)
     t_fwd = timing.forward.get(n.id, 0.0)
     lit_at = t_fwd + (0.0 if n.kind in ("leaf", "const") else 0.6 * timing.forward_step)
-    fired = next((t for node_id, t in timing.backward if node_id == n.id), None)
+    fired = timing.fired.get(n.id)
     tracks = {
         "lit": ramp(lit_at, lit_at + FADE),
         "pulse": pulse(lit_at - 0.05, lit_at + 0.45),
@@ -235,11 +242,11 @@ def _node(n, box, graph, timing: Timing, sizes: Sizes, colors) -> dict:
         "ring_color": colors["forward_glow"],
         "grad_color": grad_color, "lines": lines, "tracks": tracks,
         "info": {"label": n.label, "value": summary_text(n.value), "grad": summary_text(n.grad),
-                 "module": (n.trace or {}).get("module") or "", "lines": tooltip_lines(n)},
+                 "module": n.module, "lines": tooltip_lines(n)},
     }
 
 
-def _edge(index, e, route, timing: Timing, grads: GradientStyle, sizes: Sizes, colors, fonts):
+def _edge(index, e, route, timing: Timing, grads: GradientStyle, sizes: Sizes, colors, fonts, labels: bool):
     poly = sample_route(route)
     end_x, end_y = route[-1][6], route[-1][7]
     arrow = sizes.px(7)
@@ -259,23 +266,24 @@ def _edge(index, e, route, timing: Timing, grads: GradientStyle, sizes: Sizes, c
     edge["tracks"]["fwd"] = ramp(t_dst, fwd_t1)
     particles.append({"edge": index, "t0": round(t_dst, 6), "t1": round(fwd_t1, 6), "reverse": False,
                       "color": colors["forward_glow"], "radius": sizes.px(4.5)})
-    if e.carries_grad:
+    fired = timing.sent.get(e.id) if e.carries_grad else None
+    if fired is not None:
         value = summary_sign_value(e.grad)
         level = grads.level(value)
         color = sign_color(value, colors)
         width = sizes.px(0.75) if value == 0 else sizes.px(1.5 + 5.5 * level)
-        fired = next(t for node_id, t in timing.backward if node_id == e.dst)
         t0 = fired + 0.2 * timing.backward_step
         t1 = fired + 0.85 * timing.backward_step
-        text = edge_label_text(e.grad)
-        font = sizes.font(13, True)
-        px = sizes.text_px(13)
-        edge.update({"grad_color": color, "grad_width": round(width, 2),
-                     "label": {"text": text, "font": font, "color": color, "fill": colors["background"],
-                               "stroke": color, "w": round(fonts.measure(text, font) + px, 2),
-                               "h": round(px * 1.6, 2), "radius": round(px * 0.8, 2), "baseline": round(px * 0.35, 2)}})
+        edge.update({"grad_color": color, "grad_width": round(width, 2)})
         edge["tracks"]["bwd"] = ramp(t0, t1)
-        edge["tracks"]["label"] = ramp(t1, t1 + FADE)
+        if labels:
+            text = edge_label_text(e.grad)
+            font = sizes.font(13, True)
+            px = sizes.text_px(13)
+            edge["label"] = {"text": text, "font": font, "color": color, "fill": colors["background"],
+                             "stroke": color, "w": round(fonts.measure(text, font) + px, 2),
+                             "h": round(px * 1.6, 2), "radius": round(px * 0.8, 2), "baseline": round(px * 0.35, 2)}
+            edge["tracks"]["label"] = ramp(t1, t1 + FADE)
         if value != 0:
             particles.append({"edge": index, "t0": round(t0, 6), "t1": round(t1, 6), "reverse": True,
                               "color": color, "radius": round(sizes.px(3 + 6 * level), 2)})
@@ -370,8 +378,8 @@ def _header(trace, width, sizes: Sizes, colors, fonts) -> dict:
 
 def _events(timing: Timing, graph: ViewGraph) -> list[dict]:
     events = [{"t": p["t0"], "name": p["name"], "label": p["label"]} for p in timing.phases]
-    for k, (node_id, t) in enumerate(timing.backward):
-        events.append({"t": t, "name": f"backward:{k}", "label": f"step {k + 1}: {graph.node(node_id).label}"})
+    for k, (step, t) in enumerate(zip(graph.steps, timing.steps)):
+        events.append({"t": t, "name": f"backward:{k}", "label": f"step {k + 1}: {step.label}"})
     return sorted(events, key=lambda e: (e["t"], e["name"]))
 
 

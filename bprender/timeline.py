@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .graph_view import ViewGraph
+from .views.graph import ViewGraph
 
 
 def r6(t: float) -> float:
@@ -21,8 +21,10 @@ PHASE_LABELS = {"intro": "The model", "forward": "Forward pass", "loss": "The lo
 
 @dataclass
 class Timing:
-    forward: dict[str, float] = field(default_factory=dict)     # node id -> start of its forward step
-    backward: list[tuple[str, float]] = field(default_factory=list)  # (node id, start) in firing order
+    forward: dict[str, float] = field(default_factory=dict)  # node id -> start of its forward step
+    steps: list[float] = field(default_factory=list)         # start of each backward step (graph.steps)
+    fired: dict[str, float] = field(default_factory=dict)    # node id -> when its gradient arrives
+    sent: dict[str, float] = field(default_factory=dict)     # edge id -> start of the step sending along it
     phases: list[dict] = field(default_factory=list)  # {"name", "label", "t0", "t1"}
     duration: float = 0.0
     forward_step: float = 0.5
@@ -50,7 +52,7 @@ def forward_order(graph: ViewGraph) -> list[list[str]]:
     return order
 
 
-def make_timing(graph: ViewGraph, firing: list[str], pacing: dict) -> Timing:
+def make_timing(graph: ViewGraph, pacing: dict) -> Timing:
     timing = Timing(forward_step=pacing["forward_step"], backward_step=pacing["backward_step"])
     t = 0.0
 
@@ -61,7 +63,7 @@ def make_timing(graph: ViewGraph, firing: list[str], pacing: dict) -> Timing:
 
     phase("intro", pacing["intro"])
     start = t
-    waves = forward_order(graph)
+    waves = graph.forward or forward_order(graph)
     for k, wave in enumerate(waves):
         for node_id in wave:
             timing.forward[node_id] = r6(start + k * timing.forward_step)
@@ -69,10 +71,15 @@ def make_timing(graph: ViewGraph, firing: list[str], pacing: dict) -> Timing:
     phase("forward", len(waves) * timing.forward_step + pacing["pause"])
     phase("loss", pacing["loss"])
     start = t
-    for k, node_id in enumerate(firing):
-        timing.backward.append((node_id, r6(start + k * timing.backward_step)))
+    for k, step in enumerate(graph.steps):
+        at = r6(start + k * timing.backward_step)
+        timing.steps.append(at)
+        for node_id in step.nodes:
+            timing.fired.setdefault(node_id, at)
+        for edge_id in step.edges:
+            timing.sent.setdefault(edge_id, at)
     t = start
-    phase("backward", len(firing) * timing.backward_step + pacing["pause"])
+    phase("backward", len(graph.steps) * timing.backward_step + pacing["pause"])
     phase("end", pacing["hold"])
     timing.duration = r6(t)
     return timing

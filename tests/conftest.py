@@ -9,3 +9,5 @@ def pytest_addoption(parser):
 @pytest.fixture
 def regen_golden(request) -> bool:
     return request.config.getoption("--regen-golden")
+
+from browser import chromium, chromium_page  # noqa: E402,F401  (headless Chromium fixtures)

@@ -195,7 +195,7 @@ def test_a_graph_too_big_for_the_frame_shrinks_to_fit_without_overlaps():
         layers += [nn.Linear(4, 4), nn.Sigmoid()]
     net = nn.Sequential(*layers, nn.Linear(4, 1))
     scene = bprender.animate(model=net, inputs=torch.randn(2, 4), target=torch.randn(2, 1), loss="mse").scene()
-    assert len(scene["nodes"]) > 40
+    assert len(scene["nodes"]) > 30
     boxes = [(n["x"] - n["w"] / 2, n["y"] - n["h"] / 2, n["x"] + n["w"] / 2, n["y"] + n["h"] / 2)
              for n in scene["nodes"]]
     for x0, y0, x1, y1 in boxes:

@@ -10,6 +10,7 @@ subpixel positioning. Vertical metrics follow Blink (see FontMetrics.baseline_of
 """
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,6 +209,6 @@ def _normalized(size: float, ascent: float, descent: float) -> tuple[float, floa
     height = ascent + descent
     if height <= 0 or ascent < 0 or ascent > height:
         return size, 0.0
-    a = round(ascent * size / height * 64)
+    a = math.floor(ascent * size / height * 64 + 0.5)  # half up, like LayoutUnit::FromFloatRound
     d = round(size * 64) - a
     return a / 64.0, d / 64.0

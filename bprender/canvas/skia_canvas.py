@@ -18,6 +18,7 @@ from .fonts import FontBook, FontMetrics
 from .css_font import _cache as _font_cache
 from .geometry import arc_sweep, round_rect_radii
 from .state import DrawingState, ENUMS, _styles
+from .text_tone import TextPaints
 
 _isfinite = math.isfinite
 _DEG = 180.0 / math.pi
@@ -117,6 +118,7 @@ class Canvas2D(DrawingState):
         self._init_state()
         self._owner = owner
         self._canvas = canvas
+        self._text_paints = TextPaints()
         self.fonts = fonts or default_fontbook()
         self._base = canvas.getTotalMatrix()
         self._base_save_count = canvas.getSaveCount()
@@ -473,7 +475,9 @@ class Canvas2D(DrawingState):
         else:
             px = x + 0.0
         py = y + base
-        paint = self._fill_ready() if fill else self._stroke_ready()
+        # Linux Chromium's glyph coverage tone (text_tone): a toned copy of the paint, whose
+        # mask filter also turns off skia-python's own contrast/gamma pre-blend
+        paint = self._text_paints.paint(self._fill_ready() if fill else self._stroke_ready())
         if squeeze:
             c = self._canvas
             c.save()

@@ -1,0 +1,121 @@
+"""The ops view: the autograd graph op by op (micrograd / torchviz style), with the named
+constants (x, y_true, input, target) as their own nodes so the picture reads like the formula,
+and every backward step captioned with the chain rule and its real numbers.
+
+View-only ops (View, T, Expand, ...) add nothing to the math; by default they are folded into
+the edge they sit on, so `W.t()` reads as W feeding the matmul directly.
+"""
+from __future__ import annotations
+
+from ..chain_rule import Symbols, fanin_line, step_lines
+from ..fmt import num, summary_scalar
+from .graph import Step, ViewEdge, ViewGraph, ViewNode
+
+# ops that only re-index their input: same numbers, another shape or order
+VIEW_ONLY = {"View", "T", "Expand", "Transpose", "UnsafeView", "Reshape", "Permute", "Unsqueeze",
+             "Squeeze", "Alias", "AsStrided", "Unfold", "Unbind", "Slice", "Select"} - {"Unbind", "Slice", "Select"}
+MAX_LINES = 3
+
+
+def ops_view(trace: dict, collapse: bool = True) -> ViewGraph:
+    folded = _foldable(trace) if collapse else set()
+    graph = ViewGraph(kind="ops")
+    for tnode in trace["nodes"]:
+        if tnode["id"] in folded:
+            continue
+        kind = tnode["kind"]
+        label = tnode["name"] if kind == "leaf" and tnode.get("name") else tnode["label"]
+        graph.nodes.append(ViewNode(
+            id=tnode["id"], kind=kind, label=label, sub=_subtitle(tnode), value=tnode.get("value"),
+            grad=tnode.get("grad"), trace=tnode, module=tnode.get("module") or "", op=tnode.get("op") or ""))
+
+    # an edge into a folded node continues along that node's own outgoing edges
+    source = {}  # trace edge id -> the node its gradient reaches in this view
+    by_consumer_input = {e["to"]: e for e in trace["edges"] if e["to"] in folded}
+    for tedge in trace["edges"]:
+        src = tedge["from"]
+        while src in folded:
+            src = by_consumer_input[src]["from"]
+        source[tedge["id"]] = src
+    for tedge in trace["edges"]:
+        if tedge["to"] in folded:
+            continue
+        graph.edges.append(ViewEdge(id=tedge["id"], src=source[tedge["id"]], dst=tedge["to"], carries_grad=True,
+                                    grad=tedge.get("grad"), slot=tedge.get("slot")))
+    _add_constants(graph, trace, folded)
+    graph.steps = _steps(trace, graph, folded, source)
+    return graph
+
+
+def _foldable(trace: dict) -> set[str]:
+    """View-only op nodes with exactly one gradient input (so folding keeps the graph whole)."""
+    inputs: dict[str, int] = {}
+    for e in trace["edges"]:
+        inputs[e["to"]] = inputs.get(e["to"], 0) + 1
+    return {n["id"] for n in trace["nodes"]
+            if n["kind"] == "op" and n["label"] in VIEW_ONLY and inputs.get(n["id"]) == 1}
+
+
+def _add_constants(graph: ViewGraph, trace: dict, folded: set[str]) -> None:
+    consts: dict[str, ViewNode] = {}
+    for tnode in trace["nodes"]:
+        if tnode["id"] in folded:
+            continue
+        for slot, inp in enumerate(tnode.get("inputs") or []):
+            name = inp.get("const") if "const" in inp else None
+            if not name:
+                continue
+            const_id = f"c:{name}"
+            if const_id not in consts:
+                consts[const_id] = ViewNode(id=const_id, kind="const", label=name, value=inp.get("value"),
+                                            group="inputs")
+                graph.nodes.append(consts[const_id])
+            graph.edges.append(ViewEdge(id=f"{const_id}->{tnode['id']}", src=const_id, dst=tnode["id"],
+                                        carries_grad=False, slot=slot))
+
+
+def _steps(trace: dict, graph: ViewGraph, folded: set[str], source: dict[str, str]) -> list[Step]:
+    """The engine's firing order, each step captioned with the chain rule."""
+    symbols = Symbols(graph, source)
+    fanout = {f["node"]: f for f in trace.get("fanout", [])}
+    edge_grad = {e["id"]: e.get("grad") for e in trace["edges"]}
+    nodes = {n["id"]: n for n in trace["nodes"]}
+    steps = []
+    for step in trace["backward"]:
+        node_id = step["node"]
+        if node_id in folded:
+            continue
+        sends = [(source[eid], _operand_position(nodes[node_id], eid), edge_grad[eid]) for eid in step["edges"]]
+        lines = []
+        if node_id in fanout:
+            f = fanout[node_id]
+            lines.append(fanin_line(symbols, node_id, [edge_grad[eid] for eid in f["edges"]], f["sum"]))
+        lines += step_lines(symbols, node_id, graph.node(node_id).grad, sends)
+        if len(lines) > MAX_LINES:
+            lines = lines[:MAX_LINES - 1] + [f"… and {len(lines) - MAX_LINES + 1} more edges"]
+        steps.append(Step(nodes=[node_id], edges=list(step["edges"]), lines=lines,
+                          label=graph.node(node_id).label))
+    return steps
+
+
+def _operand_position(consumer: dict, edge_id: str) -> int:
+    """Which operand of the consumer's forward op an edge feeds (constants count too)."""
+    for position, inp in enumerate(consumer.get("inputs") or []):
+        if inp.get("edge") == edge_id:
+            return position
+    return 0
+
+
+def _subtitle(tnode: dict) -> str:
+    """Unnamed scalar constants of an op (the 2 of x**2), else its module path."""
+    if tnode["kind"] == "leaf":
+        return ""
+    exponent = (tnode.get("attrs") or {}).get("exponent")
+    if tnode["label"] == "Pow" and isinstance(exponent, (int, float)):
+        return "^" + num(exponent)
+    unnamed = [summary_scalar(i.get("value")) for i in tnode.get("inputs") or []
+               if "const" in i and not i.get("const")]
+    unnamed = [v for v in unnamed if v is not None]
+    if unnamed:
+        return ", ".join(num(v) for v in unnamed[:2])
+    return tnode.get("module") or ""
