@@ -33,8 +33,7 @@ class Animation:
         if key not in self._scenes:
             preset = self.preset
             if theme is not None:
-                from .preset import apply_overrides
-                preset = apply_overrides(preset, {"render.theme": theme})
+                preset = _with_theme(preset, theme)
             self._scenes[key] = scene_of(self.trace, preset, target=target)
         return self._scenes[key]
 
@@ -119,6 +118,18 @@ def animate(preset=None, *, model=None, inputs=None, target=None, loss="mse", **
         if settings:
             chosen = preset_from_dict({**_file_data(chosen), **settings}, base_dir=chosen.base_dir, name=chosen.name)
     return Animation(trace_of(chosen), chosen)
+
+
+def _with_theme(preset: Preset, theme: str) -> Preset:
+    """The preset in another colour theme. A model given as Python objects has no model section
+    that validation could check again, so only the theme name is checked here."""
+    from .theme import THEMES
+    if theme not in THEMES:
+        raise BprenderError(f"no theme called '{theme}' (themes: {', '.join(THEMES)})")
+    if theme == preset.data["render"]["theme"]:
+        return preset
+    data = {**preset.data, "render": {**preset.data["render"], "theme": theme}}
+    return Preset(preset.path, data, preset.lines, base_dir=preset.base_dir, name=preset.name)
 
 
 def _file_data(preset: Preset) -> dict:

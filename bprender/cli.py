@@ -17,7 +17,7 @@ from .view import resolve_view
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 # CLI flag <-> preset key, so an override error names the flag the user typed
-FLAGS = {"render.size": "--size", "render.fps": "--fps", "render.quality": "--quality",
+FLAGS = {"view": "--view", "render.size": "--size", "render.fps": "--fps", "render.quality": "--quality",
          "render.theme": "--theme", "render.font": "--font", "gif.width": "--width", "gif.fps": "--fps"}
 
 
@@ -47,6 +47,9 @@ def preset_argument(f):
 def look_options(f):
     f = click.option("--theme", type=click.Choice(["light", "dark", "colorblind"]), default=None,
                      help="Colour theme (default: the preset's, else light).")(f)
+    f = click.option("--view", "view_kind", type=click.Choice(["ops", "neurons", "modules"]), default=None,
+                     help="ops: the autograd graph; neurons: an MLP as a network diagram; modules: one node "
+                          "per module (default: the preset's, else ops).")(f)
     return f
 
 
@@ -106,6 +109,7 @@ def cli():
       bprender video linear -o backprop.mp4
       bprender gif presets/linear.yaml -o backprop.gif
       bprender frame linear --at 3.5 -o figure.pdf
+      bprender html linear -o backprop.html
       bprender presets
 
     PRESET is a YAML file, or the name of a built-in preset (see `bprender presets`).
@@ -185,7 +189,7 @@ def trace(preset, output):
 @size_option
 @click.option("--fps", type=int, default=None, help="Frames per second recorded in the scene.")
 @look_options
-def scene(preset, output, size, fps, theme):
+def scene(preset, output, size, fps, theme, view_kind):
     """Write the resolved Scene (positions, colours, text, timing) as JSON.
 
     The same file drives the video renderer and the HTML player; useful for debugging.
@@ -198,7 +202,8 @@ def scene(preset, output, size, fps, theme):
     from .jsonio import dumps
     from .pipeline import scene_of, trace_of
     out = default_output(preset, output, ".scene.json")
-    p = run(lambda: load(preset, {"render.size": size, "render.fps": fps, "render.theme": theme}))
+    p = run(lambda: load(preset, {"render.size": size, "render.fps": fps, "render.theme": theme,
+                                  "view": view_kind}))
     text = dumps(run(lambda: scene_of(trace_of(p), p)))
     run(lambda: _write_text(out, text, atomic_output))
     click.echo(f"wrote {out}", err=True)
@@ -219,7 +224,7 @@ def _write_text(path: Path, text: str, atomic_output) -> None:
 @look_options
 @view_options
 @quiet_option
-def video(preset, output, size, fps, quality, theme, highlight, hide, quiet):
+def video(preset, output, size, fps, quality, theme, view_kind, highlight, hide, quiet):
     """Render the animation to an MP4 (H.264) video for slides.
 
     \b
@@ -232,7 +237,7 @@ def video(preset, output, size, fps, quality, theme, highlight, hide, quiet):
     from .render import frame_count, render_video
     out = default_output(preset, output, ".mp4")
     p = run(lambda: load(preset, {"render.size": size, "render.fps": fps, "render.quality": quality,
-                                  "render.theme": theme}))
+                                  "render.theme": theme, "view": view_kind}))
     s = run(lambda: scene_of(trace_of(p), p))
     view = run(lambda: resolve_view(s, highlight, hide))
     fps = p.data["render"]["fps"]
@@ -255,7 +260,7 @@ def video(preset, output, size, fps, quality, theme, highlight, hide, quiet):
 @look_options
 @view_options
 @quiet_option
-def gif(preset, output, width, fps, theme, highlight, hide, quiet):
+def gif(preset, output, width, fps, theme, view_kind, highlight, hide, quiet):
     """Render a looping GIF to drop into PowerPoint, Keynote or Google Slides.
 
     \b
@@ -265,7 +270,7 @@ def gif(preset, output, width, fps, theme, highlight, hide, quiet):
     from .pipeline import scene_of, trace_of
     from .render import frame_count, render_gif
     out = default_output(preset, output, ".gif")
-    p = run(lambda: load(preset, {"gif.width": width, "gif.fps": fps, "render.theme": theme}))
+    p = run(lambda: load(preset, {"gif.width": width, "gif.fps": fps, "render.theme": theme, "view": view_kind}))
     s = run(lambda: scene_of(trace_of(p), p, target="gif"))
     view = run(lambda: resolve_view(s, highlight, hide))
     fps = p.data["gif"]["fps"]
@@ -282,13 +287,49 @@ def gif(preset, output, width, fps, theme, highlight, hide, quiet):
 
 @cli.command(context_settings=CONTEXT)
 @preset_argument
+@output_option(".html", "page")
+@look_options
+def html(preset, output, theme, view_kind):
+    """Write the interactive player: one self-contained HTML file.
+
+    The page needs no network and no server: the font, the player and the animation are
+    inside it. Open it from disk in any modern browser or put it on a course page. It plays,
+    pauses (Space), scrubs, steps through events (arrow keys), jumps to a phase, switches
+    between light and dark, shows each node's values on hover and its gradient paths on click,
+    and saves the current frame as a PNG.
+
+    \b
+    Examples:
+      bprender html linear -o backprop.html
+      bprender html presets/linear.yaml -o backprop.html --theme dark
+    """
+    from .encode import atomic_output
+    from .html import export_html
+    from .pipeline import scene_of, trace_of
+    from .preset import apply_overrides
+    out = default_output(preset, output, ".html")
+    p = run(lambda: load(preset, {"render.theme": theme, "view": view_kind}))
+    trace_data = run(lambda: trace_of(p))
+    chosen = p.data["render"]["theme"]
+    themes = [chosen] + [t for t in ("light", "dark") if t != chosen]
+    scenes = {}
+    for name in themes:
+        scenes[name] = run(lambda: scene_of(trace_data, apply_overrides(p, {"render.theme": name})))
+    page = run(lambda: export_html(scenes, default=chosen))
+    run(lambda: _write_text(out, page, atomic_output))
+    click.echo(f"wrote {out} ({scenes[chosen]['duration']:.1f} s, themes: {', '.join(themes)}, "
+               f"{len(page.encode('utf-8')) // 1024} KB)", err=True)
+
+
+@cli.command(context_settings=CONTEXT)
+@preset_argument
 @click.option("--at", "at", required=True, metavar="SECONDS|EVENT",
               help="Time in seconds, or an event name: intro, forward, loss, backward, end, backward:3.")
 @output_option(".png", "image (.png, .svg or .pdf)")
 @size_option
 @look_options
 @view_options
-def frame(preset, at, output, size, theme, highlight, hide):
+def frame(preset, at, output, size, theme, view_kind, highlight, hide):
     """Write one frame as PNG, SVG or PDF (by the output's suffix) for handouts.
 
     \b
@@ -299,7 +340,7 @@ def frame(preset, at, output, size, theme, highlight, hide):
     from .pipeline import scene_of, trace_of
     from .render import render_still
     out = default_output(preset, output, ".png")
-    p = run(lambda: load(preset, {"render.size": size, "render.theme": theme}))
+    p = run(lambda: load(preset, {"render.size": size, "render.theme": theme, "view": view_kind}))
     s = run(lambda: scene_of(trace_of(p), p))
     t = run(lambda: resolve_time(s, at))
     view = run(lambda: resolve_view(s, highlight, hide))

@@ -1,0 +1,268 @@
+"""The HTML player in real headless Chromium (tests/browser.py): it loads from file:// with no
+request and no error, and its controls, keyboard, pointer, legend, themes and JS API work.
+Pixel parity with the skia frames is tests/test_text_parity.py's and the golden tests' job."""
+from __future__ import annotations
+
+import html
+import re
+import time
+
+import numpy as np
+import pytest
+
+from browser import decode_png_data_url, evaluate, open_file, open_html
+from playerkit import EVIL_IMG, EVIL_SCRIPT, EVIL_TITLE, animation, evil_animation, evil_page, page
+
+READY = "window.bprender.ready.then(() => true)"
+
+
+class Watch:
+    """Everything a page does that the tests forbid: console errors, uncaught exceptions,
+    dialogs and network requests."""
+
+    def __init__(self, pg):
+        self.errors, self.dialogs, self.requests = [], [], []
+        pg.on("console", lambda m: m.type in ("error", "warning") and self.errors.append(f"{m.type}: {m.text}"))
+        pg.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        pg.on("dialog", self._dialog)
+        pg.on("request", lambda r: self.requests.append(r.url))
+
+    def _dialog(self, dialog):
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def check(self, document_url: str | None = None):
+        assert self.errors == []
+        assert self.dialogs == []
+        others = [u for u in self.requests if not u.startswith("data:") and u != document_url]
+        assert others == []
+
+
+@pytest.fixture(scope="module")
+def linear_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("player") / "linear.html"
+    path.write_text(page("linear"), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def player(chromium_page, linear_file):
+    """The linear page opened from file://, fonts loaded, first frame drawn, paused at 0."""
+    watch = Watch(chromium_page)
+    open_file(chromium_page, linear_file)
+    assert evaluate(chromium_page, READY)
+    evaluate(chromium_page, "() => { bprender.pause(); bprender.seek(0); }")
+    yield chromium_page
+    watch.check(linear_file.resolve().as_uri())
+
+
+def node_point(pg, node: dict) -> tuple[float, float]:
+    """Where a scene node's centre is on the screen."""
+    rect = evaluate(pg, "() => { const r = document.getElementById('bp-graph').getBoundingClientRect();"
+                        " return [r.left, r.top, r.width, r.height]; }")
+    scene = animation().scene()
+    return (rect[0] + node["x"] * rect[2] / scene["width"], rect[1] + node["y"] * rect[3] / scene["height"])
+
+
+def pixels(pg, t: float) -> np.ndarray:
+    return decode_png_data_url(evaluate(pg, "(t) => bprender.snapshot(t)", t))
+
+
+def test_loads_from_file_without_requests_or_errors(chromium_page, linear_file):
+    watch = Watch(chromium_page)
+    open_file(chromium_page, linear_file)
+    assert evaluate(chromium_page, READY)
+    scene = animation().scene()
+    assert evaluate(chromium_page, "bprender.duration") == scene["duration"]
+    assert evaluate(chromium_page, "bprender.playing") is True          # it starts playing
+    fonts = evaluate(chromium_page, "['400', '600'].map(w => document.fonts.check(w + ' 16px bprender-sans'))")
+    assert fonts == [True, True]
+    time.sleep(0.3)
+    assert watch.requests == [linear_file.resolve().as_uri()]
+    watch.check(linear_file.resolve().as_uri())
+
+
+def test_seek_play_pause(player):
+    evaluate(player, "bprender.seek(3)")
+    assert evaluate(player, "bprender.time") == 3
+    evaluate(player, "bprender.play()")
+    time.sleep(0.4)
+    t1 = evaluate(player, "bprender.time")
+    assert 3.1 < t1 < 4.5
+    evaluate(player, "bprender.pause()")
+    t2 = evaluate(player, "bprender.time")
+    time.sleep(0.3)
+    assert evaluate(player, "bprender.time") == t2
+    assert evaluate(player, "bprender.playing") is False
+    evaluate(player, "bprender.seek(1e9)")
+    assert evaluate(player, "bprender.time") == animation().duration
+    evaluate(player, "bprender.seek(-5)")
+    assert evaluate(player, "bprender.time") == 0
+    assert player.text_content("#bp-time").startswith("0.00 /")
+
+
+def test_speed_and_loop(player):
+    evaluate(player, "() => { bprender.setSpeed(4); bprender.setLoop(true);"
+                     " bprender.seek(bprender.duration - 0.2); bprender.play(); }")
+    time.sleep(0.4)
+    t = evaluate(player, "bprender.time")
+    assert evaluate(player, "bprender.playing") is True and t < 2.0     # wrapped around
+    evaluate(player, "() => { bprender.setLoop(false); bprender.seek(bprender.duration - 0.1); }")
+    time.sleep(0.3)
+    assert evaluate(player, "bprender.time") == animation().duration
+    assert evaluate(player, "bprender.playing") is False                # stopped at the end
+    player.select_option("#bp-speed", "0.25")
+    assert evaluate(player, "bprender.speed") == 0.25
+
+
+def test_keyboard(player):
+    player.keyboard.press("Space")
+    assert evaluate(player, "bprender.playing") is True
+    player.keyboard.press("Space")
+    assert evaluate(player, "bprender.playing") is False
+    events = animation().scene()["events"]
+    evaluate(player, "bprender.seek(0)")
+    later = [e["t"] for e in events if e["t"] > 1e-6]
+    for expected in later[:3]:
+        player.keyboard.press("ArrowRight")
+        assert evaluate(player, "bprender.time") == pytest.approx(expected)
+    player.keyboard.press("ArrowLeft")
+    assert evaluate(player, "bprender.time") == pytest.approx(later[1])
+    # a focused button does not swallow Space (nor click itself)
+    player.focus("#bp-save")
+    player.keyboard.press("Space")
+    assert evaluate(player, "bprender.playing") is True
+
+
+def test_phase_buttons(player):
+    phases = {p["name"]: p for p in animation().scene()["phases"]}
+    shown = player.eval_on_selector_all("#bp-phases button", "bs => bs.map(b => b.dataset.phase)")
+    assert shown == [n for n in ("forward", "loss", "backward", "update") if n in phases]
+    player.click("#bp-phases button[data-phase=backward]")
+    assert evaluate(player, "bprender.time") == pytest.approx(phases["backward"]["t0"])
+    assert player.get_attribute("#bp-phases button[data-phase=backward]", "aria-current") == "true"
+
+
+def test_click_highlights_a_node(player):
+    scene = animation().scene()
+    w = next(n for n in scene["nodes"] if n["info"]["label"] == "w")
+    evaluate(player, "bprender.seek(bprender.duration)")
+    plain = pixels(player, scene["duration"])
+    player.mouse.click(*node_point(player, w))
+    assert evaluate(player, "bprender.getView()") == {"highlight": w["id"], "hidden": []}
+    assert not np.array_equal(pixels(player, scene["duration"]), plain)
+    player.mouse.click(*node_point(player, w))                           # again: cleared
+    assert evaluate(player, "bprender.getView().highlight") is None
+    player.mouse.click(*node_point(player, w))
+    player.mouse.click(*node_point(player, {"x": 5, "y": scene["height"] - 5}))   # empty space
+    assert evaluate(player, "bprender.getView().highlight") is None
+
+
+def test_hover_shows_the_tooltip(player):
+    scene = animation().scene()
+    for node in scene["nodes"][:3]:
+        player.mouse.move(*node_point(player, node))
+        assert player.is_visible("#bp-tooltip")
+        lines = player.eval_on_selector_all("#bp-tooltip > div", "ds => ds.map(d => d.textContent)")
+        assert lines == node["info"]["lines"]
+    player.mouse.move(2, 2)
+    assert not player.is_visible("#bp-tooltip")
+
+
+def test_legend_hides_a_group(player):
+    scene = animation().scene()
+    groups = player.eval_on_selector_all("#bp-legend label", "ls => ls.map(l => l.textContent)")
+    assert groups == scene["groups"]
+    t = scene["duration"]
+    before = pixels(player, t)
+    player.click("#bp-legend label:has-text('parameters') input")
+    assert evaluate(player, "bprender.getView().hidden") == ["parameters"]
+    hidden = pixels(player, t)
+    assert not np.array_equal(before, hidden)
+    # a hidden node cannot be hovered
+    leaf = next(n for n in scene["nodes"] if n["group"] == "parameters")
+    player.mouse.move(*node_point(player, leaf))
+    assert not player.is_visible("#bp-tooltip")
+    player.click("#bp-legend label:has-text('parameters') input")
+    assert evaluate(player, "bprender.getView().hidden") == []
+    assert np.array_equal(pixels(player, t), before)
+
+
+def test_snapshot_is_native_size_even_on_hidpi(player):
+    scene = animation().scene()
+    for t in (0.0, 5.0, scene["duration"]):
+        assert pixels(player, t).shape == (scene["height"], scene["width"], 3)
+    assert evaluate(player, "bprender.snapshot(2)").startswith("data:image/png;base64,")
+    cdp = player.context.new_cdp_session(player)
+    cdp.send("Emulation.setDeviceMetricsOverride", {"width": 900, "height": 700, "deviceScaleFactor": 2,
+                                                    "mobile": False})
+    try:
+        player.wait_for_function("window.devicePixelRatio === 2")
+        evaluate(player, "() => window.dispatchEvent(new Event('resize'))")
+        size = evaluate(player, "() => { const c = document.getElementById('bp-graph');"
+                                " const r = c.getBoundingClientRect(); return [c.width, c.height, r.width, r.height]; }")
+        assert abs(size[0] - size[2] * 2) <= 1 and abs(size[1] - size[3] * 2) <= 1   # sharp: 2 pixels per CSS px
+        assert size[2] <= 900 and abs(size[2] / size[3] - scene["width"] / scene["height"]) < 0.01
+        assert pixels(player, 3.0).shape == (scene["height"], scene["width"], 3)
+    finally:
+        cdp.send("Emulation.clearDeviceMetricsOverride")
+        cdp.detach()
+
+
+def test_theme_switch(player):
+    dark = animation().scene(theme="dark")
+    assert player.eval_on_selector_all("#bp-theme option", "os => os.map(o => o.value)") == ["light", "dark"]
+    player.select_option("#bp-theme", "dark")
+    assert evaluate(player, "bprender.theme") == "dark"
+    bg = evaluate(player, "getComputedStyle(document.body).backgroundColor")
+    r, g, b = (int(dark["colors"]["background"][i:i + 2], 16) for i in (1, 3, 5))
+    assert bg == f"rgb({r}, {g}, {b})"
+    assert tuple(pixels(player, 1.0)[0, 0]) == (r, g, b)
+
+
+def test_markup_in_names_stays_text(chromium_page, tmp_path):
+    path = tmp_path / "evil.html"
+    path.write_text(evil_page(), encoding="utf-8")
+    watch = Watch(chromium_page)
+    open_file(chromium_page, path)
+    assert evaluate(chromium_page, READY)
+    evaluate(chromium_page, "bprender.pause()")
+    scene = evil_animation().scene()
+    assert evaluate(chromium_page, "document.title") == EVIL_TITLE
+    assert evaluate(chromium_page, "document.querySelectorAll('img').length") == 0
+    assert evaluate(chromium_page, "document.querySelectorAll('script').length") == 5
+    parsed = evaluate(chromium_page, "JSON.parse(document.getElementById('bp-scenes').textContent)")
+    assert parsed["scenes"]["light"]["title"] == EVIL_TITLE
+    legend = chromium_page.eval_on_selector_all("#bp-legend label", "ls => ls.map(l => l.textContent)")
+    assert EVIL_SCRIPT in legend and EVIL_IMG in legend
+    node = next(n for n in scene["nodes"] if f"module: {EVIL_IMG}" in n["info"]["lines"])
+    rect = evaluate(chromium_page, "() => { const r = document.getElementById('bp-graph').getBoundingClientRect();"
+                                   " return [r.left, r.top, r.width, r.height]; }")
+    chromium_page.mouse.move(rect[0] + node["x"] * rect[2] / scene["width"],
+                             rect[1] + node["y"] * rect[3] / scene["height"])
+    assert f"module: {EVIL_IMG}" in chromium_page.text_content("#bp-tooltip")
+    for t in (0.0, scene["duration"] / 2, scene["duration"]):
+        evaluate(chromium_page, "(t) => bprender.seek(t)", t)
+    time.sleep(0.2)
+    assert evaluate(chromium_page, "document.querySelectorAll('img').length") == 0
+    watch.check(path.resolve().as_uri())
+
+
+def test_jupyter_iframe_plays(chromium_page):
+    anim = animation()
+    shown = anim._repr_html_()
+    watch = Watch(chromium_page)
+    open_html(chromium_page, f"<!DOCTYPE html><html><body>{shown}</body></html>")
+    frame = chromium_page.frames[1]
+    frame.wait_for_function("window.bprender !== undefined")
+    assert frame.evaluate(READY)
+    assert frame.evaluate("bprender.duration") == anim.duration
+    srcdoc = chromium_page.get_attribute("iframe", "srcdoc")
+    assert srcdoc == html.unescape(re.match(r'<iframe srcdoc="([^"]*)"', shown).group(1))
+    shape = decode_png_data_url(frame.evaluate("bprender.snapshot(1)")).shape
+    assert shape == (anim.scene()["height"], anim.scene()["width"], 3)
+    # the whole player fits the iframe Jupyter gets
+    box = chromium_page.eval_on_selector("iframe", "f => [f.clientWidth, f.clientHeight]")
+    used = frame.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
+    assert used[0] <= box[0] and used[1] <= box[1]
+    watch.check()

@@ -1,0 +1,577 @@
+/* bprender web player: the UI. Everything around the interpreter (tracks.js, geometry.js,
+ * paint.js, loaded before this file): the time loop, controls, hover and click, the legend,
+ * themes, and the window.bprender API.
+ *
+ * The frame itself is paint.paintFrame(ctx, scene, t, view): a pure function of the scene,
+ * the time and the view state. This file only decides which t and view to pass, and sizes
+ * the canvases; it draws nothing of its own on them.
+ *
+ * Text from the scene reaches the page only through textContent (and the painter's canvas
+ * fillText), never as markup. */
+(function () {
+  "use strict";
+
+  var lib = window.bprender_lib;
+  var paintFrame = lib.paint.paintFrame;
+  var paintChart = lib.paint.paintChart;
+
+  var PHASE_BUTTONS = ["forward", "loss", "backward", "update"];
+  var MAX_STEP = 0.25;      // seconds of wall clock at most per animation frame (after a stall)
+  var EVENT_EPS = 1e-6;
+
+  function $(id) { return document.getElementById(id); }
+
+  var el = {
+    stage: $("bp-stage"), graph: $("bp-graph"), chart: $("bp-chart"), tooltip: $("bp-tooltip"),
+    controls: $("bp-controls"), play: $("bp-play"), prev: $("bp-prev"), next: $("bp-next"),
+    scrub: $("bp-scrub"), time: $("bp-time"), phases: $("bp-phases"), speed: $("bp-speed"),
+    loop: $("bp-loop"), theme: $("bp-theme"), save: $("bp-save"), event: $("bp-event"),
+    legend: $("bp-legend"), error: $("bp-error")
+  };
+
+  var data = JSON.parse($("bp-scenes").textContent);
+  var scenes = data.scenes;
+
+  var state = {
+    theme: data.default,
+    scene: scenes[data.default],
+    t: 0,
+    playing: false,
+    speed: 1,
+    loop: false,
+    view: { highlight: null, hidden: [] },
+    hover: null          // the node under the pointer (tooltip), or null
+  };
+
+  var gctx = el.graph.getContext("2d");
+  var cctx = el.chart.getContext("2d");
+  var graphScale = [1, 1], chartScale = [1, 1];
+  var started = false;     // fonts loaded: frames may be drawn
+  var rafId = 0, lastNow = null, dirty = true, scrubbing = false;
+  var offscreen = null;    // reused by snapshot()
+
+  // ------------------------------------------------------------------ errors
+
+  function fail(err) {
+    el.error.hidden = false;
+    el.error.textContent = "bprender player: " + (err && err.stack ? err.stack : String(err));
+    if (window.console) console.error(err);
+  }
+
+  // ------------------------------------------------------------------ time
+
+  function clampTime(seconds) {
+    var d = state.scene.duration;
+    var t = Number(seconds);
+    if (!isFinite(t)) t = 0;
+    return t < 0 ? 0 : (t > d ? d : t);
+  }
+
+  function advance(dt) {
+    var d = state.scene.duration;
+    var t = state.t + dt;
+    if (t >= d) {
+      if (state.loop && d > 0) {
+        t = t % d;
+      } else {
+        t = d;
+        state.playing = false;
+      }
+    }
+    state.t = t;
+    dirty = true;
+  }
+
+  function tick(now) {
+    rafId = 0;
+    if (state.playing) {
+      if (lastNow !== null) advance(Math.min((now - lastNow) / 1000, MAX_STEP) * state.speed);
+      lastNow = now;
+    }
+    if (dirty) render();
+    if (state.playing) schedule();
+  }
+
+  function schedule() {
+    if (!rafId) rafId = requestAnimationFrame(tick);
+  }
+
+  function invalidate() {
+    dirty = true;
+    schedule();
+  }
+
+  function seek(seconds) {
+    state.t = clampTime(seconds);
+    lastNow = null;
+    dirty = true;
+    render();
+  }
+
+  function play() {
+    if (state.playing) return;
+    if (state.t >= state.scene.duration) state.t = 0;   // play at the end starts again
+    state.playing = true;
+    lastNow = null;
+    invalidate();
+  }
+
+  function pause() {
+    state.playing = false;
+    lastNow = null;
+    invalidate();
+  }
+
+  function toggle() {
+    if (state.playing) pause(); else play();
+  }
+
+  function nextEvent() {
+    var events = state.scene.events;
+    for (var i = 0; i < events.length; i++) {
+      if (events[i].t > state.t + EVENT_EPS) return events[i];
+    }
+    return null;
+  }
+
+  function previousEvent() {
+    var events = state.scene.events;
+    for (var i = events.length - 1; i >= 0; i--) {
+      if (events[i].t < state.t - 1e-3) return events[i];
+    }
+    return null;
+  }
+
+  /* Step to the next / previous event and stop there (stepping through the backward pass). */
+  function stepEvent(direction) {
+    var ev = direction > 0 ? nextEvent() : previousEvent();
+    pause();
+    seek(ev ? ev.t : (direction > 0 ? state.scene.duration : 0));
+  }
+
+  function currentEvent() {
+    var events = state.scene.events, found = null;
+    for (var i = 0; i < events.length; i++) {
+      if (events[i].t <= state.t + EVENT_EPS) found = events[i];
+    }
+    return found;
+  }
+
+  // ------------------------------------------------------------------ drawing
+
+  /* The frame at state.t on the visible canvases. The painter gets only (scene, t, view). */
+  function render() {
+    dirty = false;
+    if (!started) return;
+    var scene = state.scene;
+    try {
+      gctx.setTransform(graphScale[0], 0, 0, graphScale[1], 0, 0);
+      paintFrame(gctx, scene, state.t, state.view);
+      cctx.setTransform(chartScale[0], 0, 0, chartScale[1], 0, 0);
+      paintChart(cctx, scene.chart, state.t);
+    } catch (err) {
+      state.playing = false;
+      fail(err);
+      return;
+    }
+    syncControls();
+  }
+
+  /* Fit the graph and chart to the window, keeping the aspect ratio; the canvases' pixel
+   * buffers are their CSS size times devicePixelRatio, so lines and text stay sharp. */
+  function layout() {
+    var scene = state.scene, chart = scene.chart;
+    var dpr = window.devicePixelRatio || 1;
+    var availW = Math.max(document.documentElement.clientWidth - 16, 50);
+    var scale = 1;
+    for (var pass = 0; pass < 2; pass++) {   // the controls wrap differently at another width
+      var availH = window.innerHeight - el.controls.offsetHeight - 16 - 18;
+      scale = Math.min(availW / scene.width, Math.max(availH / (scene.height + chart.height), 0.25));
+      if (!(scale > 0)) scale = 0.25;
+      var cssW = scene.width * scale;
+      document.documentElement.style.setProperty("--bp-width", Math.round(cssW) + "px");
+    }
+    graphScale = sizeCanvas(el.graph, scene.width, scene.height, scale, dpr);
+    chartScale = sizeCanvas(el.chart, chart.width, chart.height, scale, dpr);
+    dirty = true;
+    render();
+  }
+
+  function sizeCanvas(canvas, w, h, scale, dpr) {
+    var pw = Math.max(1, Math.round(w * scale * dpr));
+    var ph = Math.max(1, Math.round(h * scale * dpr));
+    if (canvas.width !== pw) canvas.width = pw;
+    if (canvas.height !== ph) canvas.height = ph;
+    canvas.style.width = (w * scale) + "px";
+    canvas.style.height = (h * scale) + "px";
+    return [pw / w, ph / h];
+  }
+
+  /* A frame at its native size and scale 1, with the current view and theme. */
+  function snapshotCanvas(seconds) {
+    var scene = state.scene;
+    if (!offscreen) offscreen = document.createElement("canvas");
+    if (offscreen.width !== scene.width) offscreen.width = scene.width;
+    if (offscreen.height !== scene.height) offscreen.height = scene.height;
+    var ctx = offscreen.getContext("2d");
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    paintFrame(ctx, scene, seconds === undefined || seconds === null ? state.t : clampTime(seconds), state.view);
+    return offscreen;
+  }
+
+  function snapshot(seconds) {
+    return ready.then(function () {
+      return snapshotCanvas(seconds).toDataURL("image/png");
+    });
+  }
+
+  function savePng() {
+    var t = state.t;
+    ready.then(function () {
+      snapshotCanvas(t).toBlob(function (blob) {
+        if (!blob) return;
+        var url = URL.createObjectURL(blob);
+        var a = document.createElement("a");
+        a.href = url;
+        a.download = "bprender-" + t.toFixed(2) + "s.png";
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+      }, "image/png");
+    }).catch(fail);
+  }
+
+  // ------------------------------------------------------------------ controls
+
+  var lastShown = { t: null, playing: null, event: null };
+
+  function syncControls() {
+    var scene = state.scene;
+    if (lastShown.playing !== state.playing) {
+      el.play.textContent = state.playing ? "Pause" : "Play";
+      el.play.setAttribute("aria-label", state.playing ? "Pause" : "Play");
+      lastShown.playing = state.playing;
+    }
+    if (lastShown.t !== state.t) {
+      if (!scrubbing) el.scrub.value = String(state.t);
+      el.time.textContent = state.t.toFixed(2) + " / " + scene.duration.toFixed(2) + " s";
+      lastShown.t = state.t;
+    }
+    var ev = currentEvent();
+    if (lastShown.event !== ev) {
+      el.event.textContent = ev ? ev.label : "";
+      var phase = null;
+      for (var i = 0; i < scene.phases.length; i++) {
+        if (scene.phases[i].t0 <= state.t + EVENT_EPS) phase = scene.phases[i].name;
+      }
+      var buttons = el.phases.children;
+      for (var k = 0; k < buttons.length; k++) {
+        buttons[k].setAttribute("aria-current", buttons[k].dataset.phase === phase ? "true" : "false");
+      }
+      lastShown.event = ev;
+    }
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+  }
+
+  function buildPhaseButtons() {
+    clear(el.phases);
+    var phases = state.scene.phases;
+    for (var i = 0; i < phases.length; i++) {
+      if (PHASE_BUTTONS.indexOf(phases[i].name) < 0) continue;
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "bp-button bp-phase";
+      b.dataset.phase = phases[i].name;
+      b.textContent = phases[i].label || phases[i].name;
+      b.title = "Jump to " + (phases[i].label || phases[i].name);
+      b.addEventListener("click", jumpToPhase.bind(null, phases[i].name));
+      el.phases.appendChild(b);
+    }
+    lastShown.event = undefined;
+  }
+
+  function jumpToPhase(name) {
+    var phases = state.scene.phases;
+    for (var i = 0; i < phases.length; i++) {
+      if (phases[i].name === name) seek(phases[i].t0);
+    }
+  }
+
+  function buildLegend() {
+    clear(el.legend);
+    var groups = state.scene.groups || [];
+    for (var i = 0; i < groups.length; i++) {
+      var label = document.createElement("label");
+      label.className = "bp-legend-item";
+      var box = document.createElement("input");
+      box.type = "checkbox";
+      box.checked = state.view.hidden.indexOf(groups[i]) < 0;
+      box.dataset.index = String(i);
+      box.addEventListener("change", onLegendChange);
+      var name = document.createElement("span");
+      name.textContent = groups[i];
+      label.appendChild(box);
+      label.appendChild(name);
+      el.legend.appendChild(label);
+    }
+  }
+
+  function syncLegend() {
+    var boxes = el.legend.querySelectorAll("input[type=checkbox]");
+    var groups = state.scene.groups || [];
+    for (var i = 0; i < boxes.length; i++) {
+      boxes[i].checked = state.view.hidden.indexOf(groups[Number(boxes[i].dataset.index)]) < 0;
+    }
+  }
+
+  function onLegendChange(e) {
+    var group = (state.scene.groups || [])[Number(e.target.dataset.index)];
+    var hidden = state.view.hidden.filter(function (g) { return g !== group; });
+    if (!e.target.checked) hidden.push(group);
+    setView({ highlight: state.view.highlight, hidden: hidden });
+  }
+
+  function setView(view) {
+    view = view || {};
+    var hidden = Array.isArray(view.hidden) ? view.hidden.map(String) : [];
+    state.view = { highlight: view.highlight === undefined ? null : view.highlight, hidden: hidden };
+    syncLegend();
+    hideTooltip();
+    invalidate();
+    render();
+  }
+
+  function getView() {
+    return { highlight: state.view.highlight, hidden: state.view.hidden.slice() };
+  }
+
+  /* The scene's own colours drive the page chrome. */
+  function applyChrome() {
+    var c = state.scene.colors || {};
+    var root = document.documentElement.style;
+    var pairs = [["--bp-bg", c.background], ["--bp-panel", c.panel], ["--bp-text", c.text],
+                 ["--bp-muted", c.muted], ["--bp-border", c.edge_idle], ["--bp-accent", c.loss]];
+    for (var i = 0; i < pairs.length; i++) {
+      if (typeof pairs[i][1] === "string") root.setProperty(pairs[i][0], pairs[i][1]);
+    }
+    root.setProperty("color-scheme", isDark(c.background) ? "dark" : "light");
+  }
+
+  function isDark(color) {
+    var m = /^#([0-9a-f]{6})$/i.exec(color || "");
+    if (!m) return false;
+    var n = parseInt(m[1], 16);
+    var lum = 0.2126 * (n >> 16 & 255) + 0.7152 * (n >> 8 & 255) + 0.0722 * (n & 255);
+    return lum < 128;
+  }
+
+  function setTheme(name) {
+    if (!Object.prototype.hasOwnProperty.call(scenes, name)) {
+      throw new Error("no theme called " + JSON.stringify(name) + " (themes: " + data.themes.join(", ") + ")");
+    }
+    state.theme = name;
+    state.scene = scenes[name];
+    state.t = clampTime(state.t);
+    el.theme.value = name;
+    el.scrub.max = String(state.scene.duration);
+    applyChrome();
+    buildPhaseButtons();
+    buildLegend();
+    hideTooltip();
+    lastShown = { t: null, playing: null, event: null };
+    layout();
+  }
+
+  function buildThemeSelect() {
+    clear(el.theme);
+    for (var i = 0; i < data.themes.length; i++) {
+      var opt = document.createElement("option");
+      opt.value = data.themes[i];
+      opt.textContent = data.themes[i];
+      el.theme.appendChild(opt);
+    }
+    if (data.themes.length < 2) el.theme.parentNode.hidden = true;
+  }
+
+  // ------------------------------------------------------------------ pointer
+
+  /* The node drawn on top at a point in scene coordinates (hidden groups cannot be hit). */
+  function nodeAt(x, y) {
+    var nodes = state.scene.nodes, hidden = state.view.hidden;
+    for (var i = nodes.length - 1; i >= 0; i--) {
+      var n = nodes[i];
+      if (hidden.indexOf(n.group) >= 0) continue;
+      if (Math.abs(x - n.x) <= n.w / 2 && Math.abs(y - n.y) <= n.h / 2) return n;
+    }
+    return null;
+  }
+
+  function sceneXY(e) {
+    var rect = el.graph.getBoundingClientRect();
+    return [(e.clientX - rect.left) * state.scene.width / rect.width,
+            (e.clientY - rect.top) * state.scene.height / rect.height];
+  }
+
+  function showTooltip(node, e) {
+    var tip = el.tooltip;
+    if (state.hover !== node) {
+      clear(tip);
+      var lines = (node.info && node.info.lines) || [node.id];
+      for (var i = 0; i < lines.length; i++) {
+        var line = document.createElement("div");
+        if (i === 0) line.className = "bp-tip-title";
+        line.textContent = lines[i];
+        tip.appendChild(line);
+      }
+      state.hover = node;
+      tip.hidden = false;
+    }
+    var stage = el.stage.getBoundingClientRect();
+    var x = e.clientX - stage.left + 14, y = e.clientY - stage.top + 16;
+    if (x + tip.offsetWidth > stage.width) x = Math.max(0, e.clientX - stage.left - tip.offsetWidth - 10);
+    if (y + tip.offsetHeight > stage.height) y = Math.max(0, e.clientY - stage.top - tip.offsetHeight - 10);
+    tip.style.left = x + "px";
+    tip.style.top = y + "px";
+  }
+
+  function hideTooltip() {
+    if (state.hover === null) return;
+    state.hover = null;
+    el.tooltip.hidden = true;
+    clear(el.tooltip);
+  }
+
+  function onPointerMove(e) {
+    var xy = sceneXY(e);
+    var node = nodeAt(xy[0], xy[1]);
+    el.graph.classList.toggle("bp-over-node", node !== null);
+    if (node) showTooltip(node, e); else hideTooltip();
+  }
+
+  function onClick(e) {
+    var xy = sceneXY(e);
+    var node = nodeAt(xy[0], xy[1]);
+    var highlight = node && node.id !== state.view.highlight ? node.id : null;
+    setView({ highlight: highlight, hidden: state.view.hidden });
+    if (node) showTooltip(node, e);
+  }
+
+  // ------------------------------------------------------------------ keyboard
+
+  function onKey(e) {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    var target = e.target;
+    if (target && target.tagName === "SELECT") return;   // let a focused list keep its keys
+    if (e.key === " " || e.code === "Space") {
+      e.preventDefault();
+      if (!e.repeat) toggle();
+    } else if (e.key === "ArrowRight") {
+      e.preventDefault();
+      stepEvent(1);
+    } else if (e.key === "ArrowLeft") {
+      e.preventDefault();
+      stepEvent(-1);
+    }
+  }
+
+  function onKeyUp(e) {
+    // a focused button or checkbox would act on Space's keyup: Space is play/pause here
+    if ((e.key === " " || e.code === "Space") && !(e.target && e.target.tagName === "SELECT")) e.preventDefault();
+  }
+
+  // ------------------------------------------------------------------ wiring
+
+  function wire() {
+    el.play.addEventListener("click", toggle);
+    el.prev.addEventListener("click", function () { stepEvent(-1); });
+    el.next.addEventListener("click", function () { stepEvent(1); });
+    el.scrub.addEventListener("pointerdown", function () { scrubbing = true; });
+    el.scrub.addEventListener("input", function () {
+      state.t = clampTime(el.scrub.value);
+      lastNow = null;
+      invalidate();
+    });
+    el.scrub.addEventListener("change", function () { scrubbing = false; invalidate(); });
+    window.addEventListener("pointerup", function () { scrubbing = false; });
+    el.speed.addEventListener("change", function () { setSpeed(el.speed.value); });
+    el.loop.addEventListener("change", function () { state.loop = el.loop.checked; });
+    el.theme.addEventListener("change", function () { setTheme(el.theme.value); });
+    el.save.addEventListener("click", savePng);
+    el.graph.addEventListener("pointermove", onPointerMove);
+    el.graph.addEventListener("pointerleave", function () {
+      el.graph.classList.remove("bp-over-node");
+      hideTooltip();
+    });
+    el.graph.addEventListener("click", onClick);
+    window.addEventListener("keydown", onKey, true);
+    window.addEventListener("keyup", onKeyUp, true);
+    window.addEventListener("resize", layout);
+  }
+
+  function setSpeed(x) {
+    var s = Number(x);
+    if (!(s > 0)) return;
+    state.speed = Math.min(4, Math.max(0.25, s));
+    if (el.speed.value !== String(state.speed)) el.speed.value = String(state.speed);
+  }
+
+  function setLoop(on) {
+    state.loop = !!on;
+    el.loop.checked = state.loop;
+  }
+
+  /* Every font the scenes name, loaded before the first frame (canvas text does not wait). */
+  function loadFonts() {
+    if (!document.fonts || !document.fonts.load) return Promise.resolve();
+    var wanted = {}, loads = [];
+    data.themes.forEach(function (name) {
+      (scenes[name].fonts || []).forEach(function (f) {
+        var spec = String(f.weight) + " 16px \"" + f.family + "\"";
+        if (!wanted[spec]) {
+          wanted[spec] = true;
+          loads.push(document.fonts.load(spec));
+        }
+      });
+    });
+    return Promise.all(loads);
+  }
+
+  buildThemeSelect();
+  wire();
+
+  var ready = loadFonts().then(function () {
+    started = true;
+    setTheme(state.theme);          // lays out and draws the first frame
+    var reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    if (!reduce) play();
+  });
+  ready.catch(fail);
+
+  window.bprender = Object.freeze({
+    get duration() { return state.scene.duration; },
+    get time() { return state.t; },
+    get playing() { return state.playing; },
+    get theme() { return state.theme; },
+    get themes() { return data.themes.slice(); },
+    get speed() { return state.speed; },
+    get loop() { return state.loop; },
+    get events() { return state.scene.events.map(function (e) { return { t: e.t, name: e.name, label: e.label }; }); },
+    ready: ready,
+    seek: seek,
+    play: play,
+    pause: pause,
+    toggle: toggle,
+    snapshot: snapshot,
+    setView: setView,
+    getView: getView,
+    setTheme: setTheme,
+    setSpeed: setSpeed,
+    setLoop: setLoop,
+    nextEvent: function () { stepEvent(1); },
+    previousEvent: function () { stepEvent(-1); }
+  });
+})();
