@@ -21,6 +21,8 @@ from .state import DrawingState, ENUMS, _styles
 from .text_tone import TextPaints
 
 _isfinite = math.isfinite
+# skia's point index of (x + upper-left radius, y) on a round rect, by which sides are negative
+_RRECT_START = {(False, False): 0, (True, False): 1, (False, True): 5, (True, True): 4}
 _DEG = 180.0 / math.pi
 _WS = str.maketrans({"\t": " ", "\n": " ", "\f": " ", "\r": " ", "\v": " "})
 _CAPS = {"butt": skia.Paint.kButt_Cap, "round": skia.Paint.kRound_Cap,
@@ -380,7 +382,9 @@ class Canvas2D(DrawingState):
         rrect.setRectRadii(rect, [skia.Point(ul, ul), skia.Point(ur, ur),
                                   skia.Point(lr, lr), skia.Point(ll, ll)])
         cw = (w >= 0) == (h >= 0)
-        self._path.addRRect(rrect, skia.PathDirection.kCW if cw else skia.PathDirection.kCCW)
+        # The spec starts the outline at (x + upper-left radius, y): where a dash pattern begins
+        start = _RRECT_START[(w < 0, h < 0)]
+        self._path.addRRect(rrect, skia.PathDirection.kCW if cw else skia.PathDirection.kCCW, start)
         self._path.moveTo(x, y)
         self._empty = False
 
