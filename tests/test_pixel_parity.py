@@ -95,3 +95,22 @@ def test_an_altered_frame_fails_the_comparison(chromium_page, tmp_path):
     expected[300:360, 500:640] = 255 - expected[300:360, 500:640]
     with pytest.raises(AssertionError, match="pixels off"):
         assert_close("parity-altered", shot, expected, WITH_TEXT)
+
+
+def test_highlight_and_hidden_groups_match_the_video(chromium_page, tmp_path):
+    """`bprender video --highlight w --hide inputs` draws what the player shows in that state."""
+    from bprender.view import resolve_view
+    from playerkit import animation
+    scene = animation("linear").scene()
+    view = resolve_view(scene, "w", ["inputs"])
+    path = tmp_path / "page.html"
+    path.write_text(export_html({"light": scene}), encoding="utf-8")
+    open_file(chromium_page, path)
+    assert evaluate(chromium_page, "window.bprender.ready.then(() => true)")
+    evaluate(chromium_page, "(v) => { bprender.pause(); bprender.setView(v); }", view)
+    t = scene["duration"]
+    shot = decode_png_data_url(evaluate(chromium_page, "(t) => bprender.snapshot(t)", t))
+    expected = render_frame(scene, t, view=view)[..., [2, 1, 0]]
+    assert_close("parity-highlight", shot, expected, WITH_TEXT)
+    plain = render_frame(scene, t)[..., [2, 1, 0]]
+    assert compare_pixels(shot, plain)[0] > 0.01  # the view state really changed the picture
