@@ -11,6 +11,11 @@ FADE = 0.2  # seconds for a caption to fade in
 MAX_LINES = 3  # the caption band holds three lines
 
 
+def caption_band_height(sizes: Sizes) -> float:
+    """Room for MAX_LINES lines: the top padding, the lines, a little padding below."""
+    return round(sizes.px(18) * 1.6 + MAX_LINES * sizes.text_px(19) * 1.35, 2)
+
+
 def build_captions(trace, graph: ViewGraph, timing: Timing, sizes: Sizes, fonts, width, height, colors) -> dict:
     font = sizes.font(19)
     max_w = width - 2 * sizes.px(40) - 2 * sizes.px(18)
@@ -37,7 +42,7 @@ def build_captions(trace, graph: ViewGraph, timing: Timing, sizes: Sizes, fonts,
         summary += f", … ({len(leaves)} leaves)"
     final = ["Gradients ready: " + summary if leaves else "Done."] + graph.notes
     add(phase["end"]["t0"], phase["end"]["t1"] + 1.0, final)
-    band_h = sizes.text_px(19) * 4.2
+    band_h = caption_band_height(sizes)
     return {"font": font, "line_height": round(sizes.text_px(19) * 1.35, 2),
             "x": sizes.px(40), "y": round(height - band_h - sizes.px(16), 2), "w": width - 2 * sizes.px(40),
             "h": round(band_h, 2), "pad": sizes.px(18), "radius": sizes.px(10), "fade": FADE,

@@ -348,11 +348,16 @@ def frame(preset, at, output, size, theme, view_kind, highlight, hide):
     click.echo(f"wrote {out} (t = {t:.2f} s)", err=True)
 
 
+EVENT_SETTLE = 0.5  # seconds after an event's start that a still of that event shows
+
+
 def resolve_time(scene: dict, at: str) -> float:
     """--at as seconds within the animation, or the time of a named event."""
     names = {e["name"]: e["t"] for e in scene["events"]}
     if at in names:
-        return names[at]
+        # a moment into the event, so its caption and labels have faded in
+        later = [t for t in names.values() if t > names[at]] + [scene["duration"]]
+        return min(names[at] + EVENT_SETTLE, min(later))
     try:
         t = float(at)
         if t != t:

@@ -77,7 +77,7 @@ class DoesNotFit(Exception):
 
 def layered_layout(node_ids: list[str], sizes: dict[str, tuple[float, float]],
                    edges: list[tuple[str, str, str]], area: tuple[float, float, float, float],
-                   gaps: tuple[float, float], max_gaps: tuple[float, float]) -> Layout:
+                   gaps: tuple[float, float], max_gaps: tuple[float, float], round_nodes: bool = False) -> Layout:
     """Place nodes (centre boxes) inside area=(left, top, width, height) and route edges.
 
     edges are (edge id, src, dst) in the forward direction. Columns are as wide as their
@@ -120,8 +120,8 @@ def layered_layout(node_ids: list[str], sizes: dict[str, tuple[float, float]],
         x, y = place(column[n], along[index[n]])
         boxes[n] = Box(x, y, sizes[n][0], sizes[n][1])
 
-    out_ports = _ports(edges, boxes, end="src")
-    in_ports = _ports(edges, boxes, end="dst")
+    out_ports = _ports(edges, boxes, end="src", round_nodes=round_nodes)
+    in_ports = _ports(edges, boxes, end="dst", round_nodes=round_nodes)
     routes = {}
     for k, (eid, src, dst) in enumerate(edges):
         via = [place(p[1], p[0]) for p in result.edge_routing[k]] if k < len(result.edge_routing) else []
@@ -130,7 +130,7 @@ def layered_layout(node_ids: list[str], sizes: dict[str, tuple[float, float]],
     return Layout(boxes, routes)
 
 
-def _ports(edges, boxes: dict[str, Box], end: str) -> dict[str, Point]:
+def _ports(edges, boxes: dict[str, Box], end: str, round_nodes: bool = False) -> dict[str, Point]:
     """Where each edge leaves (right side) or enters (left side) a box, spread over its height
     in the order of the node at the other end, so parallel edges do not sit on each other."""
     by_node: dict[str, list[tuple[float, str]]] = {}
@@ -141,11 +141,14 @@ def _ports(edges, boxes: dict[str, Box], end: str) -> dict[str, Point]:
     for node, items in by_node.items():
         box = boxes[node]
         items.sort()
-        x = box.x + box.w / 2 if end == "src" else box.x - box.w / 2
+        side = 1.0 if end == "src" else -1.0
         spread = box.h * 0.6
         for i, (_, eid) in enumerate(items):
             offset = 0.0 if len(items) == 1 else spread * (i / (len(items) - 1) - 0.5)
-            ports[eid] = (round(x, 2), round(box.y + offset, 2))
+            half = box.w / 2
+            if round_nodes:  # on the circle itself, not on its bounding box
+                half = max(half * half - offset * offset, 0.0) ** 0.5
+            ports[eid] = (round(box.x + side * half, 2), round(box.y + offset, 2))
     return ports
 
 

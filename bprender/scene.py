@@ -5,7 +5,7 @@ already formatted. A backend only evaluates tracks at time t and draws (DESIGN r
 """
 from __future__ import annotations
 
-from .captions import build_captions, fit_text
+from .captions import build_captions, caption_band_height, fit_text
 from .chart import build_chart
 from .fmt import num, shape_text, summary_scalar, summary_sign_value, summary_text
 from .views import make_view
@@ -122,7 +122,7 @@ SHRINK = (1.0, 0.85, 0.72, 0.6)
 def _fit_layout(graph: ViewGraph, width: int, height: int, text_scale: float, fonts):
     fixed = sizes_for(width, height, text_scale)  # header and captions keep their size
     top = header_bottom(fixed) + fixed.px(14)
-    bottom = height - fixed.text_px(19) * 4.2 - fixed.px(16) - fixed.px(14)
+    bottom = height - caption_band_height(fixed) - fixed.px(16) - fixed.px(14)
     area = (fixed.px(40), top, width - 2 * fixed.px(40), bottom - top)
     ids = [n.id for n in graph.nodes]
     edges = [(e.id, e.src, e.dst) for e in graph.edges]
@@ -130,7 +130,8 @@ def _fit_layout(graph: ViewGraph, width: int, height: int, text_scale: float, fo
     def attempt(sizes: Sizes):
         boxes, node_h = _node_boxes(graph, sizes, fonts)
         return layered_layout(ids, {k: (v, node_h) for k, v in boxes.items()}, edges, area,
-                              gaps=(sizes.px(36), sizes.px(18)), max_gaps=(sizes.px(170), sizes.px(70)))
+                              gaps=(sizes.px(36), sizes.px(18)), max_gaps=(sizes.px(170), sizes.px(70)),
+                              round_nodes=graph.shape == "circle")
 
     ratio = 1.0
     for shrink in SHRINK:
@@ -175,7 +176,12 @@ def _node_boxes(graph: ViewGraph, sizes: Sizes, fonts) -> tuple[dict[str, float]
         widest = max(fonts.measure(text, sizes.font(*FONT_BASE[role])) for text, role, _ in lines)
         widths[n.id] = round(max(widest + 2 * pad, sizes.px(84)), 2)
         rows = max(rows, sum(sizes.text_px(FONT_BASE[role][0]) * 1.3 for _, role, _ in lines))
-    return widths, round(rows + 2 * pad - sizes.px(4), 2)
+    height = round(rows + 2 * pad - sizes.px(4), 2)
+    if graph.shape == "circle":  # round neurons, all one size, each text block inside its circle
+        text_w = max(widths.values(), default=0.0) - 2 * pad
+        side = round(max((text_w * text_w + rows * rows) ** 0.5 + pad, height), 2)
+        return {k: side for k in widths}, side
+    return widths, height
 
 
 def tooltip_lines(n) -> list[str]:
@@ -235,7 +241,7 @@ def _node(n, box, graph, timing: Timing, sizes: Sizes, colors) -> dict:
                       "y": round(y - px * 0.32, 2), "track": track})
     return {
         "id": n.id, "kind": n.kind, "x": box.x, "y": box.y, "w": box.w, "h": box.h,
-        "radius": sizes.px(10), "fill": fill, "stroke": stroke,
+        "radius": box.w / 2 if graph.shape == "circle" else sizes.px(10), "fill": fill, "stroke": stroke,
         "stroke_width": sizes.px(3 if n.kind == "loss" else 1.5),
         "dash": [sizes.px(5), sizes.px(4)] if n.kind == "const" else [],
         "grad_stroke_width": sizes.px(2.5), "ring_width": sizes.px(4), "ring_gap": sizes.px(5),

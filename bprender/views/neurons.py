@@ -1,0 +1,461 @@
+"""The neurons view: an MLP as the classic network diagram.
+
+One circle per neuron (input features, then each Linear layer's units, then the loss), one edge
+per weight. A neuron shows its activation (after the activation function) and ∂L/∂(that
+activation); a weight's edge carries ∂L/∂W[i, j], so its colour and width show the weight's
+gradient. The backward pass runs layer by layer, from the loss to the first layer.
+
+The trace is read as a chain: from the loss back to the input, every op has exactly one input
+that carries gradient apart from its parameters. Linear layers are the matmul ops (Addmm, Mm,
+Mv) fed by a 2-D parameter (+ a bias, in the Addmm or in an Add right after); elementwise
+activations (Sigmoid, Relu, Tanh, ...) between them; re-shaping ops (View, ...) are skipped;
+whatever follows the last Linear layer and its activations is "the loss". Anything else (a
+convolution, a norm, attention, a residual branch, an expression) raises a BprenderError
+naming the view that fits.
+
+For a batch, neurons show the first sample; weight gradients are PyTorch's, summed over the
+batch. Plain data in, plain data out: no torch here.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from ..errors import BprenderError
+from ..fmt import num, to_float
+from .graph import Step, ViewEdge, ViewGraph, ViewNode
+
+INTRO = "the neurons view draws stacks of Linear layers with elementwise activations"
+ELSEWHERE = "use --view modules or --view ops"
+
+MATMULS = {"Addmm", "Mm", "Mv"}
+# ops that only re-shape the data between layers (the same numbers)
+RESHAPES = {"View", "UnsafeView", "Reshape", "Squeeze", "Unsqueeze", "Alias", "Clone"}
+# ops on the way from a parameter to the op using it (W.t() in nn.Linear)
+PARAM_VIEWS = RESHAPES | {"T", "Transpose", "Permute", "Expand"}
+# elementwise activation op label -> (the function's name in captions, its derivative)
+ACTIVATIONS = {
+    "Sigmoid": ("σ", "a(1 − a)"), "Tanh": ("tanh", "1 − a²"), "Relu": ("relu", "[z > 0]"),
+    "LeakyRelu": ("leaky_relu", ""), "Gelu": ("gelu", ""), "Elu": ("elu", ""), "Celu": ("celu", ""),
+    "Selu": ("selu", ""), "Softplus": ("softplus", "σ(z)"), "Silu": ("silu", ""), "Mish": ("mish", ""),
+    "Hardtanh": ("hardtanh", ""), "Hardsigmoid": ("hardsigmoid", ""), "Hardswish": ("hardswish", ""),
+    "LogSigmoid": ("logsigmoid", ""), "Threshold": ("threshold", ""), "Rrelu": ("rrelu", ""),
+    "RreluWithNoise": ("rrelu", ""),
+}
+
+SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+MAX_LINES = 3
+
+
+@dataclass
+class _Param:
+    leaf: dict          # the trace's leaves[] entry
+    node: str           # the leaf's node id
+    edge: dict          # the edge leaving the leaf on the way to the op using it
+    flips: int          # transposes on that way
+
+
+@dataclass
+class _Layer:
+    op: dict                         # the matmul node
+    weight: _Param
+    bias: _Param | None = None
+    z: dict | None = None            # the node whose output is z = Wa + b
+    acts: list[dict] = field(default_factory=list)  # activation nodes after it, in order
+
+    @property
+    def a(self) -> dict:
+        return self.acts[-1] if self.acts else self.z
+
+    @property
+    def module(self) -> str:
+        return self.weight.leaf.get("name", "").rpartition(".")[0] or self.op.get("module") or ""
+
+
+def neurons_view(trace: dict) -> ViewGraph:
+    nodes = {n["id"]: n for n in trace["nodes"]}
+    into: dict[str, list[dict]] = {}
+    for e in trace["edges"]:
+        into.setdefault(e["to"], []).append(e)
+    for edges in into.values():
+        edges.sort(key=lambda e: e.get("slot") or 0)
+    leaves = {leaf["node"]: leaf for leaf in trace.get("leaves", []) if leaf.get("node")}
+    uses: dict[str, int] = {}
+    for e in trace["edges"]:
+        uses[e["from"]] = uses.get(e["from"], 0) + 1
+
+    try:
+        layers, tail = _read_chain(trace, nodes, into, leaves)
+    except _NotAStack as err:
+        raise BprenderError(_message(trace, nodes, leaves, str(err))) from None
+    return _build(trace, layers, tail, uses)
+
+
+# --- reading the trace as a stack of layers ------------------------------------------------
+
+class _NotAStack(Exception):
+    """Why the chain walk failed (used when no better-known foreign layer explains it)."""
+
+
+def _read_chain(trace, nodes, into, leaves) -> tuple[list[_Layer], list[dict]]:
+    chain = []  # (node, params, data edges), from the loss back to the input
+    current, seen = trace["loss"]["node"], set()
+    while current is not None and current not in seen:
+        seen.add(current)
+        node = nodes[current]
+        params, data = [], []
+        for e in into.get(current, []):
+            param = _param(e, nodes, into, leaves)
+            if param is not None:
+                params.append(param)
+            else:
+                data.append(e)
+        if len(data) > 1:
+            raise _NotAStack(f"{_where(node)} combines {len(data)} values that carry gradient (a branch or a "
+                             f"residual connection, which a stack of layers does not have): {ELSEWHERE}")
+        chain.append((node, params))
+        current = data[0]["from"] if data else None
+    chain.reverse()
+
+    layers: list[_Layer] = []
+    end = len(chain)
+    for k, (node, params) in enumerate(chain):
+        label = node["label"]
+        weights = [p for p in params if len(p.leaf.get("shape") or []) == 2]
+        biases = [p for p in params if len(p.leaf.get("shape") or []) == 1]
+        if label in MATMULS and len(weights) == 1 and len(params) == len(weights) + len(biases) <= 2 \
+                and node["kind"] != "loss":
+            layers.append(_Layer(op=node, weight=weights[0], bias=biases[0] if biases else None, z=node))
+        elif label == "Add" and len(params) == 1 and biases and layers and layers[-1].bias is None \
+                and not layers[-1].acts:
+            layers[-1].bias, layers[-1].z = biases[0], node
+        elif label in ACTIVATIONS and not params and layers and node["kind"] != "loss":
+            layers[-1].acts.append(node)
+        elif label in RESHAPES and not params and layers and node["kind"] != "loss":
+            continue
+        else:
+            end = k
+            break
+    tail = [node for node, _ in chain[end:]]
+    if not layers:
+        first = chain[0][0] if chain else None
+        raise _NotAStack(f"this model has no Linear layers{_computes(trace, nodes, leaves)}: use --view ops"
+                         if first is None or first["label"] not in MATMULS else
+                         f"{_where(first)} does not read as a Linear layer: {ELSEWHERE}")
+    if any(params or node["label"] in MATMULS for node, params in chain[end:]):
+        raise _NotAStack(f"this model has {_where(chain[end][0])} between Linear layers, which is neither a "
+                         f"Linear layer nor an elementwise activation: {ELSEWHERE}")
+    if not tail:
+        raise _NotAStack(f"there is no loss after the last Linear layer ({_layer_name(layers[-1], len(layers))})")
+    return layers, tail
+
+
+def _param(edge, nodes, into, leaves) -> _Param | None:
+    """The parameter an input edge brings (through W.t() and the like), else None."""
+    node, last, flips = nodes[edge["from"]], edge, 0
+    while node["kind"] != "leaf":
+        inputs = into.get(node["id"], [])
+        if node["label"] not in PARAM_VIEWS or len(inputs) != 1:
+            return None
+        flips += node["label"] in ("T", "Transpose")
+        last = inputs[0]
+        node = nodes[last["from"]]
+    leaf = leaves.get(node["id"])
+    return _Param(leaf, node["id"], last, flips) if leaf else None
+
+
+def _where(node: dict) -> str:
+    module = node.get("module") or ""
+    return f"{node['label']}" + (f" (module {module})" if module else "")
+
+
+def _computes(trace, nodes, leaves) -> str:
+    ops = []
+    for node in reversed(trace["nodes"]):
+        if node["kind"] != "leaf" and node["label"] not in ops:
+            ops.append(node["label"])
+    names = [leaf["name"] for leaf in trace.get("leaves", [])]
+    if not ops:
+        return ""
+    return f" (it computes {', '.join(ops[:5])}{', …' if len(ops) > 5 else ''}" + \
+        (f" on {', '.join(names[:4])}{', …' if len(names) > 4 else ''})" if names else ")")
+
+
+def _message(trace, nodes, leaves, reason: str) -> str:
+    """The error: name the known non-MLP layers the model has, else the walk's reason."""
+    weight_dims = {leaf["name"].rpartition(".")[0]: len(leaf.get("shape") or [])
+                   for leaf in trace.get("leaves", []) if leaf.get("name", "").endswith(".weight")}
+    plain_matmul = any(n["label"] in ("Mm", "Bmm") and not any(
+        nodes[e["from"]]["kind"] == "leaf" for e in trace["edges"] if e["to"] == n["id"]) for n in trace["nodes"])
+    found = []
+    for node in reversed(trace["nodes"]):  # ids run from the loss back: reversed is forward order
+        if node["kind"] == "leaf":
+            continue
+        name = _foreign(node["label"], weight_dims.get(node.get("module") or ""), plain_matmul)
+        if name:
+            item = name + (f" (module {node['module']})" if node.get("module") else "")
+            if item not in found:
+                found.append(item)
+    if not found:
+        return f"{INTRO}; {reason}"
+    more = f" and {len(found) - 3} more" if len(found) > 3 else ""
+    return f"{INTRO}; this model has {', '.join(found[:3])}{more}: {ELSEWHERE}"
+
+
+def _foreign(label: str, weight_dims: int | None, plain_matmul: bool) -> str:
+    """A readable name for an op that marks a layer the neurons view cannot draw."""
+    if "Convolution" in label or label.startswith("Conv"):
+        return f"Conv{weight_dims - 2}d" if weight_dims and weight_dims > 2 else "a convolution"
+    pool = re.match(r"(Max|Avg|AdaptiveMax|AdaptiveAvg)Pool(\d)D", label)
+    if pool:
+        return f"{pool.group(1)}Pool{pool.group(2)}d"
+    for key, name in (("LayerNorm", "LayerNorm"), ("BatchNorm", "BatchNorm"), ("GroupNorm", "GroupNorm"),
+                      ("InstanceNorm", "InstanceNorm"), ("Embedding", "Embedding"), ("Lstm", "LSTM"),
+                      ("Gru", "GRU"), ("Rnn", "an RNN"), ("Dropout", "Dropout")):
+        if key in label:
+            return name
+    if label == "Softmax" and plain_matmul:
+        return "self-attention"
+    if label in ("Bmm", "ScaledDotProductAttention", "ScaledDotProductFlashAttentionForCpu"):
+        return "attention"
+    return ""
+
+
+# --- building the diagram -----------------------------------------------------------------
+
+def _build(trace: dict, layers: list[_Layer], tail: list[dict], uses: dict[str, int]) -> ViewGraph:
+    first = layers[0]
+    widths_in = []
+    orient = []  # per layer: True when the weight is stored [out, in] (nn.Linear)
+    for k, layer in enumerate(layers):
+        out = (layer.z.get("value") or {}).get("shape") or []
+        out = out[-1] if out else 1
+        rows, cols = layer.weight.leaf["shape"]
+        if layer.op["label"] == "Mv":
+            standard = layer.weight.flips % 2 == 0
+        else:
+            standard = layer.weight.flips % 2 == 1
+        n_out, n_in = (rows, cols) if standard else (cols, rows)
+        if n_out != out or (k and n_in != widths_in[-1][1]):
+            raise BprenderError(f"{INTRO}; the layer shapes do not chain at {_layer_name(layer, k)} "
+                                f"({layer.weight.leaf['name']} is {rows}×{cols}): {ELSEWHERE}")
+        widths_in.append((n_in, n_out))
+        orient.append(standard)
+
+    n_inputs = widths_in[0][0]
+    x_rows = _rows(_input_value(first, n_inputs), n_inputs, "inputs", first, 0)
+    a_rows, g_rows, z_rows, d_rows = [x_rows], [], [], []
+    for k, layer in enumerate(layers):
+        width = widths_in[k][1]
+        a_rows.append(_rows(layer.a.get("value"), width, "activations", layer, k))
+        g_rows.append(_rows(layer.a.get("grad"), width, "gradients", layer, k))
+        z_rows.append(_rows(layer.z.get("value"), width, "values", layer, k))
+        d_rows.append(_rows(layer.z.get("grad"), width, "gradients", layer, k))
+    batch = len(x_rows)
+
+    graph = ViewGraph(kind="neurons", shape="circle", edge_labels=False)
+    n_hidden = len(layers) - 1
+    ids: list[list[str]] = [[f"x{j}" for j in range(n_inputs)]]
+    for j in range(n_inputs):
+        graph.nodes.append(ViewNode(id=ids[0][j], kind="const", label="x" + _sub(j + 1),
+                                    value=_scalar(x_rows[0][j]), group="inputs",
+                                    op=f"input feature {j + 1}" + _sample_note(batch)))
+
+    weight_grads, bias_grads = [], []
+    for k, layer in enumerate(layers):
+        n_in, n_out = widths_in[k]
+        module = layer.module
+        last = k == len(layers) - 1
+        wgrad = _weight_grad(layer.weight, uses, d_rows[k], a_rows[k], n_in, n_out, orient[k])
+        bgrad = _grad_values(layer.bias, uses) if layer.bias else None
+        weight_grads.append(wgrad)
+        bias_grads.append(bgrad)
+        ids.append([f"l{k}n{i}" for i in range(n_out)])
+        for i in range(n_out):
+            if last:
+                label = "y" + (_sub(i + 1) if n_out > 1 else "")  # ŷ: not in the bundled font
+            else:
+                label = "h" + (str(k + 1).translate(SUP) if n_hidden > 1 else "") + _sub(i + 1)
+            info = [f"a = {_function(layer)}", f"z = {num(z_rows[k][0][i])}"]
+            if bgrad is not None:
+                info.append(f"∂L/∂b = {num(bgrad[i])}")
+            graph.nodes.append(ViewNode(
+                id=ids[-1][i], kind="op", label=label, value=_scalar(a_rows[k + 1][0][i]),
+                grad=_scalar(g_rows[k][0][i]), module=module, group=module or _layer_name(layer, k),
+                op=", ".join(info) + _sample_note(batch)))
+        for i in range(n_out):
+            for j in range(n_in):
+                graph.edges.append(ViewEdge(id=f"w{k}:{i}:{j}", src=ids[k][j], dst=ids[k + 1][i],
+                                            carries_grad=True, grad=_scalar(wgrad[i][j])))
+
+    loss = trace["loss"]
+    loss_node = next(n for n in tail if n["id"] == loss["node"]) if any(
+        n["id"] == loss["node"] for n in tail) else tail[-1]
+    tail_text = " → ".join(n["label"] for n in tail if n["label"] not in RESHAPES)
+    graph.nodes.append(ViewNode(id="loss", kind="loss", label="L", value=loss.get("value") or loss_node.get("value"),
+                                grad=loss_node.get("grad"), op=tail_text, module=loss_node.get("module") or ""))
+    for i, src in enumerate(ids[-1]):
+        graph.edges.append(ViewEdge(id=f"out{i}", src=src, dst="loss", carries_grad=True,
+                                    grad=_scalar(g_rows[-1][0][i])))
+
+    graph.forward = [list(column) for column in ids] + [["loss"]]
+    graph.steps = [_loss_step(graph, tail_text, loss, g_rows[-1][0], ids[-1], batch)]
+    for k in range(len(layers) - 1, -1, -1):
+        graph.steps.append(_layer_step(k, layers[k], ids, widths_in[k], g_rows[k][0], d_rows[k][0],
+                                       a_rows[k][0], weight_grads[k], bias_grads[k], batch, uses))
+    return graph
+
+
+def _layer_name(layer: _Layer, k: int) -> str:
+    return layer.module or f"{k + 1}"
+
+
+def _function(layer: _Layer) -> str:
+    if not layer.acts:
+        return "z (no activation)"
+    text = "z"
+    for act in layer.acts:
+        text = f"{ACTIVATIONS[act['label']][0]}({text})"
+    return text
+
+
+def _sample_note(batch: int) -> str:
+    return f"; sample 1 of {batch}" if batch > 1 else ""
+
+
+def _input_value(layer: _Layer, n_inputs: int) -> dict | None:
+    """The first layer's input: the op's constant argument whose last dimension is the input width."""
+    for inp in layer.op.get("inputs") or []:
+        value = inp.get("value") if "const" in inp else None
+        shape = (value or {}).get("shape") or []
+        if shape and shape[-1] == n_inputs:
+            return value
+    raise BprenderError(f"{INTRO}; the input of {_layer_name(layer, 0)} is not a constant tensor "
+                        f"(does it require grad?): {ELSEWHERE}")
+
+
+def _rows(summary: dict | None, width: int, what: str, layer: _Layer, k: int) -> list[list]:
+    """A tensor summary's values as rows of `width` (one per sample); all-zero when missing
+    (a gradient that never arrived)."""
+    if summary is None:
+        return [[0.0] * width]
+    values = summary.get("values")
+    if values is None:
+        count = 1
+        for d in summary.get("shape") or []:
+            count *= int(d)
+        raise BprenderError(f"{INTRO}, one number per neuron, but a trace keeps the numbers of tensors of at most "
+                            f"64 elements only and layer {_layer_name(layer, k)}'s {what} have {count}: "
+                            f"use --view modules")
+    if not values or len(values) % width:
+        raise BprenderError(f"{INTRO}; {what} at layer {_layer_name(layer, k)} do not have {width} numbers per "
+                            f"sample: {ELSEWHERE}")
+    return [values[r:r + width] for r in range(0, len(values), width)]
+
+
+def _grad_values(param: _Param, uses: dict[str, int]) -> list | None:
+    """The parameter's .grad values (this use's share when the layer is used more than once)."""
+    summary = param.leaf.get("grad") if uses.get(param.node, 0) <= 1 else param.edge.get("grad")
+    return (summary or {}).get("values")
+
+
+def _weight_grad(param: _Param, uses, deltas, a_prev, n_in, n_out, standard) -> list[list]:
+    """∂L/∂W[i][j] (i: neuron of this layer, j: of the layer before), from PyTorch's weight
+    gradient; for a weight too big to keep its numbers, the sum over samples of δᵢ · aⱼ."""
+    values = _grad_values(param, uses)
+    if values is None:
+        return [[sum(to_float(d[i]) * to_float(a[j]) for d, a in zip(deltas, a_prev)) for j in range(n_in)]
+                for i in range(n_out)]
+    if standard:
+        return [[values[i * n_in + j] for j in range(n_in)] for i in range(n_out)]
+    return [[values[j * n_out + i] for j in range(n_in)] for i in range(n_out)]
+
+
+def _scalar(v) -> dict:
+    """A 0-d tensor summary holding one number (strings stand for NaN/Inf, as in the trace)."""
+    x = to_float(v)
+    if isinstance(v, str) or not math.isfinite(x):
+        norm = "NaN" if math.isnan(x) else "Infinity"
+    else:
+        v = float(v)
+        norm = abs(v)
+    return {"shape": [], "dtype": "float32", "stats": {"min": v, "max": v, "mean": v, "norm": norm}, "values": [v]}
+
+
+def _sub(i: int) -> str:
+    return str(i).translate(SUB)
+
+
+def _pair(i: int, j: int) -> str:
+    return _sub(i) + ("," if i > 9 or j > 9 else "") + _sub(j)
+
+
+def _factor(x) -> str:
+    """A number as the second factor of a product: negatives in brackets."""
+    text = num(x)
+    return f"({text})" if text.startswith("\u2212") else text
+
+
+def _argmax(values) -> int:
+    best, index = -1.0, 0
+    for k, v in enumerate(values):
+        x = abs(to_float(v))
+        if math.isfinite(x) and x > best:
+            best, index = x, k
+    return index
+
+
+def _norm(values: list[list]) -> float:
+    return math.sqrt(sum(to_float(v) ** 2 for row in values for v in row))
+
+
+def _loss_step(graph, tail_text, loss, grads, out_ids, batch) -> Step:
+    names = [graph.node(i).label for i in out_ids]
+    value = (loss.get("value") or {}).get("values")
+    lines = [f"L = {tail_text}(y, target)" + (f" = {num(value[0])}" if value else "")
+             + "   (backward starts at ∂L/∂L = 1)"]
+    shown = ", ".join(f"∂L/∂{name} = {num(g)}" for name, g in list(zip(names, grads))[:4])
+    lines.append(shown + (f", … ({len(names)} outputs)" if len(names) > 4 else "")
+                 + "   (the gradient arriving at each output)")
+    if batch > 1:
+        lines.append(f"Neurons show sample 1 of {batch}; weight gradients add up over all {batch} samples.")
+    return Step(nodes=["loss"], edges=[f"out{i}" for i in range(len(out_ids))], lines=lines, label="loss")
+
+
+def _layer_step(k, layer: _Layer, ids, widths, grads, deltas, a_prev, wgrad, bgrad, batch, uses) -> Step:
+    n_in, n_out = widths
+    name = _layer_name(layer, k)
+    i = _argmax(deltas)
+    lines = []
+    if layer.acts:
+        fnames = [ACTIVATIONS[a["label"]] for a in layer.acts]
+        f = fnames[0][0] if len(fnames) == 1 else "f"
+        formula = f"{f}'(z)" + (f" = {fnames[0][1]}" if len(fnames) == 1 and fnames[0][1] else "")
+        head = f"layer {name}: δ = ∂L/∂z = ∂L/∂a · {formula}"
+        g, d = to_float(grads[i]), to_float(deltas[i])
+        if g != 0 and math.isfinite(g) and math.isfinite(d):
+            head += f"   e.g. δ{_sub(i + 1)} = {num(g)} · {_factor(d / g)} = {num(d)}"
+        else:
+            head += f"   e.g. δ{_sub(i + 1)} = {num(d)}"
+    else:
+        head = f"layer {name}: δ = ∂L/∂z = ∂L/∂a (no activation)   e.g. δ{_sub(i + 1)} = {num(deltas[i])}"
+    lines.append(head)
+    j = _argmax(a_prev)
+    a_name = "x" if k == 0 else "a"
+    w_ij = f"∂L/∂W{_pair(i + 1, j + 1)}"
+    if batch > 1:
+        lines.append(f"∂L/∂W[i,j] = Σ over the {batch} samples of δ[i] · {a_name}[j]   e.g. {w_ij} = {num(wgrad[i][j])}")
+    else:
+        lines.append(f"∂L/∂W[i,j] = δ[i] · {a_name}[j]   e.g. {w_ij} = {num(deltas[i])} · {_factor(a_prev[j])}"
+                     f" = {num(wgrad[i][j])}")
+    norms = f"‖∂L/∂W‖ = {num(_norm(wgrad), 3)}"
+    if bgrad is not None:
+        norms += f", ‖∂L/∂b‖ = {num(_norm([bgrad]), 3)}  (∂L/∂b = {'δ' if batch == 1 else 'Σ δ'})"
+    if uses.get(layer.weight.node, 0) > 1:
+        norms += f"; {layer.weight.leaf['name']} is used {uses[layer.weight.node]} times: its .grad adds the uses"
+    lines.append(norms)
+    nodes = ids[k + 1]
+    edges = [f"w{k}:{i}:{j}" for i in range(n_out) for j in range(n_in)]
+    return Step(nodes=list(nodes), edges=edges, lines=lines[:MAX_LINES], label=f"layer {name}")
