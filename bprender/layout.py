@@ -82,38 +82,64 @@ def layered_layout(node_ids: list[str], sizes: dict[str, tuple[float, float]],
 
     edges are (edge id, src, dst) in the forward direction. Columns are as wide as their
     widest box and at least gaps[0] apart; rows at least gaps[1]. Spare room widens the gaps up
-    to max_gaps, so a small graph stays compact in the middle. Raises DoesNotFit.
+    to max_gaps, so a small graph stays compact in the middle. A long, thin graph (a deep
+    network) wraps into bands read like lines of text, each edge that crosses to the next band
+    sweeping back through the gap between them. Raises DoesNotFit.
     """
     index = {n: i for i, n in enumerate(node_ids)}
     column = columns(node_ids, [(s, d) for _, s, d in edges])
     graph = igraph.Graph(n=len(node_ids), edges=[(index[s], index[d]) for _, s, d in edges], directed=True)
     result = graph.layout_sugiyama(layers=[column[n] for n in node_ids], maxiter=200)
     along = _separated([c[0] for c in result.coords[:len(node_ids)]], [column[n] for n in node_ids])
+    routing = [list(result.edge_routing[k]) if k < len(result.edge_routing) else [] for k in range(len(edges))]
     n_columns = max(column.values(), default=0) + 1
-    lo, hi = min(along, default=0.0), max(along, default=0.0)
 
     left, top, width, height = area
     col_w = [0.0] * n_columns
+    col_lo, col_hi = [float("inf")] * n_columns, [float("-inf")] * n_columns
     for n in node_ids:
-        col_w[column[n]] = max(col_w[column[n]], sizes[n][0])
+        c = column[n]
+        col_w[c] = max(col_w[c], sizes[n][0])
+        col_lo[c], col_hi[c] = min(col_lo[c], along[index[n]]), max(col_hi[c], along[index[n]])
+    for points in routing:
+        for pos, layer in points:
+            c = int(layer)
+            col_lo[c], col_hi[c] = min(col_lo[c], pos), max(col_hi[c], pos)
     tallest = max((h for _, h in sizes.values()), default=0.0)
-    spare_x = width - sum(col_w) - gaps[0] * (n_columns - 1)
-    spare_y = height - tallest - (tallest + gaps[1]) * (hi - lo)
-    if spare_x < 0 or spare_y < 0:
-        need_w = sum(col_w) + gaps[0] * (n_columns - 1)
-        need_h = tallest + (tallest + gaps[1]) * (hi - lo)
-        raise DoesNotFit(min(width / need_w, height / need_h, 1.0))
-    col_gap = min(max_gaps[0], gaps[0] + spare_x / max(n_columns - 1, 1))
-    row_pitch = min(max_gaps[1] + tallest, tallest + gaps[1] + spare_y / max(hi - lo, 1.0))
-    centres, x = [], left + (width - sum(col_w) - col_gap * (n_columns - 1)) / 2
-    for w in col_w:
-        centres.append(x + w / 2)
-        x += w + col_gap
-    y0 = top + (height - row_pitch * (hi - lo)) / 2
+    band_gap = 2 * gaps[1] + tallest * 0.25
+    bands, ratio = _choose_bands(col_w, col_lo, col_hi, width, height, gaps, tallest, band_gap)
+    if ratio < 1.0:
+        raise DoesNotFit(ratio)
+
+    band_of = [0] * n_columns
+    for b, (first, last) in enumerate(bands):
+        for c in range(first, last + 1):
+            band_of[c] = b
+    spans = [(min(col_lo[first:last + 1]), max(col_hi[first:last + 1])) for first, last in bands]
+    widths = [sum(col_w[first:last + 1]) for first, last in bands]
+    spare_x = min(width - w - gaps[0] * (last - first) for w, (first, last) in zip(widths, bands))
+    most_columns = max(last - first for first, last in bands)
+    col_gap = min(max_gaps[0], gaps[0] + spare_x / max(most_columns, 1))
+    rows = sum(hi - lo for lo, hi in spans)
+    spare_y = height - tallest * len(bands) - (tallest + gaps[1]) * rows - band_gap * (len(bands) - 1)
+    row_pitch = min(max_gaps[1] + tallest, tallest + gaps[1] + spare_y / max(rows, 1.0))
+
+    centres = [0.0] * n_columns
+    for (first, last), w in zip(bands, widths):
+        x = left + (width - (w + col_gap * (last - first))) / 2 if len(bands) == 1 else \
+            left + (width - max(wd + col_gap * (l - f) for wd, (f, l) in zip(widths, bands))) / 2
+        for c in range(first, last + 1):
+            centres[c] = x + col_w[c] / 2
+            x += col_w[c] + col_gap
+    heights = [tallest + row_pitch * (hi - lo) for lo, hi in spans]
+    band_top = [top + (height - sum(heights) - band_gap * (len(bands) - 1)) / 2]
+    for h in heights[:-1]:
+        band_top.append(band_top[-1] + h + band_gap)
 
     def place(col: float, pos: float) -> Point:
         c = int(col)
-        return (round(centres[c], 2), round(y0 + (pos - lo) * row_pitch, 2))
+        b = band_of[c]
+        return (round(centres[c], 2), round(band_top[b] + tallest / 2 + (pos - spans[b][0]) * row_pitch, 2))
 
     boxes = {}
     for n in node_ids:
@@ -124,10 +150,57 @@ def layered_layout(node_ids: list[str], sizes: dict[str, tuple[float, float]],
     in_ports = _ports(edges, boxes, end="dst", round_nodes=round_nodes)
     routes = {}
     for k, (eid, src, dst) in enumerate(edges):
-        via = [place(p[1], p[0]) for p in result.edge_routing[k]] if k < len(result.edge_routing) else []
-        points = [out_ports[eid], *via, in_ports[eid]]
-        routes[eid] = [_smooth_segment(p, q) for p, q in zip(points, points[1:])]
+        b_src, b_dst = band_of[column[src]], band_of[column[dst]]
+        if b_src == b_dst:
+            points = [out_ports[eid], *(place(p[1], p[0]) for p in routing[k]), in_ports[eid]]
+            routes[eid] = [_smooth_segment(p, q) for p, q in zip(points, points[1:])]
+        else:
+            gap_y = band_top[b_src] + heights[b_src] + band_gap / 2
+            routes[eid] = _return_sweep(out_ports[eid], in_ports[eid], gap_y, col_gap * 0.8)
     return Layout(boxes, routes)
+
+
+def _choose_bands(col_w, col_lo, col_hi, width, height, gaps, tallest, band_gap):
+    """Split the columns into the number of bands that lets the graph be drawn largest:
+    ([(first column, last column), ...], the scale it needs, >= 1 when it fits as is)."""
+    n = len(col_w)
+    best = None
+    for count in range(1, min(n, 8) + 1):
+        bands = _split(col_w, count, gaps[0])
+        band_w = max(sum(col_w[f:l + 1]) + gaps[0] * (l - f) for f, l in bands)
+        band_h = [tallest + (tallest + gaps[1]) * (max(col_hi[f:l + 1]) - min(col_lo[f:l + 1])) for f, l in bands]
+        need_h = sum(band_h) + band_gap * (count - 1)
+        ratio = min(width / band_w, height / need_h)
+        if ratio >= 1.0:
+            return bands, ratio  # the fewest bands that fit
+        if best is None or ratio > best[1] * 1.05:  # more bands only when clearly better
+            best = (bands, ratio)
+    return best
+
+
+def _split(col_w: list[float], count: int, gap: float) -> list[tuple[int, int]]:
+    """Contiguous runs of columns of about equal width."""
+    total = sum(col_w) + gap * (len(col_w) - 1)
+    bands, first, acc = [], 0, 0.0
+    for c, w in enumerate(col_w):
+        acc += w + (gap if c > first else 0.0)
+        remaining = len(col_w) - c - 1
+        if len(bands) < count - 1 and acc >= total / count and remaining >= count - len(bands) - 1:
+            bands.append((first, c))
+            first, acc = c + 1, 0.0
+    bands.append((first, len(col_w) - 1))
+    return bands
+
+
+def _return_sweep(p: Point, q: Point, gap_y: float, reach: float) -> list[list[float]]:
+    """An edge to the next band: out to the right, down into the gap, back left along it, and
+    in from the left, like a typewriter's carriage return."""
+    g1 = (p[0], gap_y)
+    g2 = (q[0], gap_y)
+    third = (g1[0] - g2[0]) / 3
+    return [[p[0], p[1], round(p[0] + reach, 2), p[1], round(p[0] + reach, 2), gap_y, g1[0], gap_y],
+            [g1[0], gap_y, round(g1[0] - third, 2), gap_y, round(g2[0] + third, 2), gap_y, g2[0], gap_y],
+            [g2[0], gap_y, round(q[0] - reach, 2), gap_y, round(q[0] - reach, 2), q[1], q[0], q[1]]]
 
 
 def _ports(edges, boxes: dict[str, Box], end: str, round_nodes: bool = False) -> dict[str, Point]:

@@ -160,10 +160,13 @@ def _node_lines(n) -> list[tuple[str, str, str]]:
     lines.append((summary_text(n.value), "value", "lit"))
     if n.kind != "const":
         lines.append(("grad " + summary_text(n.grad), "grad", "grad"))
+    if n.flag:  # "vanishing" / "exploding", shown with the gradient it is about
+        lines.append((n.flag, "flag", "grad"))
     return lines
 
 
-FONT_BASE = {"title": (17, True), "sub": (12, False), "value": (16, False), "grad": (15, True)}
+FONT_BASE = {"title": (17, True), "sub": (12, False), "value": (16, False), "grad": (15, True),
+             "flag": (12, True)}
 
 
 def _node_boxes(graph: ViewGraph, sizes: Sizes, fonts) -> tuple[dict[str, float], float]:
@@ -214,7 +217,8 @@ def _node(n, box, graph, timing: Timing, sizes: Sizes, colors) -> dict:
     fill = {"leaf": colors["leaf_fill"], "const": colors["const_fill"]}.get(n.kind, colors["node_fill"])
     stroke = colors["loss"] if n.kind == "loss" else colors["node_stroke"]
     grad_value = summary_sign_value(n.grad)
-    grad_color = sign_color(grad_value, colors)
+    # a flagged layer's border and gradient take the flag colour: that is what to look at
+    grad_color = colors["flag"] if n.flag else sign_color(grad_value, colors)
     t_fwd = timing.forward.get(n.id, 0.0)
     lit_at = t_fwd + (0.0 if n.kind in ("leaf", "const") else 0.6 * timing.forward_step)
     fired = timing.fired.get(n.id)
@@ -236,7 +240,7 @@ def _node(n, box, graph, timing: Timing, sizes: Sizes, colors) -> dict:
     for text, role, track in line_specs:
         px = sizes.text_px(FONT_BASE[role][0])
         y += px * 1.3
-        color = {"sub": colors["muted"], "grad": grad_color}.get(role, colors["text"])
+        color = {"sub": colors["muted"], "grad": grad_color, "flag": colors["flag"]}.get(role, colors["text"])
         lines.append({"text": text, "font": sizes.font(*FONT_BASE[role]), "color": color,
                       "y": round(y - px * 0.32, 2), "track": track})
     return {

@@ -262,7 +262,9 @@ def scene_events(runner, tmp_path) -> dict:
 def test_frame_png(runner, tmp_path, at):
     out = tmp_path / "f.png"
     result = ok(invoke(runner, "frame", "linear", "--at", at, "-o", out))
-    t = float(at) if at[0].isdigit() else scene_events(runner, tmp_path)[at]
+    # an event's still is taken a moment in (EVENT_SETTLE), once its caption has faded in
+    from bprender.cli import EVENT_SETTLE
+    t = float(at) if at[0].isdigit() else scene_events(runner, tmp_path)[at] + EVENT_SETTLE
     assert f"t = {t:.2f} s" in result.output
     with Image.open(out) as im:
         assert im.format == "PNG"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..chain_rule import Symbols, fanin_line, step_lines
 from ..fmt import num, summary_scalar
+from .flags import apply_flags, layer_flags
 from .graph import Step, ViewEdge, ViewGraph, ViewNode
 
 # ops that only re-index their input: same numbers, another shape or order
@@ -43,6 +44,7 @@ def ops_view(trace: dict, collapse: bool = True) -> ViewGraph:
         graph.edges.append(ViewEdge(id=tedge["id"], src=source[tedge["id"]], dst=tedge["to"], carries_grad=True,
                                     grad=tedge.get("grad"), slot=tedge.get("slot")))
     _add_constants(graph, trace, folded)
+    apply_flags(graph, layer_flags(trace))  # vanishing / exploding: the layers' parameter nodes
     graph.steps = _steps(trace, graph, folded, source)
     return graph
 

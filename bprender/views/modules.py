@@ -1,0 +1,450 @@
+"""The modules view: one node per leaf module (Linear, Conv2d, LayerNorm, ReLU, Dropout, ...),
+gradient norms aggregated, readable for models of 100+ modules.
+
+Grouping rule (docs: "runs"). The trace's op nodes are taken in forward execution order (their
+autograd sequence number) and cut into *runs*: maximal stretches of consecutive ops with the same
+`module` path. Each run is one node:
+
+- a run of a leaf module (a path with no deeper path under it in the trace) is that module's
+  call: labelled by its path, `sub` its type when the ops and parameter shapes tell it
+  ("Linear 4→3", "Conv2d 1→4 3×3", "LayerNorm 16", "ReLU", ...), else a short op summary;
+- a run of a parent module's own ops (functional code in its forward: residual adds, reshapes,
+  `torch.softmax(q @ k.T)`) is one node labelled by the parent path ("model" for the root) with
+  an op summary as `sub` ("matmul·softmax·matmul": view-only ops and scalings by a constant
+  left out, at most three names);
+- the loss is one node (kind "loss"): the run that ends in the loss, from its first op that
+  takes the target (F.cross_entropy's log_softmax included); top-level ops before that (a
+  residual add at the end of the model's forward) form their own node.
+
+Runs are contiguous stretches of a topological order, so the module graph is acyclic whatever
+the model does; a module called twice (a shared layer) gets one node per call, and a parent with
+several stretches of its own ops (a block's two residual adds) one node per stretch: the k-th
+node of a path is labelled "path #k". A trace without any module (an expression preset) gets
+one node per op.
+
+Parameters fold into the node of the call that uses them (a parameter used by several calls, or
+by a call of another module, stays a leaf node of its own); named constants (input, target) are
+const nodes. An edge joins two nodes wherever a trace edge crosses between them (deduplicated,
+producer -> consumer); its gradient combines the crossing edges' (norm: root of the sum of
+squares; sign: the sum of the means). A node's value and gradient are those of its output (the
+run's last op whose value leaves the run).
+
+Dense graphs (more than EDGE_LABELS_UP_TO edges) show no gradient label on every edge; colour
+and width still show each edge's gradient. Forward waves light a node once all its inputs are lit.
+
+Steps: one per node (constants excepted), each where the engine fires the node's FIRST op (when
+the gradient reaches the module's output), kept causal: a node steps only after every node it
+feeds has stepped (the engine order mostly already is).
+"""
+from __future__ import annotations
+
+import heapq
+import math
+import re
+
+from ..fmt import num, summary_text, to_float
+from .flags import apply_flags, layer_flags, module_type, summary_norm
+from .graph import Step, ViewEdge, ViewGraph, ViewNode
+from .ops import VIEW_ONLY
+
+MAX_LINES = 3
+MAX_SUMMARY = 3        # op names in a node's op summary
+MAX_TARGETS = 3        # gradients named in a step's "sends" line
+ONE_LINE = 90          # characters: a step's head and its sends line share one line up to this
+EDGE_LABELS_UP_TO = 40  # edges; a denser graph shows no gradient label on each edge
+MATMUL_OPS = {"Mm": "matmul", "Bmm": "matmul", "Matmul": "matmul", "Addmm": "addmm", "Baddbmm": "baddbmm"}
+LOSS_INPUT = "target"
+
+
+class _Group:
+    __slots__ = ("id", "module", "ops", "leaves", "kind")
+
+    def __init__(self, module: str, kind: str = "op"):
+        self.id = ""
+        self.module = module
+        self.ops: list[dict] = []     # trace op nodes, forward order
+        self.leaves: list[dict] = []  # folded parameter nodes
+        self.kind = kind
+
+
+def modules_view(trace: dict) -> ViewGraph:
+    ops = sorted((n for n in trace["nodes"] if n["kind"] != "leaf"),
+                 key=lambda n: (n["seq"] if n["seq"] is not None else math.inf, n["id"]))
+    loss_id = (trace.get("loss") or {}).get("node") or "n0"
+    has_modules = any(n.get("module") for n in trace["nodes"])
+    groups = _runs(ops, loss_id) if has_modules else [_single(n, loss_id) for n in ops]
+    member_of: dict[str, str] = {}
+    for k, g in enumerate(groups):
+        g.id = f"m{k}"
+        for n in g.ops:
+            member_of[n["id"]] = g.id
+    by_group = {g.id: g for g in groups}
+
+    consumers: dict[str, list[dict]] = {}
+    for e in trace["edges"]:
+        consumers.setdefault(e["from"], []).append(e)
+    leaf_nodes = []
+    for n in trace["nodes"]:
+        if n["kind"] != "leaf":
+            continue
+        used_by = {member_of[e["to"]] for e in consumers.get(n["id"], []) if e["to"] in member_of}
+        if len(used_by) == 1 and has_modules:
+            g = by_group[next(iter(used_by))]
+            if g.module == (n.get("module") or "") and g.kind != "loss":
+                g.leaves.append(n)
+                member_of[n["id"]] = g.id
+                continue
+        member_of[n["id"]] = n["id"]
+        leaf_nodes.append(n)
+
+    graph = ViewGraph(kind="modules")
+    parents = _parent_paths(trace)
+    params_of: dict[str, list] = {}  # module path -> its parameters (name, shape), folded or not
+    for n in trace["nodes"]:
+        if n["kind"] == "leaf" and n.get("module"):
+            shape = (n.get("value") or {}).get("shape") or []
+            params_of.setdefault(n["module"], []).append((n.get("name") or "", shape))
+    leaf_grads = {leaf["node"]: leaf.get("grad") for leaf in trace.get("leaves", []) if leaf.get("node")}
+    leaf_rank = {leaf["node"]: k for k, leaf in enumerate(trace.get("leaves", [])) if leaf.get("node")}
+    for g in groups:  # parameters in named_parameters() order: weight before bias
+        g.leaves.sort(key=lambda n: leaf_rank.get(n["id"], len(leaf_rank)))
+    consts = _const_nodes(trace, ops)
+    graph.nodes.extend(consts)
+    first_use = {}  # leaf nodes go just before their first consumer: the node order reads forward
+    for n in leaf_nodes:
+        uses = [member_of[e["to"]] for e in consumers.get(n["id"], []) if e["to"] in member_of]
+        first_use[n["id"]] = min((int(u[1:]) for u in uses if u.startswith("m")), default=len(groups))
+    leaf_view = {n["id"]: _leaf_node(n, leaf_grads) for n in leaf_nodes}
+    used_outside = {e["from"] for e in trace["edges"]
+                    if e["from"] in member_of and e["to"] in member_of and member_of[e["from"]] != member_of[e["to"]]}
+    types: dict[str, str] = {}
+    call_count: dict[str, int] = {}
+    leaves_before: dict[int, list[str]] = {}
+    for n in leaf_nodes:
+        leaves_before.setdefault(first_use[n["id"]], []).append(n["id"])
+    for k, g in enumerate(groups):
+        graph.nodes.extend(leaf_view[i] for i in leaves_before.get(k, []))
+        node, type_name = _group_node(g, parents, params_of, trace, loss_id, used_outside)
+        call_count[node.label] = call_count.get(node.label, 0) + 1
+        if call_count[node.label] > 1:
+            node.label += f" #{call_count[node.label]}"
+        types[g.id] = type_name
+        graph.nodes.append(node)
+    graph.nodes.extend(leaf_view[i] for i in leaves_before.get(len(groups), []))
+
+    graph.edges = _edges(trace, member_of)
+    graph.edges.extend(_const_edges(ops, member_of))
+    graph.edge_labels = len(graph.edges) <= EDGE_LABELS_UP_TO
+    graph.forward = _waves(graph)
+
+    flags = layer_flags(trace)
+    layer_nodes: dict[str, list[str]] = {}
+    for f in flags:
+        ids = {member_of[i] for i in f.leaf_nodes if i in member_of}
+        ids |= {g.id for g in groups if g.module and g.module == f.layer}
+        layer_nodes[f.layer] = sorted(ids)
+    apply_flags(graph, flags, layer_nodes)
+    flag_of = {node_id: f for f in flags for node_id in layer_nodes[f.layer]}
+
+    graph.steps = _steps(trace, graph, by_group, types, leaf_grads, flag_of)
+    return graph
+
+
+# --- grouping ------------------------------------------------------------------------------
+
+def _runs(ops: list[dict], loss_id: str) -> list[_Group]:
+    groups: list[_Group] = []
+    for n in ops:
+        module = n.get("module") or ""
+        if groups and groups[-1].module == module:
+            groups[-1].ops.append(n)
+        else:
+            groups.append(_Group(module))
+            groups[-1].ops.append(n)
+    last = next((g for g in groups if any(n["id"] == loss_id for n in g.ops)), None)
+    if last is None:
+        return groups
+    # the loss starts at the first op of its run that takes the target (or at the loss op)
+    start = next((k for k, n in enumerate(last.ops) if _takes(n, LOSS_INPUT) or n["id"] == loss_id), 0)
+    if start > 0 and last.ops[start - 1]["label"] == "LogSoftmax" and last.ops[start]["label"] == "NllLoss":
+        start -= 1  # F.cross_entropy is log_softmax then nll_loss
+    loss = _Group(last.module, kind="loss")
+    loss.ops = last.ops[start:]
+    at = groups.index(last)
+    before = last.ops[:start]
+    if before:
+        last.ops = before
+        groups.insert(at + 1, loss)
+    else:
+        groups[at] = loss
+    return groups
+
+
+def _single(n: dict, loss_id: str) -> _Group:
+    g = _Group("", kind="loss" if n["id"] == loss_id else "op")
+    g.ops.append(n)
+    return g
+
+
+def _takes(n: dict, name: str) -> bool:
+    return any(inp.get("const") == name for inp in n.get("inputs") or [] if "const" in inp)
+
+
+def _parent_paths(trace: dict) -> set[str]:
+    """Module paths with a deeper path under them somewhere in the trace."""
+    parents = set()
+    for n in trace["nodes"]:
+        path = n.get("module") or ""
+        if not path:
+            continue
+        parents.add("")
+        parts = path.split(".")
+        for k in range(1, len(parts)):
+            parents.add(".".join(parts[:k]))
+    return parents
+
+
+# --- nodes ---------------------------------------------------------------------------------
+
+def _group_node(g: _Group, parents: set[str], params_of: dict, trace: dict, loss_id: str,
+                used_outside: set[str]) -> tuple[ViewNode, str]:
+    out = _output_op(g, loss_id, used_outside)
+    op_names = []
+    for n in g.ops:
+        if n["op"] not in op_names:
+            op_names.append(n["op"])
+    op = ", ".join(op_names[:4]) + (", …" if len(op_names) > 4 else "")
+    summary = op_summary(g.ops)
+    path = g.module
+    if g.kind == "loss":
+        value = (trace.get("loss") or {}).get("value") or out.get("value")
+        return ViewNode(id=g.id, kind="loss", label="loss", sub=summary, value=value, grad=out.get("grad"),
+                        module=path, op=op, group="loss"), "loss"
+    if not path and not parents:  # a trace without modules: one node per op
+        return ViewNode(id=g.id, kind="op", label=out["label"], value=out.get("value"), grad=out.get("grad"),
+                        op=op, group="ops"), ""
+    type_name, description = "", ""
+    if path not in parents:
+        type_name, description = module_type(g.ops, params_of.get(path, []))
+    return ViewNode(id=g.id, kind="op", label=path or "model", sub=description or summary,
+                    value=out.get("value"), grad=out.get("grad"), module=path, op=op,
+                    group=path.split(".")[0] if path else "model"), type_name or summary
+
+
+def _output_op(g: _Group, loss_id: str, used_outside: set[str]) -> dict:
+    """The run's output: its last op (forward order) whose value is used outside the run."""
+    if g.kind == "loss":
+        return next((n for n in g.ops if n["id"] == loss_id), g.ops[-1])
+    outs = [n for n in g.ops if n["id"] in used_outside]
+    return outs[-1] if outs else g.ops[-1]
+
+
+def op_summary(op_nodes: list[dict]) -> str:
+    """A short name for a run of ops: 'matmul·softmax·matmul' (view-only ops and scalings by a
+    constant left out, repeats merged, at most MAX_SUMMARY names)."""
+    names = []
+    for n in op_nodes:
+        label = n["label"]
+        if label in VIEW_ONLY:
+            continue
+        if label in ("Mul", "Div") and _scaled_by_constant(n):
+            continue
+        name = MATMUL_OPS.get(label) or _snake(label)
+        if not names or names[-1] != name:
+            names.append(name)
+    if not names:
+        names = [_snake(op_nodes[0]["label"])] if op_nodes else []
+    text = "·".join(names[:MAX_SUMMARY])
+    return text + ("…" if len(names) > MAX_SUMMARY else "")
+
+
+def _scaled_by_constant(n: dict) -> bool:
+    inputs = n.get("inputs") or []
+    return any("const" in i and not ((i.get("value") or {}).get("shape")) for i in inputs)
+
+
+def _snake(label: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", label).lower()
+
+
+def _leaf_node(n: dict, leaf_grads: dict) -> ViewNode:
+    module = n.get("module") or ""
+    return ViewNode(id=n["id"], kind="leaf", label=n.get("name") or n["label"], value=n.get("value"),
+                    grad=leaf_grads.get(n["id"]) or n.get("grad"), module=module, op=n.get("op") or "",
+                    group=module.split(".")[0] if module else "parameters")
+
+
+def _const_nodes(trace: dict, ops: list[dict]) -> list[ViewNode]:
+    values = {i["name"]: i.get("value") for i in trace.get("inputs", [])}
+    out, seen = [], set()
+    for n in ops:
+        for inp in n.get("inputs") or []:
+            name = inp.get("const") if "const" in inp else None
+            if name and name not in seen:
+                seen.add(name)
+                out.append(ViewNode(id=f"c:{name}", kind="const", label=name,
+                                    value=values.get(name) or inp.get("value"), group="inputs"))
+    return out
+
+
+# --- edges ---------------------------------------------------------------------------------
+
+def _edges(trace: dict, member_of: dict) -> list[ViewEdge]:
+    crossing: dict[tuple[str, str], list[dict]] = {}
+    for e in trace["edges"]:
+        src, dst = member_of.get(e["from"]), member_of.get(e["to"])
+        if src is None or dst is None or src == dst:
+            continue
+        crossing.setdefault((src, dst), []).append(e)
+    return [ViewEdge(id=f"{src}>{dst}", src=src, dst=dst, carries_grad=True,
+                     grad=combine_grads([e.get("grad") for e in es]))
+            for (src, dst), es in crossing.items()]
+
+
+def _const_edges(ops: list[dict], member_of: dict) -> list[ViewEdge]:
+    out, seen = [], set()
+    for n in ops:
+        for inp in n.get("inputs") or []:
+            name = inp.get("const") if "const" in inp else None
+            key = (f"c:{name}", member_of[n["id"]])
+            if name and key not in seen:
+                seen.add(key)
+                out.append(ViewEdge(id=f"{key[0]}>{key[1]}", src=key[0], dst=key[1], carries_grad=False))
+    return out
+
+
+def combine_grads(grads: list[dict | None]) -> dict | None:
+    """One summary for the gradients of several crossing edges: norm = √(Σ norm²), mean = the
+    mean of the means (its sign is the sum's), min/max over all; a single one is kept as is."""
+    present = [g for g in grads if g and g.get("stats")]
+    if not present:
+        return None
+    if len(present) == 1:
+        return present[0]
+    stats = [{k: to_float(g["stats"][k]) for k in ("min", "max", "mean", "norm")} for g in present]
+    return {"shape": present[0].get("shape") or [], "dtype": present[0].get("dtype", "float32"),
+            "stats": {"min": _json(min(s["min"] for s in stats)), "max": _json(max(s["max"] for s in stats)),
+                      "mean": _json(sum(s["mean"] for s in stats) / len(stats)),
+                      "norm": _json(math.sqrt(sum(s["norm"] ** 2 for s in stats)))}}
+
+
+def _json(x: float):
+    """A float as the trace writes it: NaN/Inf as strings (strict JSON)."""
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    return x
+
+
+def _waves(graph: ViewGraph) -> list[list[str]]:
+    """Forward waves: a node lights once all its inputs have (nodes are in forward order)."""
+    inputs: dict[str, list[str]] = {n.id: [] for n in graph.nodes}
+    for e in graph.edges:
+        inputs[e.dst].append(e.src)
+    level: dict[str, int] = {}
+    pending = [n.id for n in graph.nodes]
+    while pending:  # one pass in node order suffices; the loop guards against any misorder
+        rest = []
+        for node_id in pending:
+            if all(s in level for s in inputs[node_id]):
+                level[node_id] = 1 + max((level[s] for s in inputs[node_id]), default=-1)
+            else:
+                rest.append(node_id)
+        if len(rest) == len(pending):
+            for node_id in rest:
+                level[node_id] = 1 + max((level.get(s, 0) for s in inputs[node_id]), default=-1)
+            break
+        pending = rest
+    waves: list[list[str]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
+    for n in graph.nodes:
+        waves[level[n.id]].append(n.id)
+    return [w for w in waves if w]
+
+
+# --- steps ---------------------------------------------------------------------------------
+
+def _steps(trace: dict, graph: ViewGraph, by_group: dict, types: dict, leaf_grads: dict, flag_of: dict) -> list[Step]:
+    fired = {s["node"]: k for k, s in enumerate(trace.get("backward", []))}
+    first = {}
+    for n in graph.nodes:
+        if n.kind == "const":
+            continue
+        g = by_group.get(n.id)
+        members = [o["id"] for o in g.ops] if g else [n.id]
+        first[n.id] = min((fired[m] for m in members if m in fired), default=math.inf)
+    view = {n.id: n for n in graph.nodes}
+    into: dict[str, list[ViewEdge]] = {}
+    feeds: dict[str, set[str]] = {node_id: set() for node_id in first}
+    for e in graph.edges:
+        if not e.carries_grad:
+            continue
+        into.setdefault(e.dst, []).append(e)
+        if e.src in feeds:
+            feeds[e.src].add(e.dst)
+    waiting = {node_id: len(dsts) for node_id, dsts in feeds.items()}
+    position = {n.id: k for k, n in enumerate(graph.nodes)}
+    ready = [(first[i], position[i], i) for i, w in waiting.items() if w == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        _, _, node_id = heapq.heappop(ready)
+        order.append(node_id)
+        for e in into.get(node_id, []):
+            if e.src in waiting:
+                waiting[e.src] -= 1
+                if waiting[e.src] == 0:
+                    heapq.heappush(ready, (first[e.src], position[e.src], e.src))
+    order += [i for i in first if i not in set(order)]  # unreachable for an acyclic graph
+
+    steps = []
+    for node_id in order:
+        node = view[node_id]
+        sends = [e for e in into.get(node_id, []) if e.grad is not None]
+        lines = _step_lines(node, by_group.get(node_id), types.get(node_id, ""), sends, view, leaf_grads,
+                            flag_of.get(node_id))
+        label = node.label + (f": {node.sub}" if node.sub and node.kind == "op" else "")
+        steps.append(Step(nodes=[node_id], edges=[e.id for e in sends], lines=lines, label=label))
+    return steps
+
+
+def _step_lines(node: ViewNode, g, type_name: str, sends: list[ViewEdge], view: dict, leaf_grads: dict,
+                flag) -> list[str]:
+    if node.kind == "loss":
+        head = f"The loss L = {summary_text(node.value)} starts the backward pass: ∂L/∂L = 1"
+    elif node.kind == "leaf":
+        head = f"{node.label}: ‖∂L/∂{node.label}‖ = {_norm_text(node.grad)}"
+    else:
+        name = f"{node.label} ({type_name})" if type_name else node.label
+        params = [(_short_param(leaf.get("name") or leaf["label"], node.module),
+                   leaf_grads.get(leaf["id"]) or leaf.get("grad")) for leaf in (g.leaves if g else [])]
+        if params:
+            shown = ", ".join(f"‖∂L/∂{p}‖ = {_norm_text(grad)}" for p, grad in params[:3])
+            head = f"{name}: {shown}" + (f" (+{len(params) - 3} more)" if len(params) > 3 else "")
+        else:
+            head = f"{name}: ‖∂L/∂out‖ = {_norm_text(node.grad)}"
+    lines = [head]
+    if sends:
+        parts = [f"{_norm_text(e.grad)} to {view[e.src].label}" for e in sends[:MAX_TARGETS]]
+        if len(sends) > MAX_TARGETS:
+            parts.append(f"{len(sends) - MAX_TARGETS} more")
+        send = "sends ‖g‖ = " + ", ".join(parts)
+        if len(head) + 2 + len(send) <= ONE_LINE:
+            lines[0] = f"{head}; {send}"
+        else:
+            lines.append(send[0].upper() + send[1:])
+    if flag is not None:
+        what = "of the largest layer's" if flag.kind == "vanishing" else "times the nearest-to-loss layer's"
+        lines.append(f"{flag.kind.capitalize()} gradient: layer {flag.layer} gets {num(flag.ratio, 2)} "
+                     f"{what} gradient norm ({flag.reference})")
+    return lines[:MAX_LINES]
+
+
+def _short_param(name: str, module: str) -> str:
+    short = name[len(module) + 1:] if module and name.startswith(module + ".") else name
+    return {"weight": "W", "bias": "b"}.get(short, short)
+
+
+def _norm_text(summary: dict | None) -> str:
+    norm = summary_norm(summary)
+    return "–" if norm is None else num(norm)
