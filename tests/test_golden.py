@@ -50,3 +50,25 @@ def test_frames_at_different_times_differ(scene):
         for b in frames:
             if a < b:
                 assert not np.array_equal(frames[a], frames[b]), (a, b)
+
+
+GALLERY = ["mlp", "deep_sigmoid", "deep_relu", "cnn", "attention", "shared_layer"]
+
+
+@pytest.mark.parametrize("preset", GALLERY)
+def test_gallery_final_frames_in_their_default_view(preset, regen_golden):
+    """The last frame of each gallery preset in the view its preset names."""
+    p = open_preset(preset)
+    scene = scene_of(trace_of(p), p)
+    check_golden(f"{preset}-{scene['view']}-end", bgra_to_rgb(render_frame(scene, scene["duration"])), regen_golden)
+
+
+@pytest.mark.parametrize("view", ["ops", "neurons", "modules"])
+def test_each_view_of_one_preset(view, regen_golden):
+    """The same trace (mlp) in every view, mid-way through the backward pass."""
+    from bprender.preset import apply_overrides
+    p = apply_overrides(open_preset("mlp"), {"view": view})
+    scene = scene_of(trace_of(p), p)
+    steps = [e["t"] for e in scene["events"] if e["name"].startswith("backward:")]
+    t = steps[len(steps) // 2] + 0.5
+    check_golden(f"mlp-view-{view}", bgra_to_rgb(render_frame(scene, t)), regen_golden)
