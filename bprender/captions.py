@@ -6,6 +6,7 @@ from .fmt import summary_text
 from .views.graph import ViewGraph
 from .style import Sizes
 from .timeline import Timing
+from .training import end_lines, training_captions
 
 FADE = 0.2  # seconds for a caption to fade in
 MAX_LINES = 3  # the caption band holds three lines
@@ -41,6 +42,10 @@ def build_captions(trace, graph: ViewGraph, timing: Timing, sizes: Sizes, fonts,
     if len(leaves) > 4:
         summary += f", … ({len(leaves)} leaves)"
     final = ["Gradients ready: " + summary if leaves else "Done."] + graph.notes
+    if timing.train_starts:  # training: the update, every later step, then the summary
+        for t0, t1, lines in training_captions(trace, timing):
+            add(t0, t1, lines)
+        final = end_lines(trace) + graph.notes
     add(phase["end"]["t0"], phase["end"]["t1"] + 1.0, final)
     band_h = caption_band_height(sizes)
     return {"font": font, "line_height": round(sizes.text_px(19) * 1.35, 2),

@@ -31,12 +31,15 @@ def paint_frame(ctx, scene: dict, t: float, view: dict | None = None) -> None:
     for particle in scene["particles"]:
         if particle["t0"] <= t <= particle["t1"] and edge_opacity[particle["edge"]] > 0:
             paint_particle(ctx, particle, scene["edges"][particle["edge"]], t, edge_opacity[particle["edge"]])
+    step = train_step(scene, t)
     for i, node in enumerate(scene["nodes"]):
         if node_opacity[i] > 0:
-            paint_node(ctx, node, t, node_opacity[i])
+            paint_node(ctx, node, t, node_opacity[i], step)
     for i, edge in enumerate(scene["edges"]):
         if "label" in edge and edge_opacity[i] > 0:
             paint_edge_label(ctx, edge, t, edge_opacity[i])
+    if "loss_curve" in scene:
+        paint_loss_curve(ctx, scene["loss_curve"], t)
     paint_caption(ctx, scene["captions"], t)
     ctx.globalAlpha = 1.0
 
@@ -89,6 +92,18 @@ def paint_header(ctx, scene: dict, t: float) -> None:
         ctx.arc(entry["dot_x"], entry["dot_y"], entry["r"], 0, TAU)
         ctx.fill()
         ctx.fillText(entry["text"], entry["x"], entry["y"])
+
+
+def train_step(scene: dict, t: float) -> int:
+    """Which training step's strings to show at t: the last step starting at or before t
+    (0 before the first, and always 0 without training)."""
+    train = scene.get("train")
+    step = 0
+    if train is not None:
+        for i, t0 in enumerate(train["starts"]):
+            if t0 <= t:
+                step = i
+    return step
 
 
 def current_phase(phases: list, t: float):
@@ -163,7 +178,7 @@ def box_path(ctx, node: dict, grow: float) -> None:
                   node["w"] + 2 * grow, node["h"] + 2 * grow, node["radius"] + grow)
 
 
-def paint_node(ctx, node: dict, t: float, opacity: float) -> None:
+def paint_node(ctx, node: dict, t: float, opacity: float, step: int = 0) -> None:
     tracks = node["tracks"]
     ctx.globalAlpha = opacity
     box_path(ctx, node, 0)
@@ -196,7 +211,7 @@ def paint_node(ctx, node: dict, t: float, opacity: float) -> None:
             ctx.globalAlpha = alpha * opacity
             ctx.font = line["font"]
             ctx.fillStyle = line["color"]
-            ctx.fillText(line["text"], node["x"], line["y"])
+            ctx.fillText(line["texts"][step] if "texts" in line else line["text"], node["x"], line["y"])
     ctx.globalAlpha = 1.0
 
 
@@ -239,6 +254,66 @@ def paint_caption(ctx, captions: dict, t: float) -> None:
                 ctx.fillText(line, captions["x"] + captions["pad"],
                              captions["y"] + captions["pad"] + captions["line_height"] * (i + 0.75))
     ctx.globalAlpha = 1.0
+
+
+def paint_loss_curve(ctx, curve: dict, t: float) -> None:
+    """The loss-curve panel of a training scene: loss per step, filled in as the steps run,
+    the newest point highlighted and labelled."""
+    ctx.globalAlpha = 1.0
+    ctx.beginPath()
+    ctx.roundRect(curve["x"], curve["y"], curve["w"], curve["h"], curve["radius"])
+    ctx.fillStyle = curve["background"]
+    ctx.fill()
+    ctx.strokeStyle = curve["border"]
+    ctx.lineWidth = 1.0
+    ctx.stroke()
+    ctx.textBaseline = "alphabetic"
+    ctx.textAlign = "left"
+    ctx.font = curve["title_font"]
+    ctx.fillStyle = curve["text"]
+    ctx.fillText(curve["title"]["text"], curve["title"]["x"], curve["title"]["y"])
+    plot = curve["plot"]
+    ctx.font = curve["font"]
+    ctx.textAlign = "right"
+    for tick in curve["yticks"]:
+        ctx.strokeStyle = curve["grid"]
+        ctx.beginPath()
+        ctx.moveTo(plot[0], tick["y"])
+        ctx.lineTo(plot[2], tick["y"])
+        ctx.stroke()
+        ctx.fillStyle = curve["muted"]
+        ctx.fillText(tick["text"], curve["ytick_x"], tick["text_y"])
+    ctx.textAlign = "center"
+    ctx.fillStyle = curve["muted"]
+    for tick in curve["xticks"]:
+        ctx.fillText(tick["text"], tick["x"], curve["xtick_y"])
+    points = curve["points"]
+    shown = 0
+    for point in points:
+        if point["t"] <= t:
+            shown += 1
+    if shown > 1:
+        ctx.strokeStyle = curve["line_color"]
+        ctx.lineWidth = curve["line_width"]
+        ctx.beginPath()
+        ctx.moveTo(points[0]["x"], points[0]["y"])
+        for i in range(1, shown):
+            ctx.lineTo(points[i]["x"], points[i]["y"])
+        ctx.stroke()
+    ctx.fillStyle = curve["line_color"]
+    for i in range(shown):
+        ctx.beginPath()
+        ctx.arc(points[i]["x"], points[i]["y"], curve["dot_r"], 0, TAU)
+        ctx.fill()
+    if shown > 0:
+        current = points[shown - 1]
+        ctx.fillStyle = curve["current_color"]
+        ctx.beginPath()
+        ctx.arc(current["x"], current["y"], curve["current_r"], 0, TAU)
+        ctx.fill()
+        ctx.textAlign = "left"
+        ctx.fillStyle = curve["text"]
+        ctx.fillText(current["label"], curve["label"]["x"], curve["label"]["y"])
 
 
 def paint_chart(ctx, chart: dict, t: float) -> None:

@@ -16,6 +16,7 @@ from .style import FAMILY, GradientStyle, Sizes, gradient_style, sign_color, siz
 from .theme import theme_colors
 from .timeline import PHASE_LABELS, Timing, make_timing
 from .tracks import pulse, ramp
+from .training import (DIM_TIME, STALE, build_loss_curve, step_texts, train_count)
 
 SCENE_SCHEMA = "bprender.scene/1"
 FADE = 0.2  # seconds for labels and captions to fade in
@@ -28,13 +29,18 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
     colors = theme_colors(settings["theme"])
     sizes = sizes_for(width, height, settings.get("text_scale", 1.0))
     graph = make_view(trace, settings.get("view", "ops"), collapse=settings.get("collapse_views", True))
-    timing = make_timing(graph, settings["pacing"])
+    n_train = train_count(trace)
+    timing = make_timing(graph, settings["pacing"], n_train)
+    per_step = step_texts(trace, graph)
     grads = gradient_style([summary_sign_value(e.grad) for e in graph.edges if e.carries_grad]
                            + [summary_sign_value(n.grad) for n in graph.nodes if n.grad])
 
-    node_sizes, layout = _fit_layout(graph, width, height, settings.get("text_scale", 1.0), fonts)
+    panel = _curve_rect(width, height, sizes) if n_train else None
+    node_sizes, layout = _fit_layout(graph, width, height, settings.get("text_scale", 1.0), fonts,
+                                     per_step, reserve=(panel[2] + sizes.px(24)) if panel else 0.0)
 
-    nodes = [_node(n, layout.boxes[n.id], graph, timing, node_sizes, colors) for n in graph.nodes]
+    nodes = [_node(n, layout.boxes[n.id], graph, timing, node_sizes, colors, per_step.get(n.id))
+             for n in graph.nodes]
     edges, particles = [], []
     for index, e in enumerate(graph.edges):
         edge, edge_particles = _edge(index, e, layout.routes[e.id], timing, grads, node_sizes, colors, fonts,
@@ -43,12 +49,14 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
         particles.extend(edge_particles)
     particles.sort(key=lambda p: (p["t0"], p["edge"]))
     place_labels(edges, nodes)
+    if n_train:
+        _dim_stale(nodes, edges, timing)
     reach = downstream(graph)
     for node, view_node in zip(nodes, graph.nodes):
         node["reach"] = reach[view_node.id]
         node["group"] = group_of(view_node)
 
-    return {
+    scene = {
         "schema": SCENE_SCHEMA,
         "title": trace.get("title", ""),
         "width": width,
@@ -58,7 +66,7 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
         "fonts": [{"family": FAMILY, "weight": 400, "file": settings["font_files"]["regular"]},
                   {"family": FAMILY, "weight": 600, "file": settings["font_files"]["bold"]}],
         "colors": colors,
-        "header": _header(trace, width, sizes, colors, fonts),
+        "header": _header(trace, width, sizes, colors, fonts, [p["label"] for p in timing.phases]),
         "phases": timing.phases,
         "events": _events(timing, graph),
         "nodes": nodes,
@@ -70,6 +78,37 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
         "chart": build_chart(trace, timing.fired, sizes, fonts, width, colors),
         "dim": DIM,
     }
+    if n_train:
+        # per-step strings are chosen by the step index: the last of these starts <= t
+        scene["train"] = {"steps": n_train, "starts": timing.train_starts}
+        scene["loss_curve"] = build_loss_curve(trace, timing, panel, sizes, fonts, colors)
+    return scene
+
+
+def _curve_rect(width: int, height: int, sizes: Sizes) -> tuple[float, float, float, float]:
+    """Where the loss-curve panel goes: a column on the right of the graph area."""
+    top = header_bottom(sizes) + sizes.px(14)
+    bottom = height - caption_band_height(sizes) - sizes.px(16) - sizes.px(14)
+    w = round(width * 0.23, 2)
+    h = round(min(bottom - top, w * 0.9), 2)
+    return (round(width - sizes.px(40) - w, 2), round(top + (bottom - top - h) / 2, 2), w, h)
+
+
+def _dim_stale(nodes: list[dict], edges: list[dict], timing: Timing) -> None:
+    """After step 1 only the loss and the parameters are recorded: the ops' values and
+    gradients and the edges' gradient labels stay step 1's, so they are dimmed."""
+    if len(timing.train_starts) < 2:
+        return
+    t0 = timing.train_starts[1]
+    dim = [[round(t0, 6), 1.0], [round(t0 + DIM_TIME, 6), STALE]]
+    for node in nodes:
+        if node["kind"] == "op":
+            for name in ("lit", "grad"):
+                if name in node["tracks"]:
+                    node["tracks"][name] = node["tracks"][name] + dim
+    for edge in edges:
+        if "label" in edge["tracks"]:
+            edge["tracks"]["label"] = edge["tracks"]["label"] + dim
 
 
 DIM = 0.15  # opacity of what a highlighted node's gradient paths do not pass through
@@ -119,16 +158,18 @@ def groups(nodes: list[dict]) -> list[str]:
 SHRINK = (1.0, 0.85, 0.72, 0.6)
 
 
-def _fit_layout(graph: ViewGraph, width: int, height: int, text_scale: float, fonts):
+def _fit_layout(graph: ViewGraph, width: int, height: int, text_scale: float, fonts,
+                per_step: dict | None = None, reserve: float = 0.0):
+    """reserve: width kept free on the right of the graph area (the loss-curve panel)."""
     fixed = sizes_for(width, height, text_scale)  # header and captions keep their size
     top = header_bottom(fixed) + fixed.px(14)
     bottom = height - caption_band_height(fixed) - fixed.px(16) - fixed.px(14)
-    area = (fixed.px(40), top, width - 2 * fixed.px(40), bottom - top)
+    area = (fixed.px(40), top, width - 2 * fixed.px(40) - reserve, bottom - top)
     ids = [n.id for n in graph.nodes]
     edges = [(e.id, e.src, e.dst) for e in graph.edges]
 
     def attempt(sizes: Sizes):
-        boxes, node_h = _node_boxes(graph, sizes, fonts)
+        boxes, node_h = _node_boxes(graph, sizes, fonts, per_step or {})
         return layered_layout(ids, {k: (v, node_h) for k, v in boxes.items()}, edges, area,
                               gaps=(sizes.px(36), sizes.px(18)), max_gaps=(sizes.px(170), sizes.px(70)),
                               round_nodes=graph.shape == "circle")
@@ -152,33 +193,38 @@ def _fit_layout(graph: ViewGraph, width: int, height: int, text_scale: float, fo
     raise AssertionError("layout did not converge")  # each round shrinks: unreachable in practice
 
 
-def _node_lines(n) -> list[tuple[str, str, str]]:
-    """(text, role, track) per line of a node box; roles pick font and colour."""
-    lines = [(n.label, "title", "")]
+def _node_lines(n, per_step: dict | None = None) -> list[tuple[str, str, str, list | None]]:
+    """(text, role, track, per-step texts or None) per line of a node box; roles pick font and
+    colour. per_step (training): role -> one string per step; a leaf gets an update line."""
+    per_step = per_step or {}
+    lines = [(n.label, "title", "", None)]
     if n.sub:
-        lines.append((n.sub, "sub", ""))
-    lines.append((summary_text(n.value), "value", "lit"))
+        lines.append((n.sub, "sub", "", None))
+    lines.append((summary_text(n.value), "value", "lit", per_step.get("value")))
     if n.kind != "const":
-        lines.append(("grad " + summary_text(n.grad), "grad", "grad"))
+        lines.append(("grad " + summary_text(n.grad), "grad", "grad", per_step.get("grad")))
     if n.flag:  # "vanishing" / "exploding", shown with the gradient it is about
-        lines.append((n.flag, "flag", "grad"))
+        lines.append((n.flag, "flag", "grad", None))
+    if "update" in per_step:  # old -> new, from the update phase on
+        lines.append((per_step["update"][0], "update", "update", per_step["update"]))
     return lines
 
 
 FONT_BASE = {"title": (17, True), "sub": (12, False), "value": (16, False), "grad": (15, True),
-             "flag": (12, True)}
+             "flag": (12, True), "update": (14, True)}
 
 
-def _node_boxes(graph: ViewGraph, sizes: Sizes, fonts) -> tuple[dict[str, float], float]:
+def _node_boxes(graph: ViewGraph, sizes: Sizes, fonts, per_step: dict) -> tuple[dict[str, float], float]:
     """One box height for the scene (same rows everywhere reads calmly) and a width per node."""
     pad = sizes.px(12)
     widths = {}
     rows = 0.0
     for n in graph.nodes:
-        lines = _node_lines(n)
-        widest = max(fonts.measure(text, sizes.font(*FONT_BASE[role])) for text, role, _ in lines)
+        lines = _node_lines(n, per_step.get(n.id))
+        widest = max(fonts.measure(text, sizes.font(*FONT_BASE[role]))
+                     for line_text, role, _, texts in lines for text in [line_text] + (texts or []))
         widths[n.id] = round(max(widest + 2 * pad, sizes.px(84)), 2)
-        rows = max(rows, sum(sizes.text_px(FONT_BASE[role][0]) * 1.3 for _, role, _ in lines))
+        rows = max(rows, sum(sizes.text_px(FONT_BASE[role][0]) * 1.3 for _, role, _, _ in lines))
     height = round(rows + 2 * pad - sizes.px(4), 2)
     if graph.shape == "circle":  # round neurons, all one size, each text block inside its circle
         text_w = max(widths.values(), default=0.0) - 2 * pad
@@ -213,7 +259,7 @@ def tooltip_lines(n) -> list[str]:
     return lines
 
 
-def _node(n, box, graph, timing: Timing, sizes: Sizes, colors) -> dict:
+def _node(n, box, graph, timing: Timing, sizes: Sizes, colors, per_step: dict | None = None) -> dict:
     fill = {"leaf": colors["leaf_fill"], "const": colors["const_fill"]}.get(n.kind, colors["node_fill"])
     stroke = colors["loss"] if n.kind == "loss" else colors["node_stroke"]
     grad_value = summary_sign_value(n.grad)
@@ -232,17 +278,23 @@ def _node(n, box, graph, timing: Timing, sizes: Sizes, colors) -> dict:
     if n.kind == "loss":
         loss_phase = next(p for p in timing.phases if p["name"] == "loss")
         tracks["pulse"] = pulse(lit_at - 0.05, lit_at + 0.45) + pulse(loss_phase["t0"], loss_phase["t1"])[1:]
+    if per_step:
+        _training_tracks(n, tracks, timing)
 
-    line_specs = _node_lines(n)
-    total = sum(sizes.text_px(FONT_BASE[role][0]) * 1.3 for _, role, _ in line_specs)
+    line_specs = _node_lines(n, per_step)
+    total = sum(sizes.text_px(FONT_BASE[role][0]) * 1.3 for _, role, _, _ in line_specs)
     y = box.y - total / 2
     lines = []
-    for text, role, track in line_specs:
+    for text, role, track, texts in line_specs:
         px = sizes.text_px(FONT_BASE[role][0])
         y += px * 1.3
-        color = {"sub": colors["muted"], "grad": grad_color, "flag": colors["flag"]}.get(role, colors["text"])
-        lines.append({"text": text, "font": sizes.font(*FONT_BASE[role]), "color": color,
-                      "y": round(y - px * 0.32, 2), "track": track})
+        color = {"sub": colors["muted"], "grad": grad_color, "flag": colors["flag"],
+                 "update": colors["loss"]}.get(role, colors["text"])
+        line = {"text": text, "font": sizes.font(*FONT_BASE[role]), "color": color,
+                "y": round(y - px * 0.32, 2), "track": track}
+        if texts is not None:
+            line["texts"] = texts
+        lines.append(line)
     return {
         "id": n.id, "kind": n.kind, "x": box.x, "y": box.y, "w": box.w, "h": box.h,
         "radius": box.w / 2 if graph.shape == "circle" else sizes.px(10), "fill": fill, "stroke": stroke,
@@ -254,6 +306,20 @@ def _node(n, box, graph, timing: Timing, sizes: Sizes, colors) -> dict:
         "info": {"label": n.label, "value": summary_text(n.value), "grad": summary_text(n.grad),
                  "module": n.module, "lines": tooltip_lines(n)},
     }
+
+
+def _training_tracks(n, tracks: dict, timing: Timing) -> None:
+    """A parameter pulses and shows old -> new in the update phase; the loss pulses at every
+    later step (its value changes with each)."""
+    update = next(p for p in timing.phases if p["name"] == "update")
+    if n.kind == "leaf":
+        tracks["update"] = ramp(update["t0"] + 0.3, update["t0"] + 0.3 + 2 * FADE)
+        tracks["pulse"] = tracks["pulse"] + pulse(update["t0"], update["t0"] + 0.9)
+    elif n.kind == "loss":
+        starts = timing.train_starts[1:]
+        step = (starts[1] - starts[0]) if len(starts) > 1 else 0.4
+        for t0 in starts:
+            tracks["pulse"] = tracks["pulse"] + pulse(t0, t0 + 0.8 * step)
 
 
 def _edge(index, e, route, timing: Timing, grads: GradientStyle, sizes: Sizes, colors, fonts, labels: bool):
@@ -353,7 +419,7 @@ def header_bottom(sizes: Sizes) -> float:
     return sizes.px(22) + sizes.text_px(26) + sizes.text_px(15) * 1.9
 
 
-def _header(trace, width, sizes: Sizes, colors, fonts) -> dict:
+def _header(trace, width, sizes: Sizes, colors, fonts, phase_labels: list[str] | None = None) -> dict:
     """Title and description on the left, phase and legend on the right; text that would run
     into the right-hand side is shortened with an ellipsis."""
     margin = sizes.px(40)
@@ -373,7 +439,7 @@ def _header(trace, width, sizes: Sizes, colors, fonts) -> dict:
         x -= w + legend_px * 2.2
     legend_left = x + legend_px * 2.2 - legend_px * 1.2
     phase_font = sizes.font(20, True)
-    phase_w = max(fonts.measure(label, phase_font) for label in PHASE_LABELS.values())
+    phase_w = max(fonts.measure(label, phase_font) for label in (phase_labels or PHASE_LABELS.values()))
     title_font, description_font = sizes.font(26, True), sizes.font(15)
     return {
         "title": {"text": fit_text(trace.get("title", ""), title_font, width - 2 * margin - phase_w - gap, fonts),
@@ -390,6 +456,8 @@ def _events(timing: Timing, graph: ViewGraph) -> list[dict]:
     events = [{"t": p["t0"], "name": p["name"], "label": p["label"]} for p in timing.phases]
     for k, (step, t) in enumerate(zip(graph.steps, timing.steps)):
         events.append({"t": t, "name": f"backward:{k}", "label": f"step {k + 1}: {step.label}"})
+    for k, t in enumerate(timing.train_starts[1:], start=2):
+        events.append({"t": t, "name": f"step:{k}", "label": f"training step {k}"})
     return sorted(events, key=lambda e: (e["t"], e["name"]))
 
 

@@ -16,7 +16,9 @@ def r6(t: float) -> float:
 
 # The phase names are the player's jump targets; the labels are shown in the header.
 PHASE_LABELS = {"intro": "The model", "forward": "Forward pass", "loss": "The loss",
-                "backward": "Backward pass", "end": "Gradients ready"}
+                "backward": "Backward pass", "update": "Update: w ← w − lr·∂L/∂w",
+                "train": "Training steps", "end": "Gradients ready"}
+TRAINED_LABEL = "After training"   # the end phase's label when the preset trains
 
 
 @dataclass
@@ -27,6 +29,7 @@ class Timing:
     sent: dict[str, float] = field(default_factory=dict)     # edge id -> start of the step sending along it
     phases: list[dict] = field(default_factory=list)  # {"name", "label", "t0", "t1"}
     duration: float = 0.0
+    train_starts: list[float] = field(default_factory=list)  # start of each training step (1..N)
     forward_step: float = 0.5
     backward_step: float = 1.2
 
@@ -52,13 +55,16 @@ def forward_order(graph: ViewGraph) -> list[list[str]]:
     return order
 
 
-def make_timing(graph: ViewGraph, pacing: dict) -> Timing:
+def make_timing(graph: ViewGraph, pacing: dict, train_steps: int = 0) -> Timing:
+    """train_steps: 0 for one traced pass; N >= 1 adds the update phase after the backward pass
+    and N - 1 quick training steps (phase "train") before the end."""
     timing = Timing(forward_step=pacing["forward_step"], backward_step=pacing["backward_step"])
     t = 0.0
 
-    def phase(name: str, length: float) -> None:
+    def phase(name: str, length: float, label: str | None = None) -> None:
         nonlocal t
-        timing.phases.append({"name": name, "label": PHASE_LABELS[name], "t0": r6(t), "t1": r6(t + length)})
+        timing.phases.append({"name": name, "label": label or PHASE_LABELS[name], "t0": r6(t),
+                              "t1": r6(t + length)})
         t += length
 
     phase("intro", pacing["intro"])
@@ -80,6 +86,16 @@ def make_timing(graph: ViewGraph, pacing: dict) -> Timing:
             timing.sent.setdefault(edge_id, at)
     t = start
     phase("backward", len(graph.steps) * timing.backward_step + pacing["pause"])
-    phase("end", pacing["hold"])
+    if train_steps:
+        timing.train_starts.append(0.0)   # step 1 is everything up to here
+        phase("update", pacing.get("update", 3.0))
+        step = pacing.get("train_step", 0.4)
+        if train_steps > 1:
+            start = t
+            timing.train_starts += [r6(start + k * step) for k in range(train_steps - 1)]
+            phase("train", (train_steps - 1) * step)
+        phase("end", pacing["hold"], TRAINED_LABEL)
+    else:
+        phase("end", pacing["hold"])
     timing.duration = r6(t)
     return timing

@@ -67,6 +67,11 @@ def sample_times(scene: dict) -> list[float]:
     keyframes = sorted(keyframes)
     times.update(keyframes[::max(1, len(keyframes) // 12)])
     times.update(p["t0"] for p in scene["phases"])
+    if "train" in scene:  # training: step switches (exactly, and just after) and curve points
+        starts = scene["train"]["starts"]
+        times.update(starts[::max(1, len(starts) // 6)])
+        times.update(t + 0.01 for t in starts[::max(1, len(starts) // 6)])
+        times.update(p["t"] for p in scene["loss_curve"]["points"][:3])
     for item in scene["captions"]["items"]:
         times.update((item["t0"], item["t1"], item["t0"] + scene["captions"]["fade"] / 2))
     times.update((-0.5, duration + 0.5))  # before the start and after the end: tracks hold

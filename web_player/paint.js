@@ -63,12 +63,14 @@
         paintParticle(ctx, particle, edges[particle.edge], t, edgeOpacity[particle.edge]);
       }
     }
+    var step = trainStep(scene, t);
     for (i = 0; i < nodes.length; i++) {
-      if (nodeOpacity[i] > 0) paintNode(ctx, nodes[i], t, nodeOpacity[i]);
+      if (nodeOpacity[i] > 0) paintNode(ctx, nodes[i], t, nodeOpacity[i], step);
     }
     for (i = 0; i < edges.length; i++) {
       if (hasOwn.call(edges[i], "label") && edgeOpacity[i] > 0) paintEdgeLabel(ctx, edges[i], t, edgeOpacity[i]);
     }
+    if (hasOwn.call(scene, "loss_curve")) paintLossCurve(ctx, scene.loss_curve, t);
     paintCaption(ctx, scene.captions, t);
     ctx.globalAlpha = 1.0;
   }
@@ -136,6 +138,20 @@
       ctx.fill();
       ctx.fillText(entry.text, entry.x, entry.y);
     }
+  }
+
+  /* Which training step's strings to show at t: the last step starting at or before t
+   * (0 before the first, and always 0 without training). */
+  function trainStep(scene, t) {
+    var train = get(scene, "train");
+    var step = 0;
+    if (train !== undefined && train !== null) {
+      var starts = train.starts;
+      for (var i = 0; i < starts.length; i++) {
+        if (starts[i] <= t) step = i;
+      }
+    }
+    return step;
   }
 
   function currentPhase(phases, t) {
@@ -214,7 +230,8 @@
                   node.w + 2 * grow, node.h + 2 * grow, node.radius + grow);
   }
 
-  function paintNode(ctx, node, t, opacity) {
+  function paintNode(ctx, node, t, opacity, step) {
+    if (step === undefined) step = 0;
     var tr = node.tracks;
     ctx.globalAlpha = opacity;
     boxPath(ctx, node, 0);
@@ -251,7 +268,7 @@
         ctx.globalAlpha = alpha * opacity;
         ctx.font = line.font;
         ctx.fillStyle = line.color;
-        ctx.fillText(line.text, node.x, line.y);
+        ctx.fillText(hasOwn.call(line, "texts") ? line.texts[step] : line.text, node.x, line.y);
       }
     }
     ctx.globalAlpha = 1.0;
@@ -302,6 +319,75 @@
     ctx.globalAlpha = 1.0;
   }
 
+  /* The loss-curve panel of a training scene: loss per step, filled in as the steps run,
+   * the newest point highlighted and labelled. */
+  function paintLossCurve(ctx, curve, t) {
+    ctx.globalAlpha = 1.0;
+    ctx.beginPath();
+    ctx.roundRect(curve.x, curve.y, curve.w, curve.h, curve.radius);
+    ctx.fillStyle = curve.background;
+    ctx.fill();
+    ctx.strokeStyle = curve.border;
+    ctx.lineWidth = 1.0;
+    ctx.stroke();
+    ctx.textBaseline = "alphabetic";
+    ctx.textAlign = "left";
+    ctx.font = curve.title_font;
+    ctx.fillStyle = curve.text;
+    ctx.fillText(curve.title.text, curve.title.x, curve.title.y);
+    var plot = curve.plot;
+    ctx.font = curve.font;
+    ctx.textAlign = "right";
+    var i, tick;
+    for (i = 0; i < curve.yticks.length; i++) {
+      tick = curve.yticks[i];
+      ctx.strokeStyle = curve.grid;
+      ctx.beginPath();
+      ctx.moveTo(plot[0], tick.y);
+      ctx.lineTo(plot[2], tick.y);
+      ctx.stroke();
+      ctx.fillStyle = curve.muted;
+      ctx.fillText(tick.text, curve.ytick_x, tick.text_y);
+    }
+    ctx.textAlign = "center";
+    ctx.fillStyle = curve.muted;
+    for (i = 0; i < curve.xticks.length; i++) {
+      tick = curve.xticks[i];
+      ctx.fillText(tick.text, tick.x, curve.xtick_y);
+    }
+    var points = curve.points;
+    var shown = 0;
+    for (i = 0; i < points.length; i++) {
+      if (points[i].t <= t) shown += 1;
+    }
+    if (shown > 1) {
+      ctx.strokeStyle = curve.line_color;
+      ctx.lineWidth = curve.line_width;
+      ctx.beginPath();
+      ctx.moveTo(points[0].x, points[0].y);
+      for (i = 1; i < shown; i++) {
+        ctx.lineTo(points[i].x, points[i].y);
+      }
+      ctx.stroke();
+    }
+    ctx.fillStyle = curve.line_color;
+    for (i = 0; i < shown; i++) {
+      ctx.beginPath();
+      ctx.arc(points[i].x, points[i].y, curve.dot_r, 0, TAU);
+      ctx.fill();
+    }
+    if (shown > 0) {
+      var current = points[shown - 1];
+      ctx.fillStyle = curve.current_color;
+      ctx.beginPath();
+      ctx.arc(current.x, current.y, curve.current_r, 0, TAU);
+      ctx.fill();
+      ctx.textAlign = "left";
+      ctx.fillStyle = curve.text;
+      ctx.fillText(current.label, curve.label.x, curve.label.y);
+    }
+  }
+
   /* The per-layer gradient-norm chart (its own canvas in the player, under the graph). */
   function paintChart(ctx, chart, t) {
     ctx.globalAlpha = 1.0;
@@ -347,9 +433,9 @@
   return {
     TAU: TAU, VISIBLE: VISIBLE,
     paintFrame: paintFrame, opacities: opacities, paintHeader: paintHeader,
-    currentPhase: currentPhase, traceRoute: traceRoute, strokeAgain: strokeAgain,
+    currentPhase: currentPhase, trainStep: trainStep, traceRoute: traceRoute, strokeAgain: strokeAgain,
     paintEdge: paintEdge, paintParticle: paintParticle, boxPath: boxPath,
     paintNode: paintNode, paintEdgeLabel: paintEdgeLabel, paintCaption: paintCaption,
-    paintChart: paintChart
+    paintLossCurve: paintLossCurve, paintChart: paintChart
   };
 });

@@ -59,6 +59,15 @@ SCHEMA: dict[str, Key] = {
                       " Only with expression."),
         "seed": Key("int", 0, "torch.manual_seed before building the model.", min=0),
     }),
+    "train": Key("section", None, "Optional training: after the traced step, more optimizer steps"
+                 " on the same model (loss, parameters and gradients recorded per step).", children={
+        "steps": Key("int", None, "Number of training steps, the traced one included; leave out"
+                     " for a single traced pass without training.", min=1, max=10000, nullable=True),
+        "optimizer": Key("enum", "sgd", "sgd (torch.optim.SGD) or adam (torch.optim.Adam).",
+                         choices=("sgd", "adam")),
+        "lr": Key("number", 0.1, "Learning rate.", min=0.0, above=True),
+        "momentum": Key("number", 0.0, "SGD momentum (sgd only).", min=0.0, max=1.0),
+    }),
     "view": Key("enum", "ops", "How the trace is drawn: ops (the autograd graph), neurons (an MLP"
                 " as a network diagram) or modules (one node per module).",
                 choices=("ops", "neurons", "modules")),
@@ -80,6 +89,8 @@ SCHEMA: dict[str, Key] = {
         "loss": _seconds(1.0, "Loss highlight."),
         "backward_step": _seconds(1.2, "Per backward engine step.", above=True),
         "pause": _seconds(0.6, "Between phases."),
+        "update": _seconds(3.0, "The parameter update after the first step (presets with train)."),
+        "train_step": _seconds(0.4, "Per later training step (presets with train).", above=True),
         "hold": _seconds(2.0, "Final state held at the end."),
     }),
     "gif": Key("section", None, "GIF output.", children={

@@ -37,6 +37,7 @@ def validate(data: object, *, base_dir: Path, name: str) -> dict:
     if out["title"] is None:
         out["title"] = name
     _check_model(out["model"], base_dir)
+    _check_train(out["train"])
     return out
 
 
@@ -395,3 +396,9 @@ def _check_model(model: dict, base_dir: Path) -> None:
     if shared:
         raise PresetError(f"{shared[0]!r} is both a param and an input; a name can only be one",
                           key=f"model.inputs.{shared[0]}")
+
+
+def _check_train(train: dict) -> None:
+    if train["optimizer"] != "sgd" and train["momentum"]:
+        raise PresetError(f"momentum is only used with optimizer sgd, not {train['optimizer']}",
+                          key="train.momentum", hint="leave momentum out, or use optimizer: sgd")

@@ -34,7 +34,7 @@ def trace_preset(preset: Any) -> dict:
     try:
         built = build_model(data["model"], preset.base_dir)
         return trace_built(built, title=data.get("title") or "",
-                           description=data.get("description") or "")
+                           description=data.get("description") or "", train=data.get("train"))
     except PresetError as exc:
         if exc.key and not exc.path:
             raise preset.error(exc.key, exc.message, exc.hint) from None

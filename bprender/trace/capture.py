@@ -248,8 +248,17 @@ def _backward(loss, nodes) -> tuple[list[int], dict[int, list], dict[int, list]]
     return order, arrived, sent
 
 
-def trace_built(built: Built, title: str = "", description: str = "") -> dict:
-    """Trace one forward + backward pass of ``built`` into a ``bprender.trace/1`` dict."""
+def trace_built(built: Built, title: str = "", description: str = "",
+                train: dict | None = None) -> dict:
+    """Trace one forward + backward pass of ``built`` into a ``bprender.trace/1`` dict.
+
+    train: a preset's ``train`` mapping (steps, optimizer, lr, momentum). With ``steps`` set,
+    the traced pass is training step 1 and the trace gets a ``train`` section (trace/train.py);
+    the leaves' old ``.grad`` is cleared first so step 1 updates with this pass's gradients."""
+    training = bool(train) and train.get("steps") is not None
+    if training:
+        for t in built.leaves.values():
+            t.grad = None
     loss, recorder = _forward(built)
     if not isinstance(loss, torch.Tensor) or loss.grad_fn is None:
         raise ValueError("the loss has no grad_fn: it does not depend on a tensor that "
@@ -386,7 +395,7 @@ def trace_built(built: Built, title: str = "", description: str = "") -> dict:
     inputs = [{"name": n, "shape": list(t.shape), "value": summarize(t)}
               for n, t in built.constants.items()]
 
-    return {
+    out = {
         "schema": SCHEMA,
         "title": title or "",
         "description": description or "",
@@ -398,3 +407,7 @@ def trace_built(built: Built, title: str = "", description: str = "") -> dict:
         "leaves": leaves,
         "inputs": inputs,
     }
+    if training:
+        from .train import train_steps
+        out["train"] = train_steps(built, loss, train)
+    return out

@@ -179,3 +179,58 @@ test("the chart", () => {
   const early = record((ctx) => paintChart(ctx, scene.chart, 0));
   assert.ok(!early.some((op) => op[0] === "fillText" && op[1] === "6"));
 });
+
+test("training: node lines show the current step's strings", () => {
+  const scene = tinyScene();
+  scene.train = { steps: 3, starts: [0, 2, 3] };
+  scene.nodes[1].lines[0].texts = ["L1", "L2", "L3"];
+  const texts = (t) => record((ctx) => paintFrame(ctx, scene, t, null))
+    .filter((op) => op[0] === "fillText").map((op) => op[1]);
+  assert.ok(texts(-1).includes("L1") && !texts(-1).includes("b"));
+  assert.ok(texts(1.99).includes("L1"));
+  assert.ok(texts(2).includes("L2"));
+  assert.ok(texts(10).includes("L3"));
+  assert.equal(paint.trainStep(scene, 2.5), 1);
+  assert.equal(paint.trainStep(tinyScene(), 2.5), 0);
+});
+
+function lossCurve() {
+  return {
+    x: 200, y: 50, w: 100, h: 80, radius: 6, background: "#f4f5f7", border: "#cfd5df",
+    grid: "#cfd5df", text: "#1d2330", muted: "#6b7280", title_font: FONT, font: FONT,
+    title: { text: "Loss", x: 206, y: 64 }, label: { x: 206, y: 78 },
+    plot: [220, 85, 295, 120], ytick_x: 216, xtick_y: 128,
+    yticks: [{ y: 120, text: "0", text_y: 124 }, { y: 85, text: "1", text_y: 89 }],
+    xticks: [{ x: 220, text: "1" }, { x: 295, text: "3" }],
+    line_color: "#4b5563", line_width: 2, dot_r: 2, current_r: 4, current_color: "#e8590c",
+    points: [{ x: 220, y: 90, t: 1, label: "step 1" }, { x: 257.5, y: 100, t: 2, label: "step 2" },
+             { x: 295, y: 110, t: 3, label: "step 3" }],
+  };
+}
+
+test("the loss curve fills in per step and highlights the newest point", () => {
+  const curve = lossCurve();
+  const ops = record((ctx) => paint.paintLossCurve(ctx, curve, 2.5));
+  assert.deepEqual(ops.slice(0, 4), [
+    ["set", "globalAlpha", 1], ["beginPath"], ["roundRect", 200, 50, 100, 80, 6],
+    ["set", "fillStyle", "#f4f5f7"],
+  ]);
+  const line = ops.findIndex((op) => op[0] === "moveTo" && op[1] === 220 && op[2] === 90);
+  assert.deepEqual(ops.slice(line, line + 3), [["moveTo", 220, 90], ["lineTo", 257.5, 100], ["stroke"]]);
+  const arcs = ops.filter((op) => op[0] === "arc");
+  assert.deepEqual(arcs, [["arc", 220, 90, 2, 0, TAU], ["arc", 257.5, 100, 2, 0, TAU],
+                          ["arc", 257.5, 100, 4, 0, TAU]]);
+  assert.deepEqual(ops[ops.length - 1], ["fillText", "step 2", 206, 78]);
+  const before = record((ctx) => paint.paintLossCurve(ctx, curve, 0));
+  assert.ok(!before.some((op) => op[0] === "arc" || (op[0] === "lineTo" && op[1] !== 295)));
+  assert.ok(!before.some((op) => op[0] === "fillText" && op[1].startsWith("step")));
+  // a frame draws the panel (after the nodes, before the caption) only when the scene has one
+  const scene = tinyScene();
+  const plain = record((ctx) => paintFrame(ctx, scene, 2.5, null));
+  scene.loss_curve = curve;
+  const withCurve = record((ctx) => paintFrame(ctx, scene, 2.5, null));
+  assert.ok(!plain.some((op) => op[0] === "fillText" && op[1] === "Loss"));
+  const i = withCurve.findIndex((op) => op[0] === "fillText" && op[1] === "Loss");
+  const j = withCurve.findIndex((op) => op[0] === "fillText" && op[1] === "first line");
+  assert.ok(i > 0 && j > i);
+});

@@ -1,0 +1,253 @@
+"""Training steps in the Scene: per-step strings for the nodes, the update captions and the
+loss-curve panel, all resolved here from the trace's ``train`` section (docs/formats.md).
+
+The painters only pick which step's strings to show (``scene["train"]["starts"]``: the start of
+each step) and which points of the curve have appeared (each point's ``t``). Plain data in,
+plain data out: no torch here.
+"""
+from __future__ import annotations
+
+import math
+
+from .fmt import MINUS, num, summary_text, to_float
+from .style import Sizes
+from .timeline import Timing
+
+STALE = 0.35        # opacity of the numbers that stay step 1's during the later steps
+DIM_TIME = 0.3      # seconds to dim them
+OPTIMIZER_NAMES = {"sgd": "SGD", "adam": "Adam"}
+
+
+def train_count(trace: dict) -> int:
+    """The number of training steps in a trace (0: no training)."""
+    train = trace.get("train")
+    return len(train["steps"]) if train and train.get("steps") else 0
+
+
+def _leaf_name(n) -> str:
+    if n.trace is not None and n.trace.get("name"):
+        return n.trace["name"]
+    return n.label
+
+
+def _values_after(train: dict) -> list[list[dict]]:
+    """Per step, each leaf's value after that step's update (the next step's, or final)."""
+    steps = train["steps"]
+    out = []
+    for k in range(len(steps)):
+        if k + 1 < len(steps):
+            out.append([leaf["value"] for leaf in steps[k + 1]["leaves"]])
+        else:
+            out.append([leaf["value"] for leaf in train["final"]])
+    return out
+
+
+def update_text(old: dict | None, new: dict | None) -> str:
+    """'2 → 2.06' for a one-element tensor, else its norm before and after."""
+    if old is None or new is None:
+        return ""
+    a, b = old.get("values"), new.get("values")
+    if a is not None and b is not None and len(a) == 1 and len(b) == 1:
+        return f"{num(a[0])} → {num(b[0])}"
+    return f"norm {num(old['stats']['norm'])} → {num(new['stats']['norm'])}"
+
+
+def step_texts(trace: dict, graph) -> dict[str, dict[str, list[str]]]:
+    """node id -> {line role -> one string per step}: leaves' value, grad and update lines
+    and the loss node's value. Empty without training."""
+    if not train_count(trace):
+        return {}
+    train = trace["train"]
+    steps = train["steps"]
+    after = _values_after(train)
+    index = {leaf["name"]: j for j, leaf in enumerate(steps[0]["leaves"])}
+    out: dict[str, dict[str, list[str]]] = {}
+    for n in graph.nodes:
+        if n.kind == "loss":
+            out[n.id] = {"value": [summary_text(s["loss"]) for s in steps]}
+        elif n.kind == "leaf" and _leaf_name(n) in index:
+            j = index[_leaf_name(n)]
+            out[n.id] = {
+                "value": [summary_text(s["leaves"][j]["value"]) for s in steps],
+                "grad": ["grad " + summary_text(s["leaves"][j]["grad"]) for s in steps],
+                "update": [update_text(s["leaves"][j]["value"], after[k][j]) for k, s in enumerate(steps)],
+            }
+    return out
+
+
+def _signed(x: float) -> str:
+    text = num(x)
+    return f"({text})" if text.startswith(MINUS) else text
+
+
+def _element(name: str, shape: list, flat: int) -> str:
+    if len(shape) == 0 or math.prod(shape) == 1:
+        return name
+    index = []
+    for d in reversed(shape):
+        index.append(flat % d)
+        flat //= d
+    return f"{name}[{', '.join(str(i) for i in reversed(index))}]"
+
+
+def _examples(train: dict, count: int = 2) -> list[tuple[str, float, float, float]]:
+    """(element name, old, grad, new) for a few parameters of step 1: one-element parameters
+    first, then the element with the largest gradient of the first tensor parameter."""
+    first = train["steps"][0]["leaves"]
+    after = _values_after(train)[0]
+    picks: list[tuple[int, int]] = []
+    for j, leaf in enumerate(first):
+        values = leaf["value"].get("values") if leaf["value"] else None
+        if values is not None and len(values) == 1 and leaf.get("grad") and leaf["grad"].get("values"):
+            picks.append((j, 0))
+    for j, leaf in enumerate(first):
+        grads = leaf["grad"].get("values") if leaf.get("grad") else None
+        if grads and len(grads) > 1 and leaf["value"].get("values") is not None:
+            best = max(range(len(grads)), key=lambda i: abs(to_float(grads[i])))
+            picks.append((j, best))
+            break
+    out = []
+    for j, i in picks[:count]:
+        leaf = first[j]
+        old = to_float(leaf["value"]["values"][i])
+        grad = to_float(leaf["grad"]["values"][i])
+        new = to_float(after[j]["values"][i]) if after[j].get("values") is not None else math.nan
+        out.append((_element(leaf["name"], leaf["value"]["shape"], i), old, grad, new))
+    return out
+
+
+def optimizer_text(settings: dict) -> str:
+    name = OPTIMIZER_NAMES.get(settings["name"], settings["name"])
+    if settings.get("momentum"):
+        name += f" with momentum {num(settings['momentum'])}"
+    return f"{name}, lr = {num(settings['lr'])}"
+
+
+def update_lines(trace: dict) -> list[str]:
+    """The update caption: the rule, then the arithmetic for one or two parameters."""
+    train = trace["train"]
+    settings = train["optimizer"]
+    lr = settings["lr"]
+    if settings["name"] == "adam":
+        lines = [f"Update ({optimizer_text(settings)}): w ← w − lr·m̂/(√v̂ + ε); at step 1 "
+                 "m̂/√v̂ = ±1, so every parameter moves by about lr."]
+        for name, old, grad, new in _examples(train):
+            lines.append(f"{name} ← {num(old)} − {num(lr)} · {_signed((old - new) / lr)} = {num(new)}")
+    else:
+        lines = [f"Update ({optimizer_text(settings)}): every parameter steps against its "
+                 "gradient, w ← w − lr·∂L/∂w."]
+        for k, (name, old, grad, new) in enumerate(_examples(train)):
+            rule = f"{name} − lr·∂L/∂{name} = " if k == 0 else ""   # written out once
+            lines.append(f"{name} ← {rule}{num(old)} − {num(lr)} · {_signed(grad)} = {num(new)}")
+    return lines
+
+
+def _loss_value(summary: dict | None) -> float:
+    if not summary or not summary.get("values"):
+        return math.nan
+    return to_float(summary["values"][0])
+
+
+def training_captions(trace: dict, timing: Timing) -> list[tuple[float, float, list[str]]]:
+    """(t0, t1, lines) for the update and each later step."""
+    train = trace["train"]
+    steps = train["steps"]
+    phase = {p["name"]: p for p in timing.phases}
+    out = [(phase["update"]["t0"], phase["update"]["t1"], update_lines(trace))]
+    starts = timing.train_starts
+    for k in range(1, len(steps)):
+        t1 = starts[k + 1] if k + 1 < len(starts) else phase["train"]["t1"]
+        out.append((starts[k], t1, [
+            f"Step {k + 1} of {len(steps)}: forward, backward and update again with the new "
+            f"parameters; L = {num(_loss_value(steps[k]['loss']))}",
+            "Only the loss, the parameters and their gradients are recorded after step 1;",
+            "the dimmed numbers in the other boxes are still step 1's.",
+        ]))
+    return out
+
+
+def end_lines(trace: dict) -> list[str]:
+    train = trace["train"]
+    steps = train["steps"]
+    first, last = _loss_value(steps[0]["loss"]), _loss_value(steps[-1]["loss"])
+    verb = "fell" if last < first else "went"
+    return [f"After {len(steps)} steps ({optimizer_text(train['optimizer'])}): the loss {verb} "
+            f"from {num(first)} to {num(last)}.",
+            "Every step: forward pass, loss, backward pass, then w ← w − lr·∂L/∂w for every parameter."]
+
+
+def _nice_step(raw: float) -> float:
+    if not (raw > 0 and math.isfinite(raw)):
+        return 1.0
+    mag = 10 ** math.floor(math.log10(raw))
+    for m in (1.0, 2.0, 2.5, 5.0, 10.0):
+        if m * mag >= raw:
+            return m * mag
+    return 10.0 * mag
+
+
+def build_loss_curve(trace: dict, timing: Timing, rect: tuple[float, float, float, float],
+                     sizes: Sizes, fonts, colors: dict) -> dict:
+    """The loss-curve panel inside the frame at rect (x, y, w, h): loss per step on a linear
+    axis from 0; point k appears when step k's loss is computed, the newest one highlighted."""
+    x, y, w, h = rect
+    steps = trace["train"]["steps"]
+    losses = [_loss_value(s["loss"]) for s in steps]
+    pad = sizes.px(14)
+    title_font, font = sizes.font(15, True), sizes.font(12)
+    title_px, px = sizes.text_px(15), sizes.text_px(12)
+    finite = [v for v in losses if math.isfinite(v)]
+    top = max([abs(v) for v in finite] + [0.0])
+    tick = _nice_step(top / 4)
+    n_ticks = max(1, math.ceil(top / tick - 1e-9)) if top > 0 else 4
+    ymax = tick * n_ticks
+    ymin = min(0.0, min(finite, default=0.0))
+    tick_texts = [num(ymin + k * tick, 3) for k in range(n_ticks + 1)] if ymin == 0 else \
+        [num(ymin + (ymax - ymin) * k / n_ticks, 3) for k in range(n_ticks + 1)]
+    label_w = max(fonts.measure(text, font) for text in tick_texts)
+    title_y = round(y + pad + title_px, 2)
+    label_y = round(title_y + px * 1.9, 2)
+    x0 = round(x + pad + label_w + sizes.px(8), 2)
+    x1 = round(x + w - pad - sizes.px(6), 2)
+    y0 = round(label_y + px * 1.6, 2)
+    y1 = round(y + h - pad - px * 1.8, 2)
+
+    def to_y(v: float) -> float:
+        if math.isnan(v):
+            return y0
+        v = min(max(v, ymin), ymax)
+        return round(y1 - (y1 - y0) * (v - ymin) / (ymax - ymin), 2)
+
+    def to_x(k: int) -> float:
+        if len(steps) == 1:
+            return round((x0 + x1) / 2, 2)
+        return round(x0 + (x1 - x0) * k / (len(steps) - 1), 2)
+
+    loss_phase = next(p for p in timing.phases if p["name"] == "loss")
+    points = []
+    for k, v in enumerate(losses):
+        t = loss_phase["t0"] if k == 0 else timing.train_starts[k]
+        points.append({"x": to_x(k), "y": to_y(v), "t": round(t, 6),
+                       "label": f"step {k + 1} of {len(steps)} · L = {num(v)}"})
+    yticks = [{"y": to_y(ymin + (ymax - ymin) * k / n_ticks), "text": text,
+               "text_y": round(to_y(ymin + (ymax - ymin) * k / n_ticks) + px * 0.35, 2)}
+              for k, text in enumerate(tick_texts)]
+    xs = sorted({0, (len(steps) - 1) // 2, len(steps) - 1}) if len(steps) > 2 else list(range(len(steps)))
+    xticks = [{"x": to_x(k), "text": str(k + 1)} for k in xs]
+    return {
+        "x": x, "y": y, "w": w, "h": h, "radius": sizes.px(10),
+        "background": colors["panel"], "border": colors["edge_idle"], "grid": colors["edge_idle"],
+        "text": colors["text"], "muted": colors["muted"],
+        "title_font": title_font, "font": font,
+        "title": {"text": "Loss per training step", "x": round(x + pad, 2), "y": title_y},
+        "label": {"x": round(x + pad, 2), "y": label_y},
+        "plot": [x0, y0, x1, y1], "ytick_x": round(x0 - sizes.px(6), 2),
+        "xtick_y": round(y1 + px * 1.4, 2), "yticks": yticks, "xticks": xticks,
+        "line_color": colors["forward"], "line_width": sizes.px(2),
+        "dot_r": sizes.px(2.5), "current_r": sizes.px(5), "current_color": colors["loss"],
+        "points": points,
+    }
+
+
+__all__ = ["STALE", "DIM_TIME", "train_count", "step_texts", "update_text", "update_lines",
+           "training_captions", "end_lines", "build_loss_curve", "optimizer_text"]

@@ -1,0 +1,207 @@
+"""Training steps (issue 5): the trace's `train` section against a plain PyTorch loop, the
+update phase and the loss curve in the scene, and a golden frame of presets/training.yaml.
+
+Regenerate the golden frame only on purpose: python -m pytest tests/test_training.py --regen-golden
+(then look at tests/baseline/training-steps.png).
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from bprender.errors import PresetError
+from bprender.jsonio import dumps
+from bprender.paint import paint_frame, train_step
+from bprender.canvas import RecordingCanvas2D
+from bprender.pipeline import open_preset, scene_of, trace_of
+from bprender.preset import builtin_presets_dir, preset_from_dict
+from bprender.render import render_frame
+from bprender.trace import trace_preset
+from imagecompare import bgra_to_rgb, check_golden
+
+
+@pytest.fixture(scope="module")
+def preset():
+    return open_preset("training")
+
+
+@pytest.fixture(scope="module")
+def trace(preset):
+    return trace_of(preset)
+
+
+@pytest.fixture(scope="module")
+def scene(preset, trace):
+    return scene_of(trace, preset)
+
+
+def plain_loop(steps: int, make_optimizer) -> tuple[list[float], list[dict[str, torch.Tensor]]]:
+    """presets/training.py trained by hand: the losses and the parameters at every step."""
+    path = builtin_presets_dir() / "training.py"
+    spec = importlib.util.spec_from_file_location("training_model_for_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    parts = module.build()
+    model, x, y = parts["model"], parts["inputs"], parts["target"]
+    optimizer = make_optimizer(model.parameters())
+    losses, params = [], []
+    for _ in range(steps):
+        optimizer.zero_grad(set_to_none=True)
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        losses.append(loss.item())
+        params.append({n: p.detach().clone() for n, p in model.named_parameters()})
+        optimizer.step()
+    params.append({n: p.detach().clone() for n, p in model.named_parameters()})
+    return losses, params
+
+
+def tensor(summary: dict) -> torch.Tensor:
+    return torch.tensor(summary["values"], dtype=torch.float32).reshape(summary["shape"])
+
+
+def check_against_loop(trace: dict, losses, params) -> None:
+    steps = trace["train"]["steps"]
+    assert [s["step"] for s in steps] == list(range(1, len(losses) + 1))
+    for k, s in enumerate(steps):
+        assert torch.allclose(tensor(s["loss"]), torch.tensor(losses[k]).reshape(tensor(s["loss"]).shape)), k
+        for leaf in s["leaves"]:
+            assert torch.allclose(tensor(leaf["value"]), params[k][leaf["name"]]), (k, leaf["name"])
+    for leaf in trace["train"]["final"]:
+        assert torch.allclose(tensor(leaf["value"]), params[-1][leaf["name"]]), leaf["name"]
+
+
+def test_training_trace_matches_a_plain_pytorch_loop(preset, trace):
+    settings = preset.data["train"]
+    assert settings["optimizer"] == "sgd"
+    losses, params = plain_loop(settings["steps"], lambda p: torch.optim.SGD(p, lr=settings["lr"]))
+    assert trace["train"]["optimizer"] == {"name": "sgd", "lr": settings["lr"], "momentum": 0.0}
+    check_against_loop(trace, losses, params)
+    # step 1 is the traced pass: its loss and gradients are the trace's
+    first = trace["train"]["steps"][0]
+    assert first["loss"] == trace["loss"]["value"]
+    by_name = {leaf["name"]: leaf for leaf in trace["leaves"]}
+    for leaf in first["leaves"]:
+        assert leaf["grad"] == by_name[leaf["name"]]["grad"]
+        assert leaf["value"] == by_name[leaf["name"]]["value"]
+
+
+def test_the_loss_falls(trace):
+    losses = [s["loss"]["values"][0] for s in trace["train"]["steps"]]
+    assert 20 <= len(losses) <= 30
+    assert losses[-1] < losses[0] / 2
+    assert sum(b < a for a, b in zip(losses, losses[1:])) >= len(losses) - 2
+
+
+def test_step_one_updates_with_the_traced_gradient(trace):
+    lr = trace["train"]["optimizer"]["lr"]
+    first, second = trace["train"]["steps"][0], trace["train"]["steps"][1]
+    for a, b in zip(first["leaves"], second["leaves"]):
+        expected = tensor(a["value"]) - lr * tensor(a["grad"])
+        assert torch.allclose(tensor(b["value"]), expected, atol=1e-6), a["name"]
+
+
+def test_adam_with_momentum_free_settings_matches_torch(tmp_path):
+    """The same model trained with Adam through a preset written on the fly."""
+    data = {"model": {"python": str(builtin_presets_dir() / "training.py") + ":build"},
+            "train": {"steps": 6, "optimizer": "adam", "lr": 0.05}}
+    trace = trace_preset(preset_from_dict(data, base_dir=tmp_path))
+    assert trace["train"]["optimizer"]["name"] == "adam"
+    losses, params = plain_loop(6, lambda p: torch.optim.Adam(p, lr=0.05))
+    check_against_loop(trace, losses, params)
+
+
+def test_training_trace_is_deterministic(preset, trace):
+    assert dumps(trace_of(preset)) == dumps(trace)
+
+
+def test_no_train_section_without_steps():
+    trace = trace_of(open_preset("linear"))
+    assert "train" not in trace
+
+
+def test_train_preset_keys_are_checked(tmp_path):
+    model = {"expression": "(w * x - y) ** 2", "params": {"w": 1.0}, "inputs": {"x": 2.0, "y": 3.0}}
+    ok = preset_from_dict({"model": model, "train": {"steps": 3}}, base_dir=tmp_path)
+    assert ok.data["train"] == {"steps": 3, "optimizer": "sgd", "lr": 0.1, "momentum": 0.0}
+    assert preset_from_dict({"model": model}, base_dir=tmp_path).data["train"]["steps"] is None
+    for bad, key in (({"steps": 0}, "train.steps"), ({"steps": 2, "lr": 0}, "train.lr"),
+                     ({"steps": 2, "optimizer": "rmsprop"}, "train.optimizer"),
+                     ({"steps": 2, "optimizer": "adam", "momentum": 0.9}, "train.momentum")):
+        with pytest.raises(PresetError) as err:
+            preset_from_dict({"model": model, "train": bad}, base_dir=tmp_path)
+        assert err.value.key == key, bad
+
+
+def test_expression_models_train_too(tmp_path):
+    """The seed example: w=2, b=1, x=3, y=8; dL/dw = -6, so w <- 2 - 0.01 * (-6) = 2.06."""
+    data = {"model": {"expression": "(w * x + b - y_true) ** 2", "params": {"w": 2.0, "b": 1.0},
+                      "inputs": {"x": 3.0, "y_true": 8.0}},
+            "train": {"steps": 3, "lr": 0.01}}
+    preset = preset_from_dict(data, base_dir=tmp_path)
+    trace = trace_of(preset)
+    second = {leaf["name"]: leaf for leaf in trace["train"]["steps"][1]["leaves"]}
+    assert second["w"]["value"]["values"] == [2.06]
+    assert second["b"]["value"]["values"] == [1.02]
+    scene = scene_of(trace, preset)
+    update = next(i for i in scene["captions"]["items"] if i["lines"][0].startswith("Update"))
+    assert any("= 2 − 0.01 · (−6) = 2.06" in line for line in update["lines"]), update["lines"]
+
+
+def test_scene_has_the_update_phase_steps_and_loss_curve(scene, trace):
+    n = len(trace["train"]["steps"])
+    names = [p["name"] for p in scene["phases"]]
+    assert names == ["intro", "forward", "loss", "backward", "update", "train", "end"]
+    update = scene["phases"][names.index("update")]
+    assert update["label"].startswith("Update")
+    events = [e["name"] for e in scene["events"]]
+    assert "update" in events and [f"step:{k}" for k in range(2, n + 1)] == \
+        [e for e in events if e.startswith("step:")]
+    starts = scene["train"]["starts"]
+    assert len(starts) == n and starts[0] == 0.0 and starts[1] == update["t1"]
+    assert all(b - a == pytest.approx(0.4) for a, b in zip(starts[1:], starts[2:]))
+    curve = scene["loss_curve"]
+    assert len(curve["points"]) == n
+    assert curve["points"][-1]["y"] > curve["points"][0]["y"]   # lower loss: lower on screen
+    assert curve["points"][0]["label"].startswith("step 1 of")
+    # leaves show old -> new with per-step strings; the loss node its per-step value
+    leaf = next(node for node in scene["nodes"] if node["kind"] == "leaf")
+    update_line = next(line for line in leaf["lines"] if line["track"] == "update")
+    assert "→" in update_line["text"] and len(update_line["texts"]) == n
+    loss = next(node for node in scene["nodes"] if node["kind"] == "loss")
+    assert len(next(line for line in loss["lines"] if "texts" in line)["texts"]) == n
+
+
+def test_painter_shows_the_current_steps_strings(scene, trace):
+    starts = scene["train"]["starts"]
+    assert train_step(scene, -1.0) == 0 and train_step(scene, starts[5] + 0.01) == 5
+    ctx = RecordingCanvas2D()
+    paint_frame(ctx, scene, starts[5] + 0.01)
+    texts = [op[1] for op in ctx.ops if op[0] == "fillText"]
+    loss6 = next(line for node in scene["nodes"] if node["kind"] == "loss"
+                 for line in node["lines"] if "texts" in line)["texts"][5]
+    assert loss6 in texts
+    assert scene["loss_curve"]["points"][5]["label"] in texts
+    assert scene["loss_curve"]["points"][6]["label"] not in texts
+
+
+def test_scene_without_training_has_no_training_keys():
+    p = open_preset("linear")
+    scene = scene_of(trace_of(p), p)
+    assert "train" not in scene and "loss_curve" not in scene
+    assert [p["name"] for p in scene["phases"]] == ["intro", "forward", "loss", "backward", "end"]
+    assert not any("texts" in line for node in scene["nodes"] for line in node["lines"])
+
+
+def test_training_scene_is_deterministic(preset, trace, scene):
+    assert json.dumps(scene_of(trace_of(preset), preset), sort_keys=True) == json.dumps(scene, sort_keys=True)
+
+
+def test_golden_frame_mid_training(scene, regen_golden):
+    starts = scene["train"]["starts"]
+    t = starts[len(starts) // 2] + 0.2
+    check_golden("training-steps", bgra_to_rgb(render_frame(scene, t)), regen_golden)
