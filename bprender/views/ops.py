@@ -78,7 +78,7 @@ def _add_constants(graph: ViewGraph, trace: dict, folded: set[str]) -> None:
 
 def _steps(trace: dict, graph: ViewGraph, folded: set[str], source: dict[str, str]) -> list[Step]:
     """The engine's firing order, each step captioned with the chain rule."""
-    symbols = Symbols(graph, source)
+    symbols = Symbols(graph, source, trace)
     fanout = {f["node"]: f for f in trace.get("fanout", [])}
     edge_grad = {e["id"]: e.get("grad") for e in trace["edges"]}
     nodes = {n["id"]: n for n in trace["nodes"]}
@@ -87,12 +87,12 @@ def _steps(trace: dict, graph: ViewGraph, folded: set[str], source: dict[str, st
         node_id = step["node"]
         if node_id in folded:
             continue
-        sends = [(source[eid], _operand_position(nodes[node_id], eid), edge_grad[eid]) for eid in step["edges"]]
+        sends = [(source[eid], _operand_position(nodes[node_id], eid), edge_grad[eid], eid) for eid in step["edges"]]
         lines = []
         if node_id in fanout:
             f = fanout[node_id]
             lines.append(fanin_line(symbols, node_id, [edge_grad[eid] for eid in f["edges"]], f["sum"]))
-        lines += step_lines(symbols, node_id, graph.node(node_id).grad, sends)
+        lines += step_lines(symbols, node_id, graph.node(node_id).grad, sends, room=MAX_LINES - len(lines))
         if len(lines) > MAX_LINES:
             lines = lines[:MAX_LINES - 1] + [f"… and {len(lines) - MAX_LINES + 1} more edges"]
         steps.append(Step(nodes=[node_id], edges=list(step["edges"]), lines=lines,

@@ -1,15 +1,18 @@
-"""Chain-rule captions: each backward step written out with the real numbers, e.g.
-"∂L/∂w = ∂L/∂(w·x) · x = −2 · 3 = −6". Strings only; the timeline decides when they show."""
+"""Readable names for every node's output: leaves and constants by name, ops by formula
+(w·x + b), so a caption reads like the forward expression."""
 from __future__ import annotations
 
-import math
+from typing import TYPE_CHECKING
 
-from .fmt import MINUS, num, summary_scalar, summary_text, to_float
-from .views.graph import ViewGraph
+from ..fmt import MINUS, num, summary_scalar
+
+if TYPE_CHECKING:  # the views import this package: no import cycle at run time
+    from ..views.graph import ViewGraph
 
 MAX_SYMBOL = 22  # longer formulas fall back to the op's name: a caption must fit one line
 
 SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 # Operator precedence of a formula's outermost operation: an operand is bracketed only when
 # its own outermost operation binds more loosely than the place it is put in.
@@ -32,11 +35,16 @@ BINARY_PRECEDENCE = {"Add": (SUM, (SUM, SUM)), "Sub": (SUM, (SUM, PRODUCT)),
 
 
 class Symbols:
-    """A readable name for every node's output: leaves and constants by name, ops by formula."""
+    """A readable name for every node's output: leaves and constants by name, ops by formula.
 
-    def __init__(self, graph: ViewGraph, producer_of_edge: dict[str, str]):
+    `producer_of_edge` maps a trace edge to the node its gradient reaches in the view (view-only
+    ops folded away); `trace` (optional) gives the tensor rules the raw trace: values of folded
+    nodes and the edges through them."""
+
+    def __init__(self, graph: ViewGraph, producer_of_edge: dict[str, str], trace: dict | None = None):
         self.graph = graph
         self.producer_of_edge = producer_of_edge
+        self.trace = trace
         self.names: dict[str, tuple[str, int]] = {}
         seen: dict[str, int] = {}
         for node in graph.nodes:  # numbered fallbacks, stable in node order
@@ -108,9 +116,6 @@ def bracket(term: tuple[str, int], needed: int) -> str:
     return f"({text})" if precedence < needed else text
 
 
-SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
-
 def _wrap(symbol: str) -> str:
     """Bracket anything but a plain name or number (for ∂L/∂(...) and products)."""
     plain = symbol.replace("_", "").replace(".", "").isalnum() or symbol[:-1].isalnum()
@@ -120,50 +125,3 @@ def _wrap(symbol: str) -> str:
 def d(symbol: str) -> str:
     """∂L/∂symbol, bracketing compound symbols."""
     return "∂L/∂" + _wrap(symbol)
-
-
-def local_derivative(symbols: Symbols, node_id: str, slot: int) -> str:
-    """∂node/∂input[slot] as a formula over the operands, or a generic ∂N/∂x."""
-    node = symbols.graph.node(node_id)
-    ops = symbols.operands(node_id)
-    if node.label == "Pow" and ops:
-        exponent = (node.trace.get("attrs") or {}).get("exponent")
-        if isinstance(exponent, (int, float)):
-            e1 = num(to_float(exponent) - 1)
-            power = "" if e1 == "1" else e1.replace(MINUS, "-").translate(SUPERSCRIPT)
-            return f"{num(exponent)}·{_wrap(ops[0])}{power}"
-    if node.label in UNARY and ops:
-        return UNARY[node.label][1].format(a=ops[0])
-    if node.label in BINARY and len(ops) == 2 and slot < 2:
-        return BINARY[node.label][1][slot].format(a=_wrap(ops[0]), b=_wrap(ops[1]))
-    return "∂" + _wrap(symbols.of(node_id)) + "/∂" + _wrap(ops[slot] if slot < len(ops) else "x")
-
-
-def step_lines(symbols: Symbols, node_id: str, arriving: dict | None,
-               sends: list[tuple[str, int, dict | None]]) -> list[str]:
-    """Caption lines for one backward step: node_id received `arriving` and sends gradient to
-    each (producer id, slot, edge gradient)."""
-    node = symbols.graph.node(node_id)
-    if node.kind == "leaf":
-        return [f"{node.label}.grad = {summary_text(arriving)}   (accumulated into the leaf {node.label})"]
-    g = summary_scalar(arriving)
-    lines = []
-    if node.kind == "loss":
-        lines.append(f"∂L/∂L = {summary_text(arriving)}   (backward starts at the loss)")
-    for producer, slot, grad in sends:
-        target = symbols.of(producer)
-        local = local_derivative(symbols, node_id, slot)
-        sent = summary_scalar(grad)
-        own = "∂L/∂L" if node.kind == "loss" else d(symbols.of(node_id))
-        head = f"{d(target)} = {own} · {local}"
-        if g is not None and sent is not None and g != 0 and math.isfinite(g) and math.isfinite(sent):
-            lines.append(f"{head} = {num(g)} · {num(sent / g)} = {num(sent)}")
-        else:
-            lines.append(f"{head} = {summary_text(grad)}")
-    return lines
-
-
-def fanin_line(symbols: Symbols, node_id: str, parts: list[dict | None], total: dict | None) -> str:
-    """The engine's silent sum where one value feeds several ops."""
-    terms = " + ".join(summary_text(p) for p in parts).replace("+ " + MINUS, MINUS + " ")
-    return f"{d(symbols.of(node_id))} = {terms} = {summary_text(total)}   (used {len(parts)} times: gradients add)"

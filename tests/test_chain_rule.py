@@ -1,0 +1,188 @@
+"""Chain-rule captions of the ops view on every gallery preset: each backward step writes out
+its op's local rule with the real numbers, fits the caption band, and does the arithmetic right."""
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from fontTools.ttLib import TTFont
+
+from bprender.canvas import FontBook
+from bprender.chain_rule import RULES
+from bprender.chain_rule.scalar import ELEMENTWISE
+from bprender.fmt import num
+from bprender.pipeline import open_preset, trace_of
+from bprender.views import make_view
+
+PRESETS = ["linear", "mlp", "shared_layer", "deep_sigmoid", "deep_relu", "cnn", "attention"]
+FONTS = Path(__file__).resolve().parent.parent / "bprender" / "assets" / "fonts"
+BAND = 1164  # px of text in the caption band at 1280×720 (captions.build_captions)
+GENERIC = re.compile(r"∂(?!L/)\S*/∂")  # "∂Addmm₁/∂fc.bias": a derivative named, not written out
+
+
+@pytest.fixture(scope="module")
+def views():
+    out = {}
+    for name in PRESETS:
+        trace = trace_of(open_preset(name))
+        out[name] = (trace, make_view(trace, "ops"))
+    return out
+
+
+def step_texts(view):
+    return [(step, line) for step in view.steps for line in step.lines]
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_every_step_has_one_to_three_lines_that_fit_the_band(views, name):
+    fonts = FontBook()
+    _, view = views[name]
+    assert view.steps
+    for step in view.steps:
+        assert 1 <= len(step.lines) <= 3, step.lines
+        for line in step.lines:
+            assert line and "\n" not in line
+            assert fonts.measure(line, "19px bprender-sans") <= BAND, line
+
+
+def test_every_character_is_in_the_bundled_fonts(views):
+    chars = {c for _, view in views.values() for _, line in step_texts(view) for c in line}
+    for font in ("bprender-sans.ttf", "bprender-sans-bold.ttf"):
+        cmap = TTFont(FONTS / font).getBestCmap()
+        missing = sorted(c for c in chars if ord(c) not in cmap)
+        assert not missing, (font, missing)
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_every_op_kind_has_its_own_rule(views, name):
+    trace, view = views[name]
+    kinds = {n["label"] for n in trace["nodes"] if n["kind"] != "leaf"}
+    shown = {view.node(s.nodes[0]).label for s in view.steps if view.node(s.nodes[0]).kind != "leaf"}
+    for kind in shown:
+        assert kind in RULES or kind in ELEMENTWISE, kind
+    assert shown <= kinds
+    for step, line in step_texts(view):
+        assert not GENERIC.search(line), line
+        assert "the other factor" not in line, line
+        if view.node(step.nodes[0]).kind != "leaf" and "backward starts" not in line and "gradients add" not in line:
+            assert re.search(r"\d", line), line  # every rule comes with numbers
+
+
+def test_each_op_kind_of_the_gallery_is_covered(views):
+    kinds = {view.node(s.nodes[0]).label for _, view in views.values() for s in view.steps
+             if view.node(s.nodes[0]).kind != "leaf"}
+    assert {"Addmm", "Sigmoid", "Relu", "Tanh", "MseLoss", "NllLoss", "LogSoftmax", "Convolution",
+            "MaxPool2DWithIndices", "NativeLayerNorm", "Softmax", "Mm", "Mul", "Add", "Pow", "Sub"} <= kinds
+
+
+def test_linear_captions_stay_as_they_were(views):
+    _, view = views["linear"]
+    assert [s.lines for s in view.steps] == [
+        ["∂L/∂L = 1   (backward starts at the loss)",
+         "∂L/∂(w·x + b − y_true) = ∂L/∂L · 2·(w·x + b − y_true) = 1 · −2 = −2"],
+        ["∂L/∂(w·x + b) = ∂L/∂(w·x + b − y_true) · 1 = −2 · 1 = −2"],
+        ["∂L/∂(w·x) = ∂L/∂(w·x + b) · 1 = −2 · 1 = −2", "∂L/∂b = ∂L/∂(w·x + b) · 1 = −2 · 1 = −2"],
+        ["b.grad = −2   (accumulated into the leaf b)"],
+        ["∂L/∂w = ∂L/∂(w·x) · x = −2 · 3 = −6"],
+        ["w.grad = −6   (accumulated into the leaf w)"],
+    ]
+
+
+def _number(text: str) -> float:
+    return float(text.replace("−", "-"))
+
+
+ARITHMETIC = re.compile(r"^[0-9.e−+·()/² \-\[\]>]+$")
+
+
+def _evaluate(expr: str) -> float:
+    py = (expr.replace("−", "-").replace("·", "*").replace("²", "**2")
+          .replace("[", "(").replace("]", ")"))
+    assert re.fullmatch(r"[0-9.e\-+*()/ >]+", py), expr
+    return float(eval(py, {"__builtins__": {}}))  # noqa: S307 - digits and operators only
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_worked_examples_add_up(views, name):
+    """Every fully written-out example (no "…") evaluates to the result it prints."""
+    _, view = views[name]
+    checked = 0
+    for _, line in step_texts(view):
+        parts = line.split(" = ")
+        m = re.match(r"(−?[0-9.]+(?:e−?\d+)?)(?:\s|;|,|$)", parts[-1])
+        expr = parts[-2].split(": ")[-1] if len(parts) > 2 else ""
+        if not m or "…" in expr or not ARITHMETIC.match(expr):
+            continue
+        result = _number(m.group(1))
+        value = _evaluate(expr)
+        products = [abs(_evaluate(t)) for t in re.split(r" [+−] (?![^(]*\))", expr.strip("()")) if t.strip()] \
+            if "(" not in expr else [abs(value)]
+        scale = max([abs(result), abs(value)] + products)
+        assert math.isclose(value, result, rel_tol=3e-3, abs_tol=3e-3 * scale + 1e-12), line
+        checked += 1
+    assert checked >= 2, name
+
+
+def test_addmm_weight_element_is_the_pytorch_gradient(views):
+    """mlp: the weight element each Addmm step works out is the .grad element PyTorch computes."""
+    from bprender.presets.mlp import build
+    built = build()
+    model = built["model"]
+    loss = torch.nn.functional.mse_loss(model(built["inputs"]), built["target"])
+    loss.backward()
+    grads = {name: p.grad for name, p in model.named_parameters()}
+    _, view = views["mlp"]
+    seen = 0
+    for _, line in step_texts(view):
+        m = re.match(r"∂L/∂(\d\.weight)\[(\d+),(\d+)\] = .* = (\S+)$", line)
+        if m:
+            weight, i, j, printed = m.group(1), int(m.group(2)), int(m.group(3)), m.group(4)
+            assert printed == num(grads[weight][i, j].item()), line
+            # the factors: ∂L/∂z of the layer times the layer's input
+            seen += 1
+    assert seen == 2
+
+
+def test_softmax_minus_onehot_is_pytorch_softmax(views):
+    trace, view = views["cnn"]
+    step = next(s for s in view.steps if s.label == "LogSoftmax")
+    line = step.lines[0]
+    assert "softmax(Addmm) − onehot(target)" in line
+    logits = torch.tensor(next(n for n in trace["nodes"] if n["label"] == "Addmm")["value"]["values"])
+    probs = torch.softmax(logits, dim=0)
+    m = re.search(r"e\.g\. \[0,(\d)\]: (\S+) − ([01]) = (\S+)$", line)
+    assert m, line
+    k = int(m.group(1))
+    assert m.group(2) == num(probs[k].item())
+    target = int(trace["nodes"][0]["inputs"][1]["value"]["values"][0])
+    assert m.group(3) == ("1" if k == target else "0")
+    assert _number(m.group(4)) == pytest.approx(probs[k].item() - (k == target), abs=1e-3)
+
+
+def test_tensor_ops_with_too_many_values_fall_back_to_norms(views):
+    _, view = views["cnn"]
+    lines = {s.label: s.lines for s in view.steps}
+    conv = " ".join(lines["Convolution"])
+    assert "Σ over the 36 output positions of ∂L/∂Convolution · input patch" in conv
+    assert "‖∂L/∂conv.weight‖ = " in conv
+    pool = " ".join(lines["MaxPool2DWithIndices"])
+    assert "max of each 2×2 window" in pool and "the other 3" in pool
+    assert "[Convolution > 0]" in lines["Relu"][0] and "norm" in lines["Relu"][0]
+
+
+def test_rules_read_like_the_math(views):
+    text = {name: "\n".join(line for _, line in step_texts(view)) for name, (_, view) in views.items()}
+    assert "2(σ(Addmm₁) − target)/n = 2 · (" in text["mlp"]
+    assert "σ(Addmm₂)(1 − σ(Addmm₂)), e.g. [0,1]: " in text["mlp"]
+    assert "∂L/∂0.weight[1,0] = ∂L/∂Addmm₂[0,1] · input[0,0]" in text["mlp"]
+    assert "Σₙ ∂L/∂Addmm₁[n,0] · σ(Addmm₂)[n," in text["deep_sigmoid"]
+    assert "· [Addmm₂ > 0], e.g. " in text["deep_relu"]
+    assert "(1 − tanh²(Addmm₂)), e.g. " in text["shared_layer"]
+    assert "used 2 times: gradients add" in text["shared_layer"]
+    assert "−onehot(target)" in text["cnn"]
+    assert "(h − mean h − z·mean(hz))/σ" in text["attention"]
+    assert "s·(g − Σₖ sₖgₖ)" in text["attention"]
+    assert "∂L/∂Mm₂ = ∂L/∂(Mm₂·0.5) · 0.5, e.g. " in text["attention"]
