@@ -28,8 +28,19 @@ def layer_norms(trace: dict) -> list[tuple[str, float, list[str]]]:
     return [(name, math.sqrt(sq) if math.isfinite(sq) else sq, ids) for name, (sq, ids) in layers.items()]
 
 
-def build_chart(trace: dict, fired_at: dict[str, float], sizes: Sizes, fonts, width: float, colors: dict) -> dict:
-    rows = layer_norms(trace)[:MAX_ROWS]
+def log_axis(norms: list[float]) -> tuple[int, int]:
+    """Whole decades spanning the finite, non-zero norms: the chart's log axis."""
+    finite = [n for n in norms if n > 0 and math.isfinite(n)]
+    lo = math.floor(math.log10(min(finite))) if finite else -1
+    hi = math.ceil(math.log10(max(finite))) if finite else 0
+    return (lo, hi) if hi > lo else (lo, lo + 1)
+
+
+def build_chart(trace: dict, fired_at: dict[str, float], sizes: Sizes, fonts, width: float, colors: dict,
+                axis: tuple[int, int] | None = None, rows: list | None = None) -> dict:
+    """The chart for one trace; `axis` (decades) shared with other charts puts several traces on
+    one scale; `rows` ((label, norm, leaf node ids)) replaces the trace's own layers."""
+    rows = (rows if rows is not None else layer_norms(trace))[:MAX_ROWS]
     font = sizes.font(12)
     px = sizes.text_px(12)
     row_h = round(px * 1.7, 2)
@@ -39,11 +50,7 @@ def build_chart(trace: dict, fired_at: dict[str, float], sizes: Sizes, fonts, wi
     value_w = fonts.measure("0.0000e−00", font) + sizes.px(8)
     bar_x = round(pad + label_w, 2)
     bar_full = round(max(width - bar_x - value_w - pad, 10.0), 2)
-    finite = [n for _, n, _ in rows if n > 0 and math.isfinite(n)]
-    lo = math.floor(math.log10(min(finite))) if finite else -1
-    hi = math.ceil(math.log10(max(finite))) if finite else 0
-    if hi <= lo:
-        hi = lo + 1
+    lo, hi = axis or log_axis([n for _, n, _ in rows])
     height = math.ceil(title_h + row_h * max(len(rows), 1) + px * 2.4)
     out_rows = []
     for i, (name, norm, ids) in enumerate(rows):

@@ -19,6 +19,9 @@ def paint_frame(ctx, scene: dict, t: float, view: dict | None = None) -> None:
     """Draw the frame at time t. view = {"highlight": node id or None, "hidden": [group names]}:
     a highlighted node keeps its gradient paths to the loss bright and dims the rest; hidden
     groups are not drawn."""
+    if "panels" in scene:
+        paint_panels(ctx, scene, t, view)
+        return
     colors = scene["colors"]
     node_opacity, edge_opacity = opacities(scene, view or {})
     ctx.globalAlpha = 1.0
@@ -42,6 +45,28 @@ def paint_frame(ctx, scene: dict, t: float, view: dict | None = None) -> None:
         paint_loss_curve(ctx, scene["loss_curve"], t)
     paint_caption(ctx, scene["captions"], t)
     ctx.globalAlpha = 1.0
+
+
+def paint_panels(ctx, scene: dict, t: float, view: dict | None) -> None:
+    """A side-by-side composite: each panel's scene at its place on one clock, its per-layer
+    chart under it, a hairline between panels. The view state applies to every panel."""
+    ctx.globalAlpha = 1.0
+    ctx.fillStyle = scene["colors"]["background"]
+    ctx.fillRect(0, 0, scene["width"], scene["height"])
+    for panel in scene["panels"]:
+        ctx.save()
+        ctx.translate(panel["x"], panel["y"])
+        paint_frame(ctx, panel["scene"], t, view)
+        ctx.translate(0, panel["h"])
+        paint_chart(ctx, panel["scene"]["chart"], t)
+        ctx.restore()
+    ctx.strokeStyle = scene["divider"]
+    ctx.lineWidth = 1.0
+    for panel in scene["panels"][1:]:
+        ctx.beginPath()
+        ctx.moveTo(panel["x"], 0)
+        ctx.lineTo(panel["x"], scene["height"])
+        ctx.stroke()
 
 
 def opacities(scene: dict, view: dict) -> tuple[list, list]:

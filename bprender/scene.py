@@ -75,7 +75,7 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
         "captions": build_captions(trace, graph, timing, sizes, fonts, width, height, colors),
         "view": graph.kind,
         "groups": groups(nodes),
-        "chart": build_chart(trace, timing.fired, sizes, fonts, width, colors),
+        "chart": build_chart(trace, timing.fired, sizes, fonts, width, colors, axis=settings.get("chart_axis")),
         "dim": DIM,
     }
     if n_train:

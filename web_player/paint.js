@@ -45,6 +45,10 @@
    * a highlighted node keeps its gradient paths to the loss bright and dims the rest; hidden
    * groups are not drawn. */
   function paintFrame(ctx, scene, t, view) {
+    if (hasOwn.call(scene, "panels")) {
+      paintPanels(ctx, scene, t, view);
+      return;
+    }
     var colors = scene.colors;
     var op = opacities(scene, view || {});
     var nodeOpacity = op[0], edgeOpacity = op[1];
@@ -77,6 +81,33 @@
 
   /* Opacity of every node and edge under a view state: 0 hidden, scene.dim dimmed, 1.
    * Returns [nodeOpacity, edgeOpacity]. */
+  /* A side-by-side composite: each panel's scene at its place on one clock, its per-layer
+     chart under it, a hairline between panels. The view state applies to every panel. */
+  function paintPanels(ctx, scene, t, view) {
+    var panels = scene.panels;
+    var i;
+    ctx.globalAlpha = 1.0;
+    ctx.fillStyle = scene.colors.background;
+    ctx.fillRect(0, 0, scene.width, scene.height);
+    for (i = 0; i < panels.length; i++) {
+      var panel = panels[i];
+      ctx.save();
+      ctx.translate(panel.x, panel.y);
+      paintFrame(ctx, panel.scene, t, view);
+      ctx.translate(0, panel.h);
+      paintChart(ctx, panel.scene.chart, t);
+      ctx.restore();
+    }
+    ctx.strokeStyle = scene.divider;
+    ctx.lineWidth = 1.0;
+    for (i = 1; i < panels.length; i++) {
+      ctx.beginPath();
+      ctx.moveTo(panels[i].x, 0);
+      ctx.lineTo(panels[i].x, scene.height);
+      ctx.stroke();
+    }
+  }
+
   function opacities(scene, view) {
     var hidden = truthy(view.hidden) ? view.hidden : [];
     var highlight = view.highlight === undefined ? null : view.highlight;
@@ -432,7 +463,7 @@
 
   return {
     TAU: TAU, VISIBLE: VISIBLE,
-    paintFrame: paintFrame, opacities: opacities, paintHeader: paintHeader,
+    paintFrame: paintFrame, paintPanels: paintPanels, opacities: opacities, paintHeader: paintHeader,
     currentPhase: currentPhase, trainStep: trainStep, traceRoute: traceRoute, strokeAgain: strokeAgain,
     paintEdge: paintEdge, paintParticle: paintParticle, boxPath: boxPath,
     paintNode: paintNode, paintEdgeLabel: paintEdgeLabel, paintCaption: paintCaption,

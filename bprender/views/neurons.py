@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from ..errors import BprenderError
 from ..fmt import num, to_float
+from .flags import apply_flags, layer_flags
 from .graph import Step, ViewEdge, ViewGraph, ViewNode
 
 INTRO = "the neurons view draws stacks of Linear layers with elementwise activations"
@@ -305,6 +306,12 @@ def _build(trace: dict, layers: list[_Layer], tail: list[dict], uses: dict[str, 
     for k in range(len(layers) - 1, -1, -1):
         graph.steps.append(_layer_step(k, layers[k], ids, widths_in[k], g_rows[k][0], d_rows[k][0],
                                        a_rows[k][0], weight_grads[k], bias_grads[k], batch, uses))
+    # vanishing / exploding layers: their neurons carry the flag, the caption names them
+    by_module: dict[str, list[str]] = {}
+    for node in graph.nodes:
+        if node.module:
+            by_module.setdefault(node.module, []).append(node.id)
+    apply_flags(graph, layer_flags(trace), by_module)
     return graph
 
 
