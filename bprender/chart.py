@@ -40,6 +40,8 @@ def build_chart(trace: dict, fired_at: dict[str, float], sizes: Sizes, fonts, wi
                 axis: tuple[int, int] | None = None, rows: list | None = None) -> dict:
     """The chart for one trace; `axis` (decades) shared with other charts puts several traces on
     one scale; `rows` ((label, norm, leaf node ids)) replaces the trace's own layers."""
+    from .views.flags import layer_flags  # here: flags builds on layer_norms above
+    flagged = {f.layer for f in layer_flags(trace)} if rows is None else set()
     rows = (rows if rows is not None else layer_norms(trace))[:MAX_ROWS]
     font = sizes.font(12)
     px = sizes.text_px(12)
@@ -56,7 +58,7 @@ def build_chart(trace: dict, fired_at: dict[str, float], sizes: Sizes, fonts, wi
     for i, (name, norm, ids) in enumerate(rows):
         if norm > 0 and math.isfinite(norm):
             length = bar_full * (math.log10(norm) - lo) / (hi - lo)
-            color = colors["forward"]
+            color = colors["flag"] if name in flagged else colors["forward"]
         else:
             length = bar_full if not math.isfinite(norm) else 0.0
             color = colors["nonfinite"] if not math.isfinite(norm) else colors["zero"]

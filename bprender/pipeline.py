@@ -55,3 +55,18 @@ def scene_of(trace: dict, preset: Preset, target: str = "video") -> dict:
     except OSError as exc:
         raise BprenderError(f"cannot load the font file: {exc}") from None
     return build_scene(trace, settings, fonts)
+
+
+def side_by_side(presets: list[Preset], target: str = "video") -> dict:
+    """Several presets in panels on one clock (bprender.compose): the output's size, frame rate
+    and theme come from the first preset (with any command-line overrides)."""
+    from .compose import MAX_PANELS, compose_scenes
+    if len(presets) > MAX_PANELS:
+        raise BprenderError(f"at most {MAX_PANELS} presets side by side, got {len(presets)}")
+    settings = scene_settings(presets[0], target)
+    items = []
+    for preset in presets:
+        own = scene_settings(preset, target)
+        own["theme"] = settings["theme"]
+        items.append((preset.data["title"], trace_of(preset), own))
+    return compose_scenes(items, settings, fonts_for(settings))
