@@ -12,6 +12,7 @@ import click
 
 from . import __version__
 from .errors import BprenderError, PresetError
+from .lecture import EVENT_SETTLE, settle_time  # noqa: F401  (EVENT_SETTLE: --at EVENT's moment)
 from .view import resolve_view
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -66,6 +67,26 @@ def size_option(f):
                         help="Frame size, e.g. 1920x1080 (default: the preset's, else 1280x720).")(f)
 
 
+def lecture_options(f, only: bool = True):
+    if only:
+        f = click.option("--only", metavar="STEP|FIRST..LAST", default=None,
+                         help="Render just one part as its own clip: a phase (backward), a step (backward:3) or an "
+                              "inclusive range (forward..loss, backward:2..backward:5). See --steps.")(f)
+    f = click.option("--steps", "list_steps", is_flag=True,
+                     help="List the named steps (name, time range, label) and exit without rendering.")(f)
+    return f
+
+
+def steps_only_option(f):
+    return lecture_options(f, only=False)
+
+
+def print_steps(scene: dict) -> None:
+    from .lecture import step_lines
+    for line in step_lines(scene):
+        click.echo(line)
+
+
 def quiet_option(f):
     return click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")(f)
 
@@ -110,6 +131,7 @@ def cli():
       bprender gif presets/linear.yaml -o backprop.gif
       bprender frame linear --at 3.5 -o figure.pdf
       bprender html linear -o backprop.html
+      bprender sheet linear -o sheet.pdf
       bprender presets
 
     PRESET is a YAML file, or the name of a built-in preset (see `bprender presets`).
@@ -223,8 +245,9 @@ def _write_text(path: Path, text: str, atomic_output) -> None:
               help="draft encodes fast; final is smaller and sharper (default).")
 @look_options
 @view_options
+@lecture_options
 @quiet_option
-def video(preset, output, size, fps, quality, theme, view_kind, highlight, hide, quiet):
+def video(preset, output, size, fps, quality, theme, view_kind, highlight, hide, only, list_steps, quiet):
     """Render the animation to an MP4 (H.264) video for slides.
 
     \b
@@ -232,24 +255,38 @@ def video(preset, output, size, fps, quality, theme, view_kind, highlight, hide,
       bprender video linear -o backprop.mp4
       bprender video presets/linear.yaml -o draft.mp4 --quality draft --size 854x480
       bprender video linear -o w-paths.mp4 --highlight w --hide inputs
+      bprender video linear --steps
+      bprender video linear --only backward -o backward.mp4
+      bprender video linear --only backward:2..backward:5 -o steps.mp4
     """
+    from .lecture import part_span
     from .pipeline import scene_of, trace_of
     from .render import frame_count, render_video
     out = default_output(preset, output, ".mp4")
     p = run(lambda: load(preset, {"render.size": size, "render.fps": fps, "render.quality": quality,
                                   "render.theme": theme, "view": view_kind}))
     s = run(lambda: scene_of(trace_of(p), p))
+    if list_steps:
+        return print_steps(s)
+    span = run(lambda: part_span(s, only)) if only is not None else None
     view = run(lambda: resolve_view(s, highlight, hide))
     fps = p.data["render"]["fps"]
-    bar, report = progress_reporter(quiet, frame_count(s, fps), "video")
+    bar, report = progress_reporter(quiet, frame_count(s, fps, span), "video")
     try:
         run(lambda: render_video(s, out, fps=fps, quality=p.data["render"]["quality"], view=view,
-                                 progress=report))
+                                 progress=report, span=span))
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
     if not quiet:
-        click.echo(f"wrote {out} ({s['duration']:.1f} s, {s['width']}x{s['height']}, {fps} fps)", err=True)
+        click.echo(f"wrote {out} ({part_note(s, span)}, {s['width']}x{s['height']}, {fps} fps)", err=True)
+
+
+def part_note(scene: dict, span) -> str:
+    """'14.9 s', or for a part '7.8 s: 5.10 - 12.90 s of 14.9 s'."""
+    if span is None:
+        return f"{scene['duration']:.1f} s"
+    return f"{span[1] - span[0]:.1f} s: {span[0]:.2f} - {span[1]:.2f} s of {scene['duration']:.1f} s"
 
 
 @cli.command(context_settings=CONTEXT)
@@ -259,29 +296,35 @@ def video(preset, output, size, fps, quality, theme, view_kind, highlight, hide,
 @click.option("--fps", type=int, default=None, help="GIF frames per second (default: the preset's, else 15).")
 @look_options
 @view_options
+@lecture_options
 @quiet_option
-def gif(preset, output, width, fps, theme, view_kind, highlight, hide, quiet):
+def gif(preset, output, width, fps, theme, view_kind, highlight, hide, only, list_steps, quiet):
     """Render a looping GIF to drop into PowerPoint, Keynote or Google Slides.
 
     \b
-    Example:
+    Examples:
       bprender gif linear -o backprop.gif --width 800
+      bprender gif linear --only forward..loss -o forward.gif
     """
+    from .lecture import part_span
     from .pipeline import scene_of, trace_of
     from .render import frame_count, render_gif
     out = default_output(preset, output, ".gif")
     p = run(lambda: load(preset, {"gif.width": width, "gif.fps": fps, "render.theme": theme, "view": view_kind}))
     s = run(lambda: scene_of(trace_of(p), p, target="gif"))
+    if list_steps:
+        return print_steps(s)
+    span = run(lambda: part_span(s, only)) if only is not None else None
     view = run(lambda: resolve_view(s, highlight, hide))
     fps = p.data["gif"]["fps"]
-    bar, report = progress_reporter(quiet, 2 * frame_count(s, fps), "gif (2 passes)")
+    bar, report = progress_reporter(quiet, 2 * frame_count(s, fps, span), "gif (2 passes)")
     try:
-        run(lambda: render_gif(s, out, fps=fps, view=view, progress=report))
+        run(lambda: render_gif(s, out, fps=fps, view=view, progress=report, span=span))
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
     if not quiet:
-        click.echo(f"wrote {out} ({s['duration']:.1f} s, {s['width']}x{s['height']}, {fps} fps, "
+        click.echo(f"wrote {out} ({part_note(s, span)}, {s['width']}x{s['height']}, {fps} fps, "
                    f"{out.stat().st_size // 1024} KB)", err=True)
 
 
@@ -289,19 +332,22 @@ def gif(preset, output, width, fps, theme, view_kind, highlight, hide, quiet):
 @preset_argument
 @output_option(".html", "page")
 @look_options
-def html(preset, output, theme, view_kind):
+@steps_only_option
+def html(preset, output, theme, view_kind, list_steps):
     """Write the interactive player: one self-contained HTML file.
 
     The page needs no network and no server: the font, the player and the animation are
     inside it. Open it from disk in any modern browser or put it on a course page. It plays,
     pauses (Space), scrubs, steps through events (arrow keys), jumps to a phase, switches
     between light and dark, shows each node's values on hover and its gradient paths on click,
-    and saves the current frame as a PNG.
+    and saves the current frame as a PNG. Its presentation mode (P) goes full screen and stops
+    at every step until Space or the right arrow continues.
 
     \b
     Examples:
       bprender html linear -o backprop.html
       bprender html presets/linear.yaml -o backprop.html --theme dark
+      bprender html linear --steps
     """
     from .encode import atomic_output
     from .html import export_html
@@ -310,6 +356,8 @@ def html(preset, output, theme, view_kind):
     out = default_output(preset, output, ".html")
     p = run(lambda: load(preset, {"render.theme": theme, "view": view_kind}))
     trace_data = run(lambda: trace_of(p))
+    if list_steps:
+        return print_steps(run(lambda: scene_of(trace_data, p)))
     chosen = p.data["render"]["theme"]
     themes = [chosen] + [t for t in ("light", "dark") if t != chosen]
     scenes = {}
@@ -348,7 +396,45 @@ def frame(preset, at, output, size, theme, view_kind, highlight, hide):
     click.echo(f"wrote {out} (t = {t:.2f} s)", err=True)
 
 
-EVENT_SETTLE = 0.5  # seconds after an event's start that a still of that event shows
+SHEET_FRAME_W = 640  # a contact sheet's frames, by default: readable in print, three to a row
+
+
+@cli.command(context_settings=CONTEXT)
+@preset_argument
+@output_option(".sheet.png", "sheet (.png or .pdf)")
+@click.option("--size", metavar="WxH", default=None,
+              help="Size of each frame on the sheet (default: 640 wide, the preset's aspect ratio).")
+@click.option("--cols", type=click.IntRange(min=1), default=3, show_default=True, help="Frames per row.")
+@click.option("--backward", "backward", type=click.IntRange(min=0), default=5, show_default=True,
+              help="At most this many backward steps (evenly spread, first and last included).")
+@look_options
+@view_options
+def sheet(preset, output, size, cols, backward, theme, view_kind, highlight, hide):
+    """Write a contact sheet for handouts: the key frames in a grid, each labelled with its step.
+
+    One frame per phase and a few backward steps, each a moment after its step starts (as
+    `frame --at EVENT` shows it). PNG or PDF (one vector page, fonts embedded) by the suffix.
+
+    \b
+    Examples:
+      bprender sheet linear -o sheet.png
+      bprender sheet linear -o sheet.pdf --cols 4 --theme dark
+      bprender sheet deep_sigmoid -o deep.pdf --view ops --backward 8
+    """
+    from .pipeline import scene_of, trace_of
+    from .sheet import render_sheet
+    out = default_output(preset, output, ".sheet.png")
+    if out.suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise UserError(f"cannot write {out}: a contact sheet is a .png or a .pdf (or an .svg)")
+    p = run(lambda: load(preset, {"render.size": size, "render.theme": theme, "view": view_kind}))
+    if size is None:
+        from .preset import apply_overrides
+        w, h = p.data["render"]["size"]
+        p = run(lambda: apply_overrides(p, {"render.size": f"{SHEET_FRAME_W}x{2 * round(SHEET_FRAME_W * h / w / 2)}"}))
+    s = run(lambda: scene_of(trace_of(p), p))
+    view = run(lambda: resolve_view(s, highlight, hide))
+    layout = run(lambda: render_sheet(s, out, cols=cols, backward=backward, view=view))
+    click.echo(f"wrote {out} ({len(layout.cells)} frames, {layout.width}x{layout.height})", err=True)
 
 
 def resolve_time(scene: dict, at: str) -> float:
@@ -356,8 +442,7 @@ def resolve_time(scene: dict, at: str) -> float:
     names = {e["name"]: e["t"] for e in scene["events"]}
     if at in names:
         # a moment into the event, so its caption and labels have faded in
-        later = [t for t in names.values() if t > names[at]] + [scene["duration"]]
-        return min(names[at] + EVENT_SETTLE, min(later))
+        return settle_time(scene, at)
     try:
         t = float(at)
         if t != t:

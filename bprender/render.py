@@ -6,6 +6,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Optional
 
 from .canvas import Canvas2D, FontBook, RasterSurface
 from .encode import write_gif, write_mp4, write_still
@@ -25,26 +26,34 @@ def font_book(scene: dict) -> FontBook:
     return FontBook(files)
 
 
-def frame_count(scene: dict, fps: float) -> int:
-    """duration x fps, rounded: at most half a frame of the final hold is gained or lost."""
-    return max(1, round(scene["duration"] * fps))
+Span = Optional[tuple[float, float]]  # (t0, t1) seconds: a part of the animation; None: all of it
 
 
-def frame_times(scene: dict, fps: float) -> list[float]:
-    """Frame i shows time i / fps: a frame is the same picture whatever the frame rate."""
-    return [i / fps for i in range(frame_count(scene, fps))]
+def frame_count(scene: dict, fps: float, span: Span = None) -> int:
+    """duration x fps, rounded: at most half a frame of the final hold is gained or lost.
+    With span = (t0, t1), the part's length x fps instead."""
+    t0, t1 = span if span is not None else (0.0, scene["duration"])
+    return max(1, round((t1 - t0) * fps))
 
 
-def raster_frames(scene: dict, fps: float, fonts: FontBook | None = None, view: dict | None = None) -> Iterator:
+def frame_times(scene: dict, fps: float, span: Span = None) -> list[float]:
+    """Frame i shows time i / fps (t0 + i / fps within a span): a frame is the same picture
+    whatever the frame rate."""
+    t0 = span[0] if span is not None else 0.0
+    return [t0 + i / fps for i in range(frame_count(scene, fps, span))]
+
+
+def raster_frames(scene: dict, fps: float, fonts: FontBook | None = None, view: dict | None = None,
+                  span: Span = None) -> Iterator:
     """BGRA frames, drawn one at a time into one reused buffer (memory stays flat)."""
     surface = RasterSurface(scene["width"], scene["height"], fonts=fonts or font_book(scene))
-    for t in frame_times(scene, fps):
+    for t in frame_times(scene, fps, span):
         paint_frame(surface.ctx, scene, t, view)
         yield surface.pixels()
 
 
 def raster_frames_ahead(scene: dict, fps: float, fonts: FontBook | None = None,
-                        ahead: int = 2, view: dict | None = None) -> Iterator:
+                        ahead: int = 2, view: dict | None = None, span: Span = None) -> Iterator:
     """raster_frames drawn by a worker thread up to ``ahead`` frames before the consumer.
 
     The consumer (write_mp4) spends most of a frame blocked in the pipe write to ffmpeg, which
@@ -54,7 +63,7 @@ def raster_frames_ahead(scene: dict, fps: float, fonts: FontBook | None = None,
     """
     fonts = fonts or font_book(scene)
     surfaces = [RasterSurface(scene["width"], scene["height"], fonts=fonts) for _ in range(ahead + 1)]
-    times = frame_times(scene, fps)
+    times = frame_times(scene, fps, span)
     free = threading.Semaphore(len(surfaces))
     ready: queue.Queue = queue.Queue()
     stop = threading.Event()
@@ -98,8 +107,9 @@ def render_frame(scene: dict, t: float, fonts: FontBook | None = None, view: dic
 
 
 def render_video(scene: dict, path, *, fps: float, quality: str = "final", view: dict | None = None,
-                 progress: Callable[[int], None] | None = None) -> None:
-    frames = raster_frames_ahead(scene, fps, view=view)
+                 progress: Callable[[int], None] | None = None, span: Span = None) -> None:
+    """The animation (or the part span = (t0, t1) of it) as an MP4."""
+    frames = raster_frames_ahead(scene, fps, view=view, span=span)
     try:
         write_mp4(path, frames, width=scene["width"], height=scene["height"], fps=fps,
                   quality=quality, progress=progress)
@@ -108,9 +118,10 @@ def render_video(scene: dict, path, *, fps: float, quality: str = "final", view:
 
 
 def render_gif(scene: dict, path, *, fps: float, view: dict | None = None,
-               progress: Callable[[int], None] | None = None) -> None:
+               progress: Callable[[int], None] | None = None, span: Span = None) -> None:
+    """The animation (or the part span = (t0, t1) of it) as a looping GIF."""
     fonts = font_book(scene)
-    write_gif(path, lambda: raster_frames(scene, fps, fonts, view), width=scene["width"],
+    write_gif(path, lambda: raster_frames(scene, fps, fonts, view, span), width=scene["width"],
               height=scene["height"], fps=fps, progress=progress)
 
 

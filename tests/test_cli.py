@@ -153,7 +153,7 @@ def test_command_help(runner, name, flag):
 
 
 def test_every_readme_command_exists():
-    assert set(COMMANDS) == {"video", "gif", "frame", "html", "check", "trace", "scene", "presets"}
+    assert set(COMMANDS) == {"video", "gif", "frame", "html", "check", "trace", "scene", "presets", "sheet"}
 
 
 def test_version(runner):

@@ -72,3 +72,12 @@ def test_each_view_of_one_preset(view, regen_golden):
     steps = [e["t"] for e in scene["events"] if e["name"].startswith("backward:")]
     t = steps[len(steps) // 2] + 0.5
     check_golden(f"mlp-view-{view}", bgra_to_rgb(render_frame(scene, t)), regen_golden)
+
+
+def test_linear_contact_sheet(regen_golden):
+    """bprender sheet's layout: the key frames of linear (laid out at 640x360, the sheet's
+    default) three to a row with their step labels, drawn at half size to keep the file small."""
+    from bprender.sheet import sheet_pixels
+    p = open_preset("linear", {"render.size": "640x360"})
+    scene = scene_of(trace_of(p), p)
+    check_golden("linear-sheet", bgra_to_rgb(sheet_pixels(scene, cols=3, scale=0.5)), regen_golden)

@@ -26,7 +26,7 @@
     controls: $("bp-controls"), play: $("bp-play"), prev: $("bp-prev"), next: $("bp-next"),
     scrub: $("bp-scrub"), time: $("bp-time"), phases: $("bp-phases"), speed: $("bp-speed"),
     loop: $("bp-loop"), theme: $("bp-theme"), save: $("bp-save"), event: $("bp-event"),
-    legend: $("bp-legend"), error: $("bp-error")
+    legend: $("bp-legend"), error: $("bp-error"), app: $("bp-app"), present: $("bp-present")
   };
 
   var data = JSON.parse($("bp-scenes").textContent);
@@ -40,7 +40,8 @@
     speed: 1,
     loop: false,
     view: { highlight: null, hidden: [] },
-    hover: null          // the node under the pointer (tooltip), or null
+    hover: null,         // the node under the pointer (tooltip), or null
+    presenting: false    // presentation mode: playback stops at every step (lecture mode)
   };
 
   var gctx = el.graph.getContext("2d");
@@ -70,6 +71,18 @@
   function advance(dt) {
     var d = state.scene.duration;
     var t = state.t + dt;
+    if (state.presenting) {
+      var stop = nextStop(state.t);
+      // presentation mode: wait at the next step's start (within EVENT_EPS: a sum of frame
+      // steps can land a hair short of it, and nextStop would then skip it)
+      if (stop !== null && t >= stop - EVENT_EPS) {
+        state.t = stop;
+        state.playing = false;
+        lastNow = null;
+        dirty = true;
+        return;
+      }
+    }
     if (t >= d) {
       if (state.loop && d > 0) {
         t = t % d;
@@ -147,6 +160,105 @@
     var ev = direction > 0 ? nextEvent() : previousEvent();
     pause();
     seek(ev ? ev.t : (direction > 0 ? state.scene.duration : 0));
+  }
+
+  // ------------------------------------------------------------------ presentation (lecture mode)
+
+  /* Where presentation mode stops: every step's start (each event: the phases and every
+   * backward step), once per distinct time. */
+  function stops() {
+    var events = state.scene.events, out = [];
+    for (var i = 0; i < events.length; i++) {
+      if (!out.length || events[i].t > out[out.length - 1] + EVENT_EPS) out.push(events[i].t);
+    }
+    return out;
+  }
+
+  function nextStop(t) {
+    var s = stops();
+    for (var i = 0; i < s.length; i++) {
+      if (s[i] > t + EVENT_EPS) return s[i];
+    }
+    return null;
+  }
+
+  function previousStop(t) {
+    var s = stops();
+    for (var i = s.length - 1; i >= 0; i--) {
+      if (s[i] < t - 1e-3) return s[i];
+    }
+    return null;
+  }
+
+  /* Space / Right arrow while presenting: while a step plays, finish it (jump to the next stop);
+   * while waiting at a stop (or paused), play on to the next one. */
+  function presentNext() {
+    if (state.playing) {
+      var stop = nextStop(state.t);
+      pause();
+      seek(stop === null ? state.scene.duration : stop);
+    } else if (state.t < state.scene.duration - EVENT_EPS) {
+      play();
+    }
+  }
+
+  /* Left arrow while presenting: back to the start of the previous step, waiting there. */
+  function presentPrevious() {
+    var stop = previousStop(state.t);
+    pause();
+    seek(stop === null ? 0 : stop);
+  }
+
+  var fullscreenByUs = false;
+
+  function fullscreenElement() {
+    return document.fullscreenElement || document.webkitFullscreenElement || null;
+  }
+
+  function enterFullscreen() {
+    var root = document.documentElement;
+    var request = root.requestFullscreen || root.webkitRequestFullscreen;
+    if (!request || fullscreenElement()) return;
+    try {
+      var result = request.call(root);
+      fullscreenByUs = true;
+      if (result && result.catch) result.catch(function () { fullscreenByUs = false; });  // not allowed here
+    } catch (err) {
+      fullscreenByUs = false;
+    }
+  }
+
+  function leaveFullscreen() {
+    var wasOurs = fullscreenByUs;
+    fullscreenByUs = false;
+    if (!wasOurs || !fullscreenElement()) return;
+    var exit = document.exitFullscreen || document.webkitExitFullscreen;
+    try {
+      var result = exit && exit.call(document);
+      if (result && result.catch) result.catch(function () {});
+    } catch (err) { /* already left */ }
+  }
+
+  /* Presentation mode on or off: full screen where the browser allows it, the legend row
+   * hidden, and playback stopping at every step. Returns whether it is on. */
+  function present(on) {
+    on = on === undefined ? !state.presenting : !!on;
+    if (on === state.presenting) return on;
+    state.presenting = on;
+    el.app.classList.toggle("bp-presenting", on);
+    el.present.setAttribute("aria-pressed", on ? "true" : "false");
+    if (on) enterFullscreen(); else leaveFullscreen();
+    lastShown.event = undefined;
+    layout();
+    return on;
+  }
+
+  function onFullscreenChange() {
+    // leaving full screen (Escape) ends the presentation it started
+    if (!fullscreenElement() && fullscreenByUs) {
+      fullscreenByUs = false;
+      if (state.presenting) present(false);
+    }
   }
 
   function currentEvent() {
@@ -469,6 +581,17 @@
     if (e.key === " " || e.code === "Space") {
       e.preventDefault();
       if (!e.repeat) toggle();
+    } else if (e.key === "p" || e.key === "P") {
+      e.preventDefault();
+      if (!e.repeat) present(!state.presenting);
+    } else if (state.presenting && (e.key === "ArrowRight" || e.key === "PageDown")) {
+      e.preventDefault();                  // PageDown / PageUp: what slide clickers send
+      presentNext();
+    } else if (state.presenting && (e.key === "ArrowLeft" || e.key === "PageUp")) {
+      e.preventDefault();
+      presentPrevious();
+    } else if (state.presenting && e.key === "Escape") {
+      present(false);
     } else if (e.key === "ArrowRight") {
       e.preventDefault();
       stepEvent(1);
@@ -501,6 +624,9 @@
     el.loop.addEventListener("change", function () { state.loop = el.loop.checked; });
     el.theme.addEventListener("change", function () { setTheme(el.theme.value); });
     el.save.addEventListener("click", savePng);
+    el.present.addEventListener("click", function () { present(!state.presenting); });
+    document.addEventListener("fullscreenchange", onFullscreenChange);
+    document.addEventListener("webkitfullscreenchange", onFullscreenChange);
     el.graph.addEventListener("pointermove", onPointerMove);
     el.graph.addEventListener("pointerleave", function () {
       el.graph.classList.remove("bp-over-node");
@@ -560,6 +686,9 @@
     get speed() { return state.speed; },
     get loop() { return state.loop; },
     get events() { return state.scene.events.map(function (e) { return { t: e.t, name: e.name, label: e.label }; }); },
+    get presenting() { return state.presenting; },
+    get step() { var ev = currentEvent(); return ev ? ev.name : null; },
+    get stops() { return stops(); },
     ready: ready,
     seek: seek,
     play: play,
@@ -572,6 +701,9 @@
     setSpeed: setSpeed,
     setLoop: setLoop,
     nextEvent: function () { stepEvent(1); },
-    previousEvent: function () { stepEvent(-1); }
+    previousEvent: function () { stepEvent(-1); },
+    present: present,
+    nextStep: presentNext,
+    previousStep: presentPrevious
   });
 })();
