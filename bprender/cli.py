@@ -41,6 +41,30 @@ def run(step):
         sys.exit(130)
 
 
+def presets_argument(f):
+    """One PRESET, or several to show side by side in panels on one clock."""
+    return click.argument("presets", metavar="PRESET...", nargs=-1, required=True)(f)
+
+
+def load_scene(presets: tuple, overrides: dict, target: str = "video"):
+    """(first preset, scene): one preset's scene, or several side by side (same overrides)."""
+    from .pipeline import scene_of, side_by_side, trace_of
+    loaded = [run(lambda arg=arg: load(arg, overrides)) for arg in presets]
+    if len(loaded) == 1:
+        return loaded[0], run(lambda: scene_of(trace_of(loaded[0]), loaded[0], target=target))
+    return loaded[0], run(lambda: side_by_side(loaded, target=target))
+
+
+def view_for(scene: dict, highlight, hide):
+    if "panels" in scene and (highlight or hide):
+        raise UserError("--highlight and --hide work on one preset, not side by side")
+    return run(lambda: resolve_view(scene, highlight, hide))
+
+
+def default_output_many(presets: tuple, output: str | None, suffix: str) -> Path:
+    return Path(output) if output else Path("-vs-".join(Path(p).stem for p in presets) + suffix)
+
+
 def preset_argument(f):
     return click.argument("preset", metavar="PRESET")(f)
 
@@ -237,7 +261,7 @@ def _write_text(path: Path, text: str, atomic_output) -> None:
 
 
 @cli.command(context_settings=CONTEXT)
-@preset_argument
+@presets_argument
 @output_option(".mp4", "video")
 @size_option
 @click.option("--fps", type=int, default=None, help="Frames per second (default: the preset's, else 30).")
@@ -247,7 +271,7 @@ def _write_text(path: Path, text: str, atomic_output) -> None:
 @view_options
 @lecture_options
 @quiet_option
-def video(preset, output, size, fps, quality, theme, view_kind, highlight, hide, only, list_steps, quiet):
+def video(presets, output, size, fps, quality, theme, view_kind, highlight, hide, only, list_steps, quiet):
     """Render the animation to an MP4 (H.264) video for slides.
 
     \b
@@ -258,18 +282,17 @@ def video(preset, output, size, fps, quality, theme, view_kind, highlight, hide,
       bprender video linear --steps
       bprender video linear --only backward -o backward.mp4
       bprender video linear --only backward:2..backward:5 -o steps.mp4
+      bprender video deep_sigmoid deep_relu -o compare.mp4     (side by side)
     """
     from .lecture import part_span
-    from .pipeline import scene_of, trace_of
     from .render import frame_count, render_video
-    out = default_output(preset, output, ".mp4")
-    p = run(lambda: load(preset, {"render.size": size, "render.fps": fps, "render.quality": quality,
-                                  "render.theme": theme, "view": view_kind}))
-    s = run(lambda: scene_of(trace_of(p), p))
+    out = default_output_many(presets, output, ".mp4")
+    p, s = load_scene(presets, {"render.size": size, "render.fps": fps, "render.quality": quality,
+                                "render.theme": theme, "view": view_kind})
     if list_steps:
         return print_steps(s)
     span = run(lambda: part_span(s, only)) if only is not None else None
-    view = run(lambda: resolve_view(s, highlight, hide))
+    view = view_for(s, highlight, hide)
     fps = p.data["render"]["fps"]
     bar, report = progress_reporter(quiet, frame_count(s, fps, span), "video")
     try:
@@ -290,7 +313,7 @@ def part_note(scene: dict, span) -> str:
 
 
 @cli.command(context_settings=CONTEXT)
-@preset_argument
+@presets_argument
 @output_option(".gif", "GIF")
 @click.option("--width", type=int, default=None, help="GIF width in pixels (default: the preset's, else 640).")
 @click.option("--fps", type=int, default=None, help="GIF frames per second (default: the preset's, else 15).")
@@ -298,24 +321,24 @@ def part_note(scene: dict, span) -> str:
 @view_options
 @lecture_options
 @quiet_option
-def gif(preset, output, width, fps, theme, view_kind, highlight, hide, only, list_steps, quiet):
+def gif(presets, output, width, fps, theme, view_kind, highlight, hide, only, list_steps, quiet):
     """Render a looping GIF to drop into PowerPoint, Keynote or Google Slides.
 
     \b
     Examples:
       bprender gif linear -o backprop.gif --width 800
       bprender gif linear --only forward..loss -o forward.gif
+      bprender gif deep_sigmoid deep_relu --width 960 -o compare.gif   (side by side)
     """
     from .lecture import part_span
-    from .pipeline import scene_of, trace_of
     from .render import frame_count, render_gif
-    out = default_output(preset, output, ".gif")
-    p = run(lambda: load(preset, {"gif.width": width, "gif.fps": fps, "render.theme": theme, "view": view_kind}))
-    s = run(lambda: scene_of(trace_of(p), p, target="gif"))
+    out = default_output_many(presets, output, ".gif")
+    p, s = load_scene(presets, {"gif.width": width, "gif.fps": fps, "render.theme": theme, "view": view_kind},
+                      target="gif")
     if list_steps:
         return print_steps(s)
     span = run(lambda: part_span(s, only)) if only is not None else None
-    view = run(lambda: resolve_view(s, highlight, hide))
+    view = view_for(s, highlight, hide)
     fps = p.data["gif"]["fps"]
     bar, report = progress_reporter(quiet, 2 * frame_count(s, fps, span), "gif (2 passes)")
     try:
@@ -329,11 +352,11 @@ def gif(preset, output, width, fps, theme, view_kind, highlight, hide, only, lis
 
 
 @cli.command(context_settings=CONTEXT)
-@preset_argument
+@presets_argument
 @output_option(".html", "page")
 @look_options
 @steps_only_option
-def html(preset, output, theme, view_kind, list_steps):
+def html(presets, output, theme, view_kind, list_steps):
     """Write the interactive player: one self-contained HTML file.
 
     The page needs no network and no server: the font, the player and the animation are
@@ -348,21 +371,19 @@ def html(preset, output, theme, view_kind, list_steps):
       bprender html linear -o backprop.html
       bprender html presets/linear.yaml -o backprop.html --theme dark
       bprender html linear --steps
+      bprender html deep_sigmoid deep_relu -o compare.html   (side by side)
     """
     from .encode import atomic_output
     from .html import export_html
-    from .pipeline import scene_of, trace_of
-    from .preset import apply_overrides
-    out = default_output(preset, output, ".html")
-    p = run(lambda: load(preset, {"render.theme": theme, "view": view_kind}))
-    trace_data = run(lambda: trace_of(p))
+    out = default_output_many(presets, output, ".html")
+    p, first = load_scene(presets, {"render.theme": theme, "view": view_kind})
     if list_steps:
-        return print_steps(run(lambda: scene_of(trace_data, p)))
+        return print_steps(first)
     chosen = p.data["render"]["theme"]
     themes = [chosen] + [t for t in ("light", "dark") if t != chosen]
-    scenes = {}
-    for name in themes:
-        scenes[name] = run(lambda: scene_of(trace_data, apply_overrides(p, {"render.theme": name})))
+    scenes = {chosen: first}
+    for name in themes[1:]:
+        scenes[name] = load_scene(presets, {"render.theme": name, "view": view_kind})[1]
     page = run(lambda: export_html(scenes, default=chosen))
     run(lambda: _write_text(out, page, atomic_output))
     click.echo(f"wrote {out} ({scenes[chosen]['duration']:.1f} s, themes: {', '.join(themes)}, "
@@ -370,28 +391,27 @@ def html(preset, output, theme, view_kind, list_steps):
 
 
 @cli.command(context_settings=CONTEXT)
-@preset_argument
+@presets_argument
 @click.option("--at", "at", required=True, metavar="SECONDS|EVENT",
               help="Time in seconds, or an event name: intro, forward, loss, backward, end, backward:3.")
 @output_option(".png", "image (.png, .svg or .pdf)")
 @size_option
 @look_options
 @view_options
-def frame(preset, at, output, size, theme, view_kind, highlight, hide):
+def frame(presets, at, output, size, theme, view_kind, highlight, hide):
     """Write one frame as PNG, SVG or PDF (by the output's suffix) for handouts.
 
     \b
     Examples:
       bprender frame linear --at 3.5 -o figure.png
       bprender frame linear --at end -o figure.pdf
+      bprender frame deep_sigmoid deep_relu --at end -o compare.png   (side by side)
     """
-    from .pipeline import scene_of, trace_of
     from .render import render_still
-    out = default_output(preset, output, ".png")
-    p = run(lambda: load(preset, {"render.size": size, "render.theme": theme, "view": view_kind}))
-    s = run(lambda: scene_of(trace_of(p), p))
+    out = default_output_many(presets, output, ".png")
+    _, s = load_scene(presets, {"render.size": size, "render.theme": theme, "view": view_kind})
     t = run(lambda: resolve_time(s, at))
-    view = run(lambda: resolve_view(s, highlight, hide))
+    view = view_for(s, highlight, hide)
     run(lambda: render_still(s, out, t, view=view))
     click.echo(f"wrote {out} (t = {t:.2f} s)", err=True)
 

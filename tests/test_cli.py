@@ -463,3 +463,14 @@ def test_python_model_trace(runner, tmp_path):
     assert {i["name"] for i in data["inputs"]} == {"input", "target"}
     named = {n["name"] for n in data["nodes"] if n["kind"] == "leaf"}
     assert named == set(expected["grads"])
+
+
+def test_side_by_side_frame_and_its_limits(runner, tmp_path):
+    out = tmp_path / "cmp.png"
+    ok(invoke(runner, "frame", "linear", "shared_layer", "--at", "end", "-o", out))
+    with Image.open(out) as im:
+        assert im.size == (1280, 720)
+    bad = invoke(runner, "frame", "linear", "shared_layer", "--at", "end", "--highlight", "w", "-o",
+                 tmp_path / "x.png")
+    assert bad.exit_code == 1 and "side by side" in bad.output
+    assert not (tmp_path / "x.png").exists()

@@ -81,3 +81,14 @@ def test_linear_contact_sheet(regen_golden):
     p = open_preset("linear", {"render.size": "640x360"})
     scene = scene_of(trace_of(p), p)
     check_golden("linear-sheet", bgra_to_rgb(sheet_pixels(scene, cols=3, scale=0.5)), regen_golden)
+
+
+def test_side_by_side(regen_golden):
+    """Two presets in panels on one clock, their charts on one shared log axis."""
+    from bprender.pipeline import side_by_side
+    scene = side_by_side([open_preset("deep_sigmoid"), open_preset("deep_relu")])
+    assert [p["scene"]["title"] for p in scene["panels"]] == [open_preset(n).data["title"]
+                                                             for n in ("deep_sigmoid", "deep_relu")]
+    ticks = [[tick["text"] for tick in p["scene"]["chart"]["ticks"]] for p in scene["panels"]]
+    assert ticks[0] == ticks[1]  # one shared axis
+    check_golden("side-by-side-deep", bgra_to_rgb(render_frame(scene, scene["duration"])), regen_golden)

@@ -114,3 +114,11 @@ def test_highlight_and_hidden_groups_match_the_video(chromium_page, tmp_path):
     assert_close("parity-highlight", shot, expected, WITH_TEXT)
     plain = render_frame(scene, t)[..., [2, 1, 0]]
     assert compare_pixels(shot, plain)[0] > 0.01  # the view state really changed the picture
+
+
+def test_side_by_side_matches_the_video(chromium_page, tmp_path):
+    from bprender.pipeline import open_preset, side_by_side
+    scene = side_by_side([open_preset("linear"), open_preset("shared_layer")])
+    t = scene["duration"] - 0.5
+    shot = snapshots(chromium_page, tmp_path, scene, [t])[0]
+    assert_close("parity-side-by-side", shot, render_frame(scene, t)[..., [2, 1, 0]], WITH_TEXT)
