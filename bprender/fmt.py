@@ -40,7 +40,8 @@ def shape_text(shape) -> str:
 
 
 def summary_text(summary: dict | None) -> str:
-    """One line for a tensor summary: the number for a scalar, else shape and norm."""
+    """One line for a tensor summary: the number for a scalar, the numbers themselves for a
+    tensor of up to SHOWN_VALUES elements, else shape and norm."""
     if summary is None:
         return ""
     shape = summary.get("shape") or []
@@ -49,7 +50,12 @@ def summary_text(summary: dict | None) -> str:
         return num(values[0])
     if values is not None and len(values) == 1:
         return num(values[0])
+    if values and len(values) <= SHOWN_VALUES and len(shape) == 1:
+        return "[" + ", ".join(num(v, 3) for v in values) + "]"
     return f"{shape_text(shape)}, norm {num(summary['stats']['norm'], 3)}"
+
+
+SHOWN_VALUES = 3  # a vector this short reads better as its numbers than as a norm
 
 
 def summary_scalar(summary: dict | None) -> float | None:
