@@ -73,51 +73,8 @@ def forty_node_trace() -> dict:
 
 
 def forty_node_scene(settings: dict) -> dict:
-    scene = build_scene(forty_node_trace(), settings, fonts_for(settings))
-    return fit_to_frame(scene)
-
-
-def fit_to_frame(scene: dict) -> dict:
-    """When build_scene cannot fit a graph it lays it out unbounded, far outside the frame
-    (nothing visible is drawn and skia culls it all). Map the graph's positions back into the
-    frame (box sizes unchanged, so boxes overlap) so that drawing costs what it would on screen."""
-    nodes = scene["nodes"]
-    xs = [n["x"] for n in nodes]
-    ys = [n["y"] for n in nodes]
-    if min(xs) >= 0 and max(xs) <= scene["width"] and min(ys) >= 0 and max(ys) <= scene["height"]:
-        return scene
-    scene = copy.deepcopy(scene)
-    left, top = 60.0, 120.0
-    w, h = scene["width"] - 2 * left, scene["height"] - top - 120.0
-    x0, y0 = min(xs), min(ys)
-    s = min(w / max(max(xs) - x0, 1.0), h / max(max(ys) - y0, 1.0))
-
-    def fx(v):
-        return left + (v - x0) * s
-
-    def fy(v):
-        return top + (v - y0) * s
-
-    def pts(seq):
-        return [fx(v) if i % 2 == 0 else fy(v) for i, v in enumerate(seq)]
-
-    for n in scene["nodes"]:
-        dy = fy(n["y"]) - n["y"]
-        n["x"], n["y"] = fx(n["x"]), fy(n["y"])
-        for line in n["lines"]:
-            line["y"] += dy
-    for e in scene["edges"]:
-        e["route"] = [pts(seg) for seg in e["route"]]
-        e["arrow"] = pts(e["arrow"])
-        e["poly"] = pts(e["poly"])
-        e["cum"] = [c * s for c in e["cum"]]
-        if "label" in e:
-            label = e["label"]
-            bx, by = fx(label["box"][0]), fy(label["box"][1])
-            label["x"] += bx - label["box"][0]
-            label["y"] += by - label["box"][1]
-            label["box"] = [bx, by, label["box"][2], label["box"][3]]
-    return scene
+    # the ops view with view-only ops shown, so the scene really has 40 nodes to draw
+    return build_scene(forty_node_trace(), dict(settings, collapse_views=False), fonts_for(settings))
 
 
 def window(scene: dict, start: float, length: float) -> dict:
