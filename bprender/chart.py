@@ -5,27 +5,13 @@ from __future__ import annotations
 
 import math
 
-from .fmt import num, to_float
+from .fmt import num
+from .layers import layer_norms
 from .style import Sizes
 from .tracks import ramp
+from .views.flags import layer_flags
 
 MAX_ROWS = 16
-
-
-def layer_norms(trace: dict) -> list[tuple[str, float, list[str]]]:
-    """(layer name, gradient norm, leaf node ids) in the order the leaves are listed."""
-    nodes = {n["id"]: n for n in trace["nodes"]}
-    layers: dict[str, list] = {}
-    for leaf in trace.get("leaves", []):
-        node = nodes.get(leaf.get("node")) or {}
-        module = node.get("module") or ""
-        name = module if module else leaf["name"]
-        norm = to_float(leaf["grad"]["stats"]["norm"]) if leaf.get("grad") and leaf["grad"].get("stats") else 0.0
-        entry = layers.setdefault(name, [0.0, []])
-        entry[0] += norm * norm
-        if leaf.get("node"):
-            entry[1].append(leaf["node"])
-    return [(name, math.sqrt(sq) if math.isfinite(sq) else sq, ids) for name, (sq, ids) in layers.items()]
 
 
 def log_axis(norms: list[float]) -> tuple[int, int]:
@@ -40,7 +26,6 @@ def build_chart(trace: dict, fired_at: dict[str, float], sizes: Sizes, fonts, wi
                 axis: tuple[int, int] | None = None, rows: list | None = None) -> dict:
     """The chart for one trace; `axis` (decades) shared with other charts puts several traces on
     one scale; `rows` ((label, norm, leaf node ids)) replaces the trace's own layers."""
-    from .views.flags import layer_flags  # here: flags builds on layer_norms above
     flagged = {f.layer for f in layer_flags(trace)} if rows is None else set()
     rows = (rows if rows is not None else layer_norms(trace))[:MAX_ROWS]
     font = sizes.font(12)

@@ -4,7 +4,8 @@ a readable size), with its per-layer gradient-norm chart under it on a log axis 
 panels; painters draw a composite by translating to each panel (paint.paint_panels)."""
 from __future__ import annotations
 
-from .chart import build_chart, layer_norms, log_axis
+from .chart import build_chart, log_axis
+from .layers import layer_norms
 from .scene import SCENE_SCHEMA, build_scene
 from .style import sizes_for
 from .theme import theme_colors

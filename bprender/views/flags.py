@@ -1,6 +1,6 @@
 """Vanishing and exploding gradients, flagged per layer, for every view that shows the layer.
 
-A *layer* is what the gradient-norm chart shows as one bar (chart.layer_norms): a module with
+A *layer* is what the gradient-norm chart shows as one bar (layers.layer_norms): a module with
 parameters (all its parameters together), or a parameter that belongs to no module. Its norm is
 the norm of all its parameters' gradients together.
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ..chart import layer_norms
+from ..layers import layer_norms
 from ..fmt import num, to_float
 from .graph import ViewGraph
 
