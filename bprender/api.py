@@ -109,7 +109,7 @@ def animate(preset=None, *, model=None, inputs=None, target=None, loss="mse", **
         from .trace import trace_model
         chosen = settings_from_dict(settings)
         trace = trace_model(model, inputs, target, loss, title=chosen.data["title"],
-                            description=chosen.data["description"])
+                            description=chosen.data["description"], train=chosen.data.get("train"))
         return Animation(trace, chosen)
     if isinstance(preset, dict):
         chosen = preset_from_dict({**preset, **settings})

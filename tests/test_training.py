@@ -205,3 +205,29 @@ def test_golden_frame_mid_training(scene, regen_golden):
     starts = scene["train"]["starts"]
     t = starts[len(starts) // 2] + 0.2
     check_golden("training-steps", bgra_to_rgb(render_frame(scene, t)), regen_golden)
+
+
+def test_python_api_trains_a_model_given_as_objects():
+    import torch
+    from torch import nn
+
+    import bprender
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
+    x = torch.randn(6, 2)
+    y = x[:, :1] - x[:, 1:]
+    torch.manual_seed(0)
+    twin = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
+    anim = bprender.animate(model=net, inputs=x, target=y, loss="mse",
+                            train={"steps": 5, "optimizer": "sgd", "lr": 0.1})
+    opt = torch.optim.SGD(twin.parameters(), lr=0.1)
+    losses = []
+    for _ in range(5):
+        opt.zero_grad()
+        loss = nn.functional.mse_loss(twin(x), y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    traced = [s["loss"]["values"][0] for s in anim.trace["train"]["steps"]]
+    assert traced == pytest.approx(losses, rel=1e-5)
+    assert any(p["name"] == "update" for p in anim.scene()["phases"])

@@ -15,16 +15,17 @@ from .capture import SCHEMA, op_label, trace_built
 
 
 def trace_model(model: Any, inputs: Any, target: Any, loss: Any = "mse", *,
-                title: str = "", description: str = "") -> dict:
+                title: str = "", description: str = "", train: dict | None = None) -> dict:
     """Trace ``loss(model(*inputs), target)`` once (forward and backward).
 
     loss is "mse", "cross_entropy", "bce" (expects probabilities) or a callable
     ``(output, target) -> scalar``. The parameters' ``.grad`` is populated as by a normal
-    ``backward()``.
+    ``backward()``. ``train`` ({"steps", "optimizer", "lr", ...}, as a preset's validated
+    train section) also records training steps; the model's parameters are then updated.
     """
     from bprender.model.python_file import build_from_module
     built = build_from_module(model, inputs, target, loss)
-    return trace_built(built, title=title, description=description)
+    return trace_built(built, title=title, description=description, train=train)
 
 
 def trace_preset(preset: Any) -> dict:
