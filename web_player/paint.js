@@ -108,17 +108,40 @@
     }
   }
 
+  /* Per-scene scratch space for opacities(): the draw loop allocates nothing per frame for it
+     (a WeakMap entry per scene, arrays reused; the values are recomputed every call). */
+  var scratch = new WeakMap();
+
+  function scratchFor(scene) {
+    var s = scratch.get(scene);
+    if (s === undefined) {
+      var index = new Map();
+      for (var k = 0; k < scene.nodes.length; k++) index.set(scene.nodes[k].id, k);
+      var ends = new Int32Array(2 * scene.edges.length);
+      for (k = 0; k < scene.edges.length; k++) {
+        ends[2 * k] = index.get(scene.edges[k].from);
+        ends[2 * k + 1] = index.get(scene.edges[k].to);
+      }
+      s = { ends: ends, node: new Array(scene.nodes.length), edge: new Array(scene.edges.length),
+            pair: [null, null] };
+      s.pair[0] = s.node;
+      s.pair[1] = s.edge;
+      scratch.set(scene, s);
+    }
+    return s;
+  }
+
   function opacities(scene, view) {
     var hidden = truthy(view.hidden) ? view.hidden : [];
     var highlight = view.highlight === undefined ? null : view.highlight;
     var focus = null;
     var nodes = scene.nodes, edges = scene.edges;
+    var s = scratchFor(scene);
     var i;
     for (i = 0; i < nodes.length; i++) {
       if (nodes[i].id === highlight) focus = nodes[i].reach;
     }
-    var byId = new Map();
-    var nodeOpacity = [];
+    var nodeOpacity = s.node;
     for (i = 0; i < nodes.length; i++) {
       var node = nodes[i];
       var opacity;
@@ -129,14 +152,13 @@
       } else {
         opacity = 1.0;
       }
-      byId.set(node.id, opacity);
-      nodeOpacity.push(opacity);
+      nodeOpacity[i] = opacity;
     }
-    var edgeOpacity = [];
+    var edgeOpacity = s.edge, ends = s.ends;
     for (i = 0; i < edges.length; i++) {
-      edgeOpacity.push(pyMin(byId.get(edges[i].from), byId.get(edges[i].to)));
+      edgeOpacity[i] = pyMin(nodeOpacity[ends[2 * i]], nodeOpacity[ends[2 * i + 1]]);
     }
-    return [nodeOpacity, edgeOpacity];
+    return s.pair;
   }
 
   function paintHeader(ctx, scene, t) {
