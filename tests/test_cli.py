@@ -474,3 +474,18 @@ def test_side_by_side_frame_and_its_limits(runner, tmp_path):
                  tmp_path / "x.png")
     assert bad.exit_code == 1 and "side by side" in bad.output
     assert not (tmp_path / "x.png").exists()
+
+
+def test_a_model_whose_backward_fails_gets_a_message_not_a_traceback(runner, tmp_path):
+    (tmp_path / "m.py").write_text(
+        "import torch\nfrom torch import nn\n\n"
+        "class M(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(3, 3)\n"
+        "    def forward(self, x):\n        h = self.fc(x).relu()\n        h += 1\n        return h.sum(1, keepdim=True)\n\n"
+        "def build():\n    torch.manual_seed(0)\n"
+        "    return {'model': M(), 'inputs': torch.randn(2, 3), 'target': torch.randn(2, 1), 'loss': 'mse'}\n")
+    (tmp_path / "p.yaml").write_text("model:\n  python: m.py:build\n")
+    result = invoke(runner, "trace", tmp_path / "p.yaml", "-o", tmp_path / "t.json")
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "backward pass failed" in result.output and "inplace" in result.output
+    assert not (tmp_path / "t.json").exists()

@@ -15,6 +15,8 @@ afterwards, also on error.
 """
 from __future__ import annotations
 
+from bprender.errors import PresetError
+
 import re
 from collections import deque
 from dataclasses import dataclass, field
@@ -241,7 +243,13 @@ def _backward(loss, nodes) -> tuple[list[int], dict[int, list], dict[int, list]]
             handles.append(fn.register_prehook(make_pre(i)))
             if not _is_leaf_node(fn):
                 handles.append(fn.register_hook(make_post(i)))
-        loss.backward()
+        try:
+            loss.backward()
+        except RuntimeError as exc:  # the model's own mistake: plain loss.backward() fails the same way
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise PresetError(f"PyTorch's backward pass failed: {first}", key="model",
+                              hint="plain loss.backward() fails the same way; an in-place op on a value "
+                                   "that backward needs is the usual cause") from None
     finally:
         for h in handles:
             h.remove()
