@@ -5,6 +5,7 @@ non-zero exit, never a traceback; outputs are written atomically by the encoders
 """
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import click
 
 from . import __version__
 from .errors import BprenderError, PresetError
-from .lecture import EVENT_SETTLE, settle_time  # noqa: F401  (EVENT_SETTLE: --at EVENT's moment)
+from .lecture import settle_time
 from .view import resolve_view
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -129,19 +130,20 @@ def load(preset_arg: str, overrides: dict | None = None):
     return open_preset(preset_arg, {k: v for k, v in (overrides or {}).items() if v is not None})
 
 
+@contextlib.contextmanager
 def progress_reporter(quiet: bool, total: int, label: str):
-    """A click progress bar on stderr, or nothing with --quiet."""
+    """A click progress bar on stderr fed by report(frames done), or None with --quiet."""
     if quiet:
-        return None, None
-    bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)
-    bar.__enter__()
-    done = [0]
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True) as bar:
+        done = [0]
 
-    def report(n: int) -> None:
-        if n > done[0]:
-            bar.update(n - done[0])
-            done[0] = n
-    return bar, report
+        def report(n: int) -> None:
+            if n > done[0]:
+                bar.update(n - done[0])
+                done[0] = n
+        yield report
 
 
 @click.group(context_settings=CONTEXT)
@@ -294,13 +296,9 @@ def video(presets, output, size, fps, quality, theme, view_kind, highlight, hide
     span = run(lambda: part_span(s, only)) if only is not None else None
     view = view_for(s, highlight, hide)
     fps = p.data["render"]["fps"]
-    bar, report = progress_reporter(quiet, frame_count(s, fps, span), "video")
-    try:
+    with progress_reporter(quiet, frame_count(s, fps, span), "video") as report:
         run(lambda: render_video(s, out, fps=fps, quality=p.data["render"]["quality"], view=view,
                                  progress=report, span=span))
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
     if not quiet:
         click.echo(f"wrote {out} ({part_note(s, span)}, {s['width']}x{s['height']}, {fps} fps)", err=True)
 
@@ -340,12 +338,8 @@ def gif(presets, output, width, fps, theme, view_kind, highlight, hide, only, li
     span = run(lambda: part_span(s, only)) if only is not None else None
     view = view_for(s, highlight, hide)
     fps = p.data["gif"]["fps"]
-    bar, report = progress_reporter(quiet, 2 * frame_count(s, fps, span), "gif (2 passes)")
-    try:
+    with progress_reporter(quiet, 2 * frame_count(s, fps, span), "gif (2 passes)") as report:
         run(lambda: render_gif(s, out, fps=fps, view=view, progress=report, span=span))
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
     if not quiet:
         click.echo(f"wrote {out} ({part_note(s, span)}, {s['width']}x{s['height']}, {fps} fps, "
                    f"{out.stat().st_size // 1024} KB)", err=True)

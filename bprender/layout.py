@@ -170,7 +170,7 @@ def _choose_bands(col_w, col_lo, col_hi, width, height, gaps, tallest, band_gap)
         band_w = max(sum(col_w[f:l + 1]) + gaps[0] * (l - f) for f, l in bands)
         band_h = [tallest + (tallest + gaps[1]) * (max(col_hi[f:l + 1]) - min(col_lo[f:l + 1])) for f, l in bands]
         need_h = sum(band_h) + band_gap * (count - 1)
-        ratio = min(width / band_w, height / need_h)
+        ratio = min(width / max(band_w, 1e-9), height / max(need_h, 1e-9))
         if ratio >= 1.0:
             return bands, ratio  # the fewest bands that fit
         if best is None or ratio > best[1] * 1.05:  # more bands only when clearly better

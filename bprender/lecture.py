@@ -56,14 +56,21 @@ def step_lines(scene: dict) -> list[str]:
 
 
 def _names(items: list[Step]) -> str:
-    """The step names in order, the backward steps as one 'backward:0 .. backward:N' entry."""
-    back = [s.name for s in items if s.name.startswith("backward:")]
+    """The step names in order, each numbered family (backward:N, step:N) as one
+    'first .. last' entry where its first member stands."""
+    families: dict[str, list[str]] = {}
+    for s in items:
+        family, sep, _ = s.name.partition(":")
+        if sep:
+            families.setdefault(family, []).append(s.name)
     shown = []
     for s in items:
-        if not s.name.startswith("backward:"):
+        family, sep, _ = s.name.partition(":")
+        members = families.get(family) if sep else None
+        if members is None:
             shown.append(s.name)
-        elif s.name == back[0]:
-            shown.append(back[0] if len(back) == 1 else f"{back[0]} .. {back[-1]}")
+        elif s.name == members[0]:
+            shown.append(members[0] if len(members) == 1 else f"{members[0]} .. {members[-1]}")
     return ", ".join(shown)
 
 

@@ -75,7 +75,7 @@ def opacities(scene: dict, view: dict) -> tuple[list, list]:
     focus = None
     for node in scene["nodes"]:
         if node["id"] == view.get("highlight"):
-            focus = node["reach"]
+            focus = set(node["reach"])
     by_id = {}
     node_opacity = []
     for node in scene["nodes"]:
@@ -240,6 +240,17 @@ def paint_node(ctx, node: dict, t: float, opacity: float, step: int = 0) -> None
     ctx.globalAlpha = 1.0
 
 
+def outlined_box(ctx, x: float, y: float, w: float, h: float, radius: float, fill: str, stroke: str) -> None:
+    """A filled round box with a hairline border (edge labels, the loss-curve panel)."""
+    ctx.beginPath()
+    ctx.roundRect(x, y, w, h, radius)
+    ctx.fillStyle = fill
+    ctx.fill()
+    ctx.strokeStyle = stroke
+    ctx.lineWidth = 1.0
+    ctx.stroke()
+
+
 def paint_edge_label(ctx, edge: dict, t: float, opacity: float) -> None:
     alpha = value_at(edge["tracks"].get("label"), t) * opacity
     if alpha <= VISIBLE:
@@ -247,13 +258,7 @@ def paint_edge_label(ctx, edge: dict, t: float, opacity: float) -> None:
     label = edge["label"]
     box = label["box"]
     ctx.globalAlpha = alpha
-    ctx.beginPath()
-    ctx.roundRect(box[0], box[1], box[2], box[3], label["radius"])
-    ctx.fillStyle = label["fill"]
-    ctx.fill()
-    ctx.strokeStyle = label["stroke"]
-    ctx.lineWidth = 1.0
-    ctx.stroke()
+    outlined_box(ctx, box[0], box[1], box[2], box[3], label["radius"], label["fill"], label["stroke"])
     ctx.textAlign = "center"
     ctx.textBaseline = "alphabetic"
     ctx.font = label["font"]
@@ -285,13 +290,8 @@ def paint_loss_curve(ctx, curve: dict, t: float) -> None:
     """The loss-curve panel of a training scene: loss per step, filled in as the steps run,
     the newest point highlighted and labelled."""
     ctx.globalAlpha = 1.0
-    ctx.beginPath()
-    ctx.roundRect(curve["x"], curve["y"], curve["w"], curve["h"], curve["radius"])
-    ctx.fillStyle = curve["background"]
-    ctx.fill()
-    ctx.strokeStyle = curve["border"]
-    ctx.lineWidth = 1.0
-    ctx.stroke()
+    outlined_box(ctx, curve["x"], curve["y"], curve["w"], curve["h"], curve["radius"], curve["background"],
+                 curve["border"])
     ctx.textBaseline = "alphabetic"
     ctx.textAlign = "left"
     ctx.font = curve["title_font"]

@@ -461,4 +461,4 @@ def _events(timing: Timing, graph: ViewGraph) -> list[dict]:
     return sorted(events, key=lambda e: (e["t"], e["name"]))
 
 
-__all__ = ["build_scene", "SCENE_SCHEMA", "num"]
+__all__ = ["build_scene", "SCENE_SCHEMA"]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from .fmt import to_float
 
 FAMILY = "bprender-sans"
+READABLE_SCALE = 0.5  # 640x360: the smallest frame whose text keeps MIN_TEXT_PX
 MIN_TEXT_PX = 11.0  # below this a label is unreadable in a slide-sized GIF (DESIGN: measured)
 
 
@@ -31,6 +32,9 @@ def sizes_for(width: int, height: int, text_scale: float = 1.0, min_text_px: flo
               geometry: float = 1.0) -> Sizes:
     """Sizes for a frame: `geometry` shrinks boxes and gaps too (for graphs that do not fit)."""
     scale = min(width / 1280, height / 720)
+    # the readable minimum holds down to a slide-sized GIF (640x360); a thumbnail smaller than
+    # that is a picture of the whole, and its text shrinks with it
+    min_text_px *= min(1.0, scale / READABLE_SCALE)
     return Sizes(scale=scale * geometry, text_scale=scale * text_scale, min_text_px=min_text_px)
 
 

@@ -5,6 +5,9 @@ of time."""
 from __future__ import annotations
 
 from bisect import bisect_right
+from operator import itemgetter
+
+_TIME = itemgetter(0)  # a keyframe's time
 
 
 def ramp(t0: float, t1: float, v0: float = 0.0, v1: float = 1.0) -> list[list[float]]:
@@ -27,7 +30,7 @@ def value_at(track: list[list[float]] | None, t: float, default: float = 0.0) ->
         return track[0][1]
     if t >= track[-1][0]:
         return track[-1][1]
-    i = bisect_right([k[0] for k in track], t)
+    i = bisect_right(track, t, key=_TIME)
     (ta, va), (tb, vb) = track[i - 1], track[i]
     if tb <= ta:
         return vb

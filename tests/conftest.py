@@ -11,3 +11,10 @@ def regen_golden(request) -> bool:
     return request.config.getoption("--regen-golden")
 
 from browser import chromium, chromium_page  # noqa: E402,F401  (headless Chromium fixtures)
+
+
+@pytest.fixture(scope="module")
+def runner():
+    """A click CliRunner for `bprender` commands (tests/testkit.py: invoke, ok)."""
+    from click.testing import CliRunner
+    return CliRunner()

@@ -17,14 +17,15 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import click
+import numpy as np
 import pytest
 import yaml
-from click.testing import CliRunner
 from PIL import Image
 
 import bprender
 from bprender.cli import cli
 from bprender.fmt import MINUS, num
+from testkit import invoke, ok
 
 REPO = Path(__file__).resolve().parent.parent
 PRESETS = REPO / "presets"
@@ -59,19 +60,6 @@ def build():
 '''
 
 
-@pytest.fixture(scope="module")
-def runner() -> CliRunner:
-    return CliRunner()
-
-
-def invoke(runner: CliRunner, *args):
-    return runner.invoke(cli, [str(a) for a in args], prog_name="bprender")
-
-
-def ok(result):
-    """Assert a command succeeded, showing its output (and any exception) if not."""
-    assert result.exit_code == 0 and result.exception is None, (result.output, result.exception)
-    return result
 
 
 def assert_user_error(result, *fragments: str):
@@ -263,7 +251,7 @@ def test_frame_png(runner, tmp_path, at):
     out = tmp_path / "f.png"
     result = ok(invoke(runner, "frame", "linear", "--at", at, "-o", out))
     # an event's still is taken a moment in (EVENT_SETTLE), once its caption has faded in
-    from bprender.cli import EVENT_SETTLE
+    from bprender.lecture import EVENT_SETTLE
     t = float(at) if at[0].isdigit() else scene_events(runner, tmp_path)[at] + EVENT_SETTLE
     assert f"t = {t:.2f} s" in result.output
     with Image.open(out) as im:
@@ -489,3 +477,19 @@ def test_a_model_whose_backward_fails_gets_a_message_not_a_traceback(runner, tmp
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
     assert "backward pass failed" in result.output and "inplace" in result.output
     assert not (tmp_path / "t.json").exists()
+
+
+def test_an_output_name_that_promises_another_format_is_refused(runner, tmp_path):
+    for command, name in (("video", "x.gif"), ("gif", "x.mp4")):
+        result = invoke(runner, command, "linear", "-o", tmp_path / name, "-q")
+        assert result.exit_code == 1 and "cannot write" in result.output, result.output
+        assert not (tmp_path / name).exists()
+
+
+def test_a_thumbnail_sized_frame_still_draws_the_whole_picture(runner, tmp_path):
+    out = tmp_path / "thumb.png"
+    ok(invoke(runner, "frame", "linear", "--at", "end", "--size", "64x36", "-o", out))
+    with Image.open(out) as im:
+        assert im.size == (64, 36)
+        colours = np.asarray(im.convert("RGB")).reshape(-1, 3)
+        assert len(np.unique(colours, axis=0)) > 8  # not a blank frame

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import struct
 import tracemalloc
 import xml.etree.ElementTree as ET
 
@@ -16,6 +15,7 @@ skia = pytest.importorskip("skia")
 from bprender.encode import atomic_output, write_gif, write_mp4, write_still
 from bprender.encode import video as video_mod
 from bprender.errors import BprenderError
+from testkit import top_level_boxes
 
 W, H, FPS = 64, 48, 15
 N = 15  # one second
@@ -39,19 +39,6 @@ def frames(n=N, width=W, height=H, *, reuse=True, fail_at=None, exc=RuntimeError
 
 def sha(path):
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def top_level_boxes(data: bytes) -> list[str]:
-    boxes, pos = [], 0
-    while pos + 8 <= len(data):
-        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        if size == 1:
-            size = struct.unpack(">Q", data[pos + 8:pos + 16])[0]
-        elif size == 0:
-            size = len(data) - pos
-        boxes.append(kind.decode("latin-1"))
-        pos += size
-    return boxes
 
 
 def leftovers(directory):

@@ -14,7 +14,6 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from bprender.cli import cli

@@ -8,15 +8,14 @@ import time
 
 import av
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from bprender.cli import cli
 from bprender.errors import BprenderError
 from bprender.lecture import key_steps, part_frame_count, part_span, settle_time, step_lines, steps
 from bprender.render import frame_count, frame_times
 from browser import evaluate, open_file
 from playerkit import page
+from testkit import invoke, ok
 
 SMALL = ["--size", "320x180", "--fps", "10", "--quality", "draft", "-q"]
 
@@ -28,18 +27,6 @@ def linear_scene(target: str = "video") -> dict:
     return scene_of(trace_of(p), p, target=target)
 
 
-@pytest.fixture(scope="module")
-def runner() -> CliRunner:
-    return CliRunner()
-
-
-def invoke(runner: CliRunner, *args):
-    return runner.invoke(cli, [str(a) for a in args], prog_name="bprender")
-
-
-def ok(result):
-    assert result.exit_code == 0 and result.exception is None, (result.output, result.exception)
-    return result
 
 
 def user_error(result, *fragments):

@@ -3,7 +3,6 @@ activations and weight gradients from an independent plain run."""
 from __future__ import annotations
 
 import copy
-import itertools
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from bprender.fmt import to_float
 from bprender.pipeline import open_preset, trace_of
 from bprender.trace import trace_model
 from bprender.views import make_view
+from testkit import assert_boxes_fit
 
 FONTS = Path(bprender.__file__).parent / "assets" / "fonts"
 LOSSES = {"mse": F.mse_loss, "cross_entropy": F.cross_entropy}
@@ -162,12 +162,7 @@ def test_the_scene_draws_round_neurons_inside_the_frame():
     assert len(scene["nodes"]) == 3 + 4 + 4 + 2 + 1
     for node in scene["nodes"]:
         assert node["w"] == node["h"] and node["radius"] == pytest.approx(node["w"] / 2)
-    boxes = [(n["x"] - n["w"] / 2, n["y"] - n["h"] / 2, n["x"] + n["w"] / 2, n["y"] + n["h"] / 2)
-             for n in scene["nodes"]]
-    for x0, y0, x1, y1 in boxes:
-        assert 0 <= x0 < x1 <= scene["width"] and 0 <= y0 < y1 <= scene["height"]
-    for a, b in itertools.combinations(boxes, 2):
-        assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+    assert_boxes_fit(scene)
     assert not any("label" in e for e in scene["edges"])
     # particles flow back along every weight with a gradient (ReLU zeros some of them)
     graph = make_view(anim.trace, "neurons")

@@ -3,18 +3,17 @@ function of time. Clips are kept short (tiny pacing, small sizes) so the file ru
 from __future__ import annotations
 
 import json
-import struct
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from bprender.cli import cli
 from bprender.pipeline import open_preset, scene_of, trace_of
 from bprender.render import frame_count, raster_frames, render_frame
+from testkit import invoke as run_cli
+from testkit import ok, top_level_boxes
 
 # 3.8 s in all: a whole number of GIF frames at 5 and at 15 fps (30.4 video frames at 8 fps)
 SHORT = """\
@@ -30,11 +29,6 @@ VIDEO = ["--size", "320x180", "--fps", "8", "--quality", "draft"]
 
 
 @pytest.fixture(scope="module")
-def runner() -> CliRunner:
-    return CliRunner()
-
-
-@pytest.fixture(scope="module")
 def short_preset(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("presets") / "short.yaml"
     path.write_text(SHORT)
@@ -42,31 +36,14 @@ def short_preset(tmp_path_factory) -> Path:
 
 
 def invoke(runner, *args):
-    result = runner.invoke(cli, [str(a) for a in args], prog_name="bprender")
-    assert result.exit_code == 0 and result.exception is None, (result.output, result.exception)
-    return result
+    """Run a command that must succeed."""
+    return ok(run_cli(runner, *args))
 
 
 def scene_json(runner, preset, tmp_path, *args) -> dict:
     out = tmp_path / "scene.json"
     invoke(runner, "scene", preset, "-o", out, *args)
     return json.loads(out.read_text(encoding="utf-8"))
-
-
-def top_level_boxes(data: bytes) -> list[str]:
-    """The MP4's top-level box types in file order."""
-    boxes, pos = [], 0
-    while pos + 8 <= len(data):
-        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        if size == 1:
-            size = struct.unpack(">Q", data[pos + 8:pos + 16])[0]
-        elif size == 0:
-            size = len(data) - pos
-        assert size >= 8, f"bad box size at {pos}"
-        boxes.append(kind.decode("latin-1"))
-        pos += size
-    assert pos == len(data)
-    return boxes
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """Scene building: layout, timing, chain-rule captions and determinism, on real traces."""
 from __future__ import annotations
 
-import itertools
 import json
 
 import pytest
@@ -13,6 +12,7 @@ from bprender.paint import paint_frame
 from bprender.pipeline import open_preset, scene_of, trace_of
 from bprender.preset import preset_from_dict
 from bprender.tracks import value_at
+from testkit import assert_boxes_fit
 
 CANVAS_NAMES = {"save", "restore", "translate", "scale", "rotate", "setTransform", "resetTransform",
                 "set", "setLineDash", "beginPath", "closePath", "moveTo", "lineTo", "bezierCurveTo",
@@ -46,12 +46,7 @@ def test_duration_is_the_sum_of_the_pacing(linear):
 
 def test_boxes_are_inside_the_frame_and_do_not_overlap(linear):
     _, _, scene = linear
-    boxes = [(n["x"] - n["w"] / 2, n["y"] - n["h"] / 2, n["x"] + n["w"] / 2, n["y"] + n["h"] / 2)
-             for n in scene["nodes"]]
-    for x0, y0, x1, y1 in boxes:
-        assert 0 <= x0 < x1 <= scene["width"] and 0 <= y0 < y1 <= scene["height"]
-    for a, b in itertools.combinations(boxes, 2):
-        assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+    assert_boxes_fit(scene)
 
 
 def test_edges_run_left_to_right_from_box_to_box(linear):
@@ -196,9 +191,4 @@ def test_a_graph_too_big_for_the_frame_shrinks_to_fit_without_overlaps():
     net = nn.Sequential(*layers, nn.Linear(4, 1))
     scene = bprender.animate(model=net, inputs=torch.randn(2, 4), target=torch.randn(2, 1), loss="mse").scene()
     assert len(scene["nodes"]) > 30
-    boxes = [(n["x"] - n["w"] / 2, n["y"] - n["h"] / 2, n["x"] + n["w"] / 2, n["y"] + n["h"] / 2)
-             for n in scene["nodes"]]
-    for x0, y0, x1, y1 in boxes:
-        assert 0 <= x0 < x1 <= scene["width"] and 0 <= y0 < y1 <= scene["height"]
-    for a, b in itertools.combinations(boxes, 2):
-        assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+    assert_boxes_fit(scene)

@@ -327,19 +327,24 @@
     ctx.globalAlpha = 1.0;
   }
 
+  /* A filled round box with a hairline border (edge labels, the loss-curve panel). */
+  function outlinedBox(ctx, x, y, w, h, radius, fill, stroke) {
+    ctx.beginPath();
+    ctx.roundRect(x, y, w, h, radius);
+    ctx.fillStyle = fill;
+    ctx.fill();
+    ctx.strokeStyle = stroke;
+    ctx.lineWidth = 1.0;
+    ctx.stroke();
+  }
+
   function paintEdgeLabel(ctx, edge, t, opacity) {
     var alpha = valueAt(get(edge.tracks, "label"), t) * opacity;
     if (alpha <= VISIBLE) return;
     var label = edge.label;
     var box = label.box;
     ctx.globalAlpha = alpha;
-    ctx.beginPath();
-    ctx.roundRect(box[0], box[1], box[2], box[3], label.radius);
-    ctx.fillStyle = label.fill;
-    ctx.fill();
-    ctx.strokeStyle = label.stroke;
-    ctx.lineWidth = 1.0;
-    ctx.stroke();
+    outlinedBox(ctx, box[0], box[1], box[2], box[3], label.radius, label.fill, label.stroke);
     ctx.textAlign = "center";
     ctx.textBaseline = "alphabetic";
     ctx.font = label.font;
@@ -376,13 +381,7 @@
    * the newest point highlighted and labelled. */
   function paintLossCurve(ctx, curve, t) {
     ctx.globalAlpha = 1.0;
-    ctx.beginPath();
-    ctx.roundRect(curve.x, curve.y, curve.w, curve.h, curve.radius);
-    ctx.fillStyle = curve.background;
-    ctx.fill();
-    ctx.strokeStyle = curve.border;
-    ctx.lineWidth = 1.0;
-    ctx.stroke();
+    outlinedBox(ctx, curve.x, curve.y, curve.w, curve.h, curve.radius, curve.background, curve.border);
     ctx.textBaseline = "alphabetic";
     ctx.textAlign = "left";
     ctx.font = curve.title_font;
@@ -488,7 +487,7 @@
     paintFrame: paintFrame, paintPanels: paintPanels, opacities: opacities, paintHeader: paintHeader,
     currentPhase: currentPhase, trainStep: trainStep, traceRoute: traceRoute, strokeAgain: strokeAgain,
     paintEdge: paintEdge, paintParticle: paintParticle, boxPath: boxPath,
-    paintNode: paintNode, paintEdgeLabel: paintEdgeLabel, paintCaption: paintCaption,
+    paintNode: paintNode, outlinedBox: outlinedBox, paintEdgeLabel: paintEdgeLabel, paintCaption: paintCaption,
     paintLossCurve: paintLossCurve, paintChart: paintChart
   };
 });

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from .memo import memo_parser
+
 RGBA = tuple[int, int, int, float]
 
 NAMED: dict[str, tuple[int, int, int]] = {
@@ -31,22 +33,10 @@ _TOKEN = re.compile(rf"^({_NUM})(%?)$")
 _FUNC = re.compile(r"^(rgba?)\((.*)\)$", re.S)
 _HEX = re.compile(r"^#([0-9a-f]{3,8})$")
 
-_cache: dict[str, RGBA | None] = {}
-
-
+@memo_parser(4096)
 def parse_color(text: str) -> RGBA | None:
     """The colour a CSS string names, or None when it is not one we can parse."""
-    if not isinstance(text, str):
-        return None
-    try:
-        return _cache[text]
-    except KeyError:
-        pass
-    value = _parse(text.strip().lower())
-    if len(_cache) > 4096:
-        _cache.clear()
-    _cache[text] = value
-    return value
+    return _parse(text.strip().lower())
 
 
 def _parse(s: str) -> RGBA | None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .memo import memo_parser
+
 _UNITS = {"px": 1.0, "pt": 4.0 / 3.0, "pc": 16.0, "in": 96.0, "cm": 96.0 / 2.54,
           "mm": 96.0 / 25.4, "q": 96.0 / 101.6}
 _SIZE = re.compile(r"^((?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)(px|pt|pc|in|cm|mm|q)(?:/(\S*))?$")
@@ -31,21 +33,10 @@ class FontSpec:
     css: str            # the spec-style serialisation (the getter's value)
 
 
-_cache: dict[str, FontSpec | None] = {}
-
-
+@memo_parser(1024)
 def parse_font(text: str) -> FontSpec | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        return _cache[text]
-    except KeyError:
-        pass
-    spec = _parse(text)
-    if len(_cache) > 1024:
-        _cache.clear()
-    _cache[text] = spec
-    return spec
+    """The font a CSS shorthand names, or None when the canvas must ignore it."""
+    return _parse(text)
 
 
 def _parse(text: str) -> FontSpec | None:

@@ -15,12 +15,13 @@ from operator import attrgetter
 import skia
 
 from .fonts import FontBook, FontMetrics
-from .css_font import _cache as _font_cache
+from .css_font import parse_font
 from .geometry import arc_sweep, round_rect_radii
 from .state import DrawingState, ENUMS, _styles
 from .text_tone import TextPaints
 
 _isfinite = math.isfinite
+_font_memo = parse_font.cache  # the font setter's fast path: a dict lookup, no call
 # skia's point index of (x + upper-left radius, y) on a round rect, by which sides are negative
 _RRECT_START = {(False, False): 0, (True, False): 1, (False, True): 5, (True, True): 4}
 _DEG = 180.0 / math.pi
@@ -198,7 +199,7 @@ class Canvas2D(DrawingState):
 
     @font.setter
     def font(self, value) -> None:
-        spec = _font_cache.get(value) if value.__class__ is str else None
+        spec = _font_memo.get(value) if value.__class__ is str else None
         if spec is None:
             DrawingState.font.fset(self, value)
         else:

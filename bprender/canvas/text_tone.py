@@ -115,12 +115,6 @@ def tables(contrast: float = CHROMIUM_LINUX_CONTRAST,
 _CHROMIUM_FILTERS: list[skia.MaskFilter] = [skia.TableMaskFilter.Create(t) for t in tables()]
 
 
-def text_mask_filter(color: int) -> skia.MaskFilter:
-    """The mask filter to put on a text paint of ARGB ``color`` (paint.getColor()) so that skia
-    draws its glyphs with Linux Chromium's coverage tone."""
-    return _CHROMIUM_FILTERS[luminance_level(color)]
-
-
 def text_paint(paint: skia.Paint) -> skia.Paint:
     """A copy of ``paint`` for drawing text, with the Chromium tone filter for its colour (the
     original stays unfiltered for shapes: skia-python cannot clear a mask filter)."""

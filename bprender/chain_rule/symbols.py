@@ -49,7 +49,6 @@ class Symbols:
         seen: dict[str, int] = {}
         for node in graph.nodes:  # numbered fallbacks, stable in node order
             seen[node.label] = seen.get(node.label, 0) + 1
-        self.counts = seen
         self.numbered: dict[str, str] = {}
         index: dict[str, int] = {}
         for node in graph.nodes:

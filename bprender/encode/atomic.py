@@ -30,10 +30,20 @@ def _check_directory(path: Path) -> Path:
     return directory
 
 
+def check_suffix(path: Path, suffixes: tuple[str, ...], what: str) -> None:
+    """A name whose suffix promises another format (an MP4 called x.gif) is a user mistake."""
+    if path.suffix.lower() not in suffixes:
+        raise BprenderError(f"cannot write {path}: {what} is written to a {' or '.join(suffixes)} file, "
+                            f"not {path.suffix or 'a name without a suffix'}")
+
+
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path to write; move it onto ``path`` only if the block succeeds."""
+def atomic_output(path: str | os.PathLike, suffixes: tuple[str, ...] = (), what: str = "") -> Iterator[Path]:
+    """Yield a temporary path to write; move it onto ``path`` only if the block succeeds.
+    With `suffixes`, ``path`` must end in one of them (`what` names the format)."""
     path = Path(path)
+    if suffixes:
+        check_suffix(path, suffixes, what)
     directory = _check_directory(path)
     tmp = directory / f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}"
     try:

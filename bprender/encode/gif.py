@@ -60,7 +60,8 @@ def write_gif(path: str | os.PathLike, make_frames: Callable[[], Iterable[np.nda
         if not isinstance(value, (int, np.integer)) or value <= 0:
             raise BprenderError(f"GIF {name} must be a positive whole number, got {value!r}")
     raw = raw_input_args(width, height, fps, "bgr0")
-    with atomic_output(path) as tmp, tempfile.TemporaryDirectory(prefix="bprender-gif-") as work:
+    with atomic_output(path, (".gif",), "a GIF") as tmp, \
+            tempfile.TemporaryDirectory(prefix="bprender-gif-") as work:
         palette = Path(work) / "palette.png"
         args = [*raw, "-vf", PALETTEGEN, "-frames:v", "1", "-update", "1", *BITEXACT_ARGS,
                 "-f", "image2", str(palette)]

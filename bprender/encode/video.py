@@ -37,6 +37,9 @@ QUALITY = {
 X264_THREADS = 4
 
 
+MP4_SUFFIXES = (".mp4", ".m4v", ".mov")
+
+
 def check_size(width: int, height: int) -> None:
     """H.264 in yuv420p needs even dimensions; say so in the user's terms."""
     for name, value in (("width", width), ("height", height)):
@@ -75,7 +78,7 @@ def write_mp4(path: str | os.PathLike, frames: Iterable[np.ndarray], *, width: i
     quality, a missing output folder or an ffmpeg failure (with the tail of its stderr).
     """
     check_size(width, height)
-    with atomic_output(path) as tmp:
+    with atomic_output(path, MP4_SUFFIXES, "an MP4 video") as tmp:
         count = 0
         with FFmpegPipe(mp4_args(tmp, width, height, fps, quality), what=f"writing {path}") as pipe:
             for frame in frames:

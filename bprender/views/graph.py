@@ -56,8 +56,11 @@ class ViewGraph:
     edge_labels: bool = True                # a gradient label on every edge (off for dense views)
     notes: list[str] = field(default_factory=list)  # extra caption lines for the end (flags)
 
-    def node(self, node_id: str) -> ViewNode:
-        return self._by_id()[node_id]
+    _index: dict[str, ViewNode] = field(default_factory=dict, repr=False, compare=False)
 
-    def _by_id(self) -> dict[str, ViewNode]:
-        return {n.id: n for n in self.nodes}
+    def node(self, node_id: str) -> ViewNode:
+        """The node with this id. Views append nodes while they build: the index is rebuilt
+        when it has fallen behind the list."""
+        if len(self._index) != len(self.nodes) or node_id not in self._index:
+            self._index = {n.id: n for n in self.nodes}
+        return self._index[node_id]

@@ -1,0 +1,47 @@
+"""Helpers shared by several test files: running the CLI, reading an MP4's boxes, checking a
+scene's layout."""
+from __future__ import annotations
+
+import itertools
+import struct
+
+from click.testing import CliRunner
+
+from bprender.cli import cli
+
+
+def invoke(runner: CliRunner, *args):
+    """Run `bprender ARGS...` through CliRunner (paths may be Path objects)."""
+    return runner.invoke(cli, [str(a) for a in args], prog_name="bprender")
+
+
+def ok(result):
+    """Assert a command succeeded, showing its output (and any exception) if not."""
+    assert result.exit_code == 0 and result.exception is None, (result.output, result.exception)
+    return result
+
+
+def top_level_boxes(data: bytes) -> list[str]:
+    """An MP4's top-level box types in file order (faststart: moov before mdat)."""
+    boxes, pos = [], 0
+    while pos + 8 <= len(data):
+        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        if size == 1:
+            size = struct.unpack(">Q", data[pos + 8:pos + 16])[0]
+        elif size == 0:
+            size = len(data) - pos
+        assert size >= 8, f"bad box size at {pos}"
+        boxes.append(kind.decode("latin-1"))
+        pos += size
+    assert pos == len(data)
+    return boxes
+
+
+def assert_boxes_fit(scene: dict) -> None:
+    """Every node box lies inside the frame and no two overlap."""
+    boxes = [(n["x"] - n["w"] / 2, n["y"] - n["h"] / 2, n["x"] + n["w"] / 2, n["y"] + n["h"] / 2)
+             for n in scene["nodes"]]
+    for x0, y0, x1, y1 in boxes:
+        assert 0 <= x0 < x1 <= scene["width"] and 0 <= y0 < y1 <= scene["height"]
+    for a, b in itertools.combinations(boxes, 2):
+        assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
