@@ -83,4 +83,13 @@ def summary_sign_value(summary: dict | None) -> float:
         return math.nan
     if math.isinf(norm):
         return norm if mean >= 0 else -norm
+    # A mean that is rounding noise next to the elements' size has no sign: a gradient through
+    # LayerNorm or softmax sums to zero exactly in real arithmetic, and its float32 mean's sign
+    # then depends on the CPU's summation order (one machine drew it red, another blue).
+    count = math.prod(summary.get("shape") or [1]) or 1
+    if abs(mean) <= SIGN_NOISE * norm / math.sqrt(count):
+        mean = 0.0
     return math.copysign(norm, mean) if mean != 0 else norm
+
+
+SIGN_NOISE = 1e-6  # |mean| below this fraction of the RMS element is float32 rounding, not a sign

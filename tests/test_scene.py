@@ -192,3 +192,14 @@ def test_a_graph_too_big_for_the_frame_shrinks_to_fit_without_overlaps():
     scene = bprender.animate(model=net, inputs=torch.randn(2, 4), target=torch.randn(2, 1), loss="mse").scene()
     assert len(scene["nodes"]) > 30
     assert_boxes_fit(scene)
+
+
+def test_a_gradient_that_sums_to_zero_has_no_sign():
+    """Through LayerNorm a gradient sums to zero; its float32 mean is rounding noise whose sign
+    depends on the CPU, so it must not decide red or blue. A real mean still does."""
+    from bprender.fmt import summary_sign_value
+    noise = {"shape": [3, 4], "stats": {"min": -0.5, "max": 0.4, "mean": 3.4e-9, "norm": 0.918}}
+    assert summary_sign_value(noise) == pytest.approx(0.918)
+    assert summary_sign_value({**noise, "stats": {**noise["stats"], "mean": -3.4e-9}}) == pytest.approx(0.918)
+    real = {**noise, "stats": {**noise["stats"], "mean": -0.0018}}
+    assert summary_sign_value(real) == pytest.approx(-0.918)
