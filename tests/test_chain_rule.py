@@ -15,11 +15,22 @@ from bprender.chain_rule import RULES
 from bprender.chain_rule.scalar import ELEMENTWISE
 from bprender.fmt import num
 from bprender.pipeline import open_preset, trace_of
+from bprender.scene.regions import CAPTION_BASE_PX, CAPTION_LINES, regions_for
+from bprender.scene.style import sizes_for
+from bprender.scene.text import TextFitter
 from bprender.views import make_view
 
 PRESETS = ["linear", "mlp", "shared_layer", "deep_sigmoid", "deep_relu", "cnn", "attention"]
 FONTS = Path(__file__).resolve().parent.parent / "bprender" / "assets" / "fonts"
-BAND = 1164  # px of text in the caption band at 1280×720 (captions.build_captions)
+SIZES = sizes_for(1280, 720)
+BAND = regions_for(1280, 720, SIZES).caption_text_w  # px of text in the caption band at 1280×720
+FONT = SIZES.font(CAPTION_BASE_PX)
+FITTER = TextFitter(FontBook())
+
+
+def fitted(step) -> list[str]:
+    """A step's caption as the scene stage fits it to the band (alternatives chosen)."""
+    return FITTER.lines(step.lines, FONT, BAND, CAPTION_LINES)
 GENERIC = re.compile(r"∂(?!L/)\S*/∂")  # "∂Addmm₁/∂fc.bias": a derivative named, not written out
 
 
@@ -33,7 +44,7 @@ def views():
 
 
 def step_texts(view):
-    return [(step, line) for step in view.steps for line in step.lines]
+    return [(step, line) for step in view.steps for line in fitted(step)]
 
 
 @pytest.mark.parametrize("name", PRESETS)
@@ -42,10 +53,11 @@ def test_every_step_has_one_to_three_lines_that_fit_the_band(views, name):
     _, view = views[name]
     assert view.steps
     for step in view.steps:
-        assert 1 <= len(step.lines) <= 3, step.lines
-        for line in step.lines:
+        lines = fitted(step)
+        assert 1 <= len(lines) <= 3, lines
+        for line in lines:
             assert line and "\n" not in line
-            assert fonts.measure(line, "19px bprender-sans") <= BAND, line
+            assert fonts.measure(line, FONT) <= BAND, line
 
 
 def test_every_character_is_in_the_bundled_fonts(views):
@@ -80,7 +92,7 @@ def test_each_op_kind_of_the_gallery_is_covered(views):
 
 def test_linear_captions_stay_as_they_were(views):
     _, view = views["linear"]
-    assert [s.lines for s in view.steps] == [
+    assert [fitted(s) for s in view.steps] == [
         ["∂L/∂L = 1   (backward starts at the loss)",
          "∂L/∂(w·x + b − y_true) = ∂L/∂L · 2·(w·x + b − y_true) = 1 · −2 = −2"],
         ["∂L/∂(w·x + b) = ∂L/∂(w·x + b − y_true) · 1 = −2 · 1 = −2"],
@@ -149,7 +161,7 @@ def test_addmm_weight_element_is_the_pytorch_gradient(views):
 def test_softmax_minus_onehot_is_pytorch_softmax(views):
     trace, view = views["cnn"]
     step = next(s for s in view.steps if s.label == "LogSoftmax")
-    line = step.lines[0]
+    line = fitted(step)[0]
     assert "softmax(Addmm) − onehot(target)" in line
     logits = torch.tensor(next(n for n in trace["nodes"] if n["label"] == "Addmm")["value"]["values"])
     probs = torch.softmax(logits, dim=0)
@@ -164,7 +176,7 @@ def test_softmax_minus_onehot_is_pytorch_softmax(views):
 
 def test_tensor_ops_with_too_many_values_fall_back_to_norms(views):
     _, view = views["cnn"]
-    lines = {s.label: s.lines for s in view.steps}
+    lines = {s.label: fitted(s) for s in view.steps}
     conv = " ".join(lines["Convolution"])
     assert "Σ over the 36 output positions of ∂L/∂Convolution · input patch" in conv
     assert "‖∂L/∂conv.weight‖ = " in conv

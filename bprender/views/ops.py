@@ -92,7 +92,7 @@ def _steps(trace: dict, graph: ViewGraph, folded: set[str], source: dict[str, st
         if node_id in fanout:
             f = fanout[node_id]
             lines.append(fanin_line(symbols, node_id, [edge_grad[eid] for eid in f["edges"]], f["sum"]))
-        lines += step_lines(symbols, node_id, graph.node(node_id).grad, sends, room=MAX_LINES - len(lines))
+        lines += step_lines(symbols, node_id, graph.node(node_id).grad, sends)
         if len(lines) > MAX_LINES:
             lines = lines[:MAX_LINES - 1] + [f"… and {len(lines) - MAX_LINES + 1} more edges"]
         steps.append(Step(nodes=[node_id], edges=list(step["edges"]), lines=lines,
