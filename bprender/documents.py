@@ -75,23 +75,10 @@ def read_document(data, where: str):
 
 @lru_cache(maxsize=None)
 def validator(kind: str):
-    """The JSON Schema validator of a kind (bprender/schemas/KIND.schema.json)."""
+    """The JSON Schema validator of a kind (bprender/schemas/KIND.schema.json, self-contained)."""
     import jsonschema
     schema = json.loads((SCHEMAS / f"{kind}.schema.json").read_text(encoding="utf-8"))
-    registry = _registry()
-    cls = jsonschema.validators.validator_for(schema)
-    return cls(schema, registry=registry)
-
-
-@lru_cache(maxsize=1)
-def _registry():
-    """Every shipped schema by its $id, so the composite schema can refer to the scene's."""
-    from referencing import Registry, Resource
-    resources = []
-    for file in sorted(SCHEMAS.glob("*.schema.json")):
-        contents = json.loads(file.read_text(encoding="utf-8"))
-        resources.append((contents["$id"], Resource.from_contents(contents)))
-    return Registry().with_resources(resources)
+    return jsonschema.validators.validator_for(schema)(schema)
 
 
 def schema_problem(kind: str, data) -> str | None:

@@ -71,7 +71,7 @@ def json_for_script(data) -> str:
     """JSON that is safe as the text of a <script type="application/json"> element: no '<' at
     all (so no '</script' and no '<!--'), and no U+2028/U+2029 line separators. JSON.parse reads
     the escapes back as the original characters."""
-    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"), sort_keys=True)
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .errors import BprenderError
+from .errors import BprenderError, PresetError
 from .preset import Preset, apply_overrides, load_preset, resolve_preset_path, settings_from_dict
 
 PRESENTATION = ("view", "collapse_views", "render", "pacing", "gif")  # a preset's sections a trace keeps
@@ -62,7 +62,10 @@ def open_source(arg, request: Request | None = None) -> Source:
         return Source(str(arg), "preset", open_preset(arg, request.overrides()))
     kind, data = document
     if kind == "trace":
-        settings = settings_from_dict(data.get("preset") or {}, name=path.stem)
+        try:
+            settings = settings_from_dict(data.get("preset") or {}, name=path.stem)
+        except PresetError as err:
+            raise BprenderError(f"{arg}: the trace's preset section: {err}") from None
         return Source(str(arg), kind, apply_overrides(settings, request.overrides()), trace=data)
     given = request.layout_options()
     if given:

@@ -35,7 +35,14 @@
 
   var data = JSON.parse($("bp-scenes").textContent);
   var scene0 = data.scene || {};
-  var themes = Object.keys(scene0.palettes || {});
+  // the theme menu's order (JSON keeps no key order): the usual ones first, any others after
+  var THEME_ORDER = ["light", "dark", "colorblind"];
+  var themes = Object.keys(scene0.palettes || {}).sort(function (a, b) {
+    var i = THEME_ORDER.indexOf(a), j = THEME_ORDER.indexOf(b);
+    i = i < 0 ? THEME_ORDER.length : i;
+    j = j < 0 ? THEME_ORDER.length : j;
+    return i !== j ? i - j : (a < b ? -1 : a > b ? 1 : 0);
+  });
 
   var state = {
     scene: scene0,

@@ -157,6 +157,11 @@ def apply_overrides(preset: Preset, overrides: Mapping[str, object]) -> Preset:
         target[last] = clean
         for k in [k for k in lines if k == dotted or k.startswith(dotted + ".")]:
             del lines[k]
+    if data["model"] is None:  # settings without a model (a saved trace's, the Python API's)
+        checked = _validated(Preset(preset.path, {}, lines, base_dir=preset.base_dir, name=preset.name),
+                             {**data, "model": {"expression": "0"}})
+        return Preset(preset.path, {**checked.data, "model": None}, lines, base_dir=preset.base_dir,
+                      name=preset.name)
     return _validated(Preset(preset.path, {}, lines, base_dir=preset.base_dir,
                              name=preset.name), data)
 
