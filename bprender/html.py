@@ -18,12 +18,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import json
 import re
 from pathlib import Path
 
 from .errors import BprenderError
-from .jsonio import clean
+from .jsonio import dumps_compact
 from .scene.fonts import font_path
 
 # In a source checkout bprender/web_player is a link to ../web_player; in a wheel a folder.
@@ -44,7 +43,7 @@ def export_html(scene: dict, theme: str | None = None) -> str:
     scene's own) and can switch to any theme whose palette the scene carries."""
     if theme is not None and theme not in scene["palettes"]:
         raise BprenderError(f"no theme called '{theme}' (themes: {', '.join(scene['palettes'])})")
-    data = {"theme": theme or scene["theme"], "scene": clean(scene)}
+    data = {"theme": theme or scene["theme"], "scene": scene}
     # the browser hashes a script's text after turning CR LF into LF: hash the same text
     scripts = [_read(name).replace("\r\n", "\n").replace("\r", "\n") for name in SCRIPTS]
     for name, text in zip(SCRIPTS, scripts):
@@ -71,7 +70,7 @@ def json_for_script(data) -> str:
     """JSON that is safe as the text of a <script type="application/json"> element: no '<' at
     all (so no '</script' and no '<!--'), and no U+2028/U+2029 line separators. JSON.parse reads
     the escapes back as the original characters."""
-    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"), sort_keys=True)
+    text = dumps_compact(data)
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 

@@ -48,6 +48,11 @@ def dumps(obj: Any) -> str:
                       allow_nan=False) + "\n"
 
 
+def dumps_compact(obj: Any) -> str:
+    """The same data on one line, without spaces (for embedding in a page), keys sorted."""
+    return json.dumps(clean(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def loads(text: str) -> Any:
     """Parse JSON text (non-finite numbers stay as the strings dumps wrote)."""
     return json.loads(text)
