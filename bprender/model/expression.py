@@ -117,7 +117,7 @@ def parse(text: Any, names: set[str]) -> ast.Expression:
                           hint=_ALLOWED_HINT) from None
     except TooDeep as exc:
         col = f" at column {exc.column}" if exc.column else ""
-        raise PresetError(f"the formula is {exc.message}{col}", key=KEY) from None
+        raise PresetError(f"{exc.message}{col}", key=KEY, hint=exc.hint) from None
     try:
         check(tree.body, names)
     except Rejected as err:

@@ -109,7 +109,8 @@ def parse_steps(text: Any, declared: set[str], loss: str | None = None) -> tuple
 
         try:
             if step.op is not None and step.name not in available:
-                raise unknown(ast.Name(id=step.name, lineno=step.line, col_offset=step.column - 1), available)
+                raise Rejected(f"{step.name} {_BINOPS[step.op]}= ... needs a value of {step.name} from an "
+                               "earlier step", None, hint=f"e.g. {step.name} = ... on a line before")
             check(step.formula, available, unknown)
         except Rejected as err:
             node = err.node if getattr(err.node, "lineno", None) is not None else None
@@ -181,11 +182,12 @@ def build_steps(text: Any, params: Any, inputs: Any, loss: str | None = None, *,
 
 def _check_loss(out: Any, step: Step) -> None:
     where = {"step_line": step.line, "column": step.column}
+    loss = "the loss" if step.name == "loss" else f"the loss {step.name}"
     if isinstance(out, torch.Tensor) and out.numel() != 1:
-        raise StepError(f"the loss {step.name} has shape {list(out.shape)}, not a scalar", **where,
+        raise StepError(f"{loss} has shape {list(out.shape)}, not a scalar", **where,
                         hint="wrap it in sum(...) or mean(...)")
     if not isinstance(out, torch.Tensor) or not out.requires_grad:
-        raise StepError(f"the loss {step.name} does not depend on any param, so there is nothing "
+        raise StepError(f"{loss} does not depend on any param, so there is nothing "
                         "to backpropagate", **where, hint="declare the values to differentiate under params")
     if out.grad_fn is None:
-        raise StepError(f"the loss {step.name} is a param itself; apply at least one operation", **where)
+        raise StepError(f"{loss} is a param itself; apply at least one operation", **where)

@@ -312,7 +312,7 @@ def _check_expression(key: Key, value, dotted, base_dir):
         raise PresetError(f"not a valid formula ({exc.msg}{where}): {text}", key=dotted) from None
     except TooDeep as exc:
         where = f" at column {exc.column}" if exc.column else ""
-        raise PresetError(f"the formula is {exc.message}{where}", key=dotted) from None
+        raise PresetError(f"{exc.message}{where}", key=dotted, hint=exc.hint) from None
     return text
 
 
