@@ -17,7 +17,6 @@ from bprender.preset import preset_from_dict
 from bprender.views import make_view
 from testkit import invoke, ok
 
-ROOT = Path(__file__).resolve().parent.parent
 
 SEED = "y_pred = w * x + b\nloss = (y_pred - y_true) ** 2\n"
 SEED_MODEL = {"steps": SEED, "params": {"w": 2.0, "b": 1.0}, "inputs": {"x": 3.0, "y_true": 8.0}}
@@ -320,3 +319,15 @@ def test_a_model_too_big_to_animate_is_refused_at_its_line(tmp_path):
 def test_check_prints_the_micrograd_gallery(runner):
     result = ok(invoke(runner, "check", "micrograd_ops"))
     assert "28 nodes (26 ops, 2 leaves)" in result.output and "grad      a: 138.8" in result.output
+
+
+def test_overriding_the_model_source_drops_the_steps():
+    from bprender.preset import apply_overrides
+    preset = open_preset("linear")
+    new = apply_overrides(preset, {"model.expression": "(w * x + b - y_true) ** 2"})
+    assert new.data["model"]["steps"] is None and new.data["model"]["loss"] is None
+    trace = trace_of(new)
+    assert {leaf["name"]: scalar(leaf["grad"]) for leaf in trace["leaves"]} == {"w": -6.0, "b": -2.0}
+    back = apply_overrides(new, {"model.steps": SEED})
+    assert back.data["model"]["expression"] is None
+    assert "y_pred" in by_name(trace_of(back))
