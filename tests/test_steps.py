@@ -331,3 +331,10 @@ def test_overriding_the_model_source_drops_the_steps():
     back = apply_overrides(new, {"model.steps": SEED})
     assert back.data["model"]["expression"] is None
     assert "y_pred" in by_name(trace_of(back))
+
+
+@pytest.mark.parametrize("model", [{"expression": "w * 1" + "0" * 400}, {"steps": "loss = w * 1" + "0" * 400},
+                                   {"expression": "exp(1" + "0" * 400 + ")"}], ids=["expression", "steps", "call"])
+def test_a_huge_integer_literal_is_a_message_not_a_traceback(model):
+    with pytest.raises(PresetError, match=r"cannot evaluate: .* \(a number is too big for a float32 tensor\)"):
+        build_model({**model, "params": {"w": 1.0}})

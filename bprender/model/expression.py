@@ -221,6 +221,16 @@ def _eval(node: ast.AST, env: Mapping[str, torch.Tensor]) -> Any:
     raise AssertionError(f"unchecked node {type(node).__name__}")  # check() prevents this
 
 
+def first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def evaluation_hint(exc: Exception) -> str:
+    if isinstance(exc, OverflowError):
+        return "a number is too big for a float32 tensor"
+    return "check the shapes of params and inputs"
+
+
 def _tensor(value: Any, key: str, requires_grad: bool) -> torch.Tensor:
     def ok(v):
         if isinstance(v, bool):
@@ -268,10 +278,9 @@ def build_expression(expression: Any, params: Any, inputs: Any, *, seed: int = 0
     def run() -> torch.Tensor:
         try:
             out = evaluate(tree, env)
-        except RuntimeError as exc:
-            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise PresetError(f"cannot evaluate: {msg}", key=KEY,
-                              hint="check the shapes of params and inputs") from None
+        except (RuntimeError, OverflowError) as exc:   # OverflowError: a huge integer literal
+            raise PresetError(f"cannot evaluate: {first_line(exc)}", key=KEY,
+                              hint=evaluation_hint(exc)) from None
         if not isinstance(out, torch.Tensor) or not out.requires_grad:
             raise PresetError("the result does not depend on any param, so there is nothing "
                               "to backpropagate", key=KEY,
@@ -287,10 +296,9 @@ def build_expression(expression: Any, params: Any, inputs: Any, *, seed: int = 0
     with torch.no_grad():  # check shapes now, so errors come before any tracing
         try:
             probe = evaluate(tree, env)
-        except RuntimeError as exc:
-            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise PresetError(f"cannot evaluate: {msg}", key=KEY,
-                              hint="check the shapes of params and inputs") from None
+        except (RuntimeError, OverflowError) as exc:   # OverflowError: a huge integer literal
+            raise PresetError(f"cannot evaluate: {first_line(exc)}", key=KEY,
+                              hint=evaluation_hint(exc)) from None
     if isinstance(probe, torch.Tensor) and probe.numel() != 1:
         raise PresetError(f"the result has shape {list(probe.shape)}, not a scalar", key=KEY,
                           hint="wrap it in sum(...) or mean(...)")

@@ -29,7 +29,8 @@ import torch
 from bprender.errors import PresetError, StepError
 
 from . import Built
-from .expression import _BINOPS, FUNCTIONS, Rejected, _as_tensor, _check_names, _eval, _tensor, check
+from .expression import (_BINOPS, FUNCTIONS, Rejected, _as_tensor, _check_names, _eval, _tensor, check,
+                         evaluation_hint, first_line)
 from .syntax import read_steps
 
 KEY = "model.steps"
@@ -166,10 +167,9 @@ def build_steps(text: Any, params: Any, inputs: Any, loss: str | None = None, *,
         for k, step in enumerate(steps):
             try:
                 env[step.name] = _value(step, env)
-            except (RuntimeError, ArithmeticError, ValueError, TypeError) as exc:
-                msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                raise StepError(f"cannot evaluate: {msg}", step_line=step.line, column=step.column,
-                                hint="check the shapes of params and inputs") from None
+            except (RuntimeError, OverflowError) as exc:   # OverflowError: a huge integer literal
+                raise StepError(f"cannot evaluate: {first_line(exc)}", step_line=step.line,
+                                column=step.column, hint=evaluation_hint(exc)) from None
             names.append((step.name, env[step.name]))
             if k == loss_at:
                 out = env[step.name]
