@@ -338,3 +338,14 @@ def test_overriding_the_model_source_drops_the_steps():
 def test_a_huge_integer_literal_is_a_message_not_a_traceback(model):
     with pytest.raises(PresetError, match=r"cannot evaluate: .* \(a number is too big for a float32 tensor\)"):
         build_model({**model, "params": {"w": 1.0}})
+
+
+def test_every_view_of_a_steps_model_draws_or_says_why(runner, tmp_path):
+    for view in ("ops", "modules"):
+        out = tmp_path / f"{view}.png"
+        ok(invoke(runner, "frame", "micrograd_ops", "--view", view, "--at", "end", "-o", out))
+        assert out.stat().st_size > 0
+    out = tmp_path / "neurons.png"
+    result = invoke(runner, "frame", "micrograd_ops", "--view", "neurons", "--at", "end", "-o", out)
+    assert result.exit_code == 1 and "Traceback" not in result.output and "--view modules" in result.output
+    assert not out.exists()
