@@ -87,10 +87,11 @@ def test_seed_example_captions_and_labels(linear):
     _, _, scene = linear
     lines = [line for item in scene["captions"]["items"] for line in item["lines"]]
     assert "∂L/∂w = ∂L/∂(w·x) · x = −2 · 3 = −6" in lines
-    assert "∂L/∂b = ∂L/∂(w·x + b) · 1 = −2 · 1 = −2" in lines
+    assert "∂L/∂b = ∂L/∂y_pred · 1 = −2 · 1 = −2" in lines      # linear.yaml names y_pred = w * x + b
     assert "The loss: L = 1" in lines
     labels = {n["info"]["label"]: n for n in scene["nodes"]}
     assert labels["w"]["info"]["grad"] == "−6" and labels["b"]["info"]["grad"] == "−2"
+    assert labels["y_pred"]["info"]["grad"] == "−2" and labels["loss"]["kind"] == "loss"
     assert labels["x"]["kind"] == "const" and labels["y_true"]["kind"] == "const"
 
 

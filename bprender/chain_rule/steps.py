@@ -7,7 +7,7 @@ from ..fmt import MINUS, num, shape_text, summary_scalar, summary_text
 from . import elementwise, nn
 from .rules import Ctx
 from .scalar import ELEMENTWISE, local_derivative
-from .symbols import Symbols, d
+from .symbols import Symbols, d, op_kind
 from .tensors import Folds, Tensor, alternatives, idx, product, terms_sum
 
 FACTORED = {"Sigmoid", "Tanh", "Relu", "Exp", "Log", "Sqrt"}
@@ -47,9 +47,10 @@ def edge_line(symbols: Symbols, node_id: str, arriving: dict | None, producer: s
     own = "∂L/∂L" if node.kind == "loss" else d(symbols.of(node_id))
     g = summary_scalar(arriving)
     sent = Tensor(grad)
-    if node.label in ELEMENTWISE | {"Sum", "Mean"} and g is not None and sent.scalar() is not None:
+    kind = op_kind(node)
+    if kind in ELEMENTWISE | {"Sum", "Mean"} and g is not None and sent.scalar() is not None:
         line = _scalar_line(symbols, node_id, g, own, producer, slot, grad)
-        if node.label in FACTORED:  # σ(1 − σ) and friends: show the factors themselves
+        if kind in FACTORED:  # σ(1 − σ) and friends: show the factors themselves
             ctx = Ctx(symbols, _folds(symbols), node_id, arriving)
             factors = elementwise._factors(ctx, slot, (0,) * len(ctx.out.shape))
             if factors is not None:
@@ -60,9 +61,9 @@ def edge_line(symbols: Symbols, node_id: str, arriving: dict | None, producer: s
     if slot >= len(ctx.inputs) or not grad:
         return _scalar_line(symbols, node_id, g, own, producer, slot, grad)
     try:
-        if node.label in RULES:
-            return alternatives(RULES[node.label](ctx, slot, sent))
-        if node.label in ELEMENTWISE:
+        if kind in RULES:
+            return alternatives(RULES[kind](ctx, slot, sent))
+        if kind in ELEMENTWISE:
             return alternatives(elementwise.elementwise(ctx, slot, sent, node_id))
     except (TypeError, ValueError, IndexError, KeyError, ZeroDivisionError, OverflowError):
         pass  # a trace the rule does not understand: say what is known instead

@@ -273,6 +273,12 @@ def trace_built(built: Built, title: str = "", description: str = "",
                          "requires grad through an operation")
     root = loss.grad_fn
     nodes, edges = _walk(root)
+    # a steps model's names: the node that computed a step's value is labelled by it (the first
+    # name wins where a step only renames a value, d = c)
+    step_name: dict[Any, str] = {}
+    for name, value in built.names:
+        if isinstance(value, torch.Tensor) and value.grad_fn is not None:
+            step_name.setdefault(value.grad_fn, name)
 
     # leaves: names by identity with the AccumulateGrad node's variable
     leaf_name_of = {id(t): n for n, t in built.leaves.items()}
@@ -345,7 +351,7 @@ def trace_built(built: Built, title: str = "", description: str = "",
             name = node_name[i]
             module = name.rpartition(".")[0] if built.module is not None else ""
         else:
-            name = None
+            name = step_name.get(fn)
             module = rec.module if rec is not None else ""
         out_nodes.append({
             "id": f"n{i}",
