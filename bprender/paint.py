@@ -35,6 +35,18 @@ def paint_frame(ctx, scene: dict, t: float, view: dict | None = None) -> None:
     ctx.fillStyle = colors["background"]
     ctx.fillRect(0, 0, scene["width"], scene["height"])
     paint_header(ctx, scene["header"], t, colors)
+    camera = scene.get("camera")
+    lens = None
+    if camera is not None:  # the graph layer through the camera, clipped to its view
+        cx, cy, zoom = camera_at(camera, t, view)
+        lens = lens_of(camera, cx, cy, zoom)
+        ctx.save()
+        ctx.beginPath()
+        ctx.rect(camera["x"], camera["y"], camera["w"], camera["h"])
+        ctx.clip()
+        ctx.translate(camera["x"] + camera["w"] / 2, camera["y"] + camera["h"] / 2)
+        ctx.scale(zoom, zoom)
+        ctx.translate(-cx, -cy)
     for i, edge in enumerate(scene["edges"]):
         if edge_opacity[i] > 0:
             paint_edge(ctx, edge, t, edge_opacity[i], colors)
@@ -45,10 +57,13 @@ def paint_frame(ctx, scene: dict, t: float, view: dict | None = None) -> None:
     step = int(value_at(scene["train"]["track"], t)) if "train" in scene else 0
     for i, node in enumerate(scene["nodes"]):
         if node_opacity[i] > 0:
-            paint_node(ctx, node, t, node_opacity[i], step, colors)
+            paint_node(ctx, node, t, node_opacity[i], step, colors, lens)
     for i, edge in enumerate(scene["edges"]):
         if "label" in edge and edge_opacity[i] > 0:
-            paint_edge_label(ctx, edge, t, edge_opacity[i], colors)
+            paint_edge_label(ctx, edge, t, edge_opacity[i], colors, lens)
+    if camera is not None:
+        ctx.restore()
+        paint_inset(ctx, camera["inset"], lens, colors)
     if "loss_curve" in scene:
         paint_loss_curve(ctx, scene["loss_curve"], t, colors)
     paint_caption(ctx, scene["captions"], t, colors)
@@ -78,6 +93,63 @@ def paint_panels(ctx, scene: dict, t: float, view: dict | None) -> None:
         ctx.stroke()
 
 
+def camera_at(camera: dict, t: float, view: dict | None) -> tuple[float, float, float]:
+    """(centre x, centre y, zoom) at t: the view's own camera (the player's pan and zoom), else
+    the scene's camera track."""
+    own = (view or {}).get("camera")
+    if own:
+        return own["x"], own["y"], own["zoom"]
+    track = camera["track"]
+    return value_at(track["x"], t), value_at(track["y"], t), value_at(track["zoom"], t)
+
+
+def lens_of(camera: dict, cx: float, cy: float, zoom: float) -> list:
+    """[zoom, floor, x0, y0, x1, y1]: the camera's zoom, the type floor, and the part of the
+    graph in view (graph coordinates)."""
+    half_w = camera["w"] / 2 / zoom
+    half_h = camera["h"] / 2 / zoom
+    return [zoom, camera["floor"], cx - half_w, cy - half_h, cx + half_w, cy + half_h]
+
+
+def legible(lens: list | None, px: float, x0: float, y0: float, x1: float, y1: float) -> float:
+    """How much of a text of px pixels in the box (x0, y0)-(x1, y1) to draw under the camera:
+    nothing when it is not wholly in view or would be drawn under the type floor, all of it
+    from 10% above the floor, fading in between. Without a camera, all of it."""
+    if lens is None:
+        return 1.0
+    if x0 < lens[2] or y0 < lens[3] or x1 > lens[4] or y1 > lens[5]:
+        return 0.0
+    size = px * lens[0]
+    if size >= lens[1] * 1.1:
+        return 1.0
+    if size <= lens[1]:
+        return 0.0
+    return (size - lens[1]) / (lens[1] * 0.1)
+
+
+def paint_inset(ctx, inset: dict, lens: list, colors: dict) -> None:
+    """The overview inset of a zoomed-in camera: the whole graph small, the part in view outlined."""
+    alpha = min(1.0, (lens[0] - inset["zoom_from"]) / 0.15)
+    if alpha <= VISIBLE:
+        return
+    ctx.globalAlpha = alpha
+    outlined_box(ctx, inset["x"], inset["y"], inset["w"], inset["h"], 6.0, colors["panel"], colors["edge_idle"])
+    ctx.fillStyle = colors["node_stroke"]
+    for box in inset["boxes"]:
+        ctx.fillRect(box[0], box[1], box[2], box[3])
+    scale = inset["scale"]
+    left = inset["x"] + inset["pad"] - inset["origin"][0] * scale
+    top = inset["y"] + inset["pad"] - inset["origin"][1] * scale
+    x0 = max(inset["x"], left + lens[2] * scale)
+    y0 = max(inset["y"], top + lens[3] * scale)
+    x1 = min(inset["x"] + inset["w"], left + lens[4] * scale)
+    y1 = min(inset["y"] + inset["h"], top + lens[5] * scale)
+    ctx.strokeStyle = colors["loss"]
+    ctx.lineWidth = 1.5
+    ctx.strokeRect(x0, y0, x1 - x0, y1 - y0)
+    ctx.globalAlpha = 1.0
+
+
 def opacities(scene: dict, view: dict) -> tuple[list, list]:
     """Opacity of every node and edge under a view state: 0 hidden, scene["dim"] dimmed, 1."""
     hidden = view.get("hidden") or []
@@ -105,8 +177,7 @@ def opacities(scene: dict, view: dict) -> tuple[list, list]:
 def paint_header(ctx, header: dict, t: float, colors: dict) -> None:
     ctx.textBaseline = "alphabetic"
     ctx.textAlign = "left"
-    for key in ("title", "description"):
-        item = header[key]
+    for item in header["texts"]:
         ctx.font = item["font"]
         ctx.fillStyle = colors[item["color"]]
         ctx.fillText(item["text"], item["x"], item["y"])
@@ -189,7 +260,7 @@ def box_path(ctx, node: dict, grow: float) -> None:
                   node["w"] + 2 * grow, node["h"] + 2 * grow, node["radius"] + grow)
 
 
-def paint_node(ctx, node: dict, t: float, opacity: float, step: int, colors: dict) -> None:
+def paint_node(ctx, node: dict, t: float, opacity: float, step: int, colors: dict, lens: list | None = None) -> None:
     tracks = node["tracks"]
     ctx.globalAlpha = opacity
     box_path(ctx, node, 0)
@@ -218,6 +289,10 @@ def paint_node(ctx, node: dict, t: float, opacity: float, step: int, colors: dic
     ctx.textBaseline = "alphabetic"
     for line in node["lines"]:
         alpha = value_at(tracks.get(line["track"]), t) if line["track"] else 1.0
+        if alpha > VISIBLE and lens is not None:
+            half = line["w"] / 2
+            alpha *= legible(lens, line["px"], node["x"] - half, line["y"] - line["px"] * 0.8, node["x"] + half,
+                             line["y"] + line["px"] * 0.25)
         if alpha > VISIBLE:
             ctx.globalAlpha = alpha * opacity
             ctx.font = line["font"]
@@ -237,12 +312,14 @@ def outlined_box(ctx, x: float, y: float, w: float, h: float, radius: float, fil
     ctx.stroke()
 
 
-def paint_edge_label(ctx, edge: dict, t: float, opacity: float, colors: dict) -> None:
+def paint_edge_label(ctx, edge: dict, t: float, opacity: float, colors: dict, lens: list | None = None) -> None:
     alpha = value_at(edge["tracks"].get("label"), t) * opacity
-    if alpha <= VISIBLE:
-        return
     label = edge["label"]
     box = label["box"]
+    if alpha > VISIBLE and lens is not None:
+        alpha *= legible(lens, label["px"], box[0], box[1], box[0] + box[2], box[1] + box[3])
+    if alpha <= VISIBLE:
+        return
     ctx.globalAlpha = alpha
     outlined_box(ctx, box[0], box[1], box[2], box[3], label["radius"], colors[label["fill"]],
                  colors[label["stroke"]])

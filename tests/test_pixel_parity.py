@@ -18,7 +18,10 @@ from bprender.render import render_frame
 from browser import compare_pixels, decode_png_data_url, evaluate, open_file
 
 PRESETS = [name for name, *_ in list_builtin_presets()]
-WITH_TEXT = (0.01, 0.0005)     # fractions of pixels off by > 8 and by > 64
+# fractions of pixels off by > 8 and by > 64. Text is where Chromium and skia differ (FreeType
+# hinting): with the type floor (text at 1/30 of the frame) text covers more of the frame, so
+# the share off by > 8 is allowed 1.5%; off by > 64 stays as strict, and text-free frames are exact
+WITH_TEXT = (0.015, 0.0005)
 WITHOUT_TEXT = (0.001, 0.0)
 
 
@@ -33,12 +36,11 @@ def key_times(scene) -> list[float]:
 def without_text(scene: dict) -> dict:
     """The scene with every string emptied: fillText("") draws nothing on either side."""
     bare = copy.deepcopy(scene)
-    for key in ("title", "description"):
-        bare["header"][key]["text"] = ""
+    for item in bare["header"]["texts"]:
+        item["text"] = ""
     for entry in bare["header"]["legend"]:
         entry["text"] = ""
-    for phase in bare["phases"]:
-        phase["label"] = ""
+    bare["header"]["phase"]["texts"] = ["" for _ in bare["header"]["phase"]["texts"]]
     for node in bare["nodes"]:
         for line in node["lines"]:
             line["text"] = ""

@@ -252,10 +252,12 @@ def test_markup_in_names_stays_text(chromium_page, tmp_path):
     legend = chromium_page.eval_on_selector_all("#bp-legend label", "ls => ls.map(l => l.textContent)")
     assert EVIL_SCRIPT in legend and EVIL_IMG in legend
     node = next(n for n in scene["nodes"] if f"module: {EVIL_IMG}" in n["info"]["lines"])
-    rect = evaluate(chromium_page, "() => { const r = document.getElementById('bp-graph').getBoundingClientRect();"
-                                   " return [r.left, r.top, r.width, r.height]; }")
-    chromium_page.mouse.move(rect[0] + node["x"] * rect[2] / scene["width"],
-                             rect[1] + node["y"] * rect[3] / scene["height"])
+    xy = (node["x"], node["y"])
+    if "camera" in scene:  # put the node in the middle of the camera's view
+        camera = scene["camera"]
+        evaluate(chromium_page, "(n) => bprender.setCamera({x: n[0], y: n[1], zoom: 1})", list(xy))
+        xy = (camera["x"] + camera["w"] / 2, camera["y"] + camera["h"] / 2)
+    chromium_page.mouse.move(*screen_point(chromium_page, scene, xy))
     assert f"module: {EVIL_IMG}" in chromium_page.text_content("#bp-tooltip")
     for t in (0.0, scene["duration"] / 2, scene["duration"]):
         evaluate(chromium_page, "(t) => bprender.seek(t)", t)
@@ -282,3 +284,93 @@ def test_jupyter_iframe_plays(chromium_page):
     used = frame.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
     assert used[0] <= box[0] and used[1] <= box[1]
     watch.check()
+
+
+@pytest.fixture
+def camera_player(chromium_page, tmp_path):
+    """The attention page (too big for the frame at reading size: it has a camera), paused."""
+    path = tmp_path / "attention.html"
+    path.write_text(page("attention"), encoding="utf-8")
+    watch = Watch(chromium_page)
+    open_file(chromium_page, path)
+    assert evaluate(chromium_page, READY)
+    evaluate(chromium_page, "() => { bprender.pause(); bprender.seek(0); }")
+    yield chromium_page
+    watch.check(path.resolve().as_uri())
+
+
+def screen_point(pg, scene: dict, frame_xy) -> tuple[float, float]:
+    rect = evaluate(pg, "() => { const r = document.getElementById('bp-graph').getBoundingClientRect();"
+                        " return [r.left, r.top, r.width, r.height]; }")
+    return (rect[0] + frame_xy[0] * rect[2] / scene["width"], rect[1] + frame_xy[1] * rect[3] / scene["height"])
+
+
+def test_the_camera_zooms_pans_follows_and_fits(camera_player):
+    pg = camera_player
+    scene = animation("attention").scene()
+    track = scene["camera"]["track"]
+    assert pg.is_visible("#bp-camera") and pg.is_checked("#bp-follow")
+    overview = evaluate(pg, "bprender.camera")
+    assert overview == pytest.approx([track["x"][0][1], track["y"][0][1], track["zoom"][0][1]])
+    pg.keyboard.press("+")
+    zoomed = evaluate(pg, "bprender.camera")
+    assert zoomed[2] == pytest.approx(overview[2] * 1.25) and not pg.is_checked("#bp-follow")
+    # the wheel zooms about the pointer; a drag pans by the pointer's way over the zoom
+    camera = scene["camera"]
+    middle = screen_point(pg, scene, (camera["x"] + camera["w"] / 2, camera["y"] + camera["h"] / 2))
+    pg.mouse.move(*middle)
+    pg.mouse.wheel(0, -300)
+    pg.wait_for_function(f"bprender.camera[2] > {zoomed[2] * 1.2}")
+    before = evaluate(pg, "bprender.camera")
+    pg.mouse.down()
+    pg.mouse.move(middle[0] + 100, middle[1] + 40, steps=5)
+    pg.mouse.up()
+    after = evaluate(pg, "bprender.camera")
+    assert after[2] == pytest.approx(before[2]) and after[0] < before[0] and after[1] < before[1]
+    assert evaluate(pg, "bprender.getView().highlight") is None   # a pan is not a click
+    pg.click("#bp-fit")
+    assert evaluate(pg, "bprender.camera") == pytest.approx(overview)
+    pg.check("#bp-follow")
+    backward = next(p["t0"] for p in scene["phases"] if p["name"] == "backward") + 0.9
+    evaluate(pg, "(t) => bprender.seek(t)", backward)
+    from bprender.paint import camera_at
+    assert evaluate(pg, "bprender.camera") == pytest.approx(list(camera_at(camera, backward, None)), abs=1e-6)
+    # the player's frame is the painter's frame with the same camera
+    evaluate(pg, "bprender.setCamera({x: 700, y: 300, zoom: 1.2})")
+    from bprender.render import render_frame
+    expected = render_frame(scene, 3.0, view={"camera": {"x": 700, "y": 300, "zoom": 1.2}})[..., [2, 1, 0]]
+    assert np.mean(np.abs(pixels(pg, 3.0).astype(int) - expected.astype(int)) > 64) < 0.001
+
+
+def test_hover_and_double_click_work_through_the_camera(camera_player):
+    pg = camera_player
+    scene = animation("attention").scene()
+    camera = scene["camera"]
+    node = next(n for n in scene["nodes"] if n["info"]["label"] == "attn.v")
+    evaluate(pg, "(n) => bprender.setCamera({x: n.x, y: n.y, zoom: 1})", {"x": node["x"], "y": node["y"]})
+    pg.mouse.move(*screen_point(pg, scene, (camera["x"] + camera["w"] / 2, camera["y"] + camera["h"] / 2)))
+    assert pg.is_visible("#bp-tooltip")
+    assert pg.eval_on_selector_all("#bp-tooltip > div", "ds => ds.map(d => d.textContent)") == node["info"]["lines"]
+    pg.click("#bp-fit")
+    other = next(n for n in scene["nodes"] if n["info"]["label"] == "norm")
+    x, y, zoom = evaluate(pg, "bprender.camera")
+    frame_xy = (camera["x"] + camera["w"] / 2 + (other["x"] - x) * zoom, camera["y"] + camera["h"] / 2 + (other["y"] - y) * zoom)
+    pg.mouse.dblclick(*screen_point(pg, scene, frame_xy))
+    assert evaluate(pg, "bprender.camera") == pytest.approx([other["x"], other["y"], 1.0])
+
+
+def test_the_player_fits_a_phone(chromium_page, tmp_path):
+    path = tmp_path / "attention.html"
+    path.write_text(page("attention"), encoding="utf-8")
+    chromium_page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        open_file(chromium_page, path)
+        assert evaluate(chromium_page, READY)
+        width = evaluate(chromium_page, "document.documentElement.scrollWidth")
+        graph = evaluate(chromium_page, "document.getElementById('bp-graph').getBoundingClientRect().width")
+        assert width <= 390 and 300 <= graph <= 390
+        for control in ("#bp-play", "#bp-fit", "#bp-scrub"):
+            box = chromium_page.locator(control).bounding_box()
+            assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, control
+    finally:
+        chromium_page.set_viewport_size({"width": 1280, "height": 800})

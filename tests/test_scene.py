@@ -186,10 +186,12 @@ def test_small_output_keeps_text_readable():
     scene = scene_of(trace_of(preset), preset, target="gif")
     assert (scene["width"], scene["height"]) == (640, 360)
     sizes = [float(line["font"].split("px")[0].split()[-1]) for n in scene["nodes"] for line in n["lines"]]
-    assert min(sizes) >= 11
+    assert min(sizes) >= 360 / 40  # the type floor: 1/40 of the frame height
 
 
-def test_a_graph_too_big_for_the_frame_shrinks_to_fit_without_overlaps():
+def test_a_graph_too_big_for_the_frame_gets_a_camera_without_overlaps():
+    """Text never shrinks under the floor: the graph is laid out bigger than the frame, and the
+    camera's opening overview shows all of it, no two boxes overlapping."""
     import torch
     from torch import nn
 
@@ -201,6 +203,7 @@ def test_a_graph_too_big_for_the_frame_shrinks_to_fit_without_overlaps():
     net = nn.Sequential(*layers, nn.Linear(4, 1))
     scene = bprender.animate(model=net, inputs=torch.randn(2, 4), target=torch.randn(2, 1), loss="mse").scene()
     assert len(scene["nodes"]) > 30
+    assert "camera" in scene
     assert_boxes_fit(scene)
 
 

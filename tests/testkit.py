@@ -38,10 +38,19 @@ def top_level_boxes(data: bytes) -> list[str]:
 
 
 def assert_boxes_fit(scene: dict) -> None:
-    """Every node box lies inside the frame and no two overlap."""
+    """Every node box lies inside the frame (with a camera: inside its view in the overview it
+    starts with) and no two overlap."""
     boxes = [(n["x"] - n["w"] / 2, n["y"] - n["h"] / 2, n["x"] + n["w"] / 2, n["y"] + n["h"] / 2)
              for n in scene["nodes"]]
+    camera = scene.get("camera")
     for x0, y0, x1, y1 in boxes:
-        assert 0 <= x0 < x1 <= scene["width"] and 0 <= y0 < y1 <= scene["height"]
+        if camera is None:
+            assert 0 <= x0 < x1 <= scene["width"] and 0 <= y0 < y1 <= scene["height"]
+        else:
+            cx, cy, zoom = (camera["track"][k][0][1] for k in ("x", "y", "zoom"))
+            sx0, sx1 = (camera["x"] + camera["w"] / 2 + (v - cx) * zoom for v in (x0, x1))
+            sy0, sy1 = (camera["y"] + camera["h"] / 2 + (v - cy) * zoom for v in (y0, y1))
+            assert camera["x"] - 0.5 <= sx0 < sx1 <= camera["x"] + camera["w"] + 0.5
+            assert camera["y"] - 0.5 <= sy0 < sy1 <= camera["y"] + camera["h"] + 0.5
     for a, b in itertools.combinations(boxes, 2):
         assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)

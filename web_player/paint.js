@@ -21,7 +21,7 @@
   }
 })(typeof globalThis !== "undefined" ? globalThis : this, function (tracks, geometry) {
   "use strict";
-  var valueAt = tracks.valueAt, active = tracks.active, pyMin = tracks.pyMin;
+  var valueAt = tracks.valueAt, active = tracks.active, pyMin = tracks.pyMin, pyMax = tracks.pyMax;
   var pointAlong = geometry.pointAlong;
 
   var TAU = 2 * Math.PI;
@@ -64,6 +64,19 @@
     ctx.fillStyle = colors.background;
     ctx.fillRect(0, 0, scene.width, scene.height);
     paintHeader(ctx, scene.header, t, colors);
+    var camera = get(scene, "camera");
+    var lens = null;
+    if (camera !== undefined) {  // the graph layer through the camera, clipped to its view
+      var at = cameraAt(camera, t, view);
+      lens = lensOf(camera, at[0], at[1], at[2]);
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(camera.x, camera.y, camera.w, camera.h);
+      ctx.clip();
+      ctx.translate(camera.x + camera.w / 2, camera.y + camera.h / 2);
+      ctx.scale(at[2], at[2]);
+      ctx.translate(-at[0], -at[1]);
+    }
     for (i = 0; i < edges.length; i++) {
       if (edgeOpacity[i] > 0) paintEdge(ctx, edges[i], t, edgeOpacity[i], colors);
     }
@@ -75,10 +88,16 @@
     }
     var step = hasOwn.call(scene, "train") ? Math.trunc(valueAt(scene.train.track, t)) : 0;
     for (i = 0; i < nodes.length; i++) {
-      if (nodeOpacity[i] > 0) paintNode(ctx, nodes[i], t, nodeOpacity[i], step, colors);
+      if (nodeOpacity[i] > 0) paintNode(ctx, nodes[i], t, nodeOpacity[i], step, colors, lens);
     }
     for (i = 0; i < edges.length; i++) {
-      if (hasOwn.call(edges[i], "label") && edgeOpacity[i] > 0) paintEdgeLabel(ctx, edges[i], t, edgeOpacity[i], colors);
+      if (hasOwn.call(edges[i], "label") && edgeOpacity[i] > 0) {
+        paintEdgeLabel(ctx, edges[i], t, edgeOpacity[i], colors, lens);
+      }
+    }
+    if (camera !== undefined) {
+      ctx.restore();
+      paintInset(ctx, camera.inset, lens, colors);
     }
     if (hasOwn.call(scene, "loss_curve")) paintLossCurve(ctx, scene.loss_curve, t, colors);
     paintCaption(ctx, scene.captions, t, colors);
@@ -136,6 +155,59 @@
     return s;
   }
 
+  /* [centre x, centre y, zoom] at t: the view's own camera (the player's pan and zoom), else
+   * the scene's camera track. */
+  function cameraAt(camera, t, view) {
+    var own = truthy(view) ? get(view, "camera") : undefined;
+    if (truthy(own)) return [own.x, own.y, own.zoom];
+    var track = camera.track;
+    return [valueAt(track.x, t), valueAt(track.y, t), valueAt(track.zoom, t)];
+  }
+
+  /* [zoom, floor, x0, y0, x1, y1]: the camera's zoom, the type floor, and the part of the
+   * graph in view (graph coordinates). */
+  function lensOf(camera, cx, cy, zoom) {
+    var halfW = camera.w / 2 / zoom;
+    var halfH = camera.h / 2 / zoom;
+    return [zoom, camera.floor, cx - halfW, cy - halfH, cx + halfW, cy + halfH];
+  }
+
+  /* How much of a text of px pixels in the box (x0, y0)-(x1, y1) to draw under the camera:
+   * nothing when it is not wholly in view or would be drawn under the type floor, all of it
+   * from 10% above the floor, fading in between. Without a camera, all of it. */
+  function legible(lens, px, x0, y0, x1, y1) {
+    if (lens === null) return 1.0;
+    if (x0 < lens[2] || y0 < lens[3] || x1 > lens[4] || y1 > lens[5]) return 0.0;
+    var size = px * lens[0];
+    if (size >= lens[1] * 1.1) return 1.0;
+    if (size <= lens[1]) return 0.0;
+    return (size - lens[1]) / (lens[1] * 0.1);
+  }
+
+  /* The overview inset of a zoomed-in camera: the whole graph small, the part in view outlined. */
+  function paintInset(ctx, inset, lens, colors) {
+    var alpha = pyMin(1.0, (lens[0] - inset.zoom_from) / 0.15);
+    if (alpha <= VISIBLE) return;
+    ctx.globalAlpha = alpha;
+    outlinedBox(ctx, inset.x, inset.y, inset.w, inset.h, 6.0, colors.panel, colors.edge_idle);
+    ctx.fillStyle = colors.node_stroke;
+    var boxes = inset.boxes;
+    for (var i = 0; i < boxes.length; i++) {
+      ctx.fillRect(boxes[i][0], boxes[i][1], boxes[i][2], boxes[i][3]);
+    }
+    var scale = inset.scale;
+    var left = inset.x + inset.pad - inset.origin[0] * scale;
+    var top = inset.y + inset.pad - inset.origin[1] * scale;
+    var x0 = pyMax(inset.x, left + lens[2] * scale);
+    var y0 = pyMax(inset.y, top + lens[3] * scale);
+    var x1 = pyMin(inset.x + inset.w, left + lens[4] * scale);
+    var y1 = pyMin(inset.y + inset.h, top + lens[5] * scale);
+    ctx.strokeStyle = colors.loss;
+    ctx.lineWidth = 1.5;
+    ctx.strokeRect(x0, y0, x1 - x0, y1 - y0);
+    ctx.globalAlpha = 1.0;
+  }
+
   /* Opacity of every node and edge under a view state: 0 hidden, scene.dim dimmed, 1.
    * Returns [nodeOpacity, edgeOpacity]. */
   function opacities(scene, view) {
@@ -171,9 +243,9 @@
   function paintHeader(ctx, header, t, colors) {
     ctx.textBaseline = "alphabetic";
     ctx.textAlign = "left";
-    var keys = ["title", "description"];
-    for (var k = 0; k < keys.length; k++) {
-      var item = header[keys[k]];
+    var texts = header.texts;
+    for (var k = 0; k < texts.length; k++) {
+      var item = texts[k];
       ctx.font = item.font;
       ctx.fillStyle = colors[item.color];
       ctx.fillText(item.text, item.x, item.y);
@@ -264,7 +336,8 @@
                   node.w + 2 * grow, node.h + 2 * grow, node.radius + grow);
   }
 
-  function paintNode(ctx, node, t, opacity, step, colors) {
+  function paintNode(ctx, node, t, opacity, step, colors, lens) {
+    if (lens === undefined) lens = null;
     var tr = node.tracks;
     ctx.globalAlpha = opacity;
     boxPath(ctx, node, 0);
@@ -297,6 +370,11 @@
     for (var i = 0; i < lines.length; i++) {
       var line = lines[i];
       var alpha = line.track ? valueAt(get(tr, line.track), t) : 1.0;
+      if (alpha > VISIBLE && lens !== null) {
+        var half = line.w / 2;
+        alpha *= legible(lens, line.px, node.x - half, line.y - line.px * 0.8, node.x + half,
+                         line.y + line.px * 0.25);
+      }
       if (alpha > VISIBLE) {
         ctx.globalAlpha = alpha * opacity;
         ctx.font = line.font;
@@ -318,11 +396,15 @@
     ctx.stroke();
   }
 
-  function paintEdgeLabel(ctx, edge, t, opacity, colors) {
+  function paintEdgeLabel(ctx, edge, t, opacity, colors, lens) {
+    if (lens === undefined) lens = null;
     var alpha = valueAt(get(edge.tracks, "label"), t) * opacity;
-    if (alpha <= VISIBLE) return;
     var label = edge.label;
     var box = label.box;
+    if (alpha > VISIBLE && lens !== null) {
+      alpha *= legible(lens, label.px, box[0], box[1], box[0] + box[2], box[1] + box[3]);
+    }
+    if (alpha <= VISIBLE) return;
     ctx.globalAlpha = alpha;
     outlinedBox(ctx, box[0], box[1], box[2], box[3], label.radius, colors[label.fill], colors[label.stroke]);
     ctx.textAlign = "center";
@@ -464,6 +546,7 @@
   return {
     TAU: TAU, VISIBLE: VISIBLE,
     paintFrame: paintFrame, paintPanels: paintPanels, paletteOf: paletteOf, opacities: opacities,
+    cameraAt: cameraAt, lensOf: lensOf, legible: legible, paintInset: paintInset,
     paintHeader: paintHeader, traceRoute: traceRoute, strokeAgain: strokeAgain,
     paintEdge: paintEdge, paintParticle: paintParticle, boxPath: boxPath,
     paintNode: paintNode, outlinedBox: outlinedBox, paintEdgeLabel: paintEdgeLabel, paintCaption: paintCaption,

@@ -26,7 +26,8 @@
     controls: $("bp-controls"), play: $("bp-play"), prev: $("bp-prev"), next: $("bp-next"),
     scrub: $("bp-scrub"), time: $("bp-time"), phases: $("bp-phases"), speed: $("bp-speed"),
     loop: $("bp-loop"), theme: $("bp-theme"), save: $("bp-save"), event: $("bp-event"),
-    legend: $("bp-legend"), error: $("bp-error"), app: $("bp-app"), present: $("bp-present")
+    legend: $("bp-legend"), error: $("bp-error"), app: $("bp-app"), present: $("bp-present"),
+    camera: $("bp-camera"), follow: $("bp-follow"), fit: $("bp-fit")
   };
 
   /* The scene versions this player reads: a page whose scene is another major version says
@@ -51,7 +52,8 @@
     speed: 1,
     loop: false,
     // the painter's view state: what is highlighted or hidden, and the theme's palette
-    view: { highlight: null, hidden: [], theme: data.theme },
+    // camera: null follows the scene's camera track; {x, y, zoom} is where the user put it
+    view: { highlight: null, hidden: [], theme: data.theme, camera: null },
     hover: null,         // the node under the pointer (tooltip), or null
     presenting: false    // presentation mode: playback stops at every step (lecture mode)
   };
@@ -465,7 +467,7 @@
     view = view || {};
     var hidden = Array.isArray(view.hidden) ? view.hidden.map(String) : [];
     state.view = { highlight: view.highlight === undefined ? null : view.highlight, hidden: hidden,
-                   theme: state.view.theme };
+                   theme: state.view.theme, camera: state.view.camera };
     syncLegend();
     hideTooltip();
     invalidate();
@@ -505,7 +507,8 @@
     if (!Object.prototype.hasOwnProperty.call(state.scene.palettes, name)) {
       throw new Error("no theme called " + JSON.stringify(name) + " (themes: " + themes.join(", ") + ")");
     }
-    state.view = { highlight: state.view.highlight, hidden: state.view.hidden, theme: name };
+    state.view = { highlight: state.view.highlight, hidden: state.view.hidden, theme: name,
+                   camera: state.view.camera };
     state.t = clampTime(state.t);
     el.theme.value = name;
     el.scrub.max = String(state.scene.duration);
@@ -515,6 +518,10 @@
     hideTooltip();
     lastShown = { t: null, playing: null, event: null };
     layout();
+  }
+
+  function buildCameraControls() {
+    el.camera.hidden = !state.scene.camera;
   }
 
   function buildThemeSelect() {
@@ -541,10 +548,88 @@
     return null;
   }
 
-  function sceneXY(e) {
+  /* The pointer in frame coordinates, and in graph coordinates (through the camera). */
+  function frameXY(e) {
     var rect = el.graph.getBoundingClientRect();
     return [(e.clientX - rect.left) * state.scene.width / rect.width,
             (e.clientY - rect.top) * state.scene.height / rect.height];
+  }
+
+  function sceneXY(e) {
+    return toGraph(frameXY(e));
+  }
+
+  function toGraph(xy) {
+    var camera = state.scene.camera;
+    if (!camera) return xy;
+    var at = cameraNow();
+    return [(xy[0] - camera.x - camera.w / 2) / at[2] + at[0], (xy[1] - camera.y - camera.h / 2) / at[2] + at[1]];
+  }
+
+  // ------------------------------------------------------------------ camera (zoom, pan, follow, fit)
+
+  var ZOOM_MAX = 3;
+
+  function cameraNow() {
+    return lib.paint.cameraAt(state.scene.camera, state.t, state.view);
+  }
+
+  /* Put the camera somewhere by hand ({x, y, zoom}), or back on its track (null). */
+  function setCamera(camera) {
+    if (camera) {
+      var least = state.scene.camera.track.zoom[0][1] * 0.6;
+      camera = { x: camera.x, y: camera.y, zoom: Math.min(ZOOM_MAX, Math.max(least, camera.zoom)) };
+    }
+    state.view = { highlight: state.view.highlight, hidden: state.view.hidden, theme: state.view.theme,
+                   camera: camera || null };
+    el.follow.checked = !camera;
+    invalidate();
+  }
+
+  /* Zoom by `factor` keeping the frame point xy (default the view's centre) where it is. */
+  function zoomBy(factor, xy) {
+    var camera = state.scene.camera;
+    if (!camera) return;
+    var at = cameraNow();
+    var mid = [camera.x + camera.w / 2, camera.y + camera.h / 2];
+    xy = xy || mid;
+    var fixed = toGraph(xy);
+    var zoom = at[2] * factor;
+    setCamera({ x: fixed[0] - (xy[0] - mid[0]) / zoom, y: fixed[1] - (xy[1] - mid[1]) / zoom, zoom: zoom });
+  }
+
+  function fit() {
+    var track = state.scene.camera.track;
+    setCamera({ x: track.x[0][1], y: track.y[0][1], zoom: track.zoom[0][1] });
+  }
+
+  var drag = null;   // {start frame xy, camera at the start, moved}
+
+  function onWheel(e) {
+    if (!state.scene.camera) return;
+    e.preventDefault();
+    zoomBy(Math.exp(-e.deltaY * 0.0015), frameXY(e));
+  }
+
+  function onPointerDown(e) {
+    if (!state.scene.camera || e.button !== 0) return;
+    var at = cameraNow();
+    drag = { xy: frameXY(e), x: at[0], y: at[1], zoom: at[2], moved: false };
+  }
+
+  function onDrag(e) {
+    if (!drag) return false;
+    var xy = frameXY(e);
+    var dx = xy[0] - drag.xy[0], dy = xy[1] - drag.xy[1];
+    if (!drag.moved && Math.abs(dx) + Math.abs(dy) < 4) return false;
+    drag.moved = true;
+    setCamera({ x: drag.x - dx / drag.zoom, y: drag.y - dy / drag.zoom, zoom: drag.zoom });
+    return true;
+  }
+
+  function onDoubleClick(e) {
+    var node = nodeAt.apply(null, sceneXY(e));
+    if (node && state.scene.camera) setCamera({ x: node.x, y: node.y, zoom: 1 });
   }
 
   function showTooltip(node, e) {
@@ -577,6 +662,10 @@
   }
 
   function onPointerMove(e) {
+    if (onDrag(e)) {
+      hideTooltip();
+      return;
+    }
     var xy = sceneXY(e);
     var node = nodeAt(xy[0], xy[1]);
     el.graph.classList.toggle("bp-over-node", node !== null);
@@ -584,6 +673,9 @@
   }
 
   function onClick(e) {
+    var dragged = drag && drag.moved;
+    drag = null;
+    if (dragged) return;   // the end of a pan, not a click on a node
     var xy = sceneXY(e);
     var node = nodeAt(xy[0], xy[1]);
     var highlight = node && node.id !== state.view.highlight ? node.id : null;
@@ -611,6 +703,12 @@
       presentPrevious();
     } else if (state.presenting && e.key === "Escape") {
       present(false);
+    } else if ((e.key === "+" || e.key === "=") && state.scene.camera) {
+      e.preventDefault();
+      zoomBy(1.25);
+    } else if (e.key === "-" && state.scene.camera) {
+      e.preventDefault();
+      zoomBy(0.8);
     } else if (e.key === "ArrowRight") {
       e.preventDefault();
       stepEvent(1);
@@ -652,6 +750,20 @@
       hideTooltip();
     });
     el.graph.addEventListener("click", onClick);
+    el.graph.addEventListener("wheel", onWheel, { passive: false });
+    el.graph.addEventListener("pointerdown", onPointerDown);
+    el.graph.addEventListener("dblclick", onDoubleClick);
+    window.addEventListener("pointerup", function () { if (drag && !drag.moved) drag = null; });
+    el.follow.addEventListener("change", function () {
+      if (!state.scene.camera) return;
+      if (el.follow.checked) {
+        setCamera(null);
+      } else {
+        var at = cameraNow();      // stay where the track is now, by hand from here
+        setCamera({ x: at[0], y: at[1], zoom: at[2] });
+      }
+    });
+    el.fit.addEventListener("click", function () { if (state.scene.camera) fit(); });
     window.addEventListener("keydown", onKey, true);
     window.addEventListener("keyup", onKeyUp, true);
     window.addEventListener("resize", layout);
@@ -697,6 +809,7 @@
   var ready = Promise.resolve().then(function () {
     checkVersion();
     buildThemeSelect();
+    buildCameraControls();
     wire();
     return loadFonts();
   }).then(function () {
@@ -728,6 +841,10 @@
     snapshot: snapshot,
     setView: setView,
     getView: getView,
+    get camera() { return state.scene.camera ? cameraNow() : null; },
+    setCamera: function (c) { if (state.scene.camera) setCamera(c); },
+    fit: function () { if (state.scene.camera) fit(); },
+    zoomBy: function (f) { zoomBy(f); },
     setTheme: setTheme,
     setSpeed: setSpeed,
     setLoop: setLoop,

@@ -16,10 +16,11 @@ from ..views.graph import ViewGraph
 from .captions import build_captions
 from .chart import build_chart
 from .edges import place_labels, scene_edge
-from .header import build_header
+from .header import build_header, header_lines
 from .nodes import downstream, group_of, groups, node_boxes, scene_node
 from .regions import regions_for
 from .style import Sizes, gradient_style, sizes_for
+from .camera import build_camera
 from .text import TextFitter
 from .themes import palettes
 from .training import DIM_TIME, STALE, build_loss_curve, step_texts, train_count
@@ -30,25 +31,26 @@ DIM = 0.15  # opacity of what a highlighted node's gradient paths do not pass th
 
 def build_scene(trace: dict, settings: dict, fonts) -> dict:
     """settings: {"size": [w, h], "fps", "theme", "pacing": {...}, "fonts": scene font list,
-    "view", "collapse_views", optional "text_scale" and "chart_axis"}.
+    "view", "collapse_views", optional "text_scale", "chart_axis" and "floor_height" (the
+    height the type floor is relative to: the whole frame's, for a panel of it)}.
     fonts: a FontBook over those fonts, for sizing boxes and fitting text."""
     width, height = settings["size"]
     fitter = TextFitter(fonts)
-    sizes = sizes_for(width, height, settings.get("text_scale", 1.0))
+    sizes = sizes_for(width, height, settings.get("text_scale", 1.0), settings.get("floor_height"))
     graph = make_view(trace, settings.get("view", "ops"), collapse=settings.get("collapse_views", True))
     n_train = train_count(trace)
-    regions = regions_for(width, height, sizes, training=bool(n_train))
     timing = make_timing(graph, settings["pacing"], n_train)
+    header = build_header(trace, width, sizes, fitter, timing.phases)
+    regions = regions_for(width, height, sizes, training=bool(n_train), header_lines=header_lines(header))
     per_step = step_texts(trace, graph)
     grads = gradient_style([summary_sign_value(e.grad) for e in graph.edges if e.carries_grad]
                            + [summary_sign_value(n.grad) for n in graph.nodes if n.grad])
-    node_sizes, layout = fit_layout(graph, regions.graph, width, height, settings.get("text_scale", 1.0), fonts,
-                                    per_step)
+    layout = fit_layout(graph, regions.graph, sizes, fonts, per_step)
 
-    nodes = [scene_node(n, layout.boxes[n.id], graph, timing, node_sizes, per_step.get(n.id)) for n in graph.nodes]
+    nodes = [scene_node(n, layout.boxes[n.id], graph, timing, sizes, fonts, per_step.get(n.id)) for n in graph.nodes]
     edges, particles = [], []
     for index, e in enumerate(graph.edges):
-        edge, edge_particles = scene_edge(index, e, layout.routes[e.id], timing, grads, node_sizes, fonts,
+        edge, edge_particles = scene_edge(index, e, layout.routes[e.id], timing, grads, sizes, fonts,
                                           graph.edge_labels)
         edges.append(edge)
         particles.extend(edge_particles)
@@ -71,7 +73,7 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
         "fonts": settings["fonts"],
         "theme": settings["theme"],
         "palettes": palettes(),
-        "header": build_header(trace, width, sizes, fitter, timing.phases),
+        "header": header,
         "phases": timing.phases,
         "events": _events(timing, graph),
         "nodes": nodes,
@@ -83,6 +85,9 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
         "chart": build_chart(trace, timing.fired, sizes, fonts, width, axis=settings.get("chart_axis")),
         "dim": DIM,
     }
+    camera = build_camera(graph, nodes, timing, regions.graph, sizes.floor) if nodes else None
+    if camera is not None:
+        scene["camera"] = camera
     if n_train:
         # per-step strings are picked by this track: the number of later steps begun
         scene["train"] = {"steps": n_train, "track": count_track(timing.train_starts[1:])}
@@ -107,41 +112,30 @@ def _dim_stale(nodes: list[dict], edges: list[dict], timing: Timing) -> None:
             edge["tracks"]["label"] = edge["tracks"]["label"] + dim
 
 
-# Node text shrinks in these steps (boxes follow their text) while it stays readable; a graph
-# still too big then shrinks as a whole, text and gaps together, until it fits: small print
-# beats boxes drawn on top of each other or off the frame.
-SHRINK = (1.0, 0.85, 0.72, 0.6)
-
-
-def fit_layout(graph: ViewGraph, area, width: int, height: int, text_scale: float, fonts,
-               per_step: dict | None = None):
-    """(node sizes, layout) of the graph in `area` (x, y, w, h), text as large as fits."""
+def fit_layout(graph: ViewGraph, area, sizes: Sizes, fonts, per_step: dict | None = None):
+    """The graph laid out with its text at the made size (never smaller: the type floor) in
+    `area` (x, y, w, h), or, when it needs more room, in a world as much bigger as it needs,
+    which the camera then shows part by part."""
     ids = [n.id for n in graph.nodes]
     edges = [(e.id, e.src, e.dst) for e in graph.edges]
-
-    def attempt(sizes: Sizes):
-        boxes, node_h = node_boxes(graph, sizes, fonts, per_step or {})
-        return layered_layout(ids, {k: (v, node_h) for k, v in boxes.items()}, edges, area,
-                              gaps=(sizes.px(36), sizes.px(18)), max_gaps=(sizes.px(170), sizes.px(70)),
-                              round_nodes=graph.shape == "circle")
-
-    ratio = 1.0
-    for shrink in SHRINK:
-        sizes = sizes_for(width, height, text_scale * shrink)
+    boxes, node_h = node_boxes(graph, sizes, fonts, per_step or {})
+    sized = {k: (v, node_h) for k, v in boxes.items()}
+    max_gaps = (sizes.px(170), sizes.px(70))
+    round_nodes = graph.shape == "circle"
+    for gaps in ((sizes.px(36), sizes.px(18)), (sizes.px(16), sizes.px(8))):  # roomy, then tight
         try:
-            return sizes, attempt(sizes)
-        except DoesNotFit as err:
-            ratio = err.ratio
-    overall = SHRINK[-1]
-    for _ in range(12):
-        overall *= ratio * 0.98
-        sizes = sizes_for(width, height, text_scale * overall, min_text_px=0.0,
-                          geometry=overall / SHRINK[-1])
+            return layered_layout(ids, sized, edges, area, gaps=gaps, max_gaps=max_gaps, round_nodes=round_nodes)
+        except DoesNotFit:
+            pass
+    world = area
+    for _ in range(16):
         try:
-            return sizes, attempt(sizes)
-        except DoesNotFit as err:
-            ratio = err.ratio
-    raise AssertionError("layout did not converge")  # each round shrinks: unreachable in practice
+            return layered_layout(ids, sized, edges, world, gaps=(sizes.px(36), sizes.px(18)), max_gaps=max_gaps,
+                                  round_nodes=round_nodes)
+        except DoesNotFit as err:  # keep the view's shape, grow by what it lacks
+            grow = 1.02 / max(err.ratio, 1e-3)
+            world = (world[0], world[1], world[2] * grow, world[3] * grow)
+    raise AssertionError("layout did not converge")  # each round grows the world: unreachable in practice
 
 
 def _events(timing: Timing, graph: ViewGraph) -> list[dict]:

@@ -12,15 +12,24 @@ from .style import Sizes
 from .training import end_lines, training_captions
 
 FADE = 0.2  # seconds for a caption to fade in
+MAX_LEAVES = 8  # parameters named in the closing caption (it turns pages over the hold)
 
 
 def build_captions(trace, graph: ViewGraph, timing: Timing, sizes: Sizes, fitter, regions: Regions) -> dict:
-    font = sizes.font(CAPTION_BASE_PX)
+    font = sizes.font(CAPTION_BASE_PX, primary=True)
     items = []
 
-    def add(t0, t1, slots):
-        items.append({"lines": fitter.lines(slots, font, regions.caption_text_w, CAPTION_LINES),
-                      "track": shown_between(t0, t1, FADE)})
+    def add(t0, t1, slots, seen_until=None, last=()):
+        """A caption from t0 to t1; one longer than the band turns its pages in the time it is
+        seen (up to seen_until, the end of the animation for the closing caption). `last`
+        starts a page of its own, the one left showing at the end."""
+        pages = fitter.pages(slots, font, regions.caption_text_w, CAPTION_LINES)
+        if last:
+            pages = [p for p in pages if p] + fitter.pages(list(last), font, regions.caption_text_w, CAPTION_LINES)
+        length = ((seen_until if seen_until is not None else t1) - t0) / len(pages)
+        for k, lines in enumerate(pages):
+            end = t1 if k == len(pages) - 1 else t0 + (k + 1) * length
+            items.append({"lines": lines, "track": shown_between(t0 + k * length, end, FADE)})
 
     phase = {p["name"]: p for p in timing.phases}
     add(phase["intro"]["t0"], phase["intro"]["t1"],
@@ -34,16 +43,19 @@ def build_captions(trace, graph: ViewGraph, timing: Timing, sizes: Sizes, fitter
         end = timing.steps[k + 1] if k + 1 < len(timing.steps) else phase["backward"]["t1"]
         add(t, end, step.lines)
     leaves = trace.get("leaves", [])
-    summary = ", ".join(f"∂L/∂{leaf['name']} = {summary_text(leaf['grad'])}" for leaf in leaves[:4])
-    if len(leaves) > 4:
-        summary += f", … ({len(leaves)} leaves)"
-    final = ["Gradients ready: " + summary if leaves else "Done."] + graph.notes
+    shown = leaves[:MAX_LEAVES if regions.caption_text_w >= 800 else 3]  # a narrow panel names fewer
+    summary = ", ".join(f"∂L/∂{leaf['name']} = {summary_text(leaf['grad'])}" for leaf in shown)
+    if len(leaves) > len(shown):
+        summary += f" and {len(leaves) - len(shown)} more parameters (their norms are in the chart)"
+    final = ["Gradients ready: " + summary if leaves else "Done."]
     if timing.train_starts:  # training: the update, every later step, then the summary
         for t0, t1, lines in training_captions(trace, timing):
             add(t0, t1, lines)
-        final = end_lines(trace) + graph.notes
-    add(phase["end"]["t0"], phase["end"]["t1"] + 1.0, final)
+        final = end_lines(trace)
+    # the closing caption outlasts the animation, so the last frame shows it settled
+    # what stands out (a vanishing or exploding layer) gets the last page: the final frame shows it
+    add(phase["end"]["t0"], phase["end"]["t1"] + 1.0, final, seen_until=phase["end"]["t1"] - FADE, last=graph.notes)
     x, y, w, h = regions.caption
-    return {"font": font, "line_height": round(sizes.text_px(CAPTION_BASE_PX) * 1.35, 2),
+    return {"font": font, "line_height": round(sizes.text_px(CAPTION_BASE_PX, primary=True) * 1.35, 2),
             "x": x, "y": y, "w": w, "h": h, "pad": sizes.px(18), "radius": sizes.px(10),
             "fill": "caption_fill", "color": "caption_text", "items": items}

@@ -21,13 +21,13 @@ def compose_scenes(items: list[tuple[str, dict, dict]], settings: dict, fonts) -
     count = len(items)
     panel_w = (width // count) - (width // count) % 2
     axis = log_axis([norm for _, trace, _ in items for _, norm, _ in layer_norms(trace)])
-    sizes = sizes_for(panel_w, height)
+    sizes = sizes_for(panel_w, height)  # the type floor is the whole frame's, in every panel
     # every panel's chart gets the room of the tallest, so the panels line up
     chart_h = max(build_chart(trace, {}, sizes, fonts, panel_w, axis=axis)["height"] for _, trace, _ in items)
     panels = []
     for k, (label, trace, own) in enumerate(items):
         sub = dict(own, size=[panel_w, height - chart_h], fps=settings["fps"], theme=settings["theme"],
-                   fonts=settings["fonts"], chart_axis=axis)
+                   fonts=settings["fonts"], chart_axis=axis, floor_height=height)
         scene = build_scene(trace, sub, fonts)
         scene["chart"]["height"] = chart_h
         panels.append({"x": k * panel_w, "y": 0, "w": panel_w, "h": height - chart_h, "label": label,

@@ -46,7 +46,7 @@ def scene_edge(index: int, e, route, timing: Timing, grads: GradientStyle, sizes
             text = edge_label_text(e.grad)
             font = sizes.font(13, True)
             px = sizes.text_px(13)
-            edge["label"] = {"text": text, "font": font, "color": color, "fill": "background",
+            edge["label"] = {"text": text, "font": font, "px": px, "color": color, "fill": "background",
                              "stroke": color, "w": round(fonts.measure(text, font) + px, 2),
                              "h": round(px * 1.6, 2), "radius": round(px * 0.8, 2), "baseline": round(px * 0.35, 2)}
             edge["tracks"]["label"] = ramp(t1, t1 + FADE)

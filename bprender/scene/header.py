@@ -1,11 +1,23 @@
 """The header: title and description on the left, the current phase and the colour legend on
-the right. Text that would run into the right-hand side is shortened with an ellipsis."""
+the right. A description too long for its line wraps onto a second (the header grows); the
+title and what is still too long are shortened with an ellipsis."""
 from __future__ import annotations
 
 from ..tracks import count_track
 from .style import Sizes
 
+DESCRIPTION_LINES = 2  # a longer description is cut: the caption band says it in full at the start
 LEGEND = (("negative gradient", "negative"), ("positive gradient", "positive"), ("forward value", "forward_glow"))
+
+
+def header_lines(header: dict) -> int:
+    """How many lines the header has below the title (the graph starts below them)."""
+    texts = header["texts"]
+    if len(texts) < 2:
+        return 1
+    step = texts[-1]["y"] - texts[1]["y"]
+    below_legend = texts[1]["y"] > header["legend"][0]["y"] + 0.5 if header["legend"] else False
+    return len(texts) - 1 + (1 if below_legend else 0) if step >= 0 else 1
 
 
 def build_header(trace: dict, width: int, sizes: Sizes, fitter, phases: list[dict]) -> dict:
@@ -28,12 +40,21 @@ def build_header(trace: dict, width: int, sizes: Sizes, fitter, phases: list[dic
     labels = [p["label"] for p in phases]
     phase_w = max(fitter.measure(label, phase_font) for label in labels)
     title_font, description_font = sizes.font(26, True), sizes.font(15)
+    title = {"text": fitter.fit(trace.get("title", ""), title_font, width - 2 * margin - phase_w - gap),
+             "x": margin, "y": title_y, "font": title_font, "color": "text"}
+    room = legend_left - margin - gap
+    step = sizes.text_px(15) * 1.35
+    first_y = line2_y
+    if room < 0.45 * (width - 2 * margin):  # a narrow frame (a panel): the description goes under the legend
+        room, first_y = width - 2 * margin, line2_y + step
+    wrapped = fitter.wrap(trace.get("description", ""), description_font, room)
+    if len(wrapped) > DESCRIPTION_LINES:
+        wrapped = wrapped[:DESCRIPTION_LINES - 1] + [fitter.fit(" ".join(wrapped[DESCRIPTION_LINES - 1:]),
+                                                                 description_font, room)]
+    texts = [title] + [{"text": line.strip(), "x": margin, "y": round(first_y + k * step, 2), "font": description_font,
+                        "color": "muted"} for k, line in enumerate(wrapped) if line.strip()]
     return {
-        "title": {"text": fitter.fit(trace.get("title", ""), title_font, width - 2 * margin - phase_w - gap),
-                  "x": margin, "y": title_y, "font": title_font, "color": "text"},
-        "description": {"text": fitter.fit(trace.get("description", ""), description_font,
-                                           legend_left - margin - gap),
-                        "x": margin, "y": line2_y, "font": description_font, "color": "muted"},
+        "texts": texts,
         # the label of the phase under way: texts[k] from phases[k]'s start on
         "phase": {"x": width - margin, "y": title_y, "font": phase_font, "color": "text", "texts": labels,
                   "track": count_track([p["t0"] for p in phases[1:]])},

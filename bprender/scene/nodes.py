@@ -10,8 +10,9 @@ from ..views.graph import ViewGraph
 from .style import Sizes, sign_role
 
 FADE = 0.2  # seconds for labels to fade in
-FONT_BASE = {"title": (17, True), "sub": (12, False), "value": (16, False), "grad": (15, True),
-             "flag": (12, True), "update": (14, True)}
+# line role -> (size at 1280x720, bold, primary): primary lines keep the primary floor
+FONT_BASE = {"title": (17, True, True), "sub": (12, False, False), "value": (16, False, True),
+             "grad": (15, True, True), "flag": (12, True, False), "update": (14, True, False)}
 LINE_ROLE = {"sub": "muted", "flag": "flag", "update": "loss"}  # else "text"; "grad": its sign
 
 
@@ -39,10 +40,10 @@ def node_boxes(graph: ViewGraph, sizes: Sizes, fonts, per_step: dict) -> tuple[d
     rows = 0.0
     for n in graph.nodes:
         lines = node_lines(n, per_step.get(n.id))
-        widest = max(fonts.measure(text, sizes.font(*FONT_BASE[role]))
+        widest = max(fonts.measure(text, _font(sizes, role))
                      for line_text, role, _, texts in lines for text in [line_text] + (texts or []))
         widths[n.id] = round(max(widest + 2 * pad, sizes.px(84)), 2)
-        rows = max(rows, sum(sizes.text_px(FONT_BASE[role][0]) * 1.3 for _, role, _, _ in lines))
+        rows = max(rows, sum(_px(sizes, role) * 1.3 for _, role, _, _ in lines))
     height = round(rows + 2 * pad - sizes.px(4), 2)
     if graph.shape == "circle":  # round neurons, all one size, each text block inside its circle
         text_w = max(widths.values(), default=0.0) - 2 * pad
@@ -77,7 +78,17 @@ def tooltip_lines(n) -> list[str]:
     return lines
 
 
-def scene_node(n, box, graph: ViewGraph, timing: Timing, sizes: Sizes, per_step: dict | None = None) -> dict:
+def _font(sizes: Sizes, role: str) -> str:
+    base, bold, primary = FONT_BASE[role]
+    return sizes.font(base, bold, primary)
+
+
+def _px(sizes: Sizes, role: str) -> float:
+    base, _, primary = FONT_BASE[role]
+    return sizes.text_px(base, primary)
+
+
+def scene_node(n, box, graph: ViewGraph, timing: Timing, sizes: Sizes, fonts, per_step: dict | None = None) -> dict:
     fill = {"leaf": "leaf_fill", "const": "const_fill"}.get(n.kind, "node_fill")
     # a flagged layer's border and gradient take the flag colour: that is what to look at
     grad_color = "flag" if n.flag else sign_role(summary_sign_value(n.grad))
@@ -95,13 +106,17 @@ def scene_node(n, box, graph: ViewGraph, timing: Timing, sizes: Sizes, per_step:
         _training_tracks(n, tracks, timing)
 
     line_specs = node_lines(n, per_step)
-    total = sum(sizes.text_px(FONT_BASE[role][0]) * 1.3 for _, role, _, _ in line_specs)
+    total = sum(_px(sizes, role) * 1.3 for _, role, _, _ in line_specs)
     y = box.y - total / 2
     lines = []
     for text, role, track, texts in line_specs:
-        px = sizes.text_px(FONT_BASE[role][0])
+        px = _px(sizes, role)
         y += px * 1.3
-        line = {"text": text, "font": sizes.font(*FONT_BASE[role]),
+        font = _font(sizes, role)
+        # px and the widest string's width w: a camera hides a line that would be drawn under
+        # the type floor or not wholly inside the view
+        line = {"text": text, "font": font, "px": px,
+                "w": round(max(fonts.measure(s, font) for s in [text] + (texts or [])), 2),
                 "color": grad_color if role == "grad" else LINE_ROLE.get(role, "text"),
                 "y": round(y - px * 0.32, 2), "track": track}
         if texts is not None:

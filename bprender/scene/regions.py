@@ -24,10 +24,11 @@ class Regions:
     graph: Rect            # the area the graph is laid out in
 
 
-def regions_for(width: int, height: int, sizes: Sizes, training: bool = False) -> Regions:
+def regions_for(width: int, height: int, sizes: Sizes, training: bool = False, header_lines: int = 1) -> Regions:
+    """header_lines: the header's lines of description (a long one wraps onto two)."""
     margin = sizes.px(40)
-    header_bottom = sizes.px(22) + sizes.text_px(26) + sizes.text_px(15) * 1.9
-    band_h = round(sizes.px(18) * 1.6 + CAPTION_LINES * sizes.text_px(CAPTION_BASE_PX) * 1.35, 2)
+    header_bottom = sizes.px(22) + sizes.text_px(26) + sizes.text_px(15) * (1.9 + 1.35 * (header_lines - 1))
+    band_h = round(sizes.px(18) * 1.6 + CAPTION_LINES * sizes.text_px(CAPTION_BASE_PX, primary=True) * 1.35, 2)
     caption = (margin, round(height - band_h - sizes.px(16), 2), width - 2 * margin, band_h)
     top = header_bottom + sizes.px(14)
     bottom = height - band_h - sizes.px(16) - sizes.px(14)

@@ -8,34 +8,39 @@ from dataclasses import dataclass
 
 
 FAMILY = "bprender-sans"
-READABLE_SCALE = 0.5  # 640x360: the smallest frame whose text keeps MIN_TEXT_PX
-MIN_TEXT_PX = 11.0  # below this a label is unreadable in a slide-sized GIF (DESIGN: measured)
+# The type floor, relative to the frame (a projector's back rows): no text is drawn under
+# FLOOR of the frame height, and a node's name, value and gradient and the caption are at
+# least PRIMARY (1/40 and 1/30: 18 and 24 px at 720p, 9 and 12 px in a 640x360 GIF).
+FLOOR = 1 / 40
+PRIMARY = 1 / 30
+FADE_ROOM = 1.1  # other text is made 10% above the floor, so it can fade out as a camera zooms out
 
 
 @dataclass(frozen=True)
 class Sizes:
-    scale: float       # 1.0 at 1280x720
-    text_scale: float  # text size factor; text never shrinks below min_text_px
-    min_text_px: float = MIN_TEXT_PX
+    scale: float       # geometry: 1.0 at 1280x720
+    text_scale: float  # text size factor before the floors apply
+    floor: float       # px: no text is drawn smaller than this
+    primary: float     # px: primary labels are at least this
 
     def px(self, base: float) -> float:
         return round(base * self.scale, 2)
 
-    def text_px(self, base: float) -> float:
-        return round(max(base * self.text_scale, self.min_text_px), 1)
+    def text_px(self, base: float, primary: bool = False) -> float:
+        least = self.primary if primary else self.floor * FADE_ROOM
+        return round(max(base * self.text_scale, least), 1)
 
-    def font(self, base: float, bold: bool = False) -> str:
-        return f"{'600 ' if bold else ''}{self.text_px(base)}px {FAMILY}"
+    def font(self, base: float, bold: bool = False, primary: bool = False) -> str:
+        return f"{'600 ' if bold else ''}{self.text_px(base, primary)}px {FAMILY}"
 
 
-def sizes_for(width: int, height: int, text_scale: float = 1.0, min_text_px: float = MIN_TEXT_PX,
-              geometry: float = 1.0) -> Sizes:
-    """Sizes for a frame: `geometry` shrinks boxes and gaps too (for graphs that do not fit)."""
+def sizes_for(width: int, height: int, text_scale: float = 1.0, floor_height: float | None = None) -> Sizes:
+    """Sizes for a frame. floor_height: the height the type floor is relative to, when the frame
+    is a panel of a bigger one (side by side), else the frame's own."""
     scale = min(width / 1280, height / 720)
-    # the readable minimum holds down to a slide-sized GIF (640x360); a thumbnail smaller than
-    # that is a picture of the whole, and its text shrinks with it
-    min_text_px *= min(1.0, scale / READABLE_SCALE)
-    return Sizes(scale=scale * geometry, text_scale=scale * text_scale, min_text_px=min_text_px)
+    base = floor_height or height
+    return Sizes(scale=scale, text_scale=scale * text_scale, floor=round(base * FLOOR, 2),
+                 primary=round(base * PRIMARY, 2))
 
 
 @dataclass(frozen=True)

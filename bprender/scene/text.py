@@ -1,9 +1,12 @@
 """Text measured and fitted with the scene's real fonts. Views and the chain-rule captions give
 what they would like to say, most detailed first (a caption line may have alternatives, and an
 alternative may be several lines); here the first alternative that fits the real width is
-taken, and a line that still does not fit is shortened with an ellipsis."""
+taken, and a line that still does not fit wraps at its spaces (a caption with more lines than
+its band holds is shown as pages). Only a single word wider than the whole width is cut, with
+an ellipsis."""
 from __future__ import annotations
 
+import re
 from typing import Union
 
 ELLIPSIS = "\u2026"
@@ -32,9 +35,80 @@ class TextFitter:
                 hi = mid
         return text[:lo].rstrip() + ELLIPSIS
 
+    def wrap(self, text: str, font: str, max_w: float) -> list[str]:
+        """text broken into lines that fit max_w: after a comma where it can (a list keeps its
+        items whole), else at a space (a word wider than the whole width is cut)."""
+        if self.measure(text, font) <= max_w:
+            return [text]
+        out: list[str] = []
+        line = ""
+        for clause in re.split(r"(?<=, )", text):
+            candidate = line + clause
+            if not line or self.measure(candidate.rstrip(), font) <= max_w:
+                line = candidate
+                continue
+            out.append(line.rstrip())
+            line = "  " + clause  # continuation lines are indented a little
+        out.append(line.rstrip())
+        lines = []
+        for part in out:
+            lines += self._wrap_words(part, font, max_w)
+        return [self.fit(part, font, max_w) for part in lines]
+
+    def _wrap_words(self, text: str, font: str, max_w: float) -> list[str]:
+        if self.measure(text, font) <= max_w:
+            return [text]
+        out: list[str] = []
+        line = ""
+        for word in text.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if not line or self.measure(candidate, font) <= max_w:
+                line = candidate
+                continue
+            out.append(line)
+            line = "  " + word
+        out.append(line)
+        return out
+
+    def pages(self, slots: list, font: str, max_w: float, max_lines: int, max_pages: int = 4) -> list[list[str]]:
+        """Caption pages of at most max_lines lines: each slot takes its first alternative that
+        fits and has the room, long lines wrap, and what does not fit one page goes on the next
+        (at most max_pages: a longer text keeps its first pages and says how much is left)."""
+        spare = max(0, max_lines - len(slots))
+        groups: list[list[str]] = []  # each slot's lines: kept on one page where they fit one
+        for slot in slots:
+            options = [slot] if isinstance(slot, str) else [a for a in slot if a]
+            if not options:
+                continue
+            roomy = [a for a in options if a.count("\n") <= spare] or options[-1:]
+            chosen = next((a for a in roomy if all(self.measure(part, font) <= max_w for part in a.split("\n"))),
+                          roomy[-1])
+            spare -= chosen.count("\n")
+            group: list[str] = []
+            for part in chosen.split("\n"):
+                group += self.wrap(part, font, max_w)
+            groups.append(group)
+        pages: list[list[str]] = [[]]
+        for group in groups:
+            if pages[-1] and len(pages[-1]) + len(group) > max_lines:
+                pages.append([])
+            per_page = -(-len(group) // -(-len(group) // max_lines))  # a long group spread evenly: no orphan line
+            for line in group:
+                if len(pages[-1]) >= per_page and len(pages[-1]) > 0 and len(group) > max_lines:
+                    pages.append([])
+                elif len(pages[-1]) == max_lines:
+                    pages.append([])
+                pages[-1].append(line)
+        if len(pages) > max_pages:
+            rest = sum(len(p) for p in pages[max_pages:]) + 1
+            pages = pages[:max_pages]
+            pages[-1] = pages[-1][:max_lines - 1] + [f"(and {rest} more lines)"]
+        return pages
+
     def lines(self, slots: list, font: str, max_w: float, max_lines: int) -> list[str]:
-        """Caption lines from slots: each slot takes its first alternative that fits and has
-        the room (lines left over when every slot has one line are shared out in order)."""
+        """Caption lines from slots, all on one page: each slot takes its first alternative that
+        fits and has the room (lines left over when every slot has one line are shared out in
+        order), a line too long is shortened."""
         spare = max(0, max_lines - len(slots))
         out: list[str] = []
         for slot in slots:

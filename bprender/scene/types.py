@@ -70,8 +70,7 @@ class LegendEntry(TypedDict):
 
 
 class Header(TypedDict):
-    title: Text
-    description: Text
+    texts: list[Text]            # the title, then the description's lines
     phase: PhaseLabel
     legend: list[LegendEntry]
     legend_font: str
@@ -80,6 +79,8 @@ class Header(TypedDict):
 class NodeLine(TypedDict):
     text: str                    # centred on the node's x
     font: str
+    px: float                    # the font's size: a camera hides what it would draw under the floor
+    w: float                     # the widest of its strings: a camera hides it unless wholly in view
     color: Role
     y: float
     track: str                   # the node track that is its opacity ("" = always shown)
@@ -129,6 +130,7 @@ class Node(TypedDict):
 class EdgeLabel(TypedDict):
     text: str
     font: str
+    px: float
     color: Role
     fill: Role
     stroke: Role
@@ -280,6 +282,34 @@ class LossCurve(TypedDict):
     shown: Track                 # how many points have appeared
 
 
+class CameraTrack(TypedDict):
+    x: Track                     # the centre of the view, in graph coordinates
+    y: Track
+    zoom: Track                  # 1: text at its made size; the overview is smaller
+
+
+class Inset(TypedDict):
+    x: float                     # the overview inset's box, in the frame
+    y: float
+    w: float
+    h: float
+    pad: float
+    scale: float                 # graph units -> inset pixels
+    origin: list[float]          # the graph's top left corner
+    zoom_from: float             # shown when the camera is closer than this
+    boxes: list[list[float]]     # every node's box, already in inset pixels
+
+
+class Camera(TypedDict):
+    x: float                     # the view: the part of the frame the graph layer is drawn in
+    y: float
+    w: float
+    h: float
+    floor: float                 # the type floor in px: no text is drawn smaller
+    track: CameraTrack
+    inset: Inset
+
+
 class Train(TypedDict):
     steps: int
     track: Track                 # which step's strings the nodes show (0 = step 1)
@@ -308,6 +338,9 @@ class Scene(TypedDict):
     dim: float                   # opacity of what a highlight leaves out
     train: NotRequired[Train]
     loss_curve: NotRequired[LossCurve]
+    # a graph bigger than its view at reading size is drawn through a camera (without one,
+    # graph coordinates are frame coordinates)
+    camera: NotRequired[Camera]
 
 
 class Panel(TypedDict):

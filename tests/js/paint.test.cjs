@@ -35,8 +35,8 @@ function tinyScene() {
     width: 320, height: 200, dim: 0.15, duration: 4, theme: "light",
     palettes: { light: PALETTE, dark: Object.assign({}, PALETTE, { background: "#14161c" }) },
     header: {
-      title: { text: "Title", font: FONT, color: "text", x: 10, y: 20 },
-      description: { text: "Desc", font: FONT, color: "muted", x: 10, y: 40 },
+      texts: [{ text: "Title", font: FONT, color: "text", x: 10, y: 20 },
+              { text: "Desc", font: FONT, color: "muted", x: 10, y: 40 }],
       phase: { font: FONT, color: "muted", x: 310, y: 20, texts: ["Forward pass", "Backward pass"],
                track: [[2, 0], [2, 1]] },
       legend_font: FONT,
