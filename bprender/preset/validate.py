@@ -276,7 +276,19 @@ def _check_font(key: Key, value, dotted, base_dir):
     if not found.is_file():
         raise PresetError(f"font file not found: {found}", key=dotted,
                           hint="a relative path is taken from the preset's folder")
+    try:
+        with open(found, "rb") as f:
+            magic = f.read(4)
+    except OSError as exc:
+        raise PresetError(f"cannot read the font file {found}: {exc.strerror}", key=dotted) from None
+    if magic not in _FONT_MAGIC:
+        raise PresetError(f"{found} is not a TrueType or OpenType font", key=dotted,
+                          hint="give a .ttf or .otf file as fonts are distributed, not renamed")
     return value
+
+
+# the first 4 bytes of the font files skia reads: TrueType, Apple TrueType, OpenType CFF, collection
+_FONT_MAGIC = (b"\x00\x01\x00\x00", b"true", b"OTTO", b"ttcf")
 
 
 def _check_pyref(key: Key, value, dotted, base_dir):
