@@ -2,10 +2,11 @@
 
 ffmpeg's stderr goes to a temporary file rather than a pipe, so a chatty ffmpeg can never
 block while we are blocked writing to its stdin (no deadlock, no reader thread). When
-ffmpeg fails, the last lines of that file become the BprenderError message.
+ffmpeg fails, the last line of that file becomes the one-line BprenderError message.
 """
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
 from fractions import Fraction
@@ -52,6 +53,16 @@ def check_frame(frame: np.ndarray, width: int, height: int) -> memoryview:
     if not frame.flags.c_contiguous:
         frame = np.ascontiguousarray(frame)
     return memoryview(frame).cast("B")
+
+
+def _first_cause(text: str) -> str:
+    """ffmpeg's first error line (the cause; later lines are consequences), without its
+    "[libx264 @ 0x55d...]" tag, as one line."""
+    for line in text.strip().splitlines():
+        line = re.sub(r"^\[[^\]]*@ 0x[0-9a-f]+\]\s*", "", line.strip())
+        if line:
+            return " ".join(line.split())[:300]
+    return ""
 
 
 def _tail(text: str, lines: int = 15) -> str:
@@ -113,8 +124,10 @@ class FFmpegPipe:
         self._stderr.seek(0)
         text = self._stderr.read().decode("utf-8", "replace")
         code = self._proc.returncode
-        tail = _tail(text) or "(no error output)"
-        return BprenderError(f"{self.what}: ffmpeg failed (exit code {code}):\n{tail}")
+        tail = _first_cause(text) or "no error output"
+        if code is not None and code < 0:
+            tail = f"killed by signal {-code}" + (f"; {tail}" if text.strip() else "")
+        return BprenderError(f"{self.what}: ffmpeg failed (exit code {code}): {' '.join(tail.split())}")
 
     def __enter__(self) -> "FFmpegPipe":
         return self

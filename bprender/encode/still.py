@@ -18,7 +18,7 @@ from typing import Callable
 
 import skia
 
-from bprender.encode.atomic import atomic_output
+from bprender.encode.atomic import atomic_output, is_stream
 from bprender.errors import BprenderError
 
 FORMATS = (".png", ".svg", ".pdf")
@@ -86,8 +86,11 @@ WRITERS = {".png": _png, ".svg": _svg, ".pdf": _pdf}
 
 def write_still(path: str | os.PathLike, draw: Callable[[skia.Canvas], None], *,
                 width: int, height: int, background: str | None = "#ffffff") -> None:
-    """Draw one picture with ``draw(canvas)`` and save it as PNG, SVG or PDF by suffix."""
+    """Draw one picture with ``draw(canvas)`` and save it as PNG, SVG or PDF by suffix (PNG
+    into ``-``, standard output, or a device whose name has no image suffix)."""
     suffix = Path(path).suffix.lower()
+    if suffix not in WRITERS and is_stream(path):
+        suffix = ".png"
     if suffix not in WRITERS:
         raise BprenderError(f"cannot write {path}: unknown image type {suffix or '(no suffix)'!r}; "
                             f"supported: {', '.join(FORMATS)}")
