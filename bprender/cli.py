@@ -576,16 +576,24 @@ def _bug_report(exc: BaseException) -> int:
 
 def entry(argv=None) -> int:
     """Run the command line and return its exit status (see the module's docstring)."""
+    handlers = {}
     for signum in (signal.SIGTERM, signal.SIGHUP):
         with contextlib.suppress(ValueError, OSError, AttributeError):  # not the main thread
-            signal.signal(signum, _on_signal)
+            handlers[signum] = signal.signal(signum, _on_signal)
+    streams = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _QuotedStream(sys.stdout), _QuotedStream(sys.stderr)
-    with warnings.catch_warnings(record=True) as caught:
-        status = _entry(argv)
-    if status == 0:  # a failed run ends on its error line; a good one keeps torch's warnings
-        for w in caught:
-            click.echo(one_line(f"warning: {w.category.__name__}: {w.message}")[:500], err=True)
-    return status
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            status = _entry(argv)
+        if status == 0:  # a failed run ends on its error line; a good one keeps torch's warnings
+            for w in caught:
+                click.echo(one_line(f"warning: {w.category.__name__}: {w.message}")[:500], err=True)
+        return status
+    finally:
+        sys.stdout, sys.stderr = streams
+        for signum, handler in handlers.items():
+            with contextlib.suppress(ValueError, OSError, TypeError):
+                signal.signal(signum, handler)
 
 
 def _entry(argv) -> int:

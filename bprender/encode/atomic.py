@@ -121,15 +121,22 @@ def _check_directory(path: Path) -> Path:
         raise BprenderError(f"cannot write {path}: it is a folder")
     if not os.access(directory, os.W_OK | os.X_OK):
         raise BprenderError(f"cannot write {path}: no permission to write in {directory}")
+    return directory
+
+
+def _check_name(path: Path) -> None:
+    """A name longer than the file system allows (255 bytes, usually) is the user's to fix."""
     try:
-        name_max = os.pathconf(directory, "PC_NAME_MAX")
+        name_max = os.pathconf(path.parent if str(path.parent) else ".", "PC_NAME_MAX")
     except (OSError, ValueError):
         name_max = 255
-    size = len(os.fsencode(path.name))
-    if size > name_max:
-        raise BprenderError(f"cannot write {path.name[:40]}...: the file name is {size} bytes long, and "
-                            f"this file system allows at most {name_max}; choose a shorter name")
-    return directory
+    for part in path.parts:
+        size = len(os.fsencode(part))
+        if size > name_max:
+            raise BprenderError(f"cannot write {part[:40]}...: the file name is {size} bytes long, and "
+                                f"this file system allows at most {name_max}; choose a shorter name")
+    if len(os.fsencode(str(path))) >= 4096:
+        raise BprenderError(f"cannot write {str(path)[:40]}...: the path is longer than 4096 bytes")
 
 
 def check_suffix(path: Path, suffixes: tuple[str, ...], what: str) -> None:
@@ -181,6 +188,7 @@ def atomic_output(path: str | os.PathLike, suffixes: tuple[str, ...] = (), what:
         tmp = directory / temp_name(Path("stream" + suffix))
         target = path
     else:
+        _check_name(path)
         if path.is_symlink():
             path = Path(os.path.realpath(path))  # replace the link's target, keep the link
         directory = _check_directory(path)
