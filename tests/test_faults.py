@@ -140,6 +140,33 @@ def test_dash_to_stdout_in_a_subprocess(tmp_path):
         assert done.returncode == 0, done.stderr
         assert magic in done.stdout[:64], (args, done.stdout[:64])
         assert list(tmp_path.iterdir()) == []
+        if args[0] == "video":  # streamed as it is encoded: a fragmented MP4
+            from testkit import top_level_boxes
+            boxes = top_level_boxes(done.stdout)
+            assert boxes[:2] == ["ftyp", "moov"] and "moof" in boxes, boxes
+            import av
+            with av.open(__import__("io").BytesIO(done.stdout)) as video:
+                assert sum(1 for _ in video.decode(video=0)) == 30
+
+
+def test_video_into_a_fifo_streams(capsys, tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    status, _, err = run_cli(capsys, "video", "linear", "--only", "intro", "--quality", "draft", "-q", "-o", fifo)
+    reader.join(60)
+    assert status == 0, err
+    assert got and got[0][4:8] == b"ftyp" and fifo.is_fifo()
+
+
+@pytest.mark.parametrize("suffix, fragment", [(".png", "million pixels"), (".pdf", "larger than PDF viewers show")])
+def test_a_huge_contact_sheet_is_one_line(capsys, tmp_path, suffix, fragment):
+    out = tmp_path / f"sheet{suffix}"
+    status, _, err = run_cli(capsys, "sheet", "linear", "--size", "8192x4608", "--cols", "10", "-o", out)
+    assert status == 1 and len(error_lines(err)) == 1 and fragment in err, err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_fifo_is_written_into_not_replaced(capsys, tmp_path):

@@ -77,13 +77,15 @@ class FFmpegPipe:
     ffmpeg (raising BprenderError if it failed); leaving it with an exception kills ffmpeg.
     """
 
-    def __init__(self, args: Sequence[str], *, what: str = "ffmpeg"):
+    def __init__(self, args: Sequence[str], *, what: str = "ffmpeg", stdout=None):
+        """``stdout``: a file descriptor for ffmpeg's standard output (its output ``pipe:1``)."""
         self.what = what
         self._stderr = tempfile.TemporaryFile()
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error", "-y", *args]
         try:
             self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
-                                          stdout=subprocess.DEVNULL, stderr=self._stderr)
+                                          stdout=subprocess.DEVNULL if stdout is None else stdout,
+                                          stderr=self._stderr)
         except OSError as exc:
             self._stderr.close()
             raise BprenderError(f"{what}: cannot start ffmpeg: {exc}") from None
