@@ -291,3 +291,24 @@ def test_sweep_leaves_live_processes_alone(tmp_path):
     other.write_text("someone else's")
     assert sweep_stale(tmp_path) == [dead.name]
     assert mine.exists() and other.exists()
+
+
+def test_a_device_as_preset_is_refused_without_reading_it(capsys):
+    status, _, err = run_cli(capsys, "check", "/dev/zero")
+    assert status == 1 and error_lines(err) == ["Error: /dev/zero is a device, not a preset file"]
+
+
+def test_a_preset_through_a_pipe_works(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "bprender", "check", "/dev/stdin"], input=MODEL.encode(),
+                          cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith(b"/dev/stdin: ok"), done.stderr
+
+
+def test_an_endless_preset_is_cut_at_the_size_limit(tmp_path):
+    """Reading stops at 4 MB (what a FIFO fed from /dev/zero would otherwise never end)."""
+    from bprender.preset import load_preset
+    from bprender.errors import PresetError
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"#" * (5 * 2 ** 20))
+    with pytest.raises(PresetError, match="at most 4 MB"):
+        load_preset(big)
