@@ -419,3 +419,9 @@ def test_font_that_is_not_a_font(tmp_path):
     path = write(tmp_path, MODEL + "render: {font: fake.ttf}\n")
     text = assert_located(error_of(path), path, 5, "render.font")
     assert "is not a TrueType or OpenType font" in text
+
+
+def test_a_formula_too_deep_for_pythons_parser_is_refused(tmp_path):
+    path = write(tmp_path, 'model:\n  expression: "' + "-" * 10000 + 'w"\n  params: {w: 1.0}\n')
+    text = assert_located(error_of(path), path, 2, "model.expression")
+    assert "nested too deeply" in text and len(text) < 400

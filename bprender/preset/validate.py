@@ -319,8 +319,16 @@ def _check_expression(key: Key, value, dotted, base_dir):
         ast.parse(text, mode="eval")
     except SyntaxError as exc:
         where = f" at column {exc.offset}" if exc.offset else ""
-        raise PresetError(f"not a valid formula ({exc.msg}{where}): {text}", key=dotted) from None
+        raise PresetError(f"not a valid formula ({exc.msg}{where}): {_clip(text)}", key=dotted) from None
+    except (RecursionError, MemoryError):   # Python's parser on thousands of nested operators
+        raise PresetError(f"the formula is nested too deeply to read ({len(text)} characters): "
+                          f"{_clip(text)}", key=dotted, hint="split it, or write the model in Python "
+                          "(model: {python: FILE.py:build})") from None
     return text
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _check_tensors(key: Key, value, dotted, base_dir):
