@@ -116,7 +116,10 @@ def fits(line: str) -> bool:
 def first_fit(candidates: list[str | None], room: int = 1) -> str:
     """The most detailed candidate that fits the band; else the last one (fit_text shortens it).
     A candidate of several lines ("\n"-separated) is taken only when the step has the room."""
-    candidates = [c for c in candidates if c and c.count("\n") < room]
+    given = [c for c in candidates if c]
+    candidates = [c for c in given if c.count("\n") < room]
+    if not candidates:  # every candidate has too many lines (a name holding a newline): join them
+        return " ".join(given[-1].split("\n")) if given else ""
     for line in candidates:
         if all(fits(part) for part in line.split("\n")):
             return line
