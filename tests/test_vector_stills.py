@@ -1,4 +1,4 @@
-"""PDF stills are vector: real, selectable text in the embedded font (no soft-mask images from the
+"""PDF and SVG stills are vector: PDF text is real, selectable text in the embedded font (no soft-mask images from the
 raster text tone), and the same picture as the PNG once rasterised by a real PDF renderer
 (poppler's pdftoppm: `apt-get install -y poppler-utils`; .ci/run installs it)."""
 from __future__ import annotations
@@ -80,3 +80,20 @@ def test_raster_text_keeps_its_tone(tmp_path):
     assert Canvas2D(doc.beginPage(8, 8))._text_paints is None
     doc.endPage()
     doc.close()
+
+
+def test_svg_looks_like_the_png_in_chromium(tmp_path, capsys, chromium_page):
+    """The SVG (text as outlines) drawn by Chromium, against the skia PNG."""
+    import base64
+    import io
+    svg, png = still(tmp_path, ".svg"), still(tmp_path, ".png")
+    page = chromium_page
+    page.set_viewport_size({"width": 1280, "height": 720})
+    data = base64.b64encode(svg.read_bytes()).decode()
+    page.set_content(f'<html><body style="margin:0"><img id="s" src="data:image/svg+xml;base64,{data}" '
+                     'width="1280" height="720" style="display:block"></body></html>')
+    page.wait_for_function("document.getElementById('s').complete")
+    shot = np.asarray(Image.open(io.BytesIO(page.screenshot(clip={"x": 0, "y": 0, "width": 1280, "height": 720})))
+                      .convert("RGB")).astype(int)
+    mean, off = difference(shot, rgb(png))
+    assert mean < 3.0 and off < 0.02, (mean, off)
