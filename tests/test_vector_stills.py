@@ -1,6 +1,7 @@
-"""PDF and SVG stills are vector: PDF text is real, selectable text in the embedded font (no soft-mask images from the
-raster text tone), and the same picture as the PNG once rasterised by a real PDF renderer
-(poppler's pdftoppm: `apt-get install -y poppler-utils`; .ci/run installs it)."""
+"""PDF and SVG stills are vector: PDF text is real, selectable text in the embedded font (no
+soft-mask images from the raster text tone), and each is the same picture as the PNG once a real
+renderer draws it: poppler's pdftoppm for the PDF (`apt-get install -y poppler-utils`; .ci/run
+installs it), headless Chromium for the SVG."""
 from __future__ import annotations
 
 import os
