@@ -1,12 +1,23 @@
 """The command line: a thin click layer over bprender.pipeline and bprender.render.
 
-Every user mistake arrives here as a BprenderError and leaves as a one-paragraph message and a
-non-zero exit, never a traceback; outputs are written atomically by the encoders.
+Every user mistake arrives here as a BprenderError and leaves as a one-line message and exit
+status 1, never a traceback; outputs are written atomically by the encoders.
+
+Exit statuses (main): 0 done; 1 a user mistake (one line); 2 a usage error (one line, as click
+numbers it); 70 a bug in bprender (one line naming a log file with the traceback, in the temp
+folder); 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP (each cleans up as Ctrl-C does: no partial file).
+Text reaching the terminal has its control characters quoted (``\x1b``), so a name holding an
+escape sequence cannot drive the terminal.
 """
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import sys
+import tempfile
+import traceback
+import warnings
 from pathlib import Path
 
 import click
@@ -23,8 +34,55 @@ FLAGS = {"view": "--view", "render.size": "--size", "render.fps": "--fps", "rend
          "render.theme": "--theme", "render.font": "--font", "gif.width": "--width", "gif.fps": "--fps"}
 
 
+BUG_STATUS = 70  # EX_SOFTWARE (sysexits.h): an internal error, not the user's mistake
+_KEPT_ESCAPES = ("\033[?25l", "\033[?25h")  # the progress bar hides and shows the cursor
+
+
+def quote_controls(text: str, keep: str = "") -> str:
+    """``text`` with control characters (C0, DEL, C1, bidi overrides) written as escapes such as
+    ``\x1b`` or ``\u202e``, except those in ``keep``."""
+    out = []
+    for ch in text:
+        o = ord(ch)
+        if ch in keep or not (o < 0x20 or 0x7F <= o < 0xA0 or 0x202A <= o <= 0x202E or 0x2066 <= o <= 0x2069):
+            out.append(ch)
+        else:
+            out.append(f"\\x{o:02x}" if o < 0x100 else f"\\u{o:04x}")
+    return "".join(out)
+
+
+def one_line(text: str) -> str:
+    """A message as one terminal line: lines joined, controls quoted."""
+    return quote_controls(" ".join(part.strip() for part in str(text).splitlines() if part.strip()))
+
+
 class UserError(click.ClickException):
-    """Printed as 'Error: ...' with exit status 1."""
+    """Printed as 'Error: ...' (one line) with exit status 1."""
+
+    def __init__(self, message: str):
+        super().__init__(one_line(message))
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the program is, so cleanup runs as for Ctrl-C (Python's
+    default action for those signals ends the process without running finally blocks)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum, frame):
+    signal.signal(signum, signal.SIG_IGN)  # a second one must not cut the cleanup short
+    raise Terminated(signum)
+
+
+def interrupted(exc: BaseException) -> int:
+    """Say that nothing was written; the exit status for the signal (128 + its number)."""
+    signum = getattr(exc, "signum", signal.SIGINT)
+    name = "Interrupted" if signum == signal.SIGINT else f"Stopped by {signal.Signals(signum).name}"
+    click.echo(f"\n{name}: no output file was written.", err=True)
+    return 128 + signum
 
 
 def run(step):
@@ -37,9 +95,8 @@ def run(step):
         raise UserError(str(err)) from None
     except BprenderError as err:
         raise UserError(str(err)) from None
-    except KeyboardInterrupt:
-        click.echo("\nInterrupted: no output file was written.", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        sys.exit(interrupted(exc))
 
 
 SOURCE_HELP = "PRESET is a YAML file, a built-in preset's name (`bprender presets`), or a saved trace or scene file."
@@ -303,6 +360,12 @@ def _write_text(path: Path, text: str, atomic_output) -> None:
         Path(tmp).write_text(text, encoding="utf-8")
 
 
+def size_kb(path: Path) -> int:
+    """The size of what was written, in KB (0 for a stream: standard output, a FIFO)."""
+    from .encode.atomic import is_stream
+    return 0 if is_stream(path) else path.stat().st_size // 1024
+
+
 @cli.command(context_settings=CONTEXT)
 @presets_argument
 @output_option(".mp4", "video")
@@ -383,7 +446,7 @@ def gif(presets, output, width, fps, theme, view_kind, highlight, hide, only, li
         run(lambda: render_gif(s, out, fps=fps, view=view, progress=report, span=span))
     if not quiet:
         click.echo(f"wrote {out} ({part_note(s, span)}, {s['width']}x{s['height']}, {fps} fps, "
-                   f"{out.stat().st_size // 1024} KB)", err=True)
+                   f"{size_kb(out)} KB)", err=True)
 
 
 @cli.command(context_settings=CONTEXT)
@@ -501,8 +564,95 @@ def resolve_time(scene: dict, at: str) -> float:
     return t
 
 
-def main() -> None:
-    cli(prog_name="bprender")
+class _QuotedStream:
+    """A text stream whose control characters are quoted on the way to the terminal (newlines,
+    tabs, carriage returns and the progress bar's cursor codes pass)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text):
+        if isinstance(text, str):
+            parts = [text]
+            for code in _KEPT_ESCAPES:
+                parts = [bit for part in parts for bit in _split_keep(part, code)]
+            text = "".join(p if p in _KEPT_ESCAPES else quote_controls(p, "\n\r\t") for p in parts)
+        return self._stream.write(text)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def _split_keep(text: str, sep: str) -> list[str]:
+    bits = text.split(sep)
+    out = [bits[0]]
+    for bit in bits[1:]:
+        out += [sep, bit]
+    return out
+
+
+def _bug_report(exc: BaseException) -> int:
+    """A bug in bprender: one line on stderr, the traceback in a log file; status 70."""
+    try:
+        fd, log = tempfile.mkstemp(prefix="bprender-bug-", suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(f"bprender {__version__}, python {sys.version.split()[0]}, argv: {sys.argv!r}\n")
+            f.write("".join(traceback.format_exception(exc)))
+        where = f"the traceback is in {log}"
+    except OSError:
+        where = "the traceback could not be saved"
+    what = one_line(f"{type(exc).__name__}: {exc}")[:300]
+    click.echo(f"Error: internal error (a bug in bprender, please report it): {what}; {where}", err=True)
+    return BUG_STATUS
+
+
+def entry(argv=None) -> int:
+    """Run the command line and return its exit status (see the module's docstring)."""
+    handlers = {}
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(ValueError, OSError, AttributeError):  # not the main thread
+            handlers[signum] = signal.signal(signum, _on_signal)
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _QuotedStream(sys.stdout), _QuotedStream(sys.stderr)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            status = _entry(argv)
+        if status == 0:  # a failed run ends on its error line; a good one keeps torch's warnings
+            for w in caught:
+                click.echo(one_line(f"warning: {w.category.__name__}: {w.message}")[:500], err=True)
+        return status
+    finally:
+        sys.stdout, sys.stderr = streams
+        for signum, handler in handlers.items():
+            with contextlib.suppress(ValueError, OSError, TypeError):
+                signal.signal(signum, handler)
+
+
+def _entry(argv) -> int:
+    try:
+        rv = cli.main(args=argv, prog_name="bprender", standalone_mode=False)
+        return rv if isinstance(rv, int) else 0
+    except click.UsageError as err:
+        where = f" (see '{err.ctx.command_path} --help')" if err.ctx is not None else ""
+        click.echo(f"Error: {one_line(err.format_message())}{where}", err=True)
+        return err.exit_code
+    except click.ClickException as err:
+        click.echo(f"Error: {one_line(err.format_message())}", err=True)
+        return err.exit_code
+    except click.exceptions.Abort as err:
+        return interrupted(err.__cause__ or err)
+    except KeyboardInterrupt as err:
+        return interrupted(err)
+    except SystemExit as err:
+        return err.code if isinstance(err.code, int) else (0 if err.code is None else 1)
+    except BrokenPipeError:
+        return 1
+    except BaseException as exc:  # noqa: BLE001 - anything else is a bug
+        return _bug_report(exc)
+
+
+def main(argv=None) -> None:
+    sys.exit(entry(argv))
 
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ def assert_user_error(result, *fragments: str):
 
 def no_leftovers(directory: Path) -> list[str]:
     """Hidden temporary files atomic_output might have left behind."""
-    return [p.name for p in directory.iterdir() if p.name.startswith(".") and ".tmp" in p.name]
+    return [p.name for p in directory.iterdir() if p.name.startswith(".") and "tmp" in p.name]
 
 
 def strict_json(text: str):

@@ -164,20 +164,29 @@ def test_cli_html_user_errors(tmp_path):
 
 
 def test_installed_wheel_exports_html(tmp_path):
-    """Build the wheel, install it alone in a fresh venv (torch and friends from the system
-    site-packages) and export a page from a folder outside the checkout."""
+    """Build the wheel, install it alone in a fresh venv (torch and friends from the running
+    interpreter's site-packages) and export a page from a folder outside the checkout."""
     start = time.monotonic()
     wheels = tmp_path / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                     "-w", str(wheels), str(ROOT)], check=True, capture_output=True)
     wheel = next(wheels.glob("bprender-*.whl"))
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
-                   check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, capture_output=True)
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    # The dependencies come from where the running interpreter finds them: a .pth file lists its
+    # site-packages folders. (`--system-site-packages` would give the base interpreter's, not
+    # those of the venv this test runs in.) Plain path lines: the folders' own .pth files (an
+    # editable bprender among them) are not run, so the wheel's bprender is the one imported.
+    site_dir = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                              check=True, capture_output=True, text=True).stdout.strip()
+    outer = [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages") and Path(p).is_dir()]
+    assert outer, sys.path
+    Path(site_dir).mkdir(parents=True, exist_ok=True)
+    (Path(site_dir) / "outer-site-packages.pth").write_text("".join(f"{p}\n" for p in outer))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-    # the system pip, run by the venv's python, installs into the venv
+    # the running interpreter's pip, run by the venv's python, installs into the venv
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
                    check=True, capture_output=True, env=env)
     work = tmp_path / "elsewhere"

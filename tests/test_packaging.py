@@ -44,3 +44,20 @@ def test_wheel_carries_fonts_and_builtin_presets(tmp_path):
     assert "bprender/assets/fonts/bprender-sans-bold.ttf" in names
     for preset in (ROOT / "presets").glob("*.yaml"):
         assert f"bprender/presets/{preset.name}" in names
+
+
+def test_ci_runs_the_tests_in_a_fresh_venv():
+    ci = (ROOT / ".ci" / "run").read_text()
+    venv, activate, torch = ci.index("python -m venv"), ci.index("/bin/activate"), ci.index("torch==2.13.0")
+    assert venv < activate < torch < ci.index(readme_commands()[1].strip())
+    assert "poppler-utils" in ci
+
+
+def test_gitignore_covers_what_the_readme_commands_write():
+    outputs = sorted({m for cmd in readme_commands() for m in re.findall(r"-o (\S+)", cmd)})
+    assert "backprop.mp4" in outputs and len(outputs) > 10
+    if not (ROOT / ".git").exists():
+        return
+    done = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "--no-index", *outputs],
+                          capture_output=True, text=True)
+    assert sorted(done.stdout.split()) == outputs, done.stdout

@@ -232,7 +232,7 @@ def test_odd_size_suggests_even(tmp_path):
     ("model:\n  expression: (w * x\n", 2, "model.expression", "not a valid formula"),
     ("model:\n  expression: w ^ 2\n", 2, "model.expression", "use **"),
     ("model:\n  expression: 3\n", 2, "model.expression", "expected a formula"),
-    ("model:\n  expression: w\n  seed: -1\n", 3, "model.seed", "must be at least 0, got -1"),
+    ("model:\n  expression: w\n  seed: -1\n", 3, "model.seed", "must be between 0 and 18446744073709551615, got -1"),
     ("model:\n  expression: w\n  params: {3w: 1.0}\n", 3, "model.params.3w", "not a valid name"),
     ("model:\n  expression: w\n  params: {lambda: 1.0}\n", 3, "model.params.lambda", "keyword"),
     ("model:\n  expression: w\n  params: {w: 1.0}\n  inputs:\n    w: 2.0\n", 5,
@@ -350,3 +350,81 @@ def test_schema_keys_documented():
             "pacing.hold", "gif.width", "train.steps", "train.optimizer", "train.lr", "train.momentum",
             "gif.fps"} == set(keys)
     assert isinstance(Preset(None, {}).base_dir, Path)
+
+
+# ---- hostile and unusual YAML (issue 13) ----------------------------------------------------
+
+@pytest.mark.parametrize("text, value", [("1e-3", 1e-3), ("1.0e38", 1e38), (".5", 0.5), ("5.", 5.0),
+                                         ("+1E+2", 100.0), ("-2.5e-1", -0.25)])
+def test_yaml_12_floats_are_numbers(tmp_path, text, value):
+    from bprender.preset.yaml_lines import load_yaml_lines
+    data, lines = load_yaml_lines(f"a: {text}\nb: '{text}'\n")
+    assert data == {"a": value, "b": text}
+    assert {k: v for k, v in lines.items() if not k.endswith("#text")} == {"": 1, "a": 1, "b": 2}
+    if 0 < value <= 1000:
+        assert load_preset(write(tmp_path, MODEL + f"train: {{steps: 2, lr: {text}}}\n")).data["train"]["lr"] == value
+
+
+def test_alias_bomb_is_refused_quickly(tmp_path):
+    import time
+    rows = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, 9):
+        prev, name = chr(96 + i), chr(97 + i)
+        rows.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    path = write(tmp_path, "\n".join(rows) + "\n" + MODEL)
+    start = time.monotonic()
+    text = str(error_of(path))
+    assert time.monotonic() - start < 10
+    assert text.startswith(f"{path}:") and "aliases" in text and "\n" not in text
+
+
+def test_aliases_still_work(tmp_path):
+    path = write(tmp_path, MODEL + "pacing: &p {hold: 1.5}\ngif: {fps: 12}\nrender: {fps: 12}\n")
+    path2 = write(tmp_path, "base: &m {expression: x * 2, inputs: {x: 1.0}}\n".replace("base", "title: t\n#")
+                  + "model: &m {expression: x * 2, inputs: {x: 1.0}}\ndescription: *m\n", name="q.yaml")
+    assert load_preset(path).data["pacing"]["hold"] == 1.5
+    assert "expected text" in str(error_of(path2))  # the alias is expanded: a mapping, not text
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\x07", "\x7f", "\ufffe"])
+def test_control_character_is_located(tmp_path, char):
+    path = tmp_path / "p.yaml"
+    path.write_text(MODEL + f'title: "a{char}b"\n', encoding="utf-8")
+    text = str(error_of(path))
+    assert text.startswith(f"{path}:5: column 10: the control character U+{ord(char):04X}"), text
+    assert "\n" not in text
+
+
+@pytest.mark.parametrize("open_, close", [("[", "]"), ("{a: ", "}")])
+def test_deep_nesting_is_refused(tmp_path, open_, close):
+    path = write(tmp_path, MODEL + "title: " + open_ * 700 + ("1" if "{" in open_ else "") + close * 700 + "\n")
+    text = str(error_of(path))
+    assert text.startswith(f"{path}:5: nested more than 64 levels deep"), text
+
+
+def test_huge_document_is_refused(tmp_path):
+    path = write(tmp_path, MODEL + "description: " + "x" * (5 * 2 ** 20) + "\n")
+    assert "a preset may be at most 4 MB" in str(error_of(path))
+
+
+@pytest.mark.parametrize("extra, key, message", [
+    ("  seed: 99999999999999999999\n", "model.seed", "must be between 0 and 18446744073709551615"),
+    ("train: {steps: 2, lr: 1e39}\n", "train.lr", "must be greater than 0 and at most 1000"),
+])
+def test_extreme_numbers_are_refused(tmp_path, extra, key, message):
+    path = write(tmp_path, MODEL + extra)
+    text = str(error_of(path))
+    assert f"{key}: {message}" in text, text
+
+
+def test_font_that_is_not_a_font(tmp_path):
+    (tmp_path / "fake.ttf").write_text("not a font")
+    path = write(tmp_path, MODEL + "render: {font: fake.ttf}\n")
+    text = assert_located(error_of(path), path, 5, "render.font")
+    assert "is not a TrueType or OpenType font" in text
+
+
+def test_a_formula_too_deep_for_pythons_parser_is_refused(tmp_path):
+    path = write(tmp_path, 'model:\n  expression: "' + "-" * 10000 + 'w"\n  params: {w: 1.0}\n')
+    text = assert_located(error_of(path), path, 2, "model.expression")
+    assert "nested too deeply" in text and len(text) < 400

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import skia
 
+from ..errors import BprenderError
 from .css_font import FontSpec, parse_font
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets" / "fonts"
@@ -123,7 +124,7 @@ class FontBook:
         if tf is None:
             tf = _FONT_FILES.makeFromFile(str(path))
             if tf is None:
-                raise ValueError(f"not a font file skia can read: {path}")
+                raise BprenderError(f"not a font file skia can read: {path}")
             self._typefaces[path] = tf
         return tf
 

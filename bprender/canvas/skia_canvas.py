@@ -117,11 +117,18 @@ class Canvas2D(DrawingState):
     _SAVED = DrawingState._SAVED + ("_m",)
     _get_saved = attrgetter(*_SAVED)
 
-    def __init__(self, canvas: skia.Canvas, fonts: FontBook | None = None, *, owner=None):
+    def __init__(self, canvas: skia.Canvas, fonts: FontBook | None = None, *, owner=None,
+                 tone_text: bool | None = None):
         self._init_state()
         self._owner = owner
         self._canvas = canvas
-        self._text_paints = TextPaints()
+        # The text tone (text_tone) is a mask filter: right for pixels, wrong for a vector
+        # canvas (PDF, SVG), where skia would turn every text run into a soft-mask image instead
+        # of real, selectable text. By default: toned on raster canvases only (a vector canvas
+        # has no pixel format).
+        if tone_text is None:
+            tone_text = canvas.imageInfo().colorType() != skia.ColorType.kUnknown_ColorType
+        self._text_paints = TextPaints() if tone_text else None
         self.fonts = fonts or default_fontbook()
         self._base = canvas.getTotalMatrix()
         self._base_save_count = canvas.getSaveCount()
@@ -482,7 +489,9 @@ class Canvas2D(DrawingState):
         py = y + base
         # Linux Chromium's glyph coverage tone (text_tone): a toned copy of the paint, whose
         # mask filter also turns off skia-python's own contrast/gamma pre-blend
-        paint = self._text_paints.paint(self._fill_ready() if fill else self._stroke_ready())
+        paint = self._fill_ready() if fill else self._stroke_ready()
+        if self._text_paints is not None:
+            paint = self._text_paints.paint(paint)
         if squeeze:
             c = self._canvas
             c.save()

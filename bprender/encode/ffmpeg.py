@@ -2,10 +2,11 @@
 
 ffmpeg's stderr goes to a temporary file rather than a pipe, so a chatty ffmpeg can never
 block while we are blocked writing to its stdin (no deadlock, no reader thread). When
-ffmpeg fails, the last lines of that file become the BprenderError message.
+ffmpeg fails, the last line of that file becomes the one-line BprenderError message.
 """
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
 from fractions import Fraction
@@ -54,6 +55,16 @@ def check_frame(frame: np.ndarray, width: int, height: int) -> memoryview:
     return memoryview(frame).cast("B")
 
 
+def _first_cause(text: str) -> str:
+    """ffmpeg's first error line (the cause; later lines are consequences), without its
+    "[libx264 @ 0x55d...]" tag, as one line."""
+    for line in text.strip().splitlines():
+        line = re.sub(r"^\[[^\]]*@ 0x[0-9a-f]+\]\s*", "", line.strip())
+        if line:
+            return " ".join(line.split())[:300]
+    return ""
+
+
 def _tail(text: str, lines: int = 15) -> str:
     kept = [line for line in text.strip().splitlines() if line.strip()]
     return "\n".join(kept[-lines:])
@@ -66,13 +77,15 @@ class FFmpegPipe:
     ffmpeg (raising BprenderError if it failed); leaving it with an exception kills ffmpeg.
     """
 
-    def __init__(self, args: Sequence[str], *, what: str = "ffmpeg"):
+    def __init__(self, args: Sequence[str], *, what: str = "ffmpeg", stdout=None):
+        """``stdout``: a file descriptor for ffmpeg's standard output (its output ``pipe:1``)."""
         self.what = what
         self._stderr = tempfile.TemporaryFile()
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error", "-y", *args]
         try:
             self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
-                                          stdout=subprocess.DEVNULL, stderr=self._stderr)
+                                          stdout=subprocess.DEVNULL if stdout is None else stdout,
+                                          stderr=self._stderr)
         except OSError as exc:
             self._stderr.close()
             raise BprenderError(f"{what}: cannot start ffmpeg: {exc}") from None
@@ -113,8 +126,10 @@ class FFmpegPipe:
         self._stderr.seek(0)
         text = self._stderr.read().decode("utf-8", "replace")
         code = self._proc.returncode
-        tail = _tail(text) or "(no error output)"
-        return BprenderError(f"{self.what}: ffmpeg failed (exit code {code}):\n{tail}")
+        tail = _first_cause(text) or "no error output"
+        if code is not None and code < 0:
+            tail = f"killed by signal {-code}" + (f"; {tail}" if text.strip() else "")
+        return BprenderError(f"{self.what}: ffmpeg failed (exit code {code}): {' '.join(tail.split())}")
 
     def __enter__(self) -> "FFmpegPipe":
         return self

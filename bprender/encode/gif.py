@@ -29,7 +29,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from bprender.encode.atomic import atomic_output
+from bprender.encode.atomic import atomic_output, sweep_stale, work_dir_prefix
 from bprender.encode.ffmpeg import BITEXACT_ARGS, FFmpegPipe, check_frame, raw_input_args
 from bprender.errors import BprenderError
 
@@ -60,8 +60,9 @@ def write_gif(path: str | os.PathLike, make_frames: Callable[[], Iterable[np.nda
         if not isinstance(value, (int, np.integer)) or value <= 0:
             raise BprenderError(f"GIF {name} must be a positive whole number, got {value!r}")
     raw = raw_input_args(width, height, fps, "bgr0")
+    sweep_stale(tempfile.gettempdir())  # work folders of runs that were killed outright
     with atomic_output(path, (".gif",), "a GIF") as tmp, \
-            tempfile.TemporaryDirectory(prefix="bprender-gif-") as work:
+            tempfile.TemporaryDirectory(prefix=work_dir_prefix("gif")) as work:
         palette = Path(work) / "palette.png"
         args = [*raw, "-vf", PALETTEGEN, "-frames:v", "1", "-update", "1", *BITEXACT_ARGS,
                 "-f", "image2", str(palette)]

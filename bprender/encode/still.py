@@ -18,10 +18,12 @@ from typing import Callable
 
 import skia
 
-from bprender.encode.atomic import atomic_output
+from bprender.encode.atomic import atomic_output, is_stream
 from bprender.errors import BprenderError
 
 FORMATS = (".png", ".svg", ".pdf")
+MAX_PIXELS = 1 << 28   # a PNG of 16384 x 16384: 1 GB while drawn; a contact sheet can ask for more
+MAX_PAGE = 200 * 72    # points: the largest page PDF viewers show (200 inches)
 
 
 def parse_hex_color(text: str) -> int:
@@ -48,6 +50,8 @@ def _paint(canvas: skia.Canvas, draw, width: int, height: int, background) -> No
 
 def _png(draw, width, height, background) -> bytes:
     surface = skia.Surface.MakeRaster(skia.ImageInfo.MakeN32Premul(width, height))
+    if surface is None:
+        raise BprenderError(f"not enough memory for a {width}x{height} image; make it smaller")
     canvas = surface.getCanvas()
     canvas.clear(skia.ColorTRANSPARENT)
     _paint(canvas, draw, width, height, background)
@@ -86,14 +90,24 @@ WRITERS = {".png": _png, ".svg": _svg, ".pdf": _pdf}
 
 def write_still(path: str | os.PathLike, draw: Callable[[skia.Canvas], None], *,
                 width: int, height: int, background: str | None = "#ffffff") -> None:
-    """Draw one picture with ``draw(canvas)`` and save it as PNG, SVG or PDF by suffix."""
+    """Draw one picture with ``draw(canvas)`` and save it as PNG, SVG or PDF by suffix (PNG
+    into ``-``, standard output, or a device whose name has no image suffix)."""
     suffix = Path(path).suffix.lower()
+    if suffix not in WRITERS and is_stream(path):
+        suffix = ".png"
     if suffix not in WRITERS:
         raise BprenderError(f"cannot write {path}: unknown image type {suffix or '(no suffix)'!r}; "
                             f"supported: {', '.join(FORMATS)}")
     for name, value in (("width", width), ("height", height)):
         if not isinstance(value, int) or value <= 0:
             raise BprenderError(f"image {name} must be a positive whole number, got {value!r}")
+    if suffix == ".png" and width * height > MAX_PIXELS:
+        raise BprenderError(f"cannot write {path}: a {width}x{height} PNG is {width * height / 1e6:.0f} "
+                            f"million pixels, more than the {MAX_PIXELS / 1e6:.0f} million bprender draws "
+                            "at once; make it smaller (--size, --cols) or write a .pdf")
+    if suffix == ".pdf" and max(width, height) > MAX_PAGE:
+        raise BprenderError(f"cannot write {path}: a {width}x{height} page is larger than PDF viewers "
+                            f"show (at most {MAX_PAGE} points a side); make it smaller (--size, --cols)")
     if background is not None:
         parse_hex_color(background)  # a bad colour is reported before anything is drawn
     data = WRITERS[suffix](draw, width, height, background)

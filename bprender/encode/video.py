@@ -18,15 +18,22 @@ Choices, and why:
   iterator, so the caller may reuse one buffer and memory stays flat for any length.
 - Atomic: the file appears only when ffmpeg succeeded; on any error the partial output is
   deleted and an existing file at ``path`` is left as it was.
+- Streams: into ``-`` (standard output), a FIFO or a device, ffmpeg writes a fragmented MP4
+  (``frag_keyframe+empty_moov``: playable as it arrives, no seek back to write the index) straight
+  into it as the frames are encoded. Where standard output has no file descriptor (a notebook,
+  a test runner), the finished file is copied there instead.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import sys
 from typing import Callable, Iterable
 
 import numpy as np
 
-from bprender.encode.atomic import atomic_output
+from bprender.encode.atomic import STDOUT, atomic_output, is_stream
 from bprender.encode.ffmpeg import BITEXACT_ARGS, FFmpegPipe, check_frame, raw_input_args
 from bprender.errors import BprenderError
 
@@ -51,8 +58,10 @@ def check_size(width: int, height: int) -> None:
             f"(H.264 yuv420p), e.g. {width + width % 2}x{height + height % 2}")
 
 
-def mp4_args(path: str | os.PathLike, width: int, height: int, fps, quality: str) -> list[str]:
-    """ffmpeg arguments: raw BGRA frames on stdin -> H.264 MP4 at ``path``."""
+def mp4_args(path: str | os.PathLike, width: int, height: int, fps, quality: str,
+             fragmented: bool = False) -> list[str]:
+    """ffmpeg arguments: raw BGRA frames on stdin -> H.264 MP4 at ``path`` (fragmented: for a
+    stream, e.g. ``pipe:1``)."""
     if quality not in QUALITY:
         raise BprenderError(f"unknown quality {quality!r}; choose one of: {', '.join(QUALITY)}")
     q = QUALITY[quality]
@@ -63,7 +72,8 @@ def mp4_args(path: str | os.PathLike, width: int, height: int, fps, quality: str
         "-threads", str(X264_THREADS), "-pix_fmt", "yuv420p",
         "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
         "-color_range", "tv",
-        "-movflags", "+faststart", *BITEXACT_ARGS,
+        "-movflags", "+frag_keyframe+empty_moov+default_base_moof" if fragmented else "+faststart",
+        *BITEXACT_ARGS,
         "-f", "mp4", str(path),
     ]
 
@@ -78,14 +88,42 @@ def write_mp4(path: str | os.PathLike, frames: Iterable[np.ndarray], *, width: i
     quality, a missing output folder or an ffmpeg failure (with the tail of its stderr).
     """
     check_size(width, height)
+    if is_stream(path):
+        with _stream_fd(path) as fd:
+            if fd is not None:
+                args = mp4_args("pipe:1", width, height, fps, quality, fragmented=True)
+                return _encode(args, path, frames, width, height, progress, stdout=fd)
     with atomic_output(path, MP4_SUFFIXES, "an MP4 video") as tmp:
-        count = 0
-        with FFmpegPipe(mp4_args(tmp, width, height, fps, quality), what=f"writing {path}") as pipe:
-            for frame in frames:
-                pipe.write(check_frame(frame, width, height))
-                count += 1
-                if progress is not None:
-                    progress(count)
-            if count == 0:
-                raise BprenderError(f"cannot write {path}: no frames to encode")
+        return _encode(mp4_args(tmp, width, height, fps, quality), path, frames, width, height, progress)
+
+
+def _encode(args, path, frames, width, height, progress, stdout=None) -> int:
+    count = 0
+    with FFmpegPipe(args, what=f"writing {path}", stdout=stdout) as pipe:
+        for frame in frames:
+            pipe.write(check_frame(frame, width, height))
+            count += 1
+            if progress is not None:
+                progress(count)
+        if count == 0:
+            raise BprenderError(f"cannot write {path}: no frames to encode")
     return count
+
+
+@contextlib.contextmanager
+def _stream_fd(path):
+    """A file descriptor ffmpeg can write the stream into, or None (then copy a finished file)."""
+    if os.fspath(path) == STDOUT:
+        try:
+            sys.stdout.flush()
+            fd = sys.stdout.buffer.fileno()
+        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            fd = None
+        yield fd
+        return
+    try:
+        f = open(path, "wb")
+    except OSError as exc:
+        raise BprenderError(f"cannot write {path}: {exc.strerror}") from None
+    with f:
+        yield f.fileno()

@@ -99,6 +99,10 @@ def build_from_module(model: Any, inputs: Any, target: Any, loss: Any, *,
             leaves[name] = t
         elif not t.requires_grad:
             constants[name] = t
+    for name, t in [*zip(names + ["target"], inputs + (target,)), *model.named_parameters()]:
+        if t.numel() == 0:
+            raise fail(f"`{name}` has shape {list(t.shape)}: no elements, so no value or gradient "
+                       "to show", "give every tensor at least one element (one row of inputs)")
     guard = guard or (lambda what: contextlib.nullcontext())
 
     def run() -> torch.Tensor:
@@ -184,7 +188,9 @@ def build_python(spec: Any, base_dir: str | Path = ".", *, seed: int = 0) -> Bui
         except SystemExit as exc:  # sys.exit() in user code must not end bprender silently
             raise PresetError(f"{what}: the code called sys.exit({exc.code!r})", key=KEY,
                               hint="return the mapping instead of exiting") from None
-        except Exception as exc:  # user code: report it as the user's mistake
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # user code (even a BaseException of its own): the user's mistake
             raise _user_error(exc, path, what) from None
 
     mod_name = f"bprender_user_{path.stem}_{next(_counter)}"

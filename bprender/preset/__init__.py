@@ -19,7 +19,7 @@ from typing import Mapping
 from ..errors import PresetError, StepError
 from .schema import SCHEMA, all_keys, defaults, lookup
 from .validate import validate, validate_override
-from .yaml_lines import TEXT_LINE, load_yaml_lines
+from .yaml_lines import MAX_BYTES, TEXT_LINE, load_yaml_lines
 
 __all__ = ["Preset", "PresetError", "load_preset", "preset_from_dict", "settings_from_dict", "apply_overrides",
            "builtin_presets_dir", "list_builtin_presets", "resolve_preset_path",
@@ -94,7 +94,12 @@ def load_preset(path: str | Path) -> Preset:
     if p.is_dir():
         raise PresetError("is a folder, not a preset file", path=p)
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        with open(p, "rb") as f:   # bounded: a device such as /dev/zero never ends
+            raw = f.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            raise PresetError(f"the file is over {MAX_BYTES // 2 ** 20} MB; a preset may be at most "
+                              f"{MAX_BYTES // 2 ** 20} MB", path=p)
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise PresetError("is not a text (UTF-8) file; a preset is YAML text", path=p) from None
     except OSError as exc:
@@ -203,10 +208,12 @@ def _builtin_names() -> list[str]:
 def resolve_preset_path(arg: str | Path) -> Path:
     """An existing file as given; else a built-in preset name ("linear"); else PresetError."""
     p = Path(arg)
-    if p.is_file():
+    if p.is_file() or p.is_fifo():   # a named pipe too: bprender check /dev/stdin < x.yaml
         return p
     if p.is_dir():
         raise PresetError(f"{arg} is a folder, not a preset file")
+    if p.exists():
+        raise PresetError(f"{arg} is a device, not a preset file")
     names = _builtin_names()
     text = str(arg)
     stem = text[:-5] if text.endswith(".yaml") else text

@@ -64,7 +64,8 @@ SCHEMA: dict[str, Key] = {
                       " (stored as floats). Only with expression or steps."),
         "inputs": Key("tensors", {}, "Constants: name -> number or nested list."
                       " Only with expression or steps."),
-        "seed": Key("int", 0, "torch.manual_seed before building the model.", min=0),
+        "seed": Key("int", 0, "torch.manual_seed before building the model.", min=0,
+                    max=2 ** 64 - 1),
     }),
     "train": Key("section", None, "Optional training: after the traced step, more optimizer steps"
                  " on the same model (loss, parameters and gradients recorded per step).", children={
@@ -72,7 +73,7 @@ SCHEMA: dict[str, Key] = {
                      " for a single traced pass without training.", min=1, max=10000, nullable=True),
         "optimizer": Key("enum", "sgd", "sgd (torch.optim.SGD) or adam (torch.optim.Adam).",
                          choices=("sgd", "adam")),
-        "lr": Key("number", 0.1, "Learning rate.", min=0.0, above=True),
+        "lr": Key("number", 0.1, "Learning rate.", min=0.0, max=1000.0, above=True),
         "momentum": Key("number", 0.0, "SGD momentum (sgd only).", min=0.0, max=1.0),
     }),
     "view": Key("enum", "ops", "How the trace is drawn: ops (the autograd graph), neurons (an MLP"

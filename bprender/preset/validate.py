@@ -278,7 +278,19 @@ def _check_font(key: Key, value, dotted, base_dir):
     if not found.is_file():
         raise PresetError(f"font file not found: {found}", key=dotted,
                           hint="a relative path is taken from the preset's folder")
+    try:
+        with open(found, "rb") as f:
+            magic = f.read(4)
+    except OSError as exc:
+        raise PresetError(f"cannot read the font file {found}: {exc.strerror}", key=dotted) from None
+    if magic not in _FONT_MAGIC:
+        raise PresetError(f"{found} is not a TrueType or OpenType font", key=dotted,
+                          hint="give a .ttf or .otf file as fonts are distributed, not renamed")
     return value
+
+
+# the first 4 bytes of the font files skia reads: TrueType, Apple TrueType, OpenType CFF, collection
+_FONT_MAGIC = (b"\x00\x01\x00\x00", b"true", b"OTTO", b"ttcf")
 
 
 def _check_pyref(key: Key, value, dotted, base_dir):
@@ -309,11 +321,19 @@ def _check_expression(key: Key, value, dotted, base_dir):
         parse_text(text, "eval")
     except SyntaxError as exc:
         where = f" at column {exc.offset}" if exc.offset else ""
-        raise PresetError(f"not a valid formula ({exc.msg}{where}): {text}", key=dotted) from None
+        raise PresetError(f"not a valid formula ({exc.msg}{where}): {_clip(text)}", key=dotted) from None
     except TooDeep as exc:
         where = f" at column {exc.column}" if exc.column else ""
         raise PresetError(f"{exc.message}{where}", key=dotted, hint=exc.hint) from None
+    except (RecursionError, MemoryError):   # Python's parser on thousands of nested operators
+        raise PresetError(f"the formula is nested too deeply to read ({len(text)} characters): "
+                          f"{_clip(text)}", key=dotted, hint="split it, or write the model in Python "
+                          "(model: {python: FILE.py:build})") from None
     return text
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def _check_steps(key: Key, value, dotted, base_dir):
