@@ -26,11 +26,14 @@ class Built:
     leaves: named leaf tensors that require grad (parameters), in a stable order.
     constants: named tensors that do not require grad (inputs, targets).
     module: the nn.Module for python models (used for module paths), else None.
+    roles: constant name -> "frozen" (a parameter that does not require grad) or "buffer";
+    inputs and targets have none.
     """
     run: Callable[[], Any]
     leaves: dict = field(default_factory=dict)
     constants: dict = field(default_factory=dict)
     module: Any = None
+    roles: dict = field(default_factory=dict)
 
 
 def build_model(spec: Mapping[str, Any], base_dir: str | Path = ".") -> Built:
