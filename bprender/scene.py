@@ -201,7 +201,7 @@ def _node_lines(n, per_step: dict | None = None) -> list[tuple[str, str, str, li
     if n.sub:
         lines.append((n.sub, "sub", "", None))
     lines.append((summary_text(n.value), "value", "lit", per_step.get("value")))
-    if n.kind != "const":
+    if n.kind not in ("const", "frozen"):
         lines.append(("grad " + summary_text(n.grad), "grad", "grad", per_step.get("grad")))
     if n.flag:  # "vanishing" / "exploding", shown with the gradient it is about
         lines.append((n.flag, "flag", "grad", None))
@@ -260,7 +260,7 @@ def tooltip_lines(n) -> list[str]:
 
 
 def _node(n, box, graph, timing: Timing, sizes: Sizes, colors, per_step: dict | None = None) -> dict:
-    fill = {"leaf": colors["leaf_fill"], "const": colors["const_fill"]}.get(n.kind, colors["node_fill"])
+    fill = {"leaf": colors["leaf_fill"], "const": colors["const_fill"], "frozen": colors["const_fill"]}.get(n.kind, colors["node_fill"])
     stroke = colors["loss"] if n.kind == "loss" else colors["node_stroke"]
     grad_value = summary_sign_value(n.grad)
     # a flagged layer's border and gradient take the flag colour: that is what to look at

@@ -76,6 +76,7 @@ class _Record:
     args: list
     value: dict | None
     outputs: list = field(default_factory=list)
+    index: int = 0            # forward order
 
 
 class _Recorder(TorchDispatchMode):
@@ -89,6 +90,7 @@ class _Recorder(TorchDispatchMode):
         self.node_record: dict[Any, _Record] = {}   # grad_fn -> record (keeps grad_fn alive)
         self._pending: list[_Record] = []
         self._unlinked: list[_Record] = []
+        self._count = 0
         # id(output) -> (weakref, record); id(detached) -> (weakref, its input). Weak, so an id
         # reused by a later tensor is recognised (the ref is dead or another object)
         self._made: dict[int, tuple[Any, _Record]] = {}
@@ -174,7 +176,9 @@ class _Recorder(TorchDispatchMode):
                    if isinstance(t, torch.Tensor)]
         rec = _Record(aten=str(func), module=self.module_stack[-1] if self.module_stack else "",
                       args=self._args(func, args),
-                      value=_safe_summary(outputs[0]) if outputs else None, outputs=outputs)
+                      value=_safe_summary(outputs[0]) if outputs else None, outputs=outputs,
+                      index=self._count)
+        self._count += 1
         for t in outputs:
             self._made[id(t)] = (weakref.ref(t), rec)
         self._pending.append(rec)
@@ -387,6 +391,19 @@ class _Graph:
         while k < len(self.frozen):              # grows while their own inputs are read
             self.frozen_inputs.append(self._inputs(None, self.frozen[k]))
             k += 1
+        self._forward_order()
+
+    def _forward_order(self) -> None:
+        """Frozen nodes numbered in forward order (they were found walking back from the loss)."""
+        ranked = sorted(range(len(self.frozen)), key=lambda k: self.frozen[k].index)
+        base = len(self.nodes)
+        new_id = {f"n{base + old}": f"n{base + new}" for new, old in enumerate(ranked)}
+        self.frozen = [self.frozen[k] for k in ranked]
+        self.frozen_inputs = [self.frozen_inputs[k] for k in ranked]
+        for items in list(self.node_inputs.values()) + self.frozen_inputs:
+            for item in items:
+                if item.get("from") in new_id:
+                    item["from"] = new_id[item["from"]]
 
     def _from(self, source) -> str | None:
         """The node id a constant's source is (a frozen op gets an id on first use)."""
