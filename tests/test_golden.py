@@ -101,3 +101,11 @@ def test_fine_tuning_final_frame_draws_the_parts_without_gradient(view, regen_go
     preset = open_preset(str(Path(__file__).parent / "data" / "finetune.yaml"), {"view": view})
     scene = scene_of(trace_of(preset), preset)
     check_golden(f"finetune-{view}-end", bgra_to_rgb(render_frame(scene, scene["duration"])), regen_golden)
+
+
+def test_wide_neurons_view_final_frame(regen_golden):
+    """tests/data/mnist_mlp.yaml: 784-32-10 on a batch of 64, sample 1, wide columns cut down."""
+    from pathlib import Path
+    preset = open_preset(str(Path(__file__).parent / "data" / "mnist_mlp.yaml"))
+    scene = scene_of(trace_of(preset), preset)
+    check_golden("mnist_mlp-neurons-end", bgra_to_rgb(render_frame(scene, scene["duration"])), regen_golden)

@@ -1,7 +1,9 @@
 """Tensor summaries for the trace JSON.
 
 A summary is ``{"shape", "dtype", "stats": {"min", "max", "mean", "norm"}, "values"}``;
-``values`` (flattened, row-major) only for tensors of at most ``MAX_VALUES`` elements.
+``values`` (flattened, row-major) only for tensors of at most ``MAX_VALUES`` elements. A bigger
+2-D tensor (a batch of feature vectors) keeps ``sample``: its first row, when that row has at most
+``MAX_SAMPLE`` elements, so the neurons view can draw the first sample of a real batch.
 Float32/16 numbers are written with the shortest decimal that round-trips in their own
 precision (0.1, not 0.10000000149011612). NaN and infinities stay floats here; jsonio
 writes them as strings.
@@ -15,6 +17,7 @@ import numpy as np
 import torch
 
 MAX_VALUES = 64
+MAX_SAMPLE = 1024
 
 _SHORT = {torch.float32: np.float32, torch.bfloat16: np.float32, torch.float16: np.float16}
 
@@ -77,4 +80,15 @@ def summarize(t: Any) -> dict | None:
             else:
                 values = flat.tolist()
             out["values"] = values
+        elif t.dim() == 2 and 0 < t.shape[1] <= MAX_SAMPLE and not t.is_complex():
+            out["sample"] = _plain(t[0], short)
         return out
+
+
+def _plain(flat: torch.Tensor, short) -> list:
+    """A 1-D float tensor's numbers as the trace writes them."""
+    if flat.dtype == torch.bool:
+        return [int(v) for v in flat.tolist()]
+    if short is not None:
+        return [_shorten(v, short) for v in flat.float().tolist()]
+    return flat.tolist()
