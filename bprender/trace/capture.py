@@ -327,6 +327,12 @@ def _clone_grads(grads) -> list:
     return [g.detach().clone() if isinstance(g, torch.Tensor) else None for g in grads]
 
 
+def _same(a, b) -> bool:
+    """Two gradients with the same numbers (so one summary serves both)."""
+    return isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.dtype == b.dtype and \
+        a.shape == b.shape and torch.equal(a, b)
+
+
 def _is_leaf_node(fn) -> bool:
     return type(fn).__name__ == "AccumulateGrad"
 
@@ -493,12 +499,29 @@ class _Graph:
     def assemble(self, has_module: bool) -> dict:
         """The trace body (docs/formats.md) without schema, title and description."""
         nodes, edges, arrived = self.nodes, self.edges, self.arrived
+        # summaries are the costly part of a captured step: a gradient the engine passed on
+        # unchanged (one consumer) is summarised once, for the edge and for the node it reached
+        edge_grads = [self._edge_grad(e) for e in range(len(edges))]
+        edge_summary = [summarize(g) for g in edge_grads]
+        uses: dict[int, list[int]] = {}
+        for e, (src, dst, slot, out_nr) in enumerate(edges):
+            uses.setdefault(src, []).append(e)
+
+        def node_grad(i: int) -> dict | None:
+            grads = arrived.get(i)
+            if not grads:
+                return None
+            g, only = grads[0], uses.get(i, [])
+            if len(only) == 1 and edges[only[0]][3] == 0 and _same(g, edge_grads[only[0]]):
+                return edge_summary[only[0]]
+            return summarize(g)
+
+        node_grads = {i: node_grad(i) for i in range(len(nodes))}
         out_nodes = []
         for i, fn in enumerate(nodes):
             op = type(fn).__name__
             is_leaf = _is_leaf_node(fn)
             rec = self.recorder.node_record.get(fn)
-            grads = arrived.get(i)
             if is_leaf:
                 name = self.node_name[i]
                 module = name.rpartition(".")[0] if has_module else ""
@@ -515,7 +538,7 @@ class _Graph:
                 "module": module,
                 "name": name,
                 "value": self.leaf_values[i] if is_leaf else (rec.value if rec is not None else None),
-                "grad": summarize(grads[0]) if grads else None,
+                "grad": node_grads[i],
                 "inputs": self.node_inputs.get(i, []),
                 "attrs": self.attrs[i],
             })
@@ -526,7 +549,7 @@ class _Graph:
                               "value": rec.value, "grad": None, "inputs": self.frozen_inputs[k], "attrs": {}})
 
         out_edges = [{"id": f"e{e}", "from": f"n{src}", "to": f"n{dst}", "slot": slot,
-                      "output": out_nr, "grad": summarize(self._edge_grad(e))}
+                      "output": out_nr, "grad": edge_summary[e]}
                      for e, (src, dst, slot, out_nr) in enumerate(edges)]
 
         backward = [{"step": k, "node": f"n{i}",
@@ -555,8 +578,10 @@ class _Graph:
             if self.had_grad[name]:
                 # .grad also holds earlier passes' gradients: show this pass's, as it arrived
                 g = arrived[i][0] if i is not None and arrived.get(i) else None
-            leaves.append({"name": name, "node": f"n{i}" if i is not None else None,
-                           "shape": list(t.shape), "value": summarize(t), "grad": summarize(g)})
+            arrived_here = arrived[i][0] if i is not None and arrived.get(i) else None
+            leaves.append({"name": name, "node": f"n{i}" if i is not None else None, "shape": list(t.shape),
+                           "value": self.leaf_values[i] if i is not None else summarize(t),
+                           "grad": node_grads[i] if _same(g, arrived_here) else summarize(g)})
         named = {id(t) for t in self.named_leaves.values()}
         for i, t in self.leaf_tensor.items():
             if id(t) not in named:

@@ -10,6 +10,7 @@ writes them as strings.
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -22,6 +23,7 @@ MAX_SAMPLE = 1024
 _SHORT = {torch.float32: np.float32, torch.bfloat16: np.float32, torch.float16: np.float16}
 
 
+@functools.lru_cache(maxsize=1 << 16)   # a captured step summarises many equal numbers
 def _shorten(x: float, np_type) -> float:
     if not math.isfinite(x):
         return x
@@ -61,10 +63,22 @@ def summarize(t: Any) -> dict | None:
             out["values"] = []
             return out
         exact_int = not (t.is_floating_point() or t.is_complex())
-        f = t.abs().double() if t.is_complex() else t.double()
-        lo, hi = f.min().item(), f.max().item()
-        mean = f.mean().item()
-        norm = torch.linalg.vector_norm(f).item()
+        if short is not None and n <= MAX_VALUES:
+            # a small float tensor: one read-back, the statistics in Python (float64, as torch's
+            # double ones; a captured training step summarises hundreds of these)
+            listed = t.reshape(-1).float().tolist()
+            lo, hi = min(listed), max(listed)
+            if any(v != v for v in listed):
+                lo = hi = mean = norm = math.nan
+            elif math.inf in listed and -math.inf in listed:
+                mean, norm = math.nan, math.inf      # inf + (-inf), as torch's mean gives
+            else:
+                mean = math.fsum(listed) / n
+                norm = math.sqrt(math.fsum(v * v for v in listed))
+        else:
+            f = t.abs().double() if t.is_complex() else t.double()
+            # one read-back for the four (the same numbers as four .item() calls)
+            lo, hi, mean, norm = torch.stack((f.min(), f.max(), f.mean(), torch.linalg.vector_norm(f))).tolist()
         if exact_int:
             lo, hi = int(lo), int(hi)
         elif short is not None:
