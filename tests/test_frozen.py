@@ -104,3 +104,36 @@ def test_a_model_without_frozen_parts_is_unchanged():
     torch.manual_seed(0)
     trace = trace_model(nn.Linear(2, 1), torch.ones(1, 2), torch.zeros(1, 1), "mse")
     assert all(n["kind"] != "frozen" and all("from" not in i for i in n["inputs"]) for n in trace["nodes"])
+
+
+def test_recorded_transformer_modules_view_stays_acyclic():
+    """Frozen runs inside an attention block's run (masks, dropout in training) must not feed
+    back into the node they came from: the layout needs an acyclic graph."""
+    from bprender.layout import columns
+    from bprender.recording import select_capture
+    from torch.nn import functional as F
+    import bprender
+    torch.manual_seed(0)
+    model = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.1, batch_first=True), 2)
+    rec = bprender.Recorder(model)
+    with rec.step(capture=True):
+        F.mse_loss(model(torch.randn(2, 4, 8)), torch.randn(2, 4, 8)).backward()
+    graph = make_view(select_capture(rec.trace), "modules")
+    assert any(n.kind == "frozen" for n in graph.nodes)
+    order = {n.id: k for k, n in enumerate(graph.nodes)}
+    waiting = {n: 0 for n in order}
+    for e in graph.edges:
+        waiting[e.dst] += 1
+    ready = [n for n, w in waiting.items() if w == 0]
+    done = 0
+    while ready:                      # Kahn: every node comes out only if there is no cycle
+        node = ready.pop()
+        done += 1
+        for e in graph.edges:
+            if e.src == node:
+                waiting[e.dst] -= 1
+                if waiting[e.dst] == 0:
+                    ready.append(e.dst)
+    assert done == len(order), "the modules view has a cycle"
+    column = columns(list(order), [(e.src, e.dst) for e in graph.edges])
+    assert all(column[e.src] < column[e.dst] for e in graph.edges)   # every edge points forward

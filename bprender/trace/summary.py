@@ -21,12 +21,16 @@ MAX_VALUES = 64
 MAX_SAMPLE = 1024
 
 _SHORT = {torch.float32: np.float32, torch.bfloat16: np.float32, torch.float16: np.float16}
+_LARGEST = {t: float(np.finfo(t).max) for t in (np.float32, np.float16)}
 
 
 @functools.lru_cache(maxsize=1 << 16)   # a captured step summarises many equal numbers
 def _shorten(x: float, np_type) -> float:
     if not math.isfinite(x):
         return x
+    if abs(x) > _LARGEST[np_type]:   # beyond float32's range (a norm of huge numbers): no warning
+        with np.errstate(over="ignore"):
+            return float(str(np_type(x)))
     return float(str(np_type(x)))
 
 

@@ -147,7 +147,7 @@ def modules_view(trace: dict) -> ViewGraph:
     graph.nodes.extend(leaf_view[i] for i in leaves_before.get(len(groups), []))
 
     graph.edges = _edges(trace, member_of)
-    graph.edges.extend(_const_edges(ops + [n for g in frozen for n in g.ops], member_of, folded))
+    graph.edges.extend(_acyclic(graph.edges, _const_edges(ops + [n for g in frozen for n in g.ops], member_of, folded)))
     graph.edge_labels = len(graph.edges) <= EDGE_LABELS_UP_TO
     graph.forward = _waves(graph)
 
@@ -384,6 +384,34 @@ def _const_edges(ops: list[dict], member_of: dict, folded: dict) -> list[ViewEdg
             elif source:
                 add(source, member_of[n["id"]])
     return out
+
+
+def _acyclic(edges: list[ViewEdge], extra: list[ViewEdge]) -> list[ViewEdge]:
+    """The no-gradient edges that keep the graph acyclic. A frozen run between two ops of one
+    module's run (a mask computed inside an attention block) would feed back into the node it
+    came from; that edge is left out (the gradient edges alone are acyclic: runs follow forward
+    order)."""
+    out_of: dict[str, list[str]] = {}
+    for e in edges:
+        out_of.setdefault(e.src, []).append(e.dst)
+
+    def reaches(a: str, b: str) -> bool:
+        todo, seen = [a], set()
+        while todo:
+            node = todo.pop()
+            if node == b:
+                return True
+            if node not in seen:
+                seen.add(node)
+                todo.extend(out_of.get(node, []))
+        return False
+
+    kept = []
+    for e in extra:
+        if not reaches(e.dst, e.src):
+            kept.append(e)
+            out_of.setdefault(e.src, []).append(e.dst)
+    return kept
 
 
 def combine_grads(grads: list[dict | None]) -> dict | None:
