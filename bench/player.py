@@ -43,7 +43,7 @@ async ([frames]) => {
   window.bprender.pause();
   const lib = window.bprender_lib;
   const data = JSON.parse(document.getElementById("bp-scenes").textContent);
-  const scene = data.scenes[data.default];
+  const scene = data.scene;
   const view = {highlight: null, hidden: []};
   const canvas = document.createElement("canvas");
   canvas.width = scene.width; canvas.height = scene.height;
@@ -149,7 +149,7 @@ def main() -> None:
         try:
             for name, scene in scenes:
                 path = Path(tmp) / "page.html"
-                path.write_text(export_html({"light": scene}, default="light"), encoding="utf-8")
+                path.write_text(export_html(scene), encoding="utf-8")
                 page = browser.new_page(viewport={"width": 1280, "height": 900})
                 errors = []
                 page.on("pageerror", lambda e: errors.append(str(e)))

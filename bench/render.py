@@ -79,27 +79,28 @@ def forty_node_scene(settings: dict) -> dict:
 
 def window(scene: dict, start: float, length: float) -> dict:
     """The scene's frames from ``start`` for ``length`` seconds as a scene of its own: every
-    time the painter reads is shifted by -start (tracks hold before their first key)."""
+    track (everything the painter reads that changes with time) is shifted by -start."""
     if start <= 0 and length >= scene["duration"]:
         return scene
     out = copy.deepcopy(scene)
 
-    def shift_track(track):
-        for key in track:
-            key[0] = key[0] - start
+    def shift(obj):
+        if isinstance(obj, dict):
+            for key, value in obj.items():
+                if key in ("track", "shown") and isinstance(value, list):
+                    for k in value:
+                        k[0] -= start
+                elif key == "tracks" and isinstance(value, dict):
+                    for track in value.values():
+                        for k in track:
+                            k[0] -= start
+                else:
+                    shift(value)
+        elif isinstance(obj, list):
+            for value in obj:
+                shift(value)
 
-    for item in out["nodes"] + out["edges"]:
-        for track in item["tracks"].values():
-            shift_track(track)
-    for p in out["particles"]:
-        p["t0"] -= start
-        p["t1"] -= start
-    for ph in out["phases"]:
-        ph["t0"] -= start
-        ph["t1"] -= start
-    for c in out["captions"]["items"]:
-        c["t0"] -= start
-        c["t1"] -= start
+    shift(out)
     out["duration"] = length
     return out
 

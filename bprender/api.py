@@ -21,43 +21,39 @@ from .preset import Preset, preset_from_dict, settings_from_dict
 class Animation:
     """A traced forward and backward pass, ready to render."""
 
-    def __init__(self, trace: dict, preset: Preset):
-        self.trace = trace
-        self.preset = preset
-        self._scenes: dict[tuple, dict] = {}
+    def __init__(self, trace: dict | None, preset: Preset | None, scene: dict | None = None):
+        self.trace = trace          # None for an animation opened from a saved scene
+        self.preset = preset        # the render settings; None for a saved scene
+        self._scenes: dict[str, dict] = {}
+        self._saved = scene
 
-    def scene(self, target: str = "video", theme: str | None = None) -> dict:
-        """The resolved Scene for an output ("video" or "gif" size), optionally in another theme."""
+    def scene(self, target: str = "video") -> dict:
+        """The resolved Scene for an output ("video", "gif" or "sheet" size). It carries every
+        theme's palette: `theme=` on frame() and save() picks one when drawing. A saved scene
+        is the same for every output."""
         from .pipeline import scene_of
-        key = (target, theme)
-        if key not in self._scenes:
-            preset = self.preset
-            if theme is not None:
-                preset = _with_theme(preset, theme)
-            self._scenes[key] = scene_of(self.trace, preset, target=target)
-        return self._scenes[key]
+        if self._saved is not None:
+            return self._saved
+        if target not in self._scenes:
+            self._scenes[target] = scene_of(self.trace, self.preset, target=target)
+        return self._scenes[target]
 
     @property
     def duration(self) -> float:
         return self.scene()["duration"]
 
-    def frame(self, t: float, *, highlight: str | None = None, hide=()):
+    def frame(self, t: float, *, highlight: str | None = None, hide=(), theme: str | None = None):
         """The frame at time t as an (H, W, 3) uint8 RGB array."""
         from .render import render_frame
         from .view import resolve_view
         scene = self.scene()
-        bgra = render_frame(scene, t, view=resolve_view(scene, highlight, hide))
+        bgra = render_frame(scene, t, view=resolve_view(scene, highlight, hide, theme))
         return bgra[..., [2, 1, 0]].copy()
 
-    def html(self) -> str:
-        """The self-contained interactive player page."""
+    def html(self, theme: str | None = None) -> str:
+        """The self-contained interactive player page (opening in `theme`, else the scene's)."""
         from .html import export_html
-        return export_html(self._theme_scenes(), default=self.preset.data["render"]["theme"])
-
-    def _theme_scenes(self) -> dict[str, dict]:
-        chosen = self.preset.data["render"]["theme"]
-        themes = [chosen] + [t for t in ("light", "dark") if t != chosen]
-        return {theme: self.scene(theme=theme) for theme in themes}
+        return export_html(self.scene(), theme)
 
     def _repr_html_(self) -> str:
         """Jupyter shows the player inline, sandboxed in an iframe."""
@@ -68,41 +64,42 @@ class Animation:
                 f'sandbox="allow-scripts allow-downloads"></iframe>')
 
     def save(self, path, *, at: float | None = None, highlight: str | None = None, hide=(),
-             fps: int | None = None, quality: str | None = None, progress=None) -> Path:
+             theme: str | None = None, fps: int | None = None, quality: str | None = None, progress=None) -> Path:
         """Write .mp4, .gif, .html, or a .png/.svg/.pdf still (at time `at`, default the end)."""
         from .encode import atomic_output
         from .render import render_gif, render_still, render_video
         from .view import resolve_view
         path = Path(path)
         suffix = path.suffix.lower()
-        data = self.preset.data
+        data = self.preset.data if self.preset is not None else \
+            {"render": {"fps": self._saved["fps"], "quality": "final"}, "gif": {"fps": self._saved["fps"]}}
         if suffix == ".mp4":
             scene = self.scene()
             render_video(scene, path, fps=fps or data["render"]["fps"], quality=quality or data["render"]["quality"],
-                         view=resolve_view(scene, highlight, hide), progress=progress)
+                         view=resolve_view(scene, highlight, hide, theme), progress=progress)
         elif suffix == ".gif":
             scene = self.scene("gif")
-            render_gif(scene, path, fps=fps or data["gif"]["fps"], view=resolve_view(scene, highlight, hide),
+            render_gif(scene, path, fps=fps or data["gif"]["fps"], view=resolve_view(scene, highlight, hide, theme),
                        progress=progress)
         elif suffix == ".html":
-            page = self.html()
+            page = self.html(theme)
             with atomic_output(path) as tmp:
                 Path(tmp).write_text(page, encoding="utf-8")
         elif suffix in (".png", ".svg", ".pdf"):
             scene = self.scene()
             render_still(scene, path, scene["duration"] if at is None else at,
-                         view=resolve_view(scene, highlight, hide))
+                         view=resolve_view(scene, highlight, hide, theme))
         else:
             raise BprenderError(f"cannot save {path.name}: use .mp4, .gif, .html, .png, .svg or .pdf")
         return path
 
 
 def animate(preset=None, *, model=None, inputs=None, target=None, loss="mse", **settings) -> Animation:
-    """Trace a preset (a YAML path, a built-in name, or a preset mapping), or a model given as
-    Python objects with its inputs, target and loss ("mse", "cross_entropy", "bce" or a
-    callable). Keyword settings are preset sections: title=, description=, render={...},
-    pacing={...}, gif={...}."""
-    from .pipeline import open_preset, trace_of
+    """Trace a preset (a YAML path, a built-in name, or a preset mapping), or open a saved trace
+    or scene file, or trace a model given as Python objects with its inputs, target and loss
+    ("mse", "cross_entropy", "bce" or a callable). Keyword settings are preset sections:
+    title=, description=, render={...}, pacing={...}, gif={...}."""
+    from .pipeline import open_preset, open_source, trace_of
     if (preset is None) == (model is None):
         raise BprenderError("give either a preset or a model (with inputs, target and loss)")
     if model is not None:
@@ -114,22 +111,19 @@ def animate(preset=None, *, model=None, inputs=None, target=None, loss="mse", **
     if isinstance(preset, dict):
         chosen = preset_from_dict({**preset, **settings})
     else:
+        source = open_source(preset)
+        if source.kind == "trace" and not settings:
+            return Animation(source.trace, source.preset)
+        if source.scene is not None:
+            if settings:
+                raise BprenderError(f"{preset}: a saved scene is already laid out; settings cannot change it")
+            return Animation(None, None, scene=source.scene)
+        if source.kind == "trace":
+            return Animation(source.trace, settings_from_dict({**source.trace.get("preset", {}), **settings}))
         chosen = open_preset(preset)
         if settings:
             chosen = preset_from_dict({**_file_data(chosen), **settings}, base_dir=chosen.base_dir, name=chosen.name)
     return Animation(trace_of(chosen), chosen)
-
-
-def _with_theme(preset: Preset, theme: str) -> Preset:
-    """The preset in another colour theme. A model given as Python objects has no model section
-    that validation could check again, so only the theme name is checked here."""
-    from .theme import THEMES
-    if theme not in THEMES:
-        raise BprenderError(f"no theme called '{theme}' (themes: {', '.join(THEMES)})")
-    if theme == preset.data["render"]["theme"]:
-        return preset
-    data = {**preset.data, "render": {**preset.data["render"], "theme": theme}}
-    return Preset(preset.path, data, preset.lines, base_dir=preset.base_dir, name=preset.name)
 
 
 def _file_data(preset: Preset) -> dict:

@@ -42,28 +42,43 @@ def run(step):
         sys.exit(130)
 
 
+SOURCE_HELP = "PRESET is a YAML file, a built-in preset's name (`bprender presets`), or a saved trace or scene file."
+
+
 def presets_argument(f):
     """One PRESET, or several to show side by side in panels on one clock."""
     return click.argument("presets", metavar="PRESET...", nargs=-1, required=True)(f)
 
 
-def load_scene(presets: tuple, overrides: dict, target: str = "video"):
-    """(first preset, scene): one preset's scene, or several side by side (same overrides)."""
-    from .pipeline import scene_of, side_by_side, trace_of
-    loaded = [run(lambda arg=arg: load(arg, overrides)) for arg in presets]
-    if len(loaded) == 1:
-        return loaded[0], run(lambda: scene_of(trace_of(loaded[0]), loaded[0], target=target))
-    return loaded[0], run(lambda: side_by_side(loaded, target=target))
+def open_sources(args: tuple, request) -> list:
+    from .pipeline import open_source
+    return [run(lambda arg=arg: open_source(arg, request)) for arg in args]
 
 
-def view_for(scene: dict, highlight, hide):
+def load_scene(args: tuple, request, target: str = "video"):
+    """(the first source, the scene): one source's scene, or several side by side."""
+    from .pipeline import scene_for
+    sources = open_sources(args, request)
+    return sources[0], run(lambda: scene_for(sources, target))
+
+
+def view_for(scene: dict, highlight, hide, theme=None):
     if "panels" in scene and (highlight or hide):
         raise UserError("--highlight and --hide work on one preset, not side by side")
-    return run(lambda: resolve_view(scene, highlight, hide))
+    return run(lambda: resolve_view(scene, highlight, hide, theme))
 
 
 def default_output_many(presets: tuple, output: str | None, suffix: str) -> Path:
-    return Path(output) if output else Path("-vs-".join(Path(p).stem for p in presets) + suffix)
+    return Path(output) if output else Path("-vs-".join(_stem(p) for p in presets) + suffix)
+
+
+def _stem(arg: str) -> str:
+    """linear.yaml, linear.trace.json and linear.scene.json all give "linear"."""
+    name = Path(arg).name
+    for ending in (".trace.json", ".scene.json", ".json", ".yaml", ".yml"):
+        if name.endswith(ending) and len(name) > len(ending):
+            return name[:-len(ending)]
+    return Path(name).stem
 
 
 def preset_argument(f):
@@ -122,12 +137,26 @@ def output_option(suffix: str, what: str):
 
 
 def default_output(preset_arg: str, output: str | None, suffix: str) -> Path:
-    return Path(output) if output else Path(Path(preset_arg).stem + suffix)
+    return Path(output) if output else Path(_stem(preset_arg) + suffix)
 
 
-def load(preset_arg: str, overrides: dict | None = None):
-    from .pipeline import open_preset
-    return open_preset(preset_arg, {k: v for k, v in (overrides or {}).items() if v is not None})
+def request_of(**options):
+    """The command's options as one Request (those not given stay None)."""
+    from .pipeline import Request
+    return Request(**options)
+
+
+def video_fps(source, scene: dict, target: str = "video") -> int:
+    """The frame rate: the preset's (or trace's) for its target, else the saved scene's."""
+    if source.preset is None or len(scene.get("panels", [])) > 0:
+        return scene["fps"]
+    return source.preset.data["gif" if target == "gif" else "render"]["fps"]
+
+
+def quality_of(source, quality: str | None) -> str:
+    if quality is not None:
+        return quality
+    return source.preset.data["render"]["quality"] if source.preset is not None else "final"
 
 
 @contextlib.contextmanager
@@ -158,9 +187,11 @@ def cli():
       bprender frame linear --at 3.5 -o figure.pdf
       bprender html linear -o backprop.html
       bprender sheet linear -o sheet.pdf
+      bprender trace linear -o linear.trace.json && bprender video linear.trace.json
       bprender presets
 
-    PRESET is a YAML file, or the name of a built-in preset (see `bprender presets`).
+    PRESET is a YAML file, the name of a built-in preset (see `bprender presets`), or a trace
+    or scene file written by `bprender trace` or `bprender scene`.
     """
 
 
@@ -184,25 +215,27 @@ def presets():
 @cli.command(context_settings=CONTEXT)
 @preset_argument
 def check(preset):
-    """Validate a preset, trace it, and summarise what the animation will show.
+    """Validate a preset (or a saved trace), trace it, and summarise what the animation will show.
 
     \b
-    Example:
+    Examples:
       bprender check presets/linear.yaml
+      bprender trace linear -o linear.trace.json && bprender check linear.trace.json
     """
     from .fmt import summary_text
-    from .pipeline import scene_of, trace_of
+    from .pipeline import scene_of, trace_for
     from .render import frame_count
-    p = run(lambda: load(preset))
-    trace = run(lambda: trace_of(p))
+    source = open_sources((preset,), request_of())[0]
+    trace = run(lambda: trace_for(source))
+    p = source.preset
     scene = run(lambda: scene_of(trace, p))
     kinds = {}
     for node in trace["nodes"]:
         kinds[node["kind"]] = kinds.get(node["kind"], 0) + 1
     fps = p.data["render"]["fps"]
     w, h = p.data["render"]["size"]
-    click.echo(f"{p.path}: ok")
-    click.echo(f"  title     {p.data['title']}")
+    click.echo(f"{preset}: ok")
+    click.echo(f"  title     {trace.get('title') or p.data['title']}")
     click.echo(f"  graph     {len(trace['nodes'])} nodes ({kinds.get('op', 0) + kinds.get('loss', 0)} ops, "
                f"{kinds.get('leaf', 0)} leaves), {len(trace['edges'])} edges, {len(trace['backward'])} backward steps")
     click.echo(f"  loss      {summary_text(trace['loss']['value'])}")
@@ -217,42 +250,50 @@ def check(preset):
 def trace(preset, output):
     """Trace the preset's forward and backward pass and write the trace as JSON.
 
+    Every rendering command takes the trace file in place of the preset, without running the
+    model again (and without importing torch).
+
     \b
-    Example:
-      bprender trace linear -o trace.json
+    Examples:
+      bprender trace linear -o linear.trace.json
+      bprender video linear.trace.json -o backprop.mp4
     """
     from .encode import atomic_output
     from .jsonio import dumps
-    from .pipeline import trace_of
+    from .pipeline import trace_for
     out = default_output(preset, output, ".trace.json")
-    p = run(lambda: load(preset))
-    text = dumps(run(lambda: trace_of(p)))
+    source = open_sources((preset,), request_of())[0]
+    text = dumps(run(lambda: trace_for(source)))
     run(lambda: _write_text(out, text, atomic_output))
     click.echo(f"wrote {out}", err=True)
 
 
 @cli.command(context_settings=CONTEXT)
-@preset_argument
+@presets_argument
 @output_option(".scene.json", "scene JSON")
 @size_option
 @click.option("--fps", type=int, default=None, help="Frames per second recorded in the scene.")
+@click.option("--for", "target", type=click.Choice(["video", "gif", "sheet"]), default="video", show_default=True,
+              help="Lay the scene out for this output: a GIF's or a contact sheet's frames are smaller.")
 @look_options
-def scene(preset, output, size, fps, theme, view_kind):
+def scene(presets, output, size, fps, target, theme, view_kind):
     """Write the resolved Scene (positions, colours, text, timing) as JSON.
 
-    The same file drives the video renderer and the HTML player; useful for debugging.
+    The same file drives the video renderer and the HTML player, and every rendering command
+    takes it in place of the preset (docs/formats.md describes it field by field). It is laid
+    out for one output size; its theme can still change (`--theme` when rendering it).
 
     \b
-    Example:
-      bprender scene linear -o scene.json --size 1920x1080
+    Examples:
+      bprender scene linear -o linear.scene.json --size 1920x1080
+      bprender scene linear --for gif -o linear.gif.scene.json
+      bprender gif linear.gif.scene.json -o backprop.gif
     """
     from .encode import atomic_output
     from .jsonio import dumps
-    from .pipeline import scene_of, trace_of
-    out = default_output(preset, output, ".scene.json")
-    p = run(lambda: load(preset, {"render.size": size, "render.fps": fps, "render.theme": theme,
-                                  "view": view_kind}))
-    text = dumps(run(lambda: scene_of(trace_of(p), p)))
+    out = default_output_many(presets, output, ".scene.json")
+    _, s = load_scene(presets, request_of(size=size, fps=fps, theme=theme, view=view_kind), target=target)
+    text = dumps(s)
     run(lambda: _write_text(out, text, atomic_output))
     click.echo(f"wrote {out}", err=True)
 
@@ -280,6 +321,7 @@ def video(presets, output, size, fps, quality, theme, view_kind, highlight, hide
     Examples:
       bprender video linear -o backprop.mp4
       bprender video presets/linear.yaml -o draft.mp4 --quality draft --size 854x480
+      bprender trace linear -o linear.trace.json && bprender video linear.trace.json
       bprender video linear -o w-paths.mp4 --highlight w --hide inputs
       bprender video linear --steps
       bprender video linear --only backward -o backward.mp4
@@ -289,15 +331,14 @@ def video(presets, output, size, fps, quality, theme, view_kind, highlight, hide
     from .lecture import part_span
     from .render import frame_count, render_video
     out = default_output_many(presets, output, ".mp4")
-    p, s = load_scene(presets, {"render.size": size, "render.fps": fps, "render.quality": quality,
-                                "render.theme": theme, "view": view_kind})
+    source, s = load_scene(presets, request_of(size=size, fps=fps, quality=quality, theme=theme, view=view_kind))
     if list_steps:
         return print_steps(s)
     span = run(lambda: part_span(s, only)) if only is not None else None
-    view = view_for(s, highlight, hide)
-    fps = p.data["render"]["fps"]
+    view = view_for(s, highlight, hide, theme)
+    fps = fps or video_fps(source, s)
     with progress_reporter(quiet, frame_count(s, fps, span), "video") as report:
-        run(lambda: render_video(s, out, fps=fps, quality=p.data["render"]["quality"], view=view,
+        run(lambda: render_video(s, out, fps=fps, quality=quality_of(source, quality), view=view,
                                  progress=report, span=span))
     if not quiet:
         click.echo(f"wrote {out} ({part_note(s, span)}, {s['width']}x{s['height']}, {fps} fps)", err=True)
@@ -331,13 +372,13 @@ def gif(presets, output, width, fps, theme, view_kind, highlight, hide, only, li
     from .lecture import part_span
     from .render import frame_count, render_gif
     out = default_output_many(presets, output, ".gif")
-    p, s = load_scene(presets, {"gif.width": width, "gif.fps": fps, "render.theme": theme, "view": view_kind},
-                      target="gif")
+    source, s = load_scene(presets, request_of(gif_width=width, gif_fps=fps, theme=theme, view=view_kind),
+                           target="gif")
     if list_steps:
         return print_steps(s)
     span = run(lambda: part_span(s, only)) if only is not None else None
-    view = view_for(s, highlight, hide)
-    fps = p.data["gif"]["fps"]
+    view = view_for(s, highlight, hide, theme)
+    fps = fps or video_fps(source, s, "gif")
     with progress_reporter(quiet, 2 * frame_count(s, fps, span), "gif (2 passes)") as report:
         run(lambda: render_gif(s, out, fps=fps, view=view, progress=report, span=span))
     if not quiet:
@@ -356,31 +397,27 @@ def html(presets, output, theme, view_kind, list_steps):
     The page needs no network and no server: the font, the player and the animation are
     inside it. Open it from disk in any modern browser or put it on a course page. It plays,
     pauses (Space), scrubs, steps through events (arrow keys), jumps to a phase, switches
-    between light and dark, shows each node's values on hover and its gradient paths on click,
-    and saves the current frame as a PNG. Its presentation mode (P) goes full screen and stops
-    at every step until Space or the right arrow continues.
+    between the light, dark and colour-blind themes, shows each node's values on hover and its
+    gradient paths on click, and saves the current frame as a PNG. Its presentation mode (P)
+    goes full screen and stops at every step until Space or the right arrow continues.
 
     \b
     Examples:
       bprender html linear -o backprop.html
       bprender html presets/linear.yaml -o backprop.html --theme dark
+      bprender scene linear -o linear.scene.json && bprender html linear.scene.json
       bprender html linear --steps
       bprender html deep_sigmoid deep_relu -o compare.html   (side by side)
     """
     from .encode import atomic_output
     from .html import export_html
     out = default_output_many(presets, output, ".html")
-    p, first = load_scene(presets, {"render.theme": theme, "view": view_kind})
+    _, s = load_scene(presets, request_of(theme=theme, view=view_kind))
     if list_steps:
-        return print_steps(first)
-    chosen = p.data["render"]["theme"]
-    themes = [chosen] + [t for t in ("light", "dark") if t != chosen]
-    scenes = {chosen: first}
-    for name in themes[1:]:
-        scenes[name] = load_scene(presets, {"render.theme": name, "view": view_kind})[1]
-    page = run(lambda: export_html(scenes, default=chosen))
+        return print_steps(s)
+    page = run(lambda: export_html(s, theme))
     run(lambda: _write_text(out, page, atomic_output))
-    click.echo(f"wrote {out} ({scenes[chosen]['duration']:.1f} s, themes: {', '.join(themes)}, "
+    click.echo(f"wrote {out} ({s['duration']:.1f} s, opens in the {theme or s['theme']} theme, "
                f"{len(page.encode('utf-8')) // 1024} KB)", err=True)
 
 
@@ -399,18 +436,16 @@ def frame(presets, at, output, size, theme, view_kind, highlight, hide):
     Examples:
       bprender frame linear --at 3.5 -o figure.png
       bprender frame linear --at end -o figure.pdf
+      bprender trace linear -o linear.trace.json && bprender frame linear.trace.json --at backward:2
       bprender frame deep_sigmoid deep_relu --at end -o compare.png   (side by side)
     """
     from .render import render_still
     out = default_output_many(presets, output, ".png")
-    _, s = load_scene(presets, {"render.size": size, "render.theme": theme, "view": view_kind})
+    _, s = load_scene(presets, request_of(size=size, theme=theme, view=view_kind))
     t = run(lambda: resolve_time(s, at))
-    view = view_for(s, highlight, hide)
+    view = view_for(s, highlight, hide, theme)
     run(lambda: render_still(s, out, t, view=view))
     click.echo(f"wrote {out} (t = {t:.2f} s)", err=True)
-
-
-SHEET_FRAME_W = 640  # a contact sheet's frames, by default: readable in print, three to a row
 
 
 @cli.command(context_settings=CONTEXT)
@@ -428,6 +463,8 @@ def sheet(preset, output, size, cols, backward, theme, view_kind, highlight, hid
 
     One frame per phase and a few backward steps, each a moment after its step starts (as
     `frame --at EVENT` shows it). PNG or PDF (one vector page, fonts embedded) by the suffix.
+    A saved scene is drawn at its own size (`bprender scene PRESET --for sheet` lays one out
+    for a sheet).
 
     \b
     Examples:
@@ -435,18 +472,13 @@ def sheet(preset, output, size, cols, backward, theme, view_kind, highlight, hid
       bprender sheet linear -o sheet.pdf --cols 4 --theme dark
       bprender sheet deep_sigmoid -o deep.pdf --view ops --backward 8
     """
-    from .pipeline import scene_of, trace_of
     from .sheet import render_sheet
     out = default_output(preset, output, ".sheet.png")
     if out.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise UserError(f"cannot write {out}: a contact sheet is a .png or a .pdf (or an .svg)")
-    p = run(lambda: load(preset, {"render.size": size, "render.theme": theme, "view": view_kind}))
-    if size is None:
-        from .preset import apply_overrides
-        w, h = p.data["render"]["size"]
-        p = run(lambda: apply_overrides(p, {"render.size": f"{SHEET_FRAME_W}x{2 * round(SHEET_FRAME_W * h / w / 2)}"}))
-    s = run(lambda: scene_of(trace_of(p), p))
-    view = run(lambda: resolve_view(s, highlight, hide))
+    _, s = load_scene((preset,), request_of(size=size, theme=theme, view=view_kind),
+                      target="video" if size else "sheet")
+    view = view_for(s, highlight, hide, theme)
     layout = run(lambda: render_sheet(s, out, cols=cols, backward=backward, view=view))
     click.echo(f"wrote {out} ({len(layout.cells)} frames, {layout.width}x{layout.height})", err=True)
 

@@ -41,3 +41,24 @@ class PresetError(BprenderError):
         key = f"{self.key}: " if self.key else ""
         hint = f" ({self.hint})" if self.hint else ""
         return f"{where}{key}{self.message}{hint}"
+
+
+class StepError(PresetError):
+    """A mistake on one line of a model's ``steps`` text (1-based ``step_line``, ``column``).
+
+    Unlocated it reads "model.steps: line 2, column 9: unknown name 'y_prd'"; :meth:`at` puts it
+    on the file's own line, where "line 2" would only confuse, so only the column stays."""
+
+    def __init__(self, message: str, *, step_line: int, column: int | None = None,
+                 key: str = "model.steps", hint: str | None = None):
+        self.what = message
+        self.step_line = step_line
+        self.column = column
+        where = f"line {step_line}" + (f", column {column}" if column else "")
+        super().__init__(f"{where}: {message}", key=key, hint=hint)
+
+    def at(self, path: str | Path | None, first_line: int) -> PresetError:
+        """Located in a file whose steps text starts on ``first_line``."""
+        where = f"column {self.column}: " if self.column else ""
+        return PresetError(where + self.what, path=path, line=first_line + self.step_line - 1,
+                           key=self.key, hint=self.hint)

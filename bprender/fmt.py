@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import math
 
+from .jsonio import to_float
+
 MINUS = "\u2212"  # a real minus sign, not a hyphen
-
-
-def to_float(x) -> float:
-    """A trace number back to a float: the trace writes NaN/Inf as strings (strict JSON)."""
-    if isinstance(x, str):
-        return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[x]
-    return float(x)
 
 
 def num(x, digits: int = 4) -> str:

@@ -1,11 +1,12 @@
-"""Scenes -> one self-contained HTML page: the interactive player.
+"""A Scene -> one self-contained HTML page: the interactive player.
 
 The page needs nothing but itself: the bundled font files are inlined as base64 @font-face
 rules, the web_player scripts (the interpreter: tracks.js, geometry.js, paint.js; then the UI:
-player.js) and player.css are inlined, and the scenes are embedded as JSON data. It opens from
+player.js) and player.css are inlined, and the scene is embedded as JSON data (with the
+palettes of all its themes: the page switches theme without another scene). It opens from
 file://, inside a Jupyter iframe's srcdoc, or from any web server, and makes no request.
 
-Names and labels are data, never markup. The scenes go into a
+Names and labels are data, never markup. The scene goes into a
 ``<script type="application/json">`` element with every ``<`` written as ``\\u003c`` (and
 U+2028/U+2029 escaped), so no string can close the element or open a comment; the player puts
 text on the page only through canvas ``fillText`` and ``textContent``. A Content-Security-Policy
@@ -17,17 +18,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import json
 import re
 from pathlib import Path
 
 from .errors import BprenderError
-from .jsonio import _clean
+from .jsonio import dumps_compact
+from .scene.fonts import font_path
 
 # In a source checkout bprender/web_player is a link to ../web_player; in a wheel a folder.
 WEB_PLAYER = Path(__file__).parent / "web_player"
-FONTS = Path(__file__).parent / "assets" / "fonts"
-BUNDLED = "bundled:"
 
 SCRIPTS = ("tracks.js", "geometry.js", "paint.js", "player.js")
 STYLE = "player.css"
@@ -39,15 +38,12 @@ FAMILY_OK = re.compile(r"^[A-Za-z0-9 _-]+$")
 PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
-def export_html(scenes: dict[str, dict], default: str | None = None) -> str:
-    """The player page for scenes given per theme name ({"light": scene, "dark": scene}); the
-    page opens in `default` (else the first theme) and can switch between them."""
-    if not scenes:
-        raise BprenderError("export_html needs at least one scene")
-    if default is None or default not in scenes:
-        default = next(iter(scenes))
-    first = scenes[default]
-    data = {"default": default, "themes": list(scenes), "scenes": {k: _clean(v) for k, v in scenes.items()}}
+def export_html(scene: dict, theme: str | None = None) -> str:
+    """The player page for a scene (single or composite); it opens in `theme` (else the
+    scene's own) and can switch to any theme whose palette the scene carries."""
+    if theme is not None and theme not in scene["palettes"]:
+        raise BprenderError(f"no theme called '{theme}' (themes: {', '.join(scene['palettes'])})")
+    data = {"theme": theme or scene["theme"], "scene": scene}
     # the browser hashes a script's text after turning CR LF into LF: hash the same text
     scripts = [_read(name).replace("\r\n", "\n").replace("\r", "\n") for name in SCRIPTS]
     for name, text in zip(SCRIPTS, scripts):
@@ -60,8 +56,8 @@ def export_html(scenes: dict[str, dict], default: str | None = None) -> str:
         "csp": html.escape(f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; "
                            "font-src data:; img-src data: blob:; connect-src 'none'; "
                            "base-uri 'none'; form-action 'none'", quote=True),
-        "title": html.escape(str(first.get("title") or "bprender"), quote=False),
-        "fonts_css": font_css(scenes.values()),
+        "title": html.escape(str(scene.get("title") or "bprender"), quote=False),
+        "fonts_css": font_css(scene.get("fonts", [])),
         "player_css": _read(STYLE),
         "scenes_json": json_for_script(data),
         "scripts": script_tags,
@@ -74,36 +70,30 @@ def json_for_script(data) -> str:
     """JSON that is safe as the text of a <script type="application/json"> element: no '<' at
     all (so no '</script' and no '<!--'), and no U+2028/U+2029 line separators. JSON.parse reads
     the escapes back as the original characters."""
-    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    text = dumps_compact(data)
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
-def font_css(scenes) -> str:
-    """One @font-face per (family, weight) the scenes name, the file's bytes inlined."""
+def font_css(fonts: list[dict]) -> str:
+    """One @font-face per (family, weight) the scene names, the file's bytes inlined."""
     rules, seen = [], set()
-    for scene in scenes:
-        for font in scene.get("fonts", []):
-            family, weight = str(font["family"]), int(font["weight"])
-            if (family, weight) in seen:
-                continue
-            seen.add((family, weight))
-            if not FAMILY_OK.match(family):
-                raise BprenderError(f"font family {family!r}: use letters, digits, spaces, '-' and '_' only")
-            path = font_path(font["file"])
-            mime, fmt = FONT_FORMATS.get(path.suffix.lower(), ("font/ttf", "truetype"))
-            try:
-                payload = base64.b64encode(path.read_bytes()).decode("ascii")
-            except OSError as exc:
-                raise BprenderError(f"cannot read the font file {path}: {exc.strerror or exc}") from None
-            rules.append(f'@font-face {{ font-family: "{family}"; font-weight: {weight}; font-style: normal; '
-                         f'font-display: block; src: url(data:{mime};base64,{payload}) format("{fmt}"); }}')
+    for font in fonts:
+        family, weight = str(font["family"]), int(font["weight"])
+        if (family, weight) in seen:
+            continue
+        seen.add((family, weight))
+        if not FAMILY_OK.match(family):
+            raise BprenderError(f"font family {family!r}: use letters, digits, spaces, '-' and '_' only")
+        path = font_path(font["file"])
+        mime, fmt = FONT_FORMATS.get(path.suffix.lower(), ("font/ttf", "truetype"))
+        try:
+            payload = base64.b64encode(path.read_bytes()).decode("ascii")
+        except OSError as exc:
+            raise BprenderError(f"cannot read the font file {path}: {exc.strerror or exc}") from None
+        rules.append(f'@font-face {{ font-family: "{family}"; font-weight: {weight}; font-style: normal; '
+                     f'font-display: block; src: url(data:{mime};base64,{payload}) format("{fmt}"); }}')
     return "\n".join(rules)
-
-
-def font_path(src: str) -> Path:
-    """A scene's font file: 'bundled:NAME' from the package's fonts, else a path."""
-    return FONTS / src[len(BUNDLED):] if src.startswith(BUNDLED) else Path(src)
 
 
 def _read(name: str) -> str:

@@ -2,65 +2,74 @@
 
 web_player/paint.js mirrors this file function for function and call for call; the op-log
 test holds them equal. So: no measuring, no formatting, no decisions about looks here. Read the
-scene, evaluate tracks, draw. Any new look belongs in scene.py.
+scene, evaluate tracks, look colour roles up in the palette, draw. Any new look belongs in
+the scene stage (bprender/scene/).
 """
 from __future__ import annotations
 
 import math
 
 from .layout import point_along
-from .tracks import progress, value_at
+from .tracks import active, value_at
 
 TAU = 2 * math.pi
 VISIBLE = 0.002  # below this an alpha is invisible: skip the draw calls
 
 
+def palette_of(scene: dict, view: dict | None) -> dict:
+    """The colours of the view's theme (else the scene's own): role -> CSS colour."""
+    theme = (view or {}).get("theme") or scene["theme"]
+    return scene["palettes"][theme]
+
+
 def paint_frame(ctx, scene: dict, t: float, view: dict | None = None) -> None:
-    """Draw the frame at time t. view = {"highlight": node id or None, "hidden": [group names]}:
-    a highlighted node keeps its gradient paths to the loss bright and dims the rest; hidden
-    groups are not drawn."""
+    """Draw the frame at time t. view = {"highlight": node id or None, "hidden": [group names],
+    "theme": palette name or None}: a highlighted node keeps its gradient paths to the loss
+    bright and dims the rest; hidden groups are not drawn; colours come from the theme."""
     if "panels" in scene:
         paint_panels(ctx, scene, t, view)
         return
-    colors = scene["colors"]
+    colors = palette_of(scene, view)
     node_opacity, edge_opacity = opacities(scene, view or {})
     ctx.globalAlpha = 1.0
     ctx.fillStyle = colors["background"]
     ctx.fillRect(0, 0, scene["width"], scene["height"])
-    paint_header(ctx, scene, t)
+    paint_header(ctx, scene["header"], t, colors)
     for i, edge in enumerate(scene["edges"]):
         if edge_opacity[i] > 0:
-            paint_edge(ctx, edge, t, edge_opacity[i])
+            paint_edge(ctx, edge, t, edge_opacity[i], colors)
     for particle in scene["particles"]:
-        if particle["t0"] <= t <= particle["t1"] and edge_opacity[particle["edge"]] > 0:
-            paint_particle(ctx, particle, scene["edges"][particle["edge"]], t, edge_opacity[particle["edge"]])
-    step = train_step(scene, t)
+        if active(particle["track"], t) and edge_opacity[particle["edge"]] > 0:
+            paint_particle(ctx, particle, scene["edges"][particle["edge"]], t, edge_opacity[particle["edge"]],
+                           colors)
+    step = int(value_at(scene["train"]["track"], t)) if "train" in scene else 0
     for i, node in enumerate(scene["nodes"]):
         if node_opacity[i] > 0:
-            paint_node(ctx, node, t, node_opacity[i], step)
+            paint_node(ctx, node, t, node_opacity[i], step, colors)
     for i, edge in enumerate(scene["edges"]):
         if "label" in edge and edge_opacity[i] > 0:
-            paint_edge_label(ctx, edge, t, edge_opacity[i])
+            paint_edge_label(ctx, edge, t, edge_opacity[i], colors)
     if "loss_curve" in scene:
-        paint_loss_curve(ctx, scene["loss_curve"], t)
-    paint_caption(ctx, scene["captions"], t)
+        paint_loss_curve(ctx, scene["loss_curve"], t, colors)
+    paint_caption(ctx, scene["captions"], t, colors)
     ctx.globalAlpha = 1.0
 
 
 def paint_panels(ctx, scene: dict, t: float, view: dict | None) -> None:
     """A side-by-side composite: each panel's scene at its place on one clock, its per-layer
     chart under it, a hairline between panels. The view state applies to every panel."""
+    colors = palette_of(scene, view)
     ctx.globalAlpha = 1.0
-    ctx.fillStyle = scene["colors"]["background"]
+    ctx.fillStyle = colors["background"]
     ctx.fillRect(0, 0, scene["width"], scene["height"])
     for panel in scene["panels"]:
         ctx.save()
         ctx.translate(panel["x"], panel["y"])
         paint_frame(ctx, panel["scene"], t, view)
         ctx.translate(0, panel["h"])
-        paint_chart(ctx, panel["scene"]["chart"], t)
+        paint_chart(ctx, panel["scene"]["chart"], t, palette_of(panel["scene"], view))
         ctx.restore()
-    ctx.strokeStyle = scene["divider"]
+    ctx.strokeStyle = colors[scene["divider"]]
     ctx.lineWidth = 1.0
     for panel in scene["panels"][1:]:
         ctx.beginPath()
@@ -93,50 +102,27 @@ def opacities(scene: dict, view: dict) -> tuple[list, list]:
     return node_opacity, edge_opacity
 
 
-def paint_header(ctx, scene: dict, t: float) -> None:
-    header = scene["header"]
+def paint_header(ctx, header: dict, t: float, colors: dict) -> None:
     ctx.textBaseline = "alphabetic"
     ctx.textAlign = "left"
     for key in ("title", "description"):
         item = header[key]
         ctx.font = item["font"]
-        ctx.fillStyle = item["color"]
+        ctx.fillStyle = colors[item["color"]]
         ctx.fillText(item["text"], item["x"], item["y"])
-    phase = current_phase(scene["phases"], t)
-    if phase is not None:
-        item = header["phase"]
-        ctx.textAlign = "right"
-        ctx.font = item["font"]
-        ctx.fillStyle = item["color"]
-        ctx.fillText(phase["label"], item["x"], item["y"])
+    item = header["phase"]
+    ctx.textAlign = "right"
+    ctx.font = item["font"]
+    ctx.fillStyle = colors[item["color"]]
+    ctx.fillText(item["texts"][int(value_at(item["track"], t))], item["x"], item["y"])
     ctx.textAlign = "left"
     ctx.font = header["legend_font"]
     for entry in header["legend"]:
-        ctx.fillStyle = entry["color"]
+        ctx.fillStyle = colors[entry["color"]]
         ctx.beginPath()
         ctx.arc(entry["dot_x"], entry["dot_y"], entry["r"], 0, TAU)
         ctx.fill()
         ctx.fillText(entry["text"], entry["x"], entry["y"])
-
-
-def train_step(scene: dict, t: float) -> int:
-    """Which training step's strings to show at t: the last step starting at or before t
-    (0 before the first, and always 0 without training)."""
-    train = scene.get("train")
-    step = 0
-    if train is not None:
-        for i, t0 in enumerate(train["starts"]):
-            if t0 <= t:
-                step = i
-    return step
-
-
-def current_phase(phases: list, t: float):
-    found = None
-    for phase in phases:
-        if phase["t0"] <= t:
-            found = phase
-    return found
 
 
 def trace_route(ctx, route: list) -> None:
@@ -154,7 +140,7 @@ def stroke_again(ctx, alpha: float, color: str, width: float) -> None:
     ctx.stroke()
 
 
-def paint_edge(ctx, edge: dict, t: float, opacity: float) -> None:
+def paint_edge(ctx, edge: dict, t: float, opacity: float, colors: dict) -> None:
     tracks = edge["tracks"]
     lit = value_at(tracks.get("fwd"), t)
     grad = value_at(tracks.get("bwd"), t)
@@ -164,16 +150,16 @@ def paint_edge(ctx, edge: dict, t: float, opacity: float) -> None:
         ctx.setLineDash(edge["dash"])
     # An opaque overlay at least as wide hides the stroke under it: skip that stroke (speed).
     if not (opacity >= 1.0 and lit >= 1.0 and edge["forward_width"] >= edge["idle_width"]):
-        stroke_again(ctx, opacity, edge["idle_color"], edge["idle_width"])
+        stroke_again(ctx, opacity, colors[edge["idle_color"]], edge["idle_width"])
     if lit > VISIBLE and not (opacity >= 1.0 and grad >= 1.0 and edge["grad_width"] >= edge["forward_width"]):
-        stroke_again(ctx, lit * opacity, edge["forward_color"], edge["forward_width"])
+        stroke_again(ctx, lit * opacity, colors[edge["forward_color"]], edge["forward_width"])
     if dashed:
         ctx.setLineDash([])
     if grad > VISIBLE:
-        stroke_again(ctx, grad * opacity, edge["grad_color"], edge["grad_width"])
+        stroke_again(ctx, grad * opacity, colors[edge["grad_color"]], edge["grad_width"])
     a = edge["arrow"]
     ctx.globalAlpha = opacity
-    ctx.fillStyle = edge["forward_color"] if lit > 0.5 else edge["idle_color"]
+    ctx.fillStyle = colors[edge["forward_color"] if lit > 0.5 else edge["idle_color"]]
     ctx.beginPath()
     ctx.moveTo(a[0], a[1])
     ctx.lineTo(a[2], a[3])
@@ -182,11 +168,11 @@ def paint_edge(ctx, edge: dict, t: float, opacity: float) -> None:
     ctx.fill()
 
 
-def paint_particle(ctx, particle: dict, edge: dict, t: float, opacity: float) -> None:
-    p = progress(particle["t0"], particle["t1"], t)
+def paint_particle(ctx, particle: dict, edge: dict, t: float, opacity: float, colors: dict) -> None:
+    p = value_at(particle["track"], t)
     x, y = point_along(edge["poly"], edge["cum"], 1.0 - p if particle["reverse"] else p)
     r = particle["radius"]
-    ctx.fillStyle = particle["color"]
+    ctx.fillStyle = colors[particle["color"]]
     ctx.globalAlpha = 0.25 * opacity
     ctx.beginPath()
     ctx.arc(x, y, r * 1.8, 0, TAU)
@@ -203,29 +189,29 @@ def box_path(ctx, node: dict, grow: float) -> None:
                   node["w"] + 2 * grow, node["h"] + 2 * grow, node["radius"] + grow)
 
 
-def paint_node(ctx, node: dict, t: float, opacity: float, step: int = 0) -> None:
+def paint_node(ctx, node: dict, t: float, opacity: float, step: int, colors: dict) -> None:
     tracks = node["tracks"]
     ctx.globalAlpha = opacity
     box_path(ctx, node, 0)
-    ctx.fillStyle = node["fill"]
+    ctx.fillStyle = colors[node["fill"]]
     ctx.fill()
     dashed = len(node["dash"]) > 0
     if dashed:
         ctx.setLineDash(node["dash"])
-    ctx.strokeStyle = node["stroke"]
+    ctx.strokeStyle = colors[node["stroke"]]
     ctx.lineWidth = node["stroke_width"]
     ctx.stroke()
     if dashed:
         ctx.setLineDash([])
     grad = value_at(tracks.get("grad"), t)
     if grad > VISIBLE:
-        stroke_again(ctx, grad * opacity, node["grad_color"], node["grad_stroke_width"])
+        stroke_again(ctx, grad * opacity, colors[node["grad_color"]], node["grad_stroke_width"])
     for track, color in (("pulse", node["ring_color"]), ("gpulse", node["grad_color"])):
         ring = value_at(tracks.get(track), t)
         if ring > VISIBLE:
             ctx.globalAlpha = ring * opacity
             box_path(ctx, node, node["ring_gap"])
-            ctx.strokeStyle = color
+            ctx.strokeStyle = colors[color]
             ctx.lineWidth = node["ring_width"]
             ctx.stroke()
     ctx.textAlign = "center"
@@ -235,7 +221,7 @@ def paint_node(ctx, node: dict, t: float, opacity: float, step: int = 0) -> None
         if alpha > VISIBLE:
             ctx.globalAlpha = alpha * opacity
             ctx.font = line["font"]
-            ctx.fillStyle = line["color"]
+            ctx.fillStyle = colors[line["color"]]
             ctx.fillText(line["texts"][step] if "texts" in line else line["text"], node["x"], line["y"])
     ctx.globalAlpha = 1.0
 
@@ -251,107 +237,106 @@ def outlined_box(ctx, x: float, y: float, w: float, h: float, radius: float, fil
     ctx.stroke()
 
 
-def paint_edge_label(ctx, edge: dict, t: float, opacity: float) -> None:
+def paint_edge_label(ctx, edge: dict, t: float, opacity: float, colors: dict) -> None:
     alpha = value_at(edge["tracks"].get("label"), t) * opacity
     if alpha <= VISIBLE:
         return
     label = edge["label"]
     box = label["box"]
     ctx.globalAlpha = alpha
-    outlined_box(ctx, box[0], box[1], box[2], box[3], label["radius"], label["fill"], label["stroke"])
+    outlined_box(ctx, box[0], box[1], box[2], box[3], label["radius"], colors[label["fill"]],
+                 colors[label["stroke"]])
     ctx.textAlign = "center"
     ctx.textBaseline = "alphabetic"
     ctx.font = label["font"]
-    ctx.fillStyle = label["color"]
+    ctx.fillStyle = colors[label["color"]]
     ctx.fillText(label["text"], label["x"], label["y"])
     ctx.globalAlpha = 1.0
 
 
-def paint_caption(ctx, captions: dict, t: float) -> None:
+def paint_caption(ctx, captions: dict, t: float, colors: dict) -> None:
     ctx.globalAlpha = 1.0
-    ctx.fillStyle = captions["fill"]
+    ctx.fillStyle = colors[captions["fill"]]
     ctx.beginPath()
     ctx.roundRect(captions["x"], captions["y"], captions["w"], captions["h"], captions["radius"])
     ctx.fill()
     ctx.textAlign = "left"
     ctx.textBaseline = "alphabetic"
     ctx.font = captions["font"]
-    ctx.fillStyle = captions["color"]
+    ctx.fillStyle = colors[captions["color"]]
     for item in captions["items"]:
-        if item["t0"] <= t < item["t1"]:
-            ctx.globalAlpha = min(1.0, (t - item["t0"]) / captions["fade"])
+        alpha = value_at(item["track"], t)
+        if alpha > VISIBLE:
+            ctx.globalAlpha = alpha
             for i, line in enumerate(item["lines"]):
                 ctx.fillText(line, captions["x"] + captions["pad"],
                              captions["y"] + captions["pad"] + captions["line_height"] * (i + 0.75))
     ctx.globalAlpha = 1.0
 
 
-def paint_loss_curve(ctx, curve: dict, t: float) -> None:
+def paint_loss_curve(ctx, curve: dict, t: float, colors: dict) -> None:
     """The loss-curve panel of a training scene: loss per step, filled in as the steps run,
     the newest point highlighted and labelled."""
     ctx.globalAlpha = 1.0
-    outlined_box(ctx, curve["x"], curve["y"], curve["w"], curve["h"], curve["radius"], curve["background"],
-                 curve["border"])
+    outlined_box(ctx, curve["x"], curve["y"], curve["w"], curve["h"], curve["radius"], colors[curve["background"]],
+                 colors[curve["border"]])
     ctx.textBaseline = "alphabetic"
     ctx.textAlign = "left"
     ctx.font = curve["title_font"]
-    ctx.fillStyle = curve["text"]
+    ctx.fillStyle = colors[curve["text"]]
     ctx.fillText(curve["title"]["text"], curve["title"]["x"], curve["title"]["y"])
     plot = curve["plot"]
     ctx.font = curve["font"]
     ctx.textAlign = "right"
     for tick in curve["yticks"]:
-        ctx.strokeStyle = curve["grid"]
+        ctx.strokeStyle = colors[curve["grid"]]
         ctx.beginPath()
         ctx.moveTo(plot[0], tick["y"])
         ctx.lineTo(plot[2], tick["y"])
         ctx.stroke()
-        ctx.fillStyle = curve["muted"]
+        ctx.fillStyle = colors[curve["muted"]]
         ctx.fillText(tick["text"], curve["ytick_x"], tick["text_y"])
     ctx.textAlign = "center"
-    ctx.fillStyle = curve["muted"]
+    ctx.fillStyle = colors[curve["muted"]]
     for tick in curve["xticks"]:
         ctx.fillText(tick["text"], tick["x"], curve["xtick_y"])
     points = curve["points"]
-    shown = 0
-    for point in points:
-        if point["t"] <= t:
-            shown += 1
+    shown = int(value_at(curve["shown"], t))
     if shown > 1:
-        ctx.strokeStyle = curve["line_color"]
+        ctx.strokeStyle = colors[curve["line_color"]]
         ctx.lineWidth = curve["line_width"]
         ctx.beginPath()
         ctx.moveTo(points[0]["x"], points[0]["y"])
         for i in range(1, shown):
             ctx.lineTo(points[i]["x"], points[i]["y"])
         ctx.stroke()
-    ctx.fillStyle = curve["line_color"]
+    ctx.fillStyle = colors[curve["line_color"]]
     for i in range(shown):
         ctx.beginPath()
         ctx.arc(points[i]["x"], points[i]["y"], curve["dot_r"], 0, TAU)
         ctx.fill()
     if shown > 0:
         current = points[shown - 1]
-        ctx.fillStyle = curve["current_color"]
+        ctx.fillStyle = colors[curve["current_color"]]
         ctx.beginPath()
         ctx.arc(current["x"], current["y"], curve["current_r"], 0, TAU)
         ctx.fill()
         ctx.textAlign = "left"
-        ctx.fillStyle = curve["text"]
+        ctx.fillStyle = colors[curve["text"]]
         ctx.fillText(current["label"], curve["label"]["x"], curve["label"]["y"])
 
 
-def paint_chart(ctx, chart: dict, t: float) -> None:
+def paint_chart(ctx, chart: dict, t: float, colors: dict) -> None:
     """The per-layer gradient-norm chart (its own canvas in the player, under the graph)."""
     ctx.globalAlpha = 1.0
-    ctx.fillStyle = chart["background"]
+    ctx.fillStyle = colors[chart["background"]]
     ctx.fillRect(0, 0, chart["width"], chart["height"])
     ctx.font = chart["font"]
     ctx.textBaseline = "alphabetic"
     ctx.textAlign = "left"
-    ctx.fillStyle = chart["text"]
+    ctx.fillStyle = colors[chart["text"]]
     ctx.fillText(chart["title"]["text"], chart["title"]["x"], chart["title"]["y"])
-    ctx.strokeStyle = chart["grid"]
+    ctx.strokeStyle = colors[chart["grid"]]
     ctx.lineWidth = 1.0
     ctx.textAlign = "center"
     for tick in chart["ticks"]:
@@ -359,18 +344,18 @@ def paint_chart(ctx, chart: dict, t: float) -> None:
         ctx.moveTo(tick["x"], chart["rows"][0]["y"] if chart["rows"] else chart["axis_y"])
         ctx.lineTo(tick["x"], chart["axis_y"])
         ctx.stroke()
-        ctx.fillStyle = chart["muted"]
+        ctx.fillStyle = colors[chart["muted"]]
         ctx.fillText(tick["text"], tick["x"], chart["tick_y"])
     ctx.textBaseline = "middle"
     for row in chart["rows"]:
         ctx.textAlign = "left"
-        ctx.fillStyle = chart["text"]
+        ctx.fillStyle = colors[chart["text"]]
         ctx.fillText(row["label"], chart["label_x"], row["text_y"])
         grown = value_at(row["track"], t)
         if grown > VISIBLE:
             ctx.globalAlpha = grown
-            ctx.fillStyle = row["color"]
+            ctx.fillStyle = colors[row["color"]]
             ctx.fillRect(chart["bar_x"], row["text_y"] - row["h"] / 2, row["w"] * grown, row["h"])
-            ctx.fillStyle = chart["text"]
+            ctx.fillStyle = colors[chart["text"]]
             ctx.fillText(row["value"], chart["value_x"], row["text_y"])
             ctx.globalAlpha = 1.0

@@ -1,13 +1,77 @@
-"""The pipeline as plain functions: preset -> trace -> scene. The CLI and the Python API are thin
-layers over these; nothing here draws or encodes."""
+"""The pipeline as plain functions: source -> trace -> scene. The CLI and the Python API are
+thin layers over these; nothing here draws or encodes.
+
+A source is what a user names on the command line: a preset (a YAML file or a built-in name),
+a saved trace, or a saved scene (documents.py tells them apart by their `schema` field). A
+preset is traced (torch is imported only then); a trace is laid out; a scene is used as it is.
+"""
 from __future__ import annotations
 
-from .canvas import FontBook
-from .errors import BprenderError
-from .preset import Preset, apply_overrides, load_preset, resolve_preset_path
-from .render import BUNDLED
-from .scene import build_scene
-from .style import FAMILY
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from .errors import BprenderError, PresetError
+from .preset import Preset, apply_overrides, load_preset, resolve_preset_path, settings_from_dict
+
+PRESENTATION = ("view", "collapse_views", "render", "pacing", "gif")  # a preset's sections a trace keeps
+SHEET_FRAME_W = 640  # a contact sheet's frames, by default: readable in print, three to a row
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a command asks for on top of a source's own settings; None: not asked."""
+    size: str | None = None
+    fps: int | None = None
+    quality: str | None = None
+    theme: str | None = None
+    view: str | None = None
+    font: str | None = None
+    gif_width: int | None = None
+    gif_fps: int | None = None
+
+    # the preset key each field overrides (an error about it names the option: cli.FLAGS)
+    KEYS = {"size": "render.size", "fps": "render.fps", "quality": "render.quality", "theme": "render.theme",
+            "view": "view", "font": "render.font", "gif_width": "gif.width", "gif_fps": "gif.fps"}
+
+    def overrides(self) -> dict:
+        return {self.KEYS[f.name]: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+    def layout_options(self) -> list[str]:
+        """The options given that change the layout (a saved scene is already laid out)."""
+        return [name for name in ("size", "view", "font", "gif_width") if getattr(self, name) is not None]
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a PRESET argument turned out to be, with the request applied. `preset` holds the
+    render settings (a preset's, or a trace's own), None for a scene file."""
+    arg: str
+    kind: str                 # "preset" | "trace" | "scene" | "composite"
+    preset: Preset | None
+    trace: dict | None = None
+    scene: dict | None = None
+
+
+def open_source(arg, request: Request | None = None) -> Source:
+    """A preset, trace or scene file (or a built-in preset name) with the request applied."""
+    from .documents import read_source_file
+    request = request or Request()
+    path = Path(arg)
+    document = read_source_file(path) if path.is_file() else None
+    if document is None:
+        return Source(str(arg), "preset", open_preset(arg, request.overrides()))
+    kind, data = document
+    if kind == "trace":
+        try:
+            settings = settings_from_dict(data.get("preset") or {}, name=path.stem)
+        except PresetError as err:
+            raise BprenderError(f"{arg}: the trace's preset section: {err}") from None
+        return Source(str(arg), kind, apply_overrides(settings, request.overrides()), trace=data)
+    given = request.layout_options()
+    if given:
+        raise BprenderError(f"{arg}: a saved scene is already laid out at {data['width']}x{data['height']}, so "
+                            f"--{given[0].replace('_', '-')} cannot change it; give the preset or the trace instead")
+    return Source(str(arg), kind, None, scene=data)
 
 
 def open_preset(arg, overrides: dict | None = None) -> Preset:
@@ -17,13 +81,34 @@ def open_preset(arg, overrides: dict | None = None) -> Preset:
 
 
 def trace_of(preset: Preset) -> dict:
+    """The preset's model traced, with the preset's presentation sections kept in the trace so
+    a saved trace renders as its preset does."""
     from .trace import trace_preset  # torch is imported only when a trace is really made
-    return trace_preset(preset)
+    trace = trace_preset(preset)
+    trace["preset"] = presentation(preset)
+    return trace
+
+
+def presentation(preset: Preset) -> dict:
+    """The sections of a preset that say how to draw, not what to trace (fonts as absolute paths)."""
+    data = {name: preset.data[name] for name in PRESENTATION}
+    font = data["render"]["font"]
+    if font:
+        data["render"] = {**data["render"], "font": str((preset.base_dir / font).absolute())}
+    return data
+
+
+def trace_for(source: Source) -> dict:
+    if source.kind == "scene" or source.kind == "composite":
+        raise BprenderError(f"{source.arg}: a saved scene holds no trace; give the preset or the trace instead")
+    return source.trace if source.trace is not None else trace_of(source.preset)
 
 
 def scene_settings(preset: Preset, target: str = "video") -> dict:
     """Size, frame rate and looks for one output. A GIF gets its own (smaller) size and frame
-    rate from the preset's gif section; its text keeps a readable minimum size (style.py)."""
+    rate from the preset's gif section, a contact sheet 640-wide frames; their text keeps a
+    readable minimum size (scene/style.py)."""
+    from .scene.fonts import scene_fonts
     data = preset.data
     width, height = data["render"]["size"]
     fps = data["render"]["fps"]
@@ -32,41 +117,54 @@ def scene_settings(preset: Preset, target: str = "video") -> dict:
         height = max(16, 2 * round(gif_w * height / width / 2))
         width = gif_w - gif_w % 2
         fps = data["gif"]["fps"]
+    elif target == "sheet":  # (a sheet asked for at a --size is rendered as target "video")
+        width, height = SHEET_FRAME_W, 2 * round(SHEET_FRAME_W * height / width / 2)
     font = data["render"]["font"]
-    if font:
-        files = {"regular": str(preset.base_dir / font), "bold": str(preset.base_dir / font)}
-    else:
-        files = {"regular": BUNDLED + "bprender-sans.ttf", "bold": BUNDLED + "bprender-sans-bold.ttf"}
     return {"size": [width, height], "fps": fps, "theme": data["render"]["theme"],
-            "pacing": dict(data["pacing"]), "font_files": files, "view": data["view"],
-            "collapse_views": data["collapse_views"]}
+            "pacing": dict(data["pacing"]), "view": data["view"], "collapse_views": data["collapse_views"],
+            "fonts": scene_fonts(preset.base_dir / font if font else None)}
 
 
-def fonts_for(settings: dict) -> FontBook:
-    from .render import font_book
-    return font_book({"fonts": [{"family": FAMILY, "weight": 400, "file": settings["font_files"]["regular"]},
-                                {"family": FAMILY, "weight": 600, "file": settings["font_files"]["bold"]}]})
+def fonts_for(settings: dict):
+    from .scene.fonts import font_book
+    try:
+        return font_book(settings["fonts"])
+    except OSError as exc:
+        raise BprenderError(f"cannot load the font file: {exc}") from None
 
 
 def scene_of(trace: dict, preset: Preset, target: str = "video") -> dict:
+    from .scene import build_scene
     settings = scene_settings(preset, target)
-    try:
-        fonts = fonts_for(settings)
-    except OSError as exc:
-        raise BprenderError(f"cannot load the font file: {exc}") from None
-    return build_scene(trace, settings, fonts)
+    return build_scene(trace, settings, fonts_for(settings))
 
 
-def side_by_side(presets: list[Preset], target: str = "video") -> dict:
-    """Several presets in panels on one clock (bprender.compose): the output's size, frame rate
-    and theme come from the first preset (with any command-line overrides)."""
-    from .compose import MAX_PANELS, compose_scenes
-    if len(presets) > MAX_PANELS:
-        raise BprenderError(f"at most {MAX_PANELS} presets side by side, got {len(presets)}")
-    settings = scene_settings(presets[0], target)
+def scene_for(sources: list[Source], target: str = "video") -> dict:
+    """The scene for one source, or several side by side."""
+    if len(sources) == 1:
+        source = sources[0]
+        if source.scene is not None:
+            return source.scene
+        return scene_of(trace_for(source), source.preset, target)
+    return side_by_side(sources, target)
+
+
+def side_by_side(sources: list, target: str = "video") -> dict:
+    """Several sources (or presets) in panels on one clock (scene/compose.py): the output's
+    size, frame rate and theme come from the first (with any command-line overrides)."""
+    from .scene import MAX_PANELS, compose_scenes
+    sources = [s if isinstance(s, Source) else Source(s.name, "preset", s) for s in sources]
+    if len(sources) > MAX_PANELS:
+        raise BprenderError(f"at most {MAX_PANELS} presets side by side, got {len(sources)}")
+    for source in sources:
+        if source.scene is not None:
+            raise BprenderError(f"{source.arg}: a saved scene cannot be put side by side (it is laid out "
+                                f"for a whole frame); give the preset or the trace instead")
+    settings = scene_settings(sources[0].preset, target)
     items = []
-    for preset in presets:
-        own = scene_settings(preset, target)
+    for source in sources:
+        own = scene_settings(source.preset, target)
         own["theme"] = settings["theme"]
-        items.append((preset.data["title"], trace_of(preset), own))
+        trace = trace_for(source)
+        items.append((trace.get("title") or source.preset.data["title"], trace, own))
     return compose_scenes(items, settings, fonts_for(settings))

@@ -5,25 +5,17 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Optional
 
 from .canvas import Canvas2D, FontBook, RasterSurface
 from .encode import write_gif, write_mp4, write_still
-from .paint import paint_frame
-
-ASSETS = Path(__file__).parent / "assets" / "fonts"
-BUNDLED = "bundled:"
+from .paint import paint_frame, palette_of
+from .scene.fonts import font_book as _font_book
 
 
 def font_book(scene: dict) -> FontBook:
-    """The fonts a scene names: bundled files by name, or a user's font file by path."""
-    files = {}
-    for font in scene["fonts"]:
-        src = font["file"]
-        path = ASSETS / src[len(BUNDLED):] if src.startswith(BUNDLED) else Path(src)
-        files[font["family"] + (":bold" if font["weight"] >= 600 else "")] = path
-    return FontBook(files)
+    """The fonts a scene names (bundled files by name, or a user's font file by path)."""
+    return _font_book(scene["fonts"])
 
 
 Span = Optional[tuple[float, float]]  # (t0, t1) seconds: a part of the animation; None: all of it
@@ -129,4 +121,4 @@ def render_still(scene: dict, path, t: float, view: dict | None = None) -> None:
     """PNG, SVG or PDF (by suffix) of the frame at time t."""
     fonts = font_book(scene)
     write_still(path, lambda canvas: paint_frame(Canvas2D(canvas, fonts), scene, t, view),
-                width=scene["width"], height=scene["height"], background=scene["colors"]["background"])
+                width=scene["width"], height=scene["height"], background=palette_of(scene, view)["background"])

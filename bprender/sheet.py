@@ -14,8 +14,8 @@ from .canvas import Canvas2D
 from .encode import write_still
 from .errors import BprenderError
 from .lecture import Step, key_steps, settle_time
-from .paint import paint_frame
-from .style import FAMILY
+from .paint import paint_frame, palette_of
+from .scene.style import FAMILY
 
 MARGIN = 24      # around the grid
 GAP = 18         # between cells, across and down
@@ -71,7 +71,7 @@ def _fit(ctx, text: str, width: float) -> str:
 
 def paint_sheet(ctx, scene: dict, layout: SheetLayout, view: dict | None = None) -> None:
     """Draw the sheet through the Canvas 2D API (ctx: a bprender.canvas.Canvas2D)."""
-    colors = scene["colors"]
+    colors = palette_of(scene, view)
     ctx.fillStyle = colors["background"]
     ctx.fillRect(0, 0, layout.width, layout.height)
     fw, fh = layout.frame_w, layout.frame_h
@@ -109,7 +109,7 @@ def render_sheet(scene: dict, path, *, cols: int = 3, backward: int = 5, view: d
     layout = sheet_layout(scene, cols, backward)
     fonts = font_book(scene)
     write_still(path, lambda canvas: paint_sheet(Canvas2D(canvas, fonts), scene, layout, view),
-                width=layout.width, height=layout.height, background=scene["colors"]["background"])
+                width=layout.width, height=layout.height, background=palette_of(scene, view)["background"])
     return layout
 
 

@@ -13,13 +13,27 @@ from fontTools.ttLib import TTFont
 from bprender.canvas import FontBook
 from bprender.chain_rule import RULES
 from bprender.chain_rule.scalar import ELEMENTWISE
+from bprender.chain_rule.symbols import op_kind
 from bprender.fmt import num
 from bprender.pipeline import open_preset, trace_of
+from bprender.preset import preset_from_dict
+from bprender.scene.regions import CAPTION_BASE_PX, CAPTION_LINES, regions_for
+from bprender.scene.style import sizes_for
+from bprender.scene.text import TextFitter
 from bprender.views import make_view
 
-PRESETS = ["linear", "mlp", "shared_layer", "deep_sigmoid", "deep_relu", "cnn", "attention"]
+PRESETS = ["linear", "mlp", "shared_layer", "deep_sigmoid", "deep_relu", "cnn", "attention",
+           "micrograd", "micrograd_ops"]
 FONTS = Path(__file__).resolve().parent.parent / "bprender" / "assets" / "fonts"
-BAND = 1164  # px of text in the caption band at 1280×720 (captions.build_captions)
+SIZES = sizes_for(1280, 720)
+BAND = regions_for(1280, 720, SIZES).caption_text_w  # px of text in the caption band at 1280×720
+FONT = SIZES.font(CAPTION_BASE_PX)
+FITTER = TextFitter(FontBook())
+
+
+def fitted(step) -> list[str]:
+    """A step's caption as the scene stage fits it to the band (alternatives chosen)."""
+    return FITTER.lines(step.lines, FONT, BAND, CAPTION_LINES)
 GENERIC = re.compile(r"∂(?!L/)\S*/∂")  # "∂Addmm₁/∂fc.bias": a derivative named, not written out
 
 
@@ -33,7 +47,7 @@ def views():
 
 
 def step_texts(view):
-    return [(step, line) for step in view.steps for line in step.lines]
+    return [(step, line) for step in view.steps for line in fitted(step)]
 
 
 @pytest.mark.parametrize("name", PRESETS)
@@ -42,10 +56,11 @@ def test_every_step_has_one_to_three_lines_that_fit_the_band(views, name):
     _, view = views[name]
     assert view.steps
     for step in view.steps:
-        assert 1 <= len(step.lines) <= 3, step.lines
-        for line in step.lines:
+        lines = fitted(step)
+        assert 1 <= len(lines) <= 3, lines
+        for line in lines:
             assert line and "\n" not in line
-            assert fonts.measure(line, "19px bprender-sans") <= BAND, line
+            assert fonts.measure(line, FONT) <= BAND, line
 
 
 def test_every_character_is_in_the_bundled_fonts(views):
@@ -60,7 +75,7 @@ def test_every_character_is_in_the_bundled_fonts(views):
 def test_every_op_kind_has_its_own_rule(views, name):
     trace, view = views[name]
     kinds = {n["label"] for n in trace["nodes"] if n["kind"] != "leaf"}
-    shown = {view.node(s.nodes[0]).label for s in view.steps if view.node(s.nodes[0]).kind != "leaf"}
+    shown = {op_kind(view.node(s.nodes[0])) for s in view.steps if view.node(s.nodes[0]).kind != "leaf"}
     for kind in shown:
         assert kind in RULES or kind in ELEMENTWISE, kind
     assert shown <= kinds
@@ -72,15 +87,33 @@ def test_every_op_kind_has_its_own_rule(views, name):
 
 
 def test_each_op_kind_of_the_gallery_is_covered(views):
-    kinds = {view.node(s.nodes[0]).label for _, view in views.values() for s in view.steps
+    kinds = {op_kind(view.node(s.nodes[0])) for _, view in views.values() for s in view.steps
              if view.node(s.nodes[0]).kind != "leaf"}
     assert {"Addmm", "Sigmoid", "Relu", "Tanh", "MseLoss", "NllLoss", "LogSoftmax", "Convolution",
             "MaxPool2DWithIndices", "NativeLayerNorm", "Softmax", "Mm", "Mul", "Add", "Pow", "Sub"} <= kinds
 
 
-def test_linear_captions_stay_as_they_were(views):
+def test_linear_captions_use_the_step_names(views):
+    """linear.yaml is written in steps (y_pred = w * x + b): the captions say y_pred where the
+    one-expression form says w·x + b, with the same numbers."""
     _, view = views["linear"]
-    assert [s.lines for s in view.steps] == [
+    assert [fitted(s) for s in view.steps] == [
+        ["∂L/∂L = 1   (backward starts at the loss)",
+         "∂L/∂(y_pred − y_true) = ∂L/∂L · 2·(y_pred − y_true) = 1 · −2 = −2"],
+        ["∂L/∂y_pred = ∂L/∂(y_pred − y_true) · 1 = −2 · 1 = −2"],
+        ["∂L/∂(w·x) = ∂L/∂y_pred · 1 = −2 · 1 = −2", "∂L/∂b = ∂L/∂y_pred · 1 = −2 · 1 = −2"],
+        ["b.grad = −2   (accumulated into the leaf b)"],
+        ["∂L/∂w = ∂L/∂(w·x) · x = −2 · 3 = −6"],
+        ["w.grad = −6   (accumulated into the leaf w)"],
+    ]
+    assert [view.node(s.nodes[0]).label for s in view.steps] == ["loss", "Sub", "y_pred", "b", "Mul", "w"]
+
+
+def test_one_expression_captions_stay_as_they_were():
+    preset = preset_from_dict({"model": {"expression": "(w * x + b - y_true) ** 2", "params": {"w": 2.0, "b": 1.0},
+                                         "inputs": {"x": 3.0, "y_true": 8.0}}})
+    view = make_view(trace_of(preset), "ops")
+    assert [fitted(s) for s in view.steps] == [
         ["∂L/∂L = 1   (backward starts at the loss)",
          "∂L/∂(w·x + b − y_true) = ∂L/∂L · 2·(w·x + b − y_true) = 1 · −2 = −2"],
         ["∂L/∂(w·x + b) = ∂L/∂(w·x + b − y_true) · 1 = −2 · 1 = −2"],
@@ -89,6 +122,7 @@ def test_linear_captions_stay_as_they_were(views):
         ["∂L/∂w = ∂L/∂(w·x) · x = −2 · 3 = −6"],
         ["w.grad = −6   (accumulated into the leaf w)"],
     ]
+    assert [view.node(s.nodes[0]).label for s in view.steps] == ["Pow", "Sub", "Add", "b", "Mul", "w"]
 
 
 def _number(text: str) -> float:
@@ -149,7 +183,7 @@ def test_addmm_weight_element_is_the_pytorch_gradient(views):
 def test_softmax_minus_onehot_is_pytorch_softmax(views):
     trace, view = views["cnn"]
     step = next(s for s in view.steps if s.label == "LogSoftmax")
-    line = step.lines[0]
+    line = fitted(step)[0]
     assert "softmax(Addmm) − onehot(target)" in line
     logits = torch.tensor(next(n for n in trace["nodes"] if n["label"] == "Addmm")["value"]["values"])
     probs = torch.softmax(logits, dim=0)
@@ -164,7 +198,7 @@ def test_softmax_minus_onehot_is_pytorch_softmax(views):
 
 def test_tensor_ops_with_too_many_values_fall_back_to_norms(views):
     _, view = views["cnn"]
-    lines = {s.label: s.lines for s in view.steps}
+    lines = {s.label: fitted(s) for s in view.steps}
     conv = " ".join(lines["Convolution"])
     assert "Σ over the 36 output positions of ∂L/∂Convolution · input patch" in conv
     assert "‖∂L/∂conv.weight‖ = " in conv

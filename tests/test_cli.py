@@ -100,21 +100,34 @@ def example_lines(help_text: str) -> list[str]:
     return EXAMPLE_LINE.findall(help_text)
 
 
-def assert_example_parses(line: str) -> None:
-    """An example is real: its command exists, its options parse, its preset exists."""
-    words = shlex.split(line)
-    assert words[0] == "bprender"
-    name, args = words[1], words[2:]
-    assert name in cli.commands, line
-    command = cli.commands[name]
-    # parsed under the group's context, as the real CLI does (a command made without its parent
-    # would cache a help option without -h: click builds it once per command object)
-    parent = click.Context(cli, info_name="bprender", **cli.context_settings)
-    with command.make_context(name, list(args), parent=parent) as ctx:  # raises on bad options
-        preset = ctx.params.get("preset")
-    if preset is not None:
+def assert_example_parses(line: str, written: set | None = None) -> None:
+    """An example is real: its command exists, its options parse, its presets exist (built in,
+    in the checkout, or written by an earlier example of the same help text). Commands chained
+    with && are each checked."""
+    written = set() if written is None else written
+    for part in line.split("&&"):
+        words = shlex.split(part.split("  (")[0])
+        assert words[0] == "bprender"
+        name, args = words[1], words[2:]
+        assert name in cli.commands, line
+        command = cli.commands[name]
+        # parsed under the group's context, as the real CLI does (a command made without its parent
+        # would cache a help option without -h: click builds it once per command object)
+        parent = click.Context(cli, info_name="bprender", **cli.context_settings)
+        with command.make_context(name, list(args), parent=parent) as ctx:  # raises on bad options
+            sources = [ctx.params["preset"]] if ctx.params.get("preset") else list(ctx.params.get("presets") or ())
+            output = ctx.params.get("output")
         builtin = {p.stem for p in PRESETS.glob("*.yaml")}
-        assert preset in builtin or (REPO / preset).is_file(), line
+        for source in sources:
+            assert source in builtin or (REPO / source).is_file() or source in written, line
+        if output:
+            written.add(output)
+
+
+def assert_examples_parse(lines: list[str]) -> None:
+    written: set = set()
+    for line in lines:
+        assert_example_parses(line, written)
 
 
 @pytest.mark.parametrize("flag", ["--help", "-h"])
@@ -123,8 +136,7 @@ def test_group_help(runner, flag):
     assert "Usage: bprender" in result.output
     lines = example_lines(result.output)
     assert lines
-    for line in lines:
-        assert_example_parses(line)
+    assert_examples_parse(lines)
     for name in COMMANDS:
         assert name in result.output
 
@@ -136,8 +148,7 @@ def test_command_help(runner, name, flag):
     assert f"Usage: bprender {name}" in result.output
     lines = example_lines(result.output)
     assert any(line.split()[1] == name for line in lines), result.output
-    for line in lines:
-        assert_example_parses(line)
+    assert_examples_parse(lines)
 
 
 def test_every_readme_command_exists():
@@ -224,7 +235,7 @@ def test_scene_linear(runner, tmp_path):
     out = tmp_path / "s.json"
     ok(invoke(runner, "scene", "linear", "-o", out))
     data = strict_json(out.read_text(encoding="utf-8"))
-    assert data["schema"] == "bprender.scene/1"
+    assert data["schema"] == "bprender.scene/2"
     assert (data["width"], data["height"]) == (1280, 720)
     assert data["duration"] > 0
 

@@ -14,11 +14,13 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from bprender.cli import cli
+from bprender.errors import BprenderError
 from bprender.html import export_html, json_for_script
-from bprender.jsonio import _clean
+from bprender.jsonio import clean
 from playerkit import EVIL_IMG, EVIL_SCRIPT, EVIL_TITLE, SCENES_JSON, animation, evil_animation, evil_page, page
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,12 +87,15 @@ def test_fonts_are_embedded_and_awaited():
     assert "document.fonts.load" in text
 
 
-def test_both_themes_are_embedded():
+def test_one_scene_carries_every_theme():
     data = embedded(page())
-    assert data["default"] == "light"
-    assert set(data["themes"]) == {"light", "dark"} == set(data["scenes"])
-    assert data["scenes"]["light"] == _clean(animation().scene(theme="light"))
-    assert data["scenes"]["dark"]["colors"]["background"] != data["scenes"]["light"]["colors"]["background"]
+    assert data["theme"] == "light"
+    scene = data["scene"]
+    assert scene == clean(animation().scene())
+    assert set(scene["palettes"]) == {"light", "dark", "colorblind"}
+    assert scene["palettes"]["dark"]["background"] != scene["palettes"]["light"]["background"]
+    # colours in the scene are roles that every palette defines
+    assert scene["nodes"][0]["fill"] in scene["palettes"]["dark"]
 
 
 def test_json_escaping_round_trips_markup_in_names():
@@ -101,8 +106,8 @@ def test_json_escaping_round_trips_markup_in_names():
     payload = SCENES_JSON.search(text).group(1)
     assert "<" not in payload and "\u2028" not in payload and "\u2029" not in payload
     data = json.loads(payload)
-    scene = data["scenes"][data["default"]]
-    assert scene == _clean(evil_animation().scene())
+    scene = data["scene"]
+    assert scene == clean(evil_animation().scene())
     assert scene["title"] == EVIL_TITLE
     assert EVIL_SCRIPT in scene["groups"] and EVIL_IMG in scene["groups"]
     assert any(f"module: {EVIL_IMG}" in n["info"]["lines"] for n in scene["nodes"])
@@ -117,11 +122,12 @@ def test_json_for_script_escapes():
     assert json.loads(text) == value
 
 
-def test_default_theme_and_single_scene():
-    scene = animation().scene(theme="dark")
-    data = embedded(export_html({"dark": scene}, default="dark"))
-    assert data == {"default": "dark", "themes": ["dark"], "scenes": {"dark": _clean(scene)}}
-    assert embedded(export_html({"dark": scene}, default="nope"))["default"] == "dark"
+def test_the_page_opens_in_the_theme_asked_for():
+    scene = animation().scene()
+    assert embedded(export_html(scene, "dark")) == {"theme": "dark", "scene": clean(scene)}
+    assert embedded(export_html(scene))["theme"] == scene["theme"] == "light"
+    with pytest.raises(BprenderError, match="no theme called 'nope'"):
+        export_html(scene, "nope")
 
 
 def test_repr_html_is_an_iframe_with_the_player():
@@ -145,7 +151,7 @@ def test_cli_html(tmp_path):
     assert f"wrote {out}" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["backprop.html"]   # one file, no leftovers
     data = embedded(out.read_text(encoding="utf-8"))
-    assert data["default"] == "dark" and data["themes"] == ["dark", "light"]
+    assert data["theme"] == "dark" and set(data["scene"]["palettes"]) == {"light", "dark", "colorblind"}
 
 
 def test_cli_html_user_errors(tmp_path):
@@ -184,5 +190,5 @@ def test_installed_wheel_exports_html(tmp_path):
     assert result.returncode == 0, result.stderr
     text = (work / "x.html").read_text(encoding="utf-8")
     assert 'id="bp-graph"' in text and "window.bprender = " in text and "function paintFrame" in text
-    assert embedded(text)["scenes"]["light"]["duration"] == animation().duration
+    assert embedded(text)["scene"]["duration"] == animation().duration
     assert time.monotonic() - start < 40

@@ -50,30 +50,37 @@ def scene_for(name: str, target: str = "video") -> dict:
     return scene_of(trace, preset, target)
 
 
+def tracks_in(obj) -> list:
+    """Every track in a scene: values of "track" and "shown", and of "tracks" mappings."""
+    found = []
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if key in ("track", "shown") and isinstance(value, list):
+                found.append(value)
+            elif key == "tracks" and isinstance(value, dict):
+                found += list(value.values())
+            else:
+                found += tracks_in(value)
+    elif isinstance(obj, list):
+        for value in obj:
+            found += tracks_in(value)
+    return found
+
+
 def sample_times(scene: dict) -> list[float]:
     """0, the exact duration, an even grid, particle flights (start, middle, end) and keyframe
-    times exactly (tracks, phases, captions)."""
+    times exactly, and just after (every track: nodes, edges, captions, phase, chart, steps)."""
     duration = float(scene["duration"])
     times = {0.0, duration}
     times.update(duration * i / 12 for i in range(1, 12))
     for p in scene["particles"][::max(1, len(scene["particles"]) // 6)]:
-        times.update((p["t0"], (p["t0"] + p["t1"]) / 2, p["t1"]))
-    keyframes = set()
-    for item in scene["nodes"] + scene["edges"]:
-        for track in item["tracks"].values():
-            keyframes.update(k[0] for k in track)
-    for row in scene["chart"]["rows"]:
-        keyframes.update(k[0] for k in row["track"])
-    keyframes = sorted(keyframes)
-    times.update(keyframes[::max(1, len(keyframes) // 12)])
+        t0, t1 = p["track"][0][0], p["track"][-1][0]
+        times.update((t0, (t0 + t1) / 2, t1))
+    keyframes = sorted({k[0] for track in tracks_in(scene) for k in track})
+    picked = keyframes[::max(1, len(keyframes) // 16)]
+    times.update(picked)
+    times.update(t + 0.01 for t in picked[::2])
     times.update(p["t0"] for p in scene["phases"])
-    if "train" in scene:  # training: step switches (exactly, and just after) and curve points
-        starts = scene["train"]["starts"]
-        times.update(starts[::max(1, len(starts) // 6)])
-        times.update(t + 0.01 for t in starts[::max(1, len(starts) // 6)])
-        times.update(p["t"] for p in scene["loss_curve"]["points"][:3])
-    for item in scene["captions"]["items"]:
-        times.update((item["t0"], item["t1"], item["t0"] + scene["captions"]["fade"] / 2))
     times.update((-0.5, duration + 0.5))  # before the start and after the end: tracks hold
     return sorted(times)
 
@@ -88,23 +95,24 @@ def view_states(scene: dict) -> list:
     return [
         None,
         {"highlight": focus["id"], "hidden": others[-1:]},
-        {"highlight": loss["id"], "hidden": []},
-        {"highlight": None, "hidden": [loss["group"]]},
-        {"highlight": "no-such-node"},
+        {"highlight": loss["id"], "hidden": [], "theme": "dark"},
+        {"highlight": None, "hidden": [loss["group"]], "theme": "colorblind"},
+        {"highlight": "no-such-node", "theme": None},
     ]
 
 
 def cases_for(scene: dict) -> list[dict]:
     times = sample_times(scene)
     cases = [{"t": t, "view": view, "what": "frame"} for view in view_states(scene) for t in times]
-    cases += [{"t": t, "view": None, "what": "chart"} for t in times]
+    cases += [{"t": t, "view": None, "what": "chart", "theme": theme} for t in times
+              for theme in ("light", "dark")]
     return cases
 
 
 def python_ops(scene: dict, case: dict) -> list:
     ctx = RecordingCanvas2D()
     if case["what"] == "chart":
-        paint_chart(ctx, scene["chart"], case["t"])
+        paint_chart(ctx, scene["chart"], case["t"], scene["palettes"][case["theme"]])
     else:
         paint_frame(ctx, scene, case["t"], case["view"])
     return ctx.ops
@@ -163,7 +171,7 @@ def test_js_painter_matches_python_edge_cases(node, tmp_path):
         edge["dash"] = [6.0, 3.0]
     scene["nodes"][0]["lines"][0]["track"] = "constructor"
     scene["nodes"][-1]["tracks"] = {}
-    scene["particles"][0]["t1"] = scene["particles"][0]["t0"]
+    scene["particles"][0]["track"] = [scene["particles"][0]["track"][0]] * 2
     assert_parity(node, scene, tmp_path, "linear (edge cases)")
 
 

@@ -52,7 +52,7 @@ def without_text(scene: dict) -> dict:
 
 def snapshots(page, tmp_path, scene: dict, times: list[float]) -> list[np.ndarray]:
     path = tmp_path / "page.html"
-    path.write_text(export_html({"light": scene}), encoding="utf-8")
+    path.write_text(export_html(scene), encoding="utf-8")
     open_file(page, path)
     assert evaluate(page, "window.bprender.ready.then(() => true)")
     evaluate(page, "() => bprender.pause()")
@@ -104,7 +104,7 @@ def test_highlight_and_hidden_groups_match_the_video(chromium_page, tmp_path):
     scene = animation("linear").scene()
     view = resolve_view(scene, "w", ["inputs"])
     path = tmp_path / "page.html"
-    path.write_text(export_html({"light": scene}), encoding="utf-8")
+    path.write_text(export_html(scene), encoding="utf-8")
     open_file(chromium_page, path)
     assert evaluate(chromium_page, "window.bprender.ready.then(() => true)")
     evaluate(chromium_page, "(v) => { bprender.pause(); bprender.setView(v); }", view)

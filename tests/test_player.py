@@ -210,14 +210,30 @@ def test_snapshot_is_native_size_even_on_hidpi(player):
 
 
 def test_theme_switch(player):
-    dark = animation().scene(theme="dark")
-    assert player.eval_on_selector_all("#bp-theme option", "os => os.map(o => o.value)") == ["light", "dark"]
+    scene = animation().scene()
+    assert player.eval_on_selector_all("#bp-theme option", "os => os.map(o => o.value)") == \
+        ["light", "dark", "colorblind"]
     player.select_option("#bp-theme", "dark")
     assert evaluate(player, "bprender.theme") == "dark"
     bg = evaluate(player, "getComputedStyle(document.body).backgroundColor")
-    r, g, b = (int(dark["colors"]["background"][i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(scene["palettes"]["dark"]["background"][i:i + 2], 16) for i in (1, 3, 5))
     assert bg == f"rgb({r}, {g}, {b})"
     assert tuple(pixels(player, 1.0)[0, 0]) == (r, g, b)
+    player.select_option("#bp-theme", "light")
+    assert tuple(pixels(player, 1.0)[0, 0]) == (255, 255, 255)
+
+
+def test_a_scene_of_an_unknown_version_is_refused_on_the_page(chromium_page, tmp_path):
+    """A page whose scene is another major version says so instead of drawing."""
+    text = page().replace('"schema":"bprender.scene/2"', '"schema":"bprender.scene/9"')
+    assert text != page()
+    path = tmp_path / "future.html"
+    path.write_text(text, encoding="utf-8")
+    open_file(chromium_page, path)
+    chromium_page.wait_for_selector("#bp-error:not([hidden])", timeout=10000)
+    message = evaluate(chromium_page, "document.getElementById('bp-error').textContent")
+    assert "bprender.scene/9" in message and "reads bprender.scene/2" in message
+    assert "player.js" not in message and "\n" not in message  # a sentence, not a stack trace
 
 
 def test_markup_in_names_stays_text(chromium_page, tmp_path):
@@ -232,7 +248,7 @@ def test_markup_in_names_stays_text(chromium_page, tmp_path):
     assert evaluate(chromium_page, "document.querySelectorAll('img').length") == 0
     assert evaluate(chromium_page, "document.querySelectorAll('script').length") == 5
     parsed = evaluate(chromium_page, "JSON.parse(document.getElementById('bp-scenes').textContent)")
-    assert parsed["scenes"]["light"]["title"] == EVIL_TITLE
+    assert parsed["scene"]["title"] == EVIL_TITLE
     legend = chromium_page.eval_on_selector_all("#bp-legend label", "ls => ls.map(l => l.textContent)")
     assert EVIL_SCRIPT in legend and EVIL_IMG in legend
     node = next(n for n in scene["nodes"] if f"module: {EVIL_IMG}" in n["info"]["lines"])

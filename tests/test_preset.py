@@ -58,7 +58,8 @@ def test_linear_builtin_loads():
     assert preset.data["title"] == "A single linear neuron"
     assert preset.data["description"] and "\n" not in preset.data["description"]
     model = preset.data["model"]
-    assert model["expression"] == "(w * x + b - y_true) ** 2"
+    assert model["steps"] == "y_pred = w * x + b\nloss = (y_pred - y_true) ** 2\n"   # the seed's two lines
+    assert model["expression"] is None and model["loss"] is None
     assert model["params"] == {"w": 2.0, "b": 1.0}
     assert model["inputs"] == {"x": 3.0, "y_true": 8.0}
     assert model["python"] is None
@@ -343,7 +344,7 @@ def test_override_paths_relative_to_cwd(tmp_path, monkeypatch):
 def test_schema_keys_documented():
     keys = all_keys()
     assert {"title", "description", "view", "collapse_views", "model.expression", "model.python", "model.params",
-            "model.inputs", "model.seed", "render.size", "render.fps", "render.quality",
+            "model.steps", "model.loss", "model.inputs", "model.seed", "render.size", "render.fps", "render.quality",
             "render.theme", "render.font", "pacing.intro", "pacing.forward_step", "pacing.loss",
             "pacing.backward_step", "pacing.pause", "pacing.update", "pacing.train_step",
             "pacing.hold", "gif.width", "train.steps", "train.optimizer", "train.lr", "train.momentum",

@@ -87,23 +87,23 @@ def test_seed_example_captions_and_labels(linear):
     _, _, scene = linear
     lines = [line for item in scene["captions"]["items"] for line in item["lines"]]
     assert "∂L/∂w = ∂L/∂(w·x) · x = −2 · 3 = −6" in lines
-    assert "∂L/∂b = ∂L/∂(w·x + b) · 1 = −2 · 1 = −2" in lines
+    assert "∂L/∂b = ∂L/∂y_pred · 1 = −2 · 1 = −2" in lines      # linear.yaml names y_pred = w * x + b
     assert "The loss: L = 1" in lines
     labels = {n["info"]["label"]: n for n in scene["nodes"]}
     assert labels["w"]["info"]["grad"] == "−6" and labels["b"]["info"]["grad"] == "−2"
+    assert labels["y_pred"]["info"]["grad"] == "−2" and labels["loss"]["kind"] == "loss"
     assert labels["x"]["kind"] == "const" and labels["y_true"]["kind"] == "const"
 
 
 def test_gradient_colours_follow_the_sign(linear):
     _, _, scene = linear
-    colors = scene["colors"]
     for edge in scene["edges"]:
         if "grad_color" in edge:
-            assert edge["grad_color"] == colors["negative"]  # every gradient of the seed example is < 0
+            assert edge["grad_color"] == "negative"  # every gradient of the seed example is < 0
     loss = next(n for n in scene["nodes"] if n["kind"] == "loss")
-    assert loss["grad_color"] == colors["positive"]  # dL/dL = 1
+    assert loss["grad_color"] == "positive"  # dL/dL = 1
     backward = [p for p in scene["particles"] if p["reverse"]]
-    assert backward and all(p["color"] == colors["negative"] for p in backward)
+    assert backward and all(p["color"] == "negative" for p in backward)
     # a bigger gradient is a wider edge: |-6| on w's edge beats |-2| elsewhere
     widths = {e["label"]["text"]: e["grad_width"] for e in scene["edges"] if "label" in e}
     assert widths["−6"] > widths["−2"]
@@ -120,7 +120,7 @@ def test_scene_json_is_strict(linear):
 
     def reject(name):
         raise ValueError(name)
-    assert json.loads(text, parse_constant=reject)["schema"] == "bprender.scene/1"
+    assert json.loads(text, parse_constant=reject)["schema"] == "bprender.scene/2"
 
 
 def test_chain_rule_captions_for_more_ops():
@@ -140,7 +140,7 @@ def test_non_finite_values_are_drawn_not_crashed():
     text = dumps(scene)
     json.loads(text, parse_constant=lambda name: (_ for _ in ()).throw(ValueError(name)))
     w = next(n for n in scene["nodes"] if n["info"]["label"] == "w")
-    assert w["grad_color"] == scene["colors"]["nonfinite"]
+    assert w["grad_color"] == "nonfinite"
     assert w["info"]["grad"] == "NaN"
     canvas = RecordingCanvas2D()
     paint_frame(canvas, scene, scene["duration"])
@@ -150,7 +150,7 @@ def test_non_finite_values_are_drawn_not_crashed():
 def test_painter_uses_only_the_canvas_subset_and_is_a_pure_function_of_time(linear):
     _, _, scene = linear
     t = next(p for p in scene["particles"] if p["reverse"])
-    mid = (t["t0"] + t["t1"]) / 2
+    mid = (t["track"][0][0] + t["track"][-1][0]) / 2
     logs = []
     for _ in range(2):
         canvas = RecordingCanvas2D()
@@ -158,7 +158,7 @@ def test_painter_uses_only_the_canvas_subset_and_is_a_pure_function_of_time(line
         logs.append(canvas.ops)
     assert logs[0] == logs[1]
     assert {op[0] for op in logs[0]} <= CANVAS_NAMES
-    visible = sum(1 for p in scene["particles"] if p["t0"] <= mid <= p["t1"])
+    visible = sum(1 for p in scene["particles"] if p["track"][0][0] <= mid <= p["track"][-1][0])
     assert visible >= 1
     arcs = sum(1 for op in logs[0] if op[0] == "arc")
     assert arcs == 2 * visible + len(scene["header"]["legend"])  # halo + dot per particle
@@ -169,6 +169,16 @@ def test_tracks_hold_outside_their_keyframes():
     assert value_at(track, 0.0) == 0.0 and value_at(track, 3.0) == 1.0
     assert value_at(track, 1.5) == pytest.approx(0.5)
     assert 0 < value_at(track, 1.25) < 0.25  # eased, not linear
+
+
+def test_two_keyframes_at_one_time_are_a_jump():
+    from bprender.tracks import count_track, shown_between
+    steps = count_track([1.0, 2.0, 2.0, 3.5])
+    assert [value_at(steps, t) for t in (0.0, 0.999, 1.0, 1.5, 2.0, 3.0, 3.5, 9.0)] == [0, 0, 1, 1, 3, 3, 4, 4]
+    shown = shown_between(1.0, 2.0, 0.2)
+    assert value_at(shown, 0.99) == 0.0 and value_at(shown, 1.0) == 0.0 and value_at(shown, 1.5) == 1.0
+    assert value_at(shown, 1.999) == 1.0 and value_at(shown, 2.0) == 0.0
+    assert value_at(shown_between(1.0, 1.1, 0.2), 1.1) == 0.0  # shorter than its fade: still in order
 
 
 def test_small_output_keeps_text_readable():

@@ -15,7 +15,8 @@ import torch.nn.functional as F
 
 from bprender.errors import PresetError
 from bprender.jsonio import dumps
-from bprender.paint import paint_frame, train_step
+from bprender.paint import paint_frame
+from bprender.tracks import value_at
 from bprender.canvas import RecordingCanvas2D
 from bprender.pipeline import open_preset, scene_of, trace_of
 from bprender.preset import builtin_presets_dir, preset_from_dict
@@ -152,6 +153,16 @@ def test_expression_models_train_too(tmp_path):
     assert any("= 2 − 0.01 · (−6) = 2.06" in line for line in update["lines"]), update["lines"]
 
 
+def step_starts(scene) -> list[float]:
+    """When each training step starts: step 1 at 0, the others at their events."""
+    return [0.0] + [e["t"] for e in scene["events"] if e["name"].startswith("step:")]
+
+
+def train_step(scene, t) -> int:
+    """Which step's strings the painters show at t."""
+    return int(value_at(scene["train"]["track"], t))
+
+
 def test_scene_has_the_update_phase_steps_and_loss_curve(scene, trace):
     n = len(trace["train"]["steps"])
     names = [p["name"] for p in scene["phases"]]
@@ -161,7 +172,7 @@ def test_scene_has_the_update_phase_steps_and_loss_curve(scene, trace):
     events = [e["name"] for e in scene["events"]]
     assert "update" in events and [f"step:{k}" for k in range(2, n + 1)] == \
         [e for e in events if e.startswith("step:")]
-    starts = scene["train"]["starts"]
+    starts = step_starts(scene)
     assert len(starts) == n and starts[0] == 0.0 and starts[1] == update["t1"]
     assert all(b - a == pytest.approx(0.4) for a, b in zip(starts[1:], starts[2:]))
     curve = scene["loss_curve"]
@@ -177,8 +188,9 @@ def test_scene_has_the_update_phase_steps_and_loss_curve(scene, trace):
 
 
 def test_painter_shows_the_current_steps_strings(scene, trace):
-    starts = scene["train"]["starts"]
+    starts = step_starts(scene)
     assert train_step(scene, -1.0) == 0 and train_step(scene, starts[5] + 0.01) == 5
+    assert train_step(scene, starts[5]) == 5 and train_step(scene, starts[5] - 0.01) == 4
     ctx = RecordingCanvas2D()
     paint_frame(ctx, scene, starts[5] + 0.01)
     texts = [op[1] for op in ctx.ops if op[0] == "fillText"]
@@ -202,7 +214,7 @@ def test_training_scene_is_deterministic(preset, trace, scene):
 
 
 def test_golden_frame_mid_training(scene, regen_golden):
-    starts = scene["train"]["starts"]
+    starts = step_starts(scene)
     t = starts[len(starts) // 2] + 0.2
     check_golden("training-steps", bgra_to_rgb(render_frame(scene, t)), regen_golden)
 

@@ -21,7 +21,7 @@
   }
 })(typeof globalThis !== "undefined" ? globalThis : this, function (tracks, geometry) {
   "use strict";
-  var valueAt = tracks.valueAt, progress = tracks.progress, pyMin = tracks.pyMin;
+  var valueAt = tracks.valueAt, active = tracks.active, pyMin = tracks.pyMin;
   var pointAlong = geometry.pointAlong;
 
   var TAU = 2 * Math.PI;
@@ -41,15 +41,21 @@
     return !!v;
   }
 
-  /* Draw the frame at time t. view = {highlight: node id or null, hidden: [group names]}:
-   * a highlighted node keeps its gradient paths to the loss bright and dims the rest; hidden
-   * groups are not drawn. */
+  /* The colours of the view's theme (else the scene's own): role -> CSS colour. */
+  function paletteOf(scene, view) {
+    var theme = truthy(view) && truthy(get(view, "theme")) ? view.theme : scene.theme;
+    return scene.palettes[theme];
+  }
+
+  /* Draw the frame at time t. view = {highlight: node id or null, hidden: [group names],
+   * theme: palette name or null}: a highlighted node keeps its gradient paths to the loss
+   * bright and dims the rest; hidden groups are not drawn; colours come from the theme. */
   function paintFrame(ctx, scene, t, view) {
     if (hasOwn.call(scene, "panels")) {
       paintPanels(ctx, scene, t, view);
       return;
     }
-    var colors = scene.colors;
+    var colors = paletteOf(scene, view);
     var op = opacities(scene, view || {});
     var nodeOpacity = op[0], edgeOpacity = op[1];
     var edges = scene.edges, nodes = scene.nodes, particles = scene.particles;
@@ -57,37 +63,36 @@
     ctx.globalAlpha = 1.0;
     ctx.fillStyle = colors.background;
     ctx.fillRect(0, 0, scene.width, scene.height);
-    paintHeader(ctx, scene, t);
+    paintHeader(ctx, scene.header, t, colors);
     for (i = 0; i < edges.length; i++) {
-      if (edgeOpacity[i] > 0) paintEdge(ctx, edges[i], t, edgeOpacity[i]);
+      if (edgeOpacity[i] > 0) paintEdge(ctx, edges[i], t, edgeOpacity[i], colors);
     }
     for (i = 0; i < particles.length; i++) {
       var particle = particles[i];
-      if (particle.t0 <= t && t <= particle.t1 && edgeOpacity[particle.edge] > 0) {
-        paintParticle(ctx, particle, edges[particle.edge], t, edgeOpacity[particle.edge]);
+      if (active(particle.track, t) && edgeOpacity[particle.edge] > 0) {
+        paintParticle(ctx, particle, edges[particle.edge], t, edgeOpacity[particle.edge], colors);
       }
     }
-    var step = trainStep(scene, t);
+    var step = hasOwn.call(scene, "train") ? Math.trunc(valueAt(scene.train.track, t)) : 0;
     for (i = 0; i < nodes.length; i++) {
-      if (nodeOpacity[i] > 0) paintNode(ctx, nodes[i], t, nodeOpacity[i], step);
+      if (nodeOpacity[i] > 0) paintNode(ctx, nodes[i], t, nodeOpacity[i], step, colors);
     }
     for (i = 0; i < edges.length; i++) {
-      if (hasOwn.call(edges[i], "label") && edgeOpacity[i] > 0) paintEdgeLabel(ctx, edges[i], t, edgeOpacity[i]);
+      if (hasOwn.call(edges[i], "label") && edgeOpacity[i] > 0) paintEdgeLabel(ctx, edges[i], t, edgeOpacity[i], colors);
     }
-    if (hasOwn.call(scene, "loss_curve")) paintLossCurve(ctx, scene.loss_curve, t);
-    paintCaption(ctx, scene.captions, t);
+    if (hasOwn.call(scene, "loss_curve")) paintLossCurve(ctx, scene.loss_curve, t, colors);
+    paintCaption(ctx, scene.captions, t, colors);
     ctx.globalAlpha = 1.0;
   }
 
-  /* Opacity of every node and edge under a view state: 0 hidden, scene.dim dimmed, 1.
-   * Returns [nodeOpacity, edgeOpacity]. */
   /* A side-by-side composite: each panel's scene at its place on one clock, its per-layer
      chart under it, a hairline between panels. The view state applies to every panel. */
   function paintPanels(ctx, scene, t, view) {
     var panels = scene.panels;
+    var colors = paletteOf(scene, view);
     var i;
     ctx.globalAlpha = 1.0;
-    ctx.fillStyle = scene.colors.background;
+    ctx.fillStyle = colors.background;
     ctx.fillRect(0, 0, scene.width, scene.height);
     for (i = 0; i < panels.length; i++) {
       var panel = panels[i];
@@ -95,10 +100,10 @@
       ctx.translate(panel.x, panel.y);
       paintFrame(ctx, panel.scene, t, view);
       ctx.translate(0, panel.h);
-      paintChart(ctx, panel.scene.chart, t);
+      paintChart(ctx, panel.scene.chart, t, paletteOf(panel.scene, view));
       ctx.restore();
     }
-    ctx.strokeStyle = scene.divider;
+    ctx.strokeStyle = colors[scene.divider];
     ctx.lineWidth = 1.0;
     for (i = 1; i < panels.length; i++) {
       ctx.beginPath();
@@ -131,6 +136,8 @@
     return s;
   }
 
+  /* Opacity of every node and edge under a view state: 0 hidden, scene.dim dimmed, 1.
+   * Returns [nodeOpacity, edgeOpacity]. */
   function opacities(scene, view) {
     var hidden = truthy(view.hidden) ? view.hidden : [];
     var highlight = view.highlight === undefined ? null : view.highlight;
@@ -161,58 +168,32 @@
     return s.pair;
   }
 
-  function paintHeader(ctx, scene, t) {
-    var header = scene.header;
+  function paintHeader(ctx, header, t, colors) {
     ctx.textBaseline = "alphabetic";
     ctx.textAlign = "left";
     var keys = ["title", "description"];
     for (var k = 0; k < keys.length; k++) {
       var item = header[keys[k]];
       ctx.font = item.font;
-      ctx.fillStyle = item.color;
+      ctx.fillStyle = colors[item.color];
       ctx.fillText(item.text, item.x, item.y);
     }
-    var phase = currentPhase(scene.phases, t);
-    if (phase !== null) {
-      var ph = header.phase;
-      ctx.textAlign = "right";
-      ctx.font = ph.font;
-      ctx.fillStyle = ph.color;
-      ctx.fillText(phase.label, ph.x, ph.y);
-    }
+    var ph = header.phase;
+    ctx.textAlign = "right";
+    ctx.font = ph.font;
+    ctx.fillStyle = colors[ph.color];
+    ctx.fillText(ph.texts[Math.trunc(valueAt(ph.track, t))], ph.x, ph.y);
     ctx.textAlign = "left";
     ctx.font = header.legend_font;
     var legend = header.legend;
     for (var i = 0; i < legend.length; i++) {
       var entry = legend[i];
-      ctx.fillStyle = entry.color;
+      ctx.fillStyle = colors[entry.color];
       ctx.beginPath();
       ctx.arc(entry.dot_x, entry.dot_y, entry.r, 0, TAU);
       ctx.fill();
       ctx.fillText(entry.text, entry.x, entry.y);
     }
-  }
-
-  /* Which training step's strings to show at t: the last step starting at or before t
-   * (0 before the first, and always 0 without training). */
-  function trainStep(scene, t) {
-    var train = get(scene, "train");
-    var step = 0;
-    if (train !== undefined && train !== null) {
-      var starts = train.starts;
-      for (var i = 0; i < starts.length; i++) {
-        if (starts[i] <= t) step = i;
-      }
-    }
-    return step;
-  }
-
-  function currentPhase(phases, t) {
-    var found = null;
-    for (var i = 0; i < phases.length; i++) {
-      if (phases[i].t0 <= t) found = phases[i];
-    }
-    return found;
   }
 
   function traceRoute(ctx, route) {
@@ -232,7 +213,7 @@
     ctx.stroke();
   }
 
-  function paintEdge(ctx, edge, t, opacity) {
+  function paintEdge(ctx, edge, t, opacity, colors) {
     var tr = edge.tracks;
     var lit = valueAt(get(tr, "fwd"), t);
     var grad = valueAt(get(tr, "bwd"), t);
@@ -241,18 +222,18 @@
     if (dashed) ctx.setLineDash(edge.dash);
     // An opaque overlay at least as wide hides the stroke under it: skip that stroke (speed).
     if (!(opacity >= 1.0 && lit >= 1.0 && edge.forward_width >= edge.idle_width)) {
-      strokeAgain(ctx, opacity, edge.idle_color, edge.idle_width);
+      strokeAgain(ctx, opacity, colors[edge.idle_color], edge.idle_width);
     }
     if (lit > VISIBLE && !(opacity >= 1.0 && grad >= 1.0 && edge.grad_width >= edge.forward_width)) {
-      strokeAgain(ctx, lit * opacity, edge.forward_color, edge.forward_width);
+      strokeAgain(ctx, lit * opacity, colors[edge.forward_color], edge.forward_width);
     }
     if (dashed) ctx.setLineDash([]);
     if (grad > VISIBLE) {
-      strokeAgain(ctx, grad * opacity, edge.grad_color, edge.grad_width);
+      strokeAgain(ctx, grad * opacity, colors[edge.grad_color], edge.grad_width);
     }
     var a = edge.arrow;
     ctx.globalAlpha = opacity;
-    ctx.fillStyle = lit > 0.5 ? edge.forward_color : edge.idle_color;
+    ctx.fillStyle = colors[lit > 0.5 ? edge.forward_color : edge.idle_color];
     ctx.beginPath();
     ctx.moveTo(a[0], a[1]);
     ctx.lineTo(a[2], a[3]);
@@ -261,12 +242,12 @@
     ctx.fill();
   }
 
-  function paintParticle(ctx, particle, edge, t, opacity) {
-    var p = progress(particle.t0, particle.t1, t);
+  function paintParticle(ctx, particle, edge, t, opacity, colors) {
+    var p = valueAt(particle.track, t);
     var xy = pointAlong(edge.poly, edge.cum, particle.reverse ? 1.0 - p : p);
     var x = xy[0], y = xy[1];
     var r = particle.radius;
-    ctx.fillStyle = particle.color;
+    ctx.fillStyle = colors[particle.color];
     ctx.globalAlpha = 0.25 * opacity;
     ctx.beginPath();
     ctx.arc(x, y, r * 1.8, 0, TAU);
@@ -283,22 +264,21 @@
                   node.w + 2 * grow, node.h + 2 * grow, node.radius + grow);
   }
 
-  function paintNode(ctx, node, t, opacity, step) {
-    if (step === undefined) step = 0;
+  function paintNode(ctx, node, t, opacity, step, colors) {
     var tr = node.tracks;
     ctx.globalAlpha = opacity;
     boxPath(ctx, node, 0);
-    ctx.fillStyle = node.fill;
+    ctx.fillStyle = colors[node.fill];
     ctx.fill();
     var dashed = node.dash.length > 0;
     if (dashed) ctx.setLineDash(node.dash);
-    ctx.strokeStyle = node.stroke;
+    ctx.strokeStyle = colors[node.stroke];
     ctx.lineWidth = node.stroke_width;
     ctx.stroke();
     if (dashed) ctx.setLineDash([]);
     var grad = valueAt(get(tr, "grad"), t);
     if (grad > VISIBLE) {
-      strokeAgain(ctx, grad * opacity, node.grad_color, node.grad_stroke_width);
+      strokeAgain(ctx, grad * opacity, colors[node.grad_color], node.grad_stroke_width);
     }
     var rings = [["pulse", node.ring_color], ["gpulse", node.grad_color]];
     for (var k = 0; k < rings.length; k++) {
@@ -306,7 +286,7 @@
       if (ring > VISIBLE) {
         ctx.globalAlpha = ring * opacity;
         boxPath(ctx, node, node.ring_gap);
-        ctx.strokeStyle = rings[k][1];
+        ctx.strokeStyle = colors[rings[k][1]];
         ctx.lineWidth = node.ring_width;
         ctx.stroke();
       }
@@ -320,7 +300,7 @@
       if (alpha > VISIBLE) {
         ctx.globalAlpha = alpha * opacity;
         ctx.font = line.font;
-        ctx.fillStyle = line.color;
+        ctx.fillStyle = colors[line.color];
         ctx.fillText(hasOwn.call(line, "texts") ? line.texts[step] : line.text, node.x, line.y);
       }
     }
@@ -338,36 +318,37 @@
     ctx.stroke();
   }
 
-  function paintEdgeLabel(ctx, edge, t, opacity) {
+  function paintEdgeLabel(ctx, edge, t, opacity, colors) {
     var alpha = valueAt(get(edge.tracks, "label"), t) * opacity;
     if (alpha <= VISIBLE) return;
     var label = edge.label;
     var box = label.box;
     ctx.globalAlpha = alpha;
-    outlinedBox(ctx, box[0], box[1], box[2], box[3], label.radius, label.fill, label.stroke);
+    outlinedBox(ctx, box[0], box[1], box[2], box[3], label.radius, colors[label.fill], colors[label.stroke]);
     ctx.textAlign = "center";
     ctx.textBaseline = "alphabetic";
     ctx.font = label.font;
-    ctx.fillStyle = label.color;
+    ctx.fillStyle = colors[label.color];
     ctx.fillText(label.text, label.x, label.y);
     ctx.globalAlpha = 1.0;
   }
 
-  function paintCaption(ctx, captions, t) {
+  function paintCaption(ctx, captions, t, colors) {
     ctx.globalAlpha = 1.0;
-    ctx.fillStyle = captions.fill;
+    ctx.fillStyle = colors[captions.fill];
     ctx.beginPath();
     ctx.roundRect(captions.x, captions.y, captions.w, captions.h, captions.radius);
     ctx.fill();
     ctx.textAlign = "left";
     ctx.textBaseline = "alphabetic";
     ctx.font = captions.font;
-    ctx.fillStyle = captions.color;
+    ctx.fillStyle = colors[captions.color];
     var items = captions.items;
     for (var k = 0; k < items.length; k++) {
       var item = items[k];
-      if (item.t0 <= t && t < item.t1) {
-        ctx.globalAlpha = pyMin(1.0, (t - item.t0) / captions.fade);
+      var alpha = valueAt(item.track, t);
+      if (alpha > VISIBLE) {
+        ctx.globalAlpha = alpha;
         for (var i = 0; i < item.lines.length; i++) {
           ctx.fillText(item.lines[i], captions.x + captions.pad,
                        captions.y + captions.pad + captions.line_height * (i + 0.75));
@@ -379,13 +360,14 @@
 
   /* The loss-curve panel of a training scene: loss per step, filled in as the steps run,
    * the newest point highlighted and labelled. */
-  function paintLossCurve(ctx, curve, t) {
+  function paintLossCurve(ctx, curve, t, colors) {
     ctx.globalAlpha = 1.0;
-    outlinedBox(ctx, curve.x, curve.y, curve.w, curve.h, curve.radius, curve.background, curve.border);
+    outlinedBox(ctx, curve.x, curve.y, curve.w, curve.h, curve.radius, colors[curve.background],
+                colors[curve.border]);
     ctx.textBaseline = "alphabetic";
     ctx.textAlign = "left";
     ctx.font = curve.title_font;
-    ctx.fillStyle = curve.text;
+    ctx.fillStyle = colors[curve.text];
     ctx.fillText(curve.title.text, curve.title.x, curve.title.y);
     var plot = curve.plot;
     ctx.font = curve.font;
@@ -393,27 +375,24 @@
     var i, tick;
     for (i = 0; i < curve.yticks.length; i++) {
       tick = curve.yticks[i];
-      ctx.strokeStyle = curve.grid;
+      ctx.strokeStyle = colors[curve.grid];
       ctx.beginPath();
       ctx.moveTo(plot[0], tick.y);
       ctx.lineTo(plot[2], tick.y);
       ctx.stroke();
-      ctx.fillStyle = curve.muted;
+      ctx.fillStyle = colors[curve.muted];
       ctx.fillText(tick.text, curve.ytick_x, tick.text_y);
     }
     ctx.textAlign = "center";
-    ctx.fillStyle = curve.muted;
+    ctx.fillStyle = colors[curve.muted];
     for (i = 0; i < curve.xticks.length; i++) {
       tick = curve.xticks[i];
       ctx.fillText(tick.text, tick.x, curve.xtick_y);
     }
     var points = curve.points;
-    var shown = 0;
-    for (i = 0; i < points.length; i++) {
-      if (points[i].t <= t) shown += 1;
-    }
+    var shown = Math.trunc(valueAt(curve.shown, t));
     if (shown > 1) {
-      ctx.strokeStyle = curve.line_color;
+      ctx.strokeStyle = colors[curve.line_color];
       ctx.lineWidth = curve.line_width;
       ctx.beginPath();
       ctx.moveTo(points[0].x, points[0].y);
@@ -422,7 +401,7 @@
       }
       ctx.stroke();
     }
-    ctx.fillStyle = curve.line_color;
+    ctx.fillStyle = colors[curve.line_color];
     for (i = 0; i < shown; i++) {
       ctx.beginPath();
       ctx.arc(points[i].x, points[i].y, curve.dot_r, 0, TAU);
@@ -430,27 +409,27 @@
     }
     if (shown > 0) {
       var current = points[shown - 1];
-      ctx.fillStyle = curve.current_color;
+      ctx.fillStyle = colors[curve.current_color];
       ctx.beginPath();
       ctx.arc(current.x, current.y, curve.current_r, 0, TAU);
       ctx.fill();
       ctx.textAlign = "left";
-      ctx.fillStyle = curve.text;
+      ctx.fillStyle = colors[curve.text];
       ctx.fillText(current.label, curve.label.x, curve.label.y);
     }
   }
 
   /* The per-layer gradient-norm chart (its own canvas in the player, under the graph). */
-  function paintChart(ctx, chart, t) {
+  function paintChart(ctx, chart, t, colors) {
     ctx.globalAlpha = 1.0;
-    ctx.fillStyle = chart.background;
+    ctx.fillStyle = colors[chart.background];
     ctx.fillRect(0, 0, chart.width, chart.height);
     ctx.font = chart.font;
     ctx.textBaseline = "alphabetic";
     ctx.textAlign = "left";
-    ctx.fillStyle = chart.text;
+    ctx.fillStyle = colors[chart.text];
     ctx.fillText(chart.title.text, chart.title.x, chart.title.y);
-    ctx.strokeStyle = chart.grid;
+    ctx.strokeStyle = colors[chart.grid];
     ctx.lineWidth = 1.0;
     ctx.textAlign = "center";
     var rows = chart.rows, ticks = chart.ticks;
@@ -461,21 +440,21 @@
       ctx.moveTo(tick.x, truthy(rows) ? rows[0].y : chart.axis_y);
       ctx.lineTo(tick.x, chart.axis_y);
       ctx.stroke();
-      ctx.fillStyle = chart.muted;
+      ctx.fillStyle = colors[chart.muted];
       ctx.fillText(tick.text, tick.x, chart.tick_y);
     }
     ctx.textBaseline = "middle";
     for (i = 0; i < rows.length; i++) {
       var row = rows[i];
       ctx.textAlign = "left";
-      ctx.fillStyle = chart.text;
+      ctx.fillStyle = colors[chart.text];
       ctx.fillText(row.label, chart.label_x, row.text_y);
       var grown = valueAt(row.track, t);
       if (grown > VISIBLE) {
         ctx.globalAlpha = grown;
-        ctx.fillStyle = row.color;
+        ctx.fillStyle = colors[row.color];
         ctx.fillRect(chart.bar_x, row.text_y - row.h / 2, row.w * grown, row.h);
-        ctx.fillStyle = chart.text;
+        ctx.fillStyle = colors[chart.text];
         ctx.fillText(row.value, chart.value_x, row.text_y);
         ctx.globalAlpha = 1.0;
       }
@@ -484,8 +463,8 @@
 
   return {
     TAU: TAU, VISIBLE: VISIBLE,
-    paintFrame: paintFrame, paintPanels: paintPanels, opacities: opacities, paintHeader: paintHeader,
-    currentPhase: currentPhase, trainStep: trainStep, traceRoute: traceRoute, strokeAgain: strokeAgain,
+    paintFrame: paintFrame, paintPanels: paintPanels, paletteOf: paletteOf, opacities: opacities,
+    paintHeader: paintHeader, traceRoute: traceRoute, strokeAgain: strokeAgain,
     paintEdge: paintEdge, paintParticle: paintParticle, boxPath: boxPath,
     paintNode: paintNode, outlinedBox: outlinedBox, paintEdgeLabel: paintEdgeLabel, paintCaption: paintCaption,
     paintLossCurve: paintLossCurve, paintChart: paintChart

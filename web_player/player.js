@@ -29,17 +29,29 @@
     legend: $("bp-legend"), error: $("bp-error"), app: $("bp-app"), present: $("bp-present")
   };
 
+  /* The scene versions this player reads: a page whose scene is another major version says
+   * so on the page instead of drawing something wrong. */
+  var READS = ["bprender.scene/2", "bprender.composite/1"];
+
   var data = JSON.parse($("bp-scenes").textContent);
-  var scenes = data.scenes;
+  var scene0 = data.scene || {};
+  // the theme menu's order (JSON keeps no key order): the usual ones first, any others after
+  var THEME_ORDER = ["light", "dark", "colorblind"];
+  var themes = Object.keys(scene0.palettes || {}).sort(function (a, b) {
+    var i = THEME_ORDER.indexOf(a), j = THEME_ORDER.indexOf(b);
+    i = i < 0 ? THEME_ORDER.length : i;
+    j = j < 0 ? THEME_ORDER.length : j;
+    return i !== j ? i - j : (a < b ? -1 : a > b ? 1 : 0);
+  });
 
   var state = {
-    theme: data.default,
-    scene: scenes[data.default],
+    scene: scene0,
     t: 0,
     playing: false,
     speed: 1,
     loop: false,
-    view: { highlight: null, hidden: [] },
+    // the painter's view state: what is highlighted or hidden, and the theme's palette
+    view: { highlight: null, hidden: [], theme: data.theme },
     hover: null,         // the node under the pointer (tooltip), or null
     presenting: false    // presentation mode: playback stops at every step (lecture mode)
   };
@@ -55,7 +67,9 @@
 
   function fail(err) {
     el.error.hidden = false;
-    el.error.textContent = "bprender player: " + (err && err.stack ? err.stack : String(err));
+    // a refusal of ours reads as a sentence; anything else is a bug: show where it happened
+    var text = err && err.refusal ? err.message : (err && err.stack ? err.stack : String(err));
+    el.error.textContent = "bprender player: " + text;
     if (window.console) console.error(err);
   }
 
@@ -280,7 +294,7 @@
       gctx.setTransform(graphScale[0], 0, 0, graphScale[1], 0, 0);
       paintFrame(gctx, scene, state.t, state.view);
       cctx.setTransform(chartScale[0], 0, 0, chartScale[1], 0, 0);
-      paintChart(cctx, scene.chart, state.t);
+      paintChart(cctx, scene.chart, state.t, palette());
     } catch (err) {
       state.playing = false;
       fail(err);
@@ -450,7 +464,8 @@
   function setView(view) {
     view = view || {};
     var hidden = Array.isArray(view.hidden) ? view.hidden.map(String) : [];
-    state.view = { highlight: view.highlight === undefined ? null : view.highlight, hidden: hidden };
+    state.view = { highlight: view.highlight === undefined ? null : view.highlight, hidden: hidden,
+                   theme: state.view.theme };
     syncLegend();
     hideTooltip();
     invalidate();
@@ -461,9 +476,13 @@
     return { highlight: state.view.highlight, hidden: state.view.hidden.slice() };
   }
 
-  /* The scene's own colours drive the page chrome. */
+  function palette() {
+    return state.scene.palettes[state.view.theme];
+  }
+
+  /* The current theme's colours drive the page chrome. */
   function applyChrome() {
-    var c = state.scene.colors || {};
+    var c = palette() || {};
     var root = document.documentElement.style;
     var pairs = [["--bp-bg", c.background], ["--bp-panel", c.panel], ["--bp-text", c.text],
                  ["--bp-muted", c.muted], ["--bp-border", c.edge_idle], ["--bp-accent", c.loss]];
@@ -481,12 +500,12 @@
     return lum < 128;
   }
 
+  /* Another theme: the same scene, its colour roles looked up in another palette. */
   function setTheme(name) {
-    if (!Object.prototype.hasOwnProperty.call(scenes, name)) {
-      throw new Error("no theme called " + JSON.stringify(name) + " (themes: " + data.themes.join(", ") + ")");
+    if (!Object.prototype.hasOwnProperty.call(state.scene.palettes, name)) {
+      throw new Error("no theme called " + JSON.stringify(name) + " (themes: " + themes.join(", ") + ")");
     }
-    state.theme = name;
-    state.scene = scenes[name];
+    state.view = { highlight: state.view.highlight, hidden: state.view.hidden, theme: name };
     state.t = clampTime(state.t);
     el.theme.value = name;
     el.scrub.max = String(state.scene.duration);
@@ -500,20 +519,20 @@
 
   function buildThemeSelect() {
     clear(el.theme);
-    for (var i = 0; i < data.themes.length; i++) {
+    for (var i = 0; i < themes.length; i++) {
       var opt = document.createElement("option");
-      opt.value = data.themes[i];
-      opt.textContent = data.themes[i];
+      opt.value = themes[i];
+      opt.textContent = themes[i];
       el.theme.appendChild(opt);
     }
-    if (data.themes.length < 2) el.theme.parentNode.hidden = true;
+    if (themes.length < 2) el.theme.parentNode.hidden = true;
   }
 
   // ------------------------------------------------------------------ pointer
 
   /* The node drawn on top at a point in scene coordinates (hidden groups cannot be hit). */
   function nodeAt(x, y) {
-    var nodes = state.scene.nodes, hidden = state.view.hidden;
+    var nodes = state.scene.nodes || [], hidden = state.view.hidden;
     for (var i = nodes.length - 1; i >= 0; i--) {
       var n = nodes[i];
       if (hidden.indexOf(n.group) >= 0) continue;
@@ -654,24 +673,35 @@
   function loadFonts() {
     if (!document.fonts || !document.fonts.load) return Promise.resolve();
     var wanted = {}, loads = [];
-    data.themes.forEach(function (name) {
-      (scenes[name].fonts || []).forEach(function (f) {
-        var spec = String(f.weight) + " 16px \"" + f.family + "\"";
-        if (!wanted[spec]) {
-          wanted[spec] = true;
-          loads.push(document.fonts.load(spec));
-        }
-      });
+    (state.scene.fonts || []).forEach(function (f) {
+      var spec = String(f.weight) + " 16px \"" + f.family + "\"";
+      if (!wanted[spec]) {
+        wanted[spec] = true;
+        loads.push(document.fonts.load(spec));
+      }
     });
     return Promise.all(loads);
   }
 
-  buildThemeSelect();
-  wire();
+  /* A scene of a version this player does not read is refused on the page. */
+  function checkVersion() {
+    if (READS.indexOf(state.scene.schema) < 0) {
+      var err = new Error("this page holds a scene of version " + JSON.stringify(state.scene.schema) +
+                          "; this player reads " + READS.join(" and ") +
+                          ". Make the page again with the bprender that wrote the scene.");
+      err.refusal = true;
+      throw err;
+    }
+  }
 
-  var ready = loadFonts().then(function () {
+  var ready = Promise.resolve().then(function () {
+    checkVersion();
+    buildThemeSelect();
+    wire();
+    return loadFonts();
+  }).then(function () {
     started = true;
-    setTheme(state.theme);          // lays out and draws the first frame
+    setTheme(state.view.theme);     // lays out and draws the first frame
     var reduce = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
     if (!reduce) play();
   });
@@ -681,10 +711,11 @@
     get duration() { return state.scene.duration; },
     get time() { return state.t; },
     get playing() { return state.playing; },
-    get theme() { return state.theme; },
-    get themes() { return data.themes.slice(); },
+    get theme() { return state.view.theme; },
+    get themes() { return themes.slice(); },
     get speed() { return state.speed; },
     get loop() { return state.loop; },
+    get schema() { return state.scene.schema; },
     get events() { return state.scene.events.map(function (e) { return { t: e.t, name: e.name, label: e.label }; }); },
     get presenting() { return state.presenting; },
     get step() { var ev = currentEvent(); return ev ? ev.name : null; },

@@ -1,7 +1,8 @@
-/* bprender web player: keyframed tracks. Mirrors bprender/tracks.py (value_at, progress,
+/* bprender web player: keyframed tracks. Mirrors bprender/tracks.py (value_at, active,
  * smoothstep) operation for operation, so both backends get the same numbers to 1e-6.
  * A track is a list of [time, value] pairs; between two keyframes the value follows a
- * smoothstep, before the first and after the last it holds.
+ * smoothstep, before the first and after the last it holds; two keyframes at one time are
+ * a jump (the later one holds from then on).
  * UMD: module.exports in node; window.bprender_lib (.tracks and flat names) in a page. */
 (function (root, factory) {
   "use strict";
@@ -38,7 +39,7 @@
   function valueAt(track, t, dflt) {
     if (dflt === undefined) dflt = 0.0;
     if (!track || track.length === 0) return dflt;
-    if (t <= track[0][0]) return track[0][1];
+    if (t < track[0][0]) return track[0][1];
     if (t >= track[track.length - 1][0]) return track[track.length - 1][1];
     var i = bisectRight(track, t);
     var ta = track[i - 1][0], va = track[i - 1][1];
@@ -47,13 +48,11 @@
     return va + (vb - va) * smoothstep((t - ta) / (tb - ta));
   }
 
-  /* Eased 0..1 progress through [t0, t1] (particles). */
-  function progress(t0, t1, t) {
-    if (t1 <= t0) return 1.0;
-    var u = pyMin(1.0, pyMax(0.0, (t - t0) / (t1 - t0)));
-    return smoothstep(u);
+  /* Whether t lies within the track's keyframes (a particle exists only while it moves). */
+  function active(track, t) {
+    return track[0][0] <= t && t <= track[track.length - 1][0];
   }
 
-  return { smoothstep: smoothstep, valueAt: valueAt, progress: progress,
+  return { smoothstep: smoothstep, valueAt: valueAt, active: active,
            bisectRight: bisectRight, pyMin: pyMin, pyMax: pyMax };
 });

@@ -11,7 +11,7 @@ import itertools
 import math
 
 from ..fmt import MINUS, num, to_float
-from .symbols import Symbols, _wrap, d
+from .symbols import Symbols, _wrap, d, op_kind
 from .tensors import Folds, Tensor, idx, product, terms_sum
 
 SUBSCRIPT_LETTER = {"n": "ₙ", "k": "ₖ", "p": "ₚ", "m": "ₘ", "h": "ₕ", "t": "ₜ", "s": "ₛ", "l": "ₗ"}
@@ -25,7 +25,7 @@ class Ctx:
         self.symbols, self.folds = symbols, folds
         self.view = symbols.graph.node(node_id)
         self.tnode = self.view.trace or {}
-        self.label = self.view.label
+        self.label = op_kind(self.view)   # the op, also where the node shows a step's name
         self.attrs = self.tnode.get("attrs") or {}
         self.inputs = self.tnode.get("inputs") or []
         self.sym = symbols.of(node_id)

@@ -7,8 +7,8 @@ from ..fmt import MINUS, num, shape_text, summary_scalar, summary_text
 from . import elementwise, nn
 from .rules import Ctx
 from .scalar import ELEMENTWISE, local_derivative
-from .symbols import Symbols, d
-from .tensors import Folds, Tensor, first_fit, idx, product, terms_sum
+from .symbols import Symbols, d, op_kind
+from .tensors import Folds, Tensor, alternatives, idx, product, terms_sum
 
 FACTORED = {"Sigmoid", "Tanh", "Relu", "Exp", "Log", "Sqrt"}
 
@@ -40,52 +40,49 @@ def _scalar_line(symbols: Symbols, node_id: str, g: float | None, own: str, prod
 
 
 def edge_line(symbols: Symbols, node_id: str, arriving: dict | None, producer: str, slot: int,
-              grad: dict | None, room: int = 1) -> str:
-    """The line for one edge a node sends gradient along: its local rule with the numbers
-    (up to `room` lines, "\n"-separated, where the step has lines to spare)."""
+              grad: dict | None):
+    """The caption slot for one edge a node sends gradient along: its local rule with the
+    numbers, as one line or alternatives (some of several "\n"-separated lines)."""
     node = symbols.graph.node(node_id)
     own = "∂L/∂L" if node.kind == "loss" else d(symbols.of(node_id))
     g = summary_scalar(arriving)
     sent = Tensor(grad)
-    if node.label in ELEMENTWISE | {"Sum", "Mean"} and g is not None and sent.scalar() is not None:
+    kind = op_kind(node)
+    if kind in ELEMENTWISE | {"Sum", "Mean"} and g is not None and sent.scalar() is not None:
         line = _scalar_line(symbols, node_id, g, own, producer, slot, grad)
-        if node.label in FACTORED:  # σ(1 − σ) and friends: show the factors themselves
+        if kind in FACTORED:  # σ(1 − σ) and friends: show the factors themselves
             ctx = Ctx(symbols, _folds(symbols), node_id, arriving)
             factors = elementwise._factors(ctx, slot, (0,) * len(ctx.out.shape))
             if factors is not None:
                 head = line[:line.index(" = ", line.index(" · "))]
-                line = first_fit([f"{head} = {product(g, *factors)} = {num(sent.scalar())}", line])
+                line = alternatives([f"{head} = {product(g, *factors)} = {num(sent.scalar())}", line])
         return line
     ctx = Ctx(symbols, _folds(symbols), node_id, arriving)
     if slot >= len(ctx.inputs) or not grad:
         return _scalar_line(symbols, node_id, g, own, producer, slot, grad)
     try:
-        if node.label in RULES:
-            return first_fit(RULES[node.label](ctx, slot, sent), room)
-        if node.label in ELEMENTWISE:
-            return first_fit(elementwise.elementwise(ctx, slot, sent, node_id), room)
+        if kind in RULES:
+            return alternatives(RULES[kind](ctx, slot, sent))
+        if kind in ELEMENTWISE:
+            return alternatives(elementwise.elementwise(ctx, slot, sent, node_id))
     except (TypeError, ValueError, IndexError, KeyError, ZeroDivisionError, OverflowError):
         pass  # a trace the rule does not understand: say what is known instead
     return _scalar_line(symbols, node_id, g, own, producer, slot, grad)
 
 
-def step_lines(symbols: Symbols, node_id: str, arriving: dict | None,
-               sends: list[tuple], room: int = 3) -> list[str]:
-    """Caption lines for one backward step: node_id received `arriving` and sends gradient to
-    each (producer id, operand position, edge gradient[, trace edge id]); at most `room` lines
-    unless there are more edges than that."""
+def step_lines(symbols: Symbols, node_id: str, arriving: dict | None, sends: list[tuple]) -> list:
+    """Caption slots for one backward step (scene/text.py fits them to the band): node_id
+    received `arriving` and sends gradient to each (producer id, operand position, edge
+    gradient[, trace edge id])."""
     node = symbols.graph.node(node_id)
     if node.kind == "leaf":
         return [leaf_line(node.label, arriving)]
-    lines = []
+    lines: list = []
     if node.kind == "loss":
         lines.append(f"∂L/∂L = {summary_text(arriving)}   (backward starts at the loss)")
-    spare = max(0, room - len(lines) - len(sends))
     for send in sends:
         producer, slot, grad = send[:3]
-        text = edge_line(symbols, node_id, arriving, producer, slot, grad, 1 + spare)
-        spare -= text.count("\n")
-        lines += text.split("\n")
+        lines.append(edge_line(symbols, node_id, arriving, producer, slot, grad))
     return lines
 
 
@@ -95,7 +92,7 @@ def leaf_line(name: str, grad: dict | None) -> str:
     e = t.biggest()
     if t.numel > 1 and e is not None:
         size = f"{shape_text(t.shape)}, norm {t.norm_text()}"
-        return first_fit([f"{name}.grad = ∂L/∂{name} ({size}), e.g. {name}.grad{idx(e)} = {num(t.at(e))}{tail}",
+        return alternatives([f"{name}.grad = ∂L/∂{name} ({size}), e.g. {name}.grad{idx(e)} = {num(t.at(e))}{tail}",
                           f"{name}.grad = ∂L/∂{name} ({size}), e.g. {idx(e)} = {num(t.at(e))}{tail}",
                           f"{name}.grad = ∂L/∂{name}, e.g. {idx(e)} = {num(t.at(e))}{tail}",
                           f"{name}.grad = {summary_text(grad)}{tail}"])
@@ -111,7 +108,7 @@ def fanin_line(symbols: Symbols, node_id: str, parts: list[dict | None], total: 
     e = whole.biggest()
     if whole.numel > 1 and e is not None and all(t.values is not None and t.shape == whole.shape for t in tensors):
         terms = [num(t.at(e)) for t in tensors]
-        return first_fit([f"{target}{idx(e)} = {terms_sum(terms, 4)} = {num(whole.at(e))}, summed element by "
+        return alternatives([f"{target}{idx(e)} = {terms_sum(terms, 4)} = {num(whole.at(e))}, summed element by "
                           f"element (norm {whole.norm_text()}){tail}",
                           f"{target}{idx(e)} = {terms_sum(terms, 4)} = {num(whole.at(e))}{tail}"])
     terms = " + ".join(summary_text(p) for p in parts).replace("+ " + MINUS, MINUS + " ")

@@ -1,5 +1,5 @@
-"""Readable names for every node's output: leaves and constants by name, ops by formula
-(w·x + b), so a caption reads like the forward expression."""
+"""Readable names for every node's output: leaves, constants and a steps model's named values
+(y_pred) by name, other ops by formula (w·x + b), so a caption reads like the forward expression."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -24,6 +24,7 @@ UNARY = {
     "Sigmoid": ("σ({a})", "σ({a})(1 − σ({a}))"), "Relu": ("relu({a})", "[{a} > 0]"), "Neg": ("−{a}", "−1"),
     "Sum": ("Σ{a}", "1"), "Mean": ("mean({a})", "1/n"), "Sqrt": ("√{a}", "1/(2√{a})"),
     "Abs": ("|{a}|", "sign({a})"), "Sin": ("sin({a})", "cos({a})"), "Cos": ("cos({a})", "−sin({a})"),
+    "Reciprocal": ("1/{a}", "−1/{a}²"),   # PyTorch computes 10 / f as f.reciprocal() · 10
 }
 BINARY = {
     "Add": ("{a} + {b}", ("1", "1")), "Sub": ("{a} − {b}", ("1", "−1")), "Mul": ("{a}·{b}", ("{b}", "{a}")),
@@ -32,6 +33,17 @@ BINARY = {
 # op label -> (its precedence, the precedence each operand needs to go unbracketed)
 BINARY_PRECEDENCE = {"Add": (SUM, (SUM, SUM)), "Sub": (SUM, (SUM, PRODUCT)),
                      "Mul": (PRODUCT, (PRODUCT, PRODUCT)), "Div": (PRODUCT, (PRODUCT, POWER))}
+
+
+def op_kind(node) -> str:
+    """The op a view node computes ("Add"): its label, unless the label is a step's name
+    (y_pred), when the trace node still holds the op's label."""
+    return (node.trace or {}).get("label") or node.label
+
+
+def is_named(node) -> bool:
+    """An op node whose value a steps model named: its symbol is that name, not a formula."""
+    return node.kind in ("op", "loss") and bool((node.trace or {}).get("name"))
 
 
 class Symbols:
@@ -84,7 +96,7 @@ class Symbols:
             return self.names[node_id]
         node = self.graph.node(node_id)
         result = (self.numbered[node_id], ATOM)
-        if node.kind in ("op", "loss"):
+        if node.kind in ("op", "loss") and not is_named(node):
             formula = self._formula(node_id)
             if formula and len(formula[0]) <= MAX_SYMBOL:
                 result = formula
@@ -94,19 +106,20 @@ class Symbols:
     def _formula(self, node_id: str) -> tuple[str, int] | None:
         node = self.graph.node(node_id)
         terms = self.operand_terms(node_id)
-        if node.label == "Pow" and terms:
+        kind = op_kind(node)
+        if kind == "Pow" and terms:
             exponent = (node.trace.get("attrs") or {}).get("exponent")
             if isinstance(exponent, (int, float)) and float(exponent).is_integer():
                 power = num(exponent).replace(MINUS, "-").translate(SUPERSCRIPT)
                 return f"{bracket(terms[0], ATOM)}{power}", POWER
             return None
-        if node.label in UNARY and terms:
-            text = UNARY[node.label][0].format(a=terms[0][0])
-            return text, (SUM if text.startswith("−") else ATOM)
-        if node.label in BINARY and len(terms) == 2:
-            own, needs = BINARY_PRECEDENCE[node.label]
+        if kind in UNARY and terms:
+            text = UNARY[kind][0].format(a=terms[0][0])
+            return text, (SUM if text.startswith("−") else PRODUCT if kind == "Reciprocal" else ATOM)
+        if kind in BINARY and len(terms) == 2:
+            own, needs = BINARY_PRECEDENCE[kind]
             a, b = (bracket(t, need) for t, need in zip(terms, needs))
-            return BINARY[node.label][0].format(a=a, b=b), own
+            return BINARY[kind][0].format(a=a, b=b), own
         return None
 
 

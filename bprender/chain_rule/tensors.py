@@ -1,14 +1,11 @@
 """Tensor values for the captions: read summaries back into shapes and flat values, pick an
-example element, name elements through folded view ops, and fit a line to the caption band."""
+example element, name elements through folded view ops, and offer alternative lines."""
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 from ..fmt import MINUS, num, to_float
 
-CAPTION_FONT = "19px bprender-sans"
-CAPTION_WIDTH = 1164  # px: the caption band's text width at 1280×720 (captions.build_captions)
 
 
 class Tensor:
@@ -94,33 +91,11 @@ def terms_sum(texts: list[str], shown: int) -> str:
     return out
 
 
-@lru_cache(maxsize=1)
-def _fonts():
-    try:
-        from ..canvas import FontBook
-        return FontBook()
-    except Exception:  # no skia: estimate with the widest common glyph (a digit)
-        return None
-
-
-@lru_cache(maxsize=4096)
-def width(line: str) -> float:
-    fonts = _fonts()
-    return fonts.measure(line, CAPTION_FONT) if fonts is not None else 12.2 * len(line)
-
-
-def fits(line: str) -> bool:
-    return width(line) <= CAPTION_WIDTH
-
-
-def first_fit(candidates: list[str | None], room: int = 1) -> str:
-    """The most detailed candidate that fits the band; else the last one (fit_text shortens it).
-    A candidate of several lines ("\n"-separated) is taken only when the step has the room."""
-    candidates = [c for c in candidates if c and c.count("\n") < room]
-    for line in candidates:
-        if all(fits(part) for part in line.split("\n")):
-            return line
-    return candidates[-1]
+def alternatives(candidates: list[str | None]) -> list[str]:
+    """A caption slot: the candidates, most detailed first (None and "" dropped). The scene
+    stage takes the first that fits its caption band with the real font (scene/text.py); a
+    candidate with "\n" in it is several lines, taken only where the step has the room."""
+    return [c for c in candidates if c]
 
 
 class Folds:

@@ -1,13 +1,14 @@
 """What gets traced: a preset's ``model:`` mapping turned into a runnable loss.
 
-Two sources give the same :class:`Built` object:
+Three sources give the same :class:`Built` object:
 
 - ``model: {expression: "...", params: {...}, inputs: {...}}`` (see :mod:`.expression`),
+- ``model: {steps: "y = ...\nloss = ...", params: {...}, inputs: {...}}`` (see :mod:`.steps`),
 - ``model: {python: "FILE.py:FUNCTION"}`` (see :mod:`.python_file`).
 
 Mistakes the user can fix raise :class:`bprender.errors.PresetError` with a dotted ``key``
-(``model.expression``, ``model.python``, ``model.params.w`` ...); the caller locates it in
-the preset file.
+(``model.expression``, ``model.python``, ``model.params.w`` ...), a step's mistake a
+:class:`bprender.errors.StepError` with its line; the caller locates it in the preset file.
 """
 from __future__ import annotations
 
@@ -28,30 +29,36 @@ class Built:
     module: the nn.Module for python models (used for module paths), else None.
     roles: constant name -> "frozen" (a parameter that does not require grad) or "buffer";
     inputs and targets have none.
+    names: (name, value) of every step of the last run(), in order (steps models; the trace
+        labels each value's node with its name), else empty.
     """
     run: Callable[[], Any]
     leaves: dict = field(default_factory=dict)
     constants: dict = field(default_factory=dict)
     module: Any = None
     roles: dict = field(default_factory=dict)
+    names: list = field(default_factory=list)
 
 
 def build_model(spec: Mapping[str, Any], base_dir: str | Path = ".") -> Built:
     """Build from a preset's ``model:`` mapping; ``base_dir`` resolves python file paths."""
     if not isinstance(spec, Mapping):
-        raise PresetError("must be a mapping with `expression` or `python`", key="model")
-    # a validated preset holds both keys, the unused one as None
-    has_expr = spec.get("expression") is not None
-    has_py = spec.get("python") is not None
-    if has_expr == has_py:
-        raise PresetError("needs exactly one of `expression` or `python`", key="model",
+        raise PresetError("must be a mapping with `expression`, `steps` or `python`", key="model")
+    # a validated preset holds every key, the unused ones as None
+    given = [k for k in ("expression", "steps", "python") if spec.get(k) is not None]
+    if len(given) != 1:
+        raise PresetError("needs exactly one of `expression`, `steps` or `python`", key="model",
                           hint="e.g. expression: (w * x + b - y_true) ** 2")
     seed = spec.get("seed", 0)
     if seed is None:
         seed = 0
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise PresetError(f"must be an integer, got {seed!r}", key="model.seed")
-    if has_expr:
+    if given == ["steps"]:
+        from .steps import build_steps
+        return build_steps(spec["steps"], spec.get("params") or {}, spec.get("inputs") or {},
+                           spec.get("loss"), seed=seed)
+    if given == ["expression"]:
         from .expression import build_expression
         return build_expression(spec["expression"], spec.get("params") or {},
                                 spec.get("inputs") or {}, seed=seed)

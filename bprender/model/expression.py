@@ -9,10 +9,13 @@ accepted, everything else is rejected with a message naming the construct:
 - binary operators ``+ - * / ** @`` and unary ``-`` / ``+``,
 - calls with exactly one positional argument to these functions (elementwise unless noted):
   ``sum`` and ``mean`` (reduce to a scalar), ``exp``, ``log``, ``sqrt``, ``square``, ``abs``,
-  ``sin``, ``cos``, ``tanh``, ``sigmoid``, ``relu``.
+  ``sin``, ``cos``, ``tanh``, ``sigmoid``, ``relu``; or the same as a method without arguments,
+  as micrograd writes it: ``z.relu()`` is ``relu(z)``.
 
 The result must be a scalar; wrap a tensor-valued formula in ``sum(...)`` or ``mean(...)``.
-Params and inputs are float32 tensors built from a number or a nested list.
+Params and inputs are float32 tensors built from a number or a nested list. Text nested too
+deeply is refused before any recursive walk (see :mod:`.syntax`). The checker is shared with
+:mod:`.steps`, which only words its messages differently.
 """
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ import torch
 from bprender.errors import PresetError
 
 from . import Built
+from .syntax import TooDeep
+from .syntax import parse as parse_text
 
 KEY = "model.expression"
 
@@ -64,12 +69,34 @@ _CONSTRUCT_NAMES = {
 }
 
 
-def _reject(what: str, node: ast.AST | None = None) -> PresetError:
+class Rejected(Exception):
+    """A construct the allow-list refuses: `what` ("lambda is not allowed"), the AST `node` it
+    is about, and whether the expression message names its column (as it always has for
+    refused constructs). Callers word it: :func:`parse` as before, :mod:`.steps` per line."""
+
+    def __init__(self, what: str, node: ast.AST | None = None, hint: str | None = _ALLOWED_HINT,
+                 column: bool = False):
+        super().__init__(what)
+        self.what, self.node, self.hint, self.column = what, node, hint, column
+
+
+def _reject(what: str, node: ast.AST | None = None) -> Rejected:
+    return Rejected(f"{what} is not allowed", node, column=True)
+
+
+def _expression_error(err: Rejected) -> PresetError:
     where = ""
-    if node is not None and getattr(node, "col_offset", None) is not None:
-        where = f" at column {node.col_offset + 1}"
-    return PresetError(f"{what} is not allowed in an expression{where}", key=KEY,
-                       hint=_ALLOWED_HINT)
+    if err.column and err.node is not None and getattr(err.node, "col_offset", None) is not None:
+        where = f" in an expression at column {err.node.col_offset + 1}"
+    elif err.column:
+        where = " in an expression"
+    return PresetError(err.what + where, key=KEY, hint=err.hint)
+
+
+def _unknown_leaf(node: ast.Name, names: set[str]) -> Rejected:
+    hint = _did_you_mean(node.id, names | set(FUNCTIONS))
+    return Rejected(f"unknown name {node.id!r}: not declared under params or inputs", node,
+                    hint=hint or "declared: " + (", ".join(sorted(names)) or "none"))
 
 
 def _did_you_mean(name: str, candidates) -> str | None:
@@ -83,25 +110,33 @@ def parse(text: Any, names: set[str]) -> ast.Expression:
         raise PresetError(f"must be a non-empty formula string, got {text!r}", key=KEY,
                           hint="e.g. (w * x + b - y_true) ** 2")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = parse_text(text.strip(), "eval")
     except SyntaxError as exc:
         col = f" at column {exc.offset}" if exc.offset else ""
         raise PresetError(f"not a valid formula{col}: {exc.msg}", key=KEY,
                           hint=_ALLOWED_HINT) from None
-    _check(tree.body, names)
+    except TooDeep as exc:
+        col = f" at column {exc.column}" if exc.column else ""
+        raise PresetError(f"{exc.message}{col}", key=KEY, hint=exc.hint) from None
+    try:
+        check(tree.body, names)
+    except Rejected as err:
+        raise _expression_error(err) from None
     return tree
 
 
-def _check(node: ast.AST, names: set[str]) -> None:
+def check(node: ast.AST, names: set[str], unknown=_unknown_leaf) -> None:
+    """Raise Rejected for anything outside the allow-list; ``unknown(name_node, names)`` words
+    the error for a name that is not in ``names``."""
     if isinstance(node, ast.BinOp):
         if type(node.op) not in _BINOPS:
             raise _reject(f"operator {type(node.op).__name__}", node)
-        _check(node.left, names)
-        _check(node.right, names)
+        check(node.left, names, unknown)
+        check(node.right, names, unknown)
     elif isinstance(node, ast.UnaryOp):
         if type(node.op) not in _UNARY:
             raise _reject(f"unary operator {type(node.op).__name__}", node)
-        _check(node.operand, names)
+        check(node.operand, names, unknown)
     elif isinstance(node, ast.Constant):
         v = node.value
         if isinstance(v, bool) or not isinstance(v, (int, float)):
@@ -111,12 +146,17 @@ def _check(node: ast.AST, names: set[str]) -> None:
         if node.id in names:
             return
         if node.id in FUNCTIONS:
-            raise PresetError(f"function {node.id!r} must be called, e.g. {node.id}(x)",
-                              key=KEY, hint=_ALLOWED_HINT)
-        hint = _did_you_mean(node.id, names | set(FUNCTIONS))
-        raise PresetError(f"unknown name {node.id!r}: not declared under params or inputs",
-                          key=KEY, hint=hint or "declared: " + (", ".join(sorted(names)) or "none"))
+            raise Rejected(f"function {node.id!r} must be called, e.g. {node.id}(x)", node)
+        raise unknown(node, names)
     elif isinstance(node, ast.Call):
+        if isinstance(node.func, ast.Attribute) and node.func.attr in FUNCTIONS:
+            # the method form micrograd writes: (b + a).relu() is relu(b + a)
+            if node.args or node.keywords:
+                raise Rejected(f".{node.func.attr}() takes no arguments here, got "
+                               f"{len(node.args) + len(node.keywords)}", node,
+                               hint=f"write x.{node.func.attr}() or {node.func.attr}(x)")
+            check(node.func.value, names, unknown)
+            return
         if not isinstance(node.func, ast.Name):
             if isinstance(node.func, ast.Attribute):
                 raise _reject(f"attribute access (.{node.func.attr})", node.func)
@@ -124,16 +164,16 @@ def _check(node: ast.AST, names: set[str]) -> None:
         fname = node.func.id
         if fname not in FUNCTIONS:
             hint = _did_you_mean(fname, set(FUNCTIONS))
-            raise PresetError(f"function {fname!r} is not allowed", key=KEY,
-                              hint=hint or "allowed functions: " + ", ".join(sorted(FUNCTIONS)))
+            raise Rejected(f"function {fname!r} is not allowed", node,
+                           hint=hint or "allowed functions: " + ", ".join(sorted(FUNCTIONS)))
         if node.keywords:
             raise _reject(f"keyword argument in {fname}(...)", node)
         if len(node.args) != 1:
-            raise PresetError(f"{fname}(...) takes exactly one argument, got {len(node.args)}",
-                              key=KEY)
+            raise Rejected(f"{fname}(...) takes exactly one argument, got {len(node.args)}", node,
+                           hint=None)
         if isinstance(node.args[0], ast.Starred):
             raise _reject("starred argument (*)", node.args[0])
-        _check(node.args[0], names)
+        check(node.args[0], names, unknown)
     else:
         kind = type(node).__name__
         raise _reject(_CONSTRUCT_NAMES.get(kind, kind), node)
@@ -157,6 +197,8 @@ def _eval(node: ast.AST, env: Mapping[str, torch.Tensor]) -> Any:
         v = _eval(node.operand, env)
         return -v if isinstance(node.op, ast.USub) else v
     if isinstance(node, ast.Call):
+        if isinstance(node.func, ast.Attribute):   # x.relu(), checked to be an allowed function
+            return FUNCTIONS[node.func.attr](_as_tensor(_eval(node.func.value, env)))
         return FUNCTIONS[node.func.id](_as_tensor(_eval(node.args[0], env)))
     if isinstance(node, ast.BinOp):
         a = _eval(node.left, env)
@@ -176,7 +218,17 @@ def _eval(node: ast.AST, env: Mapping[str, torch.Tensor]) -> Any:
             return a ** b
         if op is ast.MatMult:
             return _as_tensor(a) @ _as_tensor(b)
-    raise AssertionError(f"unchecked node {type(node).__name__}")  # _check prevents this
+    raise AssertionError(f"unchecked node {type(node).__name__}")  # check() prevents this
+
+
+def first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def evaluation_hint(exc: Exception) -> str:
+    if isinstance(exc, OverflowError):
+        return "a number is too big for a float32 tensor"
+    return "check the shapes of params and inputs"
 
 
 def _tensor(value: Any, key: str, requires_grad: bool) -> torch.Tensor:
@@ -226,10 +278,9 @@ def build_expression(expression: Any, params: Any, inputs: Any, *, seed: int = 0
     def run() -> torch.Tensor:
         try:
             out = evaluate(tree, env)
-        except RuntimeError as exc:
-            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise PresetError(f"cannot evaluate: {msg}", key=KEY,
-                              hint="check the shapes of params and inputs") from None
+        except (RuntimeError, OverflowError) as exc:   # OverflowError: a huge integer literal
+            raise PresetError(f"cannot evaluate: {first_line(exc)}", key=KEY,
+                              hint=evaluation_hint(exc)) from None
         if not isinstance(out, torch.Tensor) or not out.requires_grad:
             raise PresetError("the result does not depend on any param, so there is nothing "
                               "to backpropagate", key=KEY,
@@ -245,10 +296,9 @@ def build_expression(expression: Any, params: Any, inputs: Any, *, seed: int = 0
     with torch.no_grad():  # check shapes now, so errors come before any tracing
         try:
             probe = evaluate(tree, env)
-        except RuntimeError as exc:
-            msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise PresetError(f"cannot evaluate: {msg}", key=KEY,
-                              hint="check the shapes of params and inputs") from None
+        except (RuntimeError, OverflowError) as exc:   # OverflowError: a huge integer literal
+            raise PresetError(f"cannot evaluate: {first_line(exc)}", key=KEY,
+                              hint=evaluation_hint(exc)) from None
     if isinstance(probe, torch.Tensor) and probe.numel() != 1:
         raise PresetError(f"the result has shape {list(probe.shape)}, not a scalar", key=KEY,
                           hint="wrap it in sum(...) or mean(...)")

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from ..errors import PresetError
+from ..errors import PresetError, StepError
 from .schema import SCHEMA, all_keys, defaults, lookup
 from .validate import validate, validate_override
-from .yaml_lines import load_yaml_lines
+from .yaml_lines import TEXT_LINE, load_yaml_lines
 
 __all__ = ["Preset", "PresetError", "load_preset", "preset_from_dict", "settings_from_dict", "apply_overrides",
            "builtin_presets_dir", "list_builtin_presets", "resolve_preset_path",
@@ -70,9 +70,13 @@ class Preset:
         return PresetError(message, path=self.path, line=self.line_of(key), key=key, hint=hint)
 
     def locate(self, err: PresetError) -> PresetError:
-        """`err` with its path and line filled in from its key where they are missing."""
+        """`err` with its path and line filled in from its key where they are missing; a
+        StepError on the file's own line when its text's lines are the file's."""
         if err.path is not None and err.line is not None:
             return err
+        first = self.lines.get(f"{err.key}{TEXT_LINE}")
+        if isinstance(err, StepError) and first is not None:
+            return err.at(self.path, first)
         return err.located(self.path, self.line_of(err.key))
 
 
@@ -132,8 +136,9 @@ def apply_overrides(preset: Preset, overrides: Mapping[str, object]) -> Preset:
 
     Values are checked with the preset rules; an error carries the option as its key and no
     file/line. None values are skipped (an option not given). Paths (render.font, the FILE of
-    model.python) are taken relative to the current folder, as on a command line. Setting
-    model.expression drops model.python and vice versa (and params/inputs with it).
+    model.python) are taken relative to the current folder, as on a command line. Setting one of
+    model.expression, model.steps or model.python drops the other two (python: params and
+    inputs too; steps or python: loss too).
     """
     data = copy.deepcopy(preset.data)
     lines = dict(preset.lines)
@@ -147,16 +152,23 @@ def apply_overrides(preset: Preset, overrides: Mapping[str, object]) -> Preset:
         elif dotted == "model.python":
             file, _, func = clean.rpartition(":")
             clean = f"{(cwd / file).absolute()}:{func}"
-            data["model"].update(expression=None, params={}, inputs={})
+            data["model"].update(expression=None, steps=None, loss=None, params={}, inputs={})
         elif dotted == "model.expression":
-            data["model"]["python"] = None
+            data["model"].update(python=None, steps=None, loss=None)
+        elif dotted == "model.steps":
+            data["model"].update(python=None, expression=None)
         *parents, last = dotted.split(".")
         target = data
         for part in parents:
             target = target[part]
         target[last] = clean
-        for k in [k for k in lines if k == dotted or k.startswith(dotted + ".")]:
+        for k in [k for k in lines if k in (dotted, dotted + TEXT_LINE) or k.startswith(dotted + ".")]:
             del lines[k]
+    if data["model"] is None:  # settings without a model (a saved trace's, the Python API's)
+        checked = _validated(Preset(preset.path, {}, lines, base_dir=preset.base_dir, name=preset.name),
+                             {**data, "model": {"expression": "0"}})
+        return Preset(preset.path, {**checked.data, "model": None}, lines, base_dir=preset.base_dir,
+                      name=preset.name)
     return _validated(Preset(preset.path, {}, lines, base_dir=preset.base_dir,
                              name=preset.name), data)
 

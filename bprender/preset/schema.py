@@ -11,6 +11,7 @@ This is data only; bprender.preset.validate checks values against it. Kinds:
   font        optional path to a .ttf/.otf (relative to the preset's folder)
   pyref       FILE.py:FUNCTION (FILE relative to the preset's folder)
   expression  a Python expression (text)
+  steps       named formulas, one `name = formula` per line (text)
   tensors     a mapping of identifier -> number or rectangular nested list of numbers
 """
 from __future__ import annotations
@@ -47,16 +48,22 @@ def _seconds(default: float, doc: str, *, above: bool = False) -> Key:
 SCHEMA: dict[str, Key] = {
     "title": Key("text", None, "Title card text; default: the preset file's name (stem)."),
     "description": Key("text", "", "One line shown under the title and in `bprender list`."),
-    "model": Key("section", None, "What to differentiate: exactly one of expression or python.",
+    "model": Key("section", None, "What to differentiate: exactly one of expression, steps or"
+                 " python.",
                  required=True, children={
         "expression": Key("expression", None, "A formula over params and inputs giving a scalar,"
                           " e.g. (w * x + b - y_true) ** 2.", nullable=True),
+        "steps": Key("steps", None, "Named formulas, one `name = formula` per line (`+=` and"
+                     " re-assigning allowed); the last is the loss unless `loss` names it.",
+                     nullable=True),
+        "loss": Key("text", None, "With steps: the name whose value is the loss; default: the"
+                    " last step's.", nullable=True),
         "python": Key("pyref", None, "FILE.py:FUNCTION returning model, inputs, target, loss;"
                       " FILE relative to the preset's folder.", nullable=True),
         "params": Key("tensors", {}, "Leaves that require grad: name -> number or nested list"
-                      " (stored as floats). Only with expression."),
+                      " (stored as floats). Only with expression or steps."),
         "inputs": Key("tensors", {}, "Constants: name -> number or nested list."
-                      " Only with expression."),
+                      " Only with expression or steps."),
         "seed": Key("int", 0, "torch.manual_seed before building the model.", min=0),
     }),
     "train": Key("section", None, "Optional training: after the traced step, more optimizer steps"

@@ -5,7 +5,6 @@ where each key came from and fills those in (Preset.locate).
 """
 from __future__ import annotations
 
-import ast
 import difflib
 import keyword
 import math
@@ -17,6 +16,8 @@ from typing import Any, Callable, Mapping
 import yaml
 
 from ..errors import PresetError
+from ..model.syntax import TooDeep, read_steps
+from ..model.syntax import parse as parse_text
 from .schema import MAX_SIDE, MIN_SIDE, SCHEMA, Key, all_keys, lookup
 
 __all__ = ["validate", "validate_override", "did_you_mean"]
@@ -98,6 +99,7 @@ def _expected(key: Key) -> str:
         "font": "a path to a .ttf or .otf font file",
         "pyref": "FILE.py:FUNCTION, e.g. mynet.py:build",
         "expression": "a formula as text, e.g. (w * x + b - y_true) ** 2",
+        "steps": "text with one step per line, e.g. steps: |  then y_pred = w * x + b",
         "tensors": "a mapping of names to numbers or nested lists of numbers",
         "section": "a mapping of keys (" + ", ".join(key.children) + ")",
     }[key.kind]
@@ -304,11 +306,21 @@ def _check_expression(key: Key, value, dotted, base_dir):
         raise PresetError("use ** for powers: ^ is not a power in Python", key=dotted,
                           hint=f"e.g. {text.replace('^', '**')}")
     try:
-        ast.parse(text, mode="eval")
+        parse_text(text, "eval")
     except SyntaxError as exc:
         where = f" at column {exc.offset}" if exc.offset else ""
         raise PresetError(f"not a valid formula ({exc.msg}{where}): {text}", key=dotted) from None
+    except TooDeep as exc:
+        where = f" at column {exc.column}" if exc.column else ""
+        raise PresetError(f"{exc.message}{where}", key=dotted, hint=exc.hint) from None
     return text
+
+
+def _check_steps(key: Key, value, dotted, base_dir):
+    if not isinstance(value, str) or not value.strip():
+        raise _type_error(key, value, dotted)
+    read_steps(value)     # syntax only; names and shapes are checked when the model is built
+    return value          # unstripped: error lines count from the text's first line
 
 
 def _check_tensors(key: Key, value, dotted, base_dir):
@@ -369,20 +381,25 @@ def _check_bool(key: Key, value, dotted, base_dir):
 _CHECKERS: dict[str, Callable[[Key, Any, str, Path], Any]] = {
     "section": _check_section, "text": _check_text, "int": _check_int, "bool": _check_bool,
     "number": _check_number, "enum": _check_enum, "size": _check_size, "font": _check_font,
-    "pyref": _check_pyref, "expression": _check_expression, "tensors": _check_tensors,
+    "pyref": _check_pyref, "expression": _check_expression, "steps": _check_steps,
+    "tensors": _check_tensors,
 }
 
 
 # ---- across keys -------------------------------------------------------------------------
 
+_SOURCES = {"expression": "`expression` (a formula)",
+            "steps": "`steps` (named formulas, one per line)",
+            "python": "`python` (FILE.py:FUNCTION)"}
+
+
 def _check_model_source(model: Mapping) -> None:
-    has_expr = model.get("expression") is not None
-    has_py = model.get("python") is not None
-    if not has_expr and not has_py:
-        raise PresetError("needs either `expression` (a formula) or `python` (FILE.py:FUNCTION)",
+    given = [k for k in _SOURCES if model.get(k) is not None]
+    if not given:
+        raise PresetError("needs either " + ", ".join(_SOURCES.values()).replace(", `python`", " or `python`"),
                           key="model")
-    if has_expr and has_py:
-        raise PresetError("give either `expression` or `python`, not both", key="model")
+    if len(given) > 1:
+        raise PresetError(f"give either `{given[0]}` or `{given[1]}`, not both", key="model")
 
 
 def _check_model(model: dict, base_dir: Path) -> None:
@@ -390,8 +407,11 @@ def _check_model(model: dict, base_dir: Path) -> None:
     if model.get("python") is not None:
         for part in ("params", "inputs"):
             if model.get(part):
-                raise PresetError("only used with model.expression: a Python model builds its"
-                                  " own tensors", key=f"model.{part}")
+                raise PresetError("only used with model.expression or model.steps: a Python model"
+                                  " builds its own tensors", key=f"model.{part}")
+    if model.get("loss") is not None and model.get("steps") is None:
+        raise PresetError("only used with model.steps: it names the step that is the loss",
+                          key="model.loss", hint="an expression or a python model is the loss itself")
     shared = [n for n in model.get("inputs", {}) if n in model.get("params", {})]
     if shared:
         raise PresetError(f"{shared[0]!r} is both a param and an input; a name can only be one",

@@ -2,7 +2,10 @@
 
 yaml.safe_load throws line numbers away, so we compose the node tree with the SafeLoader and
 build the plain Python value ourselves, recording the 1-based line of every mapping key under
-its dotted path ("render.fps"). The root value's line is stored under "".
+its dotted path ("render.fps"). The root value's line is stored under "". A text value whose
+lines map one to one onto the file's (a `|` literal block, or text on one line) also records
+the line its text starts on, under its path + TEXT_LINE ("model.steps#text"), so an error on the
+third line of that text can name the file's own line.
 
 Keys are kept as the text written in the file (so `yes:` stays "yes", not True); values are
 built by the SafeLoader's own constructors, so `fps: yes` still gives True, `1e-3` a float, etc.
@@ -16,7 +19,9 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import PresetError
 
-__all__ = ["load_yaml_lines"]
+__all__ = ["load_yaml_lines", "TEXT_LINE"]
+
+TEXT_LINE = "#text"
 
 
 def load_yaml_lines(text: str, path: str | Path | None = None) -> tuple[object, dict[str, int]]:
@@ -75,6 +80,11 @@ class _Builder:
                                             f"{self.lines.get(dotted, '?')})", dotted)
             self.lines[dotted] = line
             out[key] = self.build(value_node, dotted)
+            if isinstance(value_node, ScalarNode) and isinstance(out[key], str):
+                if value_node.style == "|":   # the text starts on the line after the `|`
+                    self.lines[dotted + TEXT_LINE] = value_node.start_mark.line + 2
+                elif value_node.style != ">" and value_node.start_mark.line == value_node.end_mark.line:
+                    self.lines[dotted + TEXT_LINE] = value_node.start_mark.line + 1
         return out
 
     def _error(self, node: Node, message: str, key: str) -> PresetError:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bprender.errors import PresetError
+from bprender.errors import PresetError, StepError
 
 from .capture import SCHEMA, op_label, trace_built
 
@@ -38,6 +38,8 @@ def trace_preset(preset: Any) -> dict:
                            description=data.get("description") or "", train=data.get("train"))
     except PresetError as exc:
         if exc.key and not exc.path:
+            if isinstance(exc, StepError) and hasattr(preset, "locate"):
+                raise preset.locate(exc) from None   # on the step's own line of the file
             raise preset.error(exc.key, exc.message, exc.hint) from None
         raise
 

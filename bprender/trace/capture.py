@@ -281,7 +281,8 @@ class Capture:
             if not isinstance(loss, torch.Tensor) or loss.grad_fn is None:
                 raise ValueError("the loss has no grad_fn: it does not depend on a tensor that "
                                  "requires grad through an operation")
-            graph = _Graph(loss, recorder, self.leaves, self.constants, self.built.roles)
+            graph = _Graph(loss, recorder, self.leaves, self.constants, self.built.roles,
+                           _step_names(self.built))
             result = graph.run_backward(run or loss.backward)
             self.body = graph.assemble(self.built.module is not None)
         return result
@@ -337,6 +338,16 @@ def _is_leaf_node(fn) -> bool:
     return type(fn).__name__ == "AccumulateGrad"
 
 
+def _step_names(built: Built) -> dict:
+    """A steps model's names: the node that computed a step's value is labelled by it (the first
+    name wins where a step only renames a value, d = c)."""
+    step_name: dict[Any, str] = {}
+    for name, value in built.names:
+        if isinstance(value, torch.Tensor) and value.grad_fn is not None:
+            step_name.setdefault(value.grad_fn, name)
+    return step_name
+
+
 def _frozen_label(aten: str) -> str:
     """'aten.native_layer_norm.default' -> 'NativeLayerNorm' (autograd's naming of the op)."""
     packet = aten.split(".")[1] if aten.count(".") >= 1 else aten
@@ -348,9 +359,10 @@ class _Graph:
     hook on every node, and the trace body assembled from both."""
 
     def __init__(self, loss, recorder: _Recorder, named_leaves: dict, constants: dict,
-                 roles: dict | None = None):
+                 roles: dict | None = None, step_name: dict | None = None):
         self.loss = loss
         self.roles = roles or {}
+        self.step_name = step_name or {}
         self.recorder = recorder
         self.named_leaves = named_leaves
         self.constants = constants
@@ -526,7 +538,7 @@ class _Graph:
                 name = self.node_name[i]
                 module = name.rpartition(".")[0] if has_module else ""
             else:
-                name = None
+                name = self.step_name.get(fn)
                 module = rec.module if rec is not None else ""
             out_nodes.append({
                 "id": f"n{i}",

@@ -38,10 +38,11 @@ class ViewEdge:
 @dataclass
 class Step:
     """One backward event as the viewer sees it: `nodes` get their gradient, then gradient
-    leaves them along `edges` (toward the inputs); `lines` is the caption (formatted)."""
+    leaves them along `edges` (toward the inputs); `lines` is the caption, a slot per line:
+    a string, or alternatives most detailed first (the scene stage fits them to its band)."""
     nodes: list[str]
     edges: list[str]
-    lines: list[str]
+    lines: list
     label: str = ""  # short name of the event, for the player's event list
 
 

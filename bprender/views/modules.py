@@ -50,7 +50,7 @@ import re
 from ..fmt import num, summary_text, to_float
 from .flags import apply_flags, layer_flags, module_type, summary_norm
 from .graph import Step, ViewEdge, ViewGraph, ViewNode
-from .ops import VIEW_ONLY
+from .ops import VIEW_ONLY, step_labels
 
 MAX_LINES = 3
 MAX_SUMMARY = 3        # op names in a node's op summary
@@ -234,8 +234,8 @@ def _group_node(g: _Group, parents: set[str], params_of: dict, trace: dict, loss
         value = (trace.get("loss") or {}).get("value") or out.get("value")
         return ViewNode(id=g.id, kind="loss", label="loss", sub=summary, value=value, grad=out.get("grad"),
                         module=path, op=op, group="loss"), "loss"
-    if not path and not parents:  # a trace without modules: one node per op
-        return ViewNode(id=g.id, kind="op", label=out["label"], value=out.get("value"), grad=out.get("grad"),
+    if not path and not parents:  # a trace without modules: one node per op (a step's name if it has one)
+        return ViewNode(id=g.id, kind="op", label=step_labels(trace).get(out["id"], out["label"]), value=out.get("value"), grad=out.get("grad"),
                         op=op, group="ops"), ""
     type_name, description = "", ""
     if path not in parents:

@@ -5,6 +5,10 @@ and every backward step captioned with the chain rule and its real numbers.
 View-only ops (View, T, Expand, ...) add nothing to the math; by default they are folded into
 the edge they sit on, so `W.t()` reads as W feeding the matmul directly.
 
+A steps model's named values (y_pred = w * x + b) are labelled with their names, the op under it;
+a name assigned more than once (c = a + b; c += c + 1) is numbered in the order of its
+assignments (c₁, c₂), so the boxes and the captions say which value is meant.
+
 The parts without gradient are drawn too, as kind "frozen": the trace's frozen op nodes (a frozen
 layer, a value computed from the inputs) and the named parameters and buffers that do not require
 grad; they connect by edges that carry no gradient wherever a constant input says where it came
@@ -13,6 +17,7 @@ from (``"from"``: a frozen op, or the graph node a detached branch left).
 from __future__ import annotations
 
 from ..chain_rule import Symbols, fanin_line, step_lines
+from ..chain_rule.symbols import SUB
 from ..fmt import num, summary_scalar
 from .flags import apply_flags, layer_flags
 from .graph import Step, ViewEdge, ViewGraph, ViewNode
@@ -28,13 +33,17 @@ def ops_view(trace: dict, collapse: bool = True) -> ViewGraph:
     folded = _foldable(trace) if collapse else set()
     frozen_folded = _foldable_frozen(trace) if collapse else set()
     graph = ViewGraph(kind="ops")
+    names = step_labels(trace)
     for tnode in trace["nodes"]:
         if tnode["id"] in folded or tnode["id"] in frozen_folded:
             continue
         kind = tnode["kind"]
-        label = tnode["name"] if kind == "leaf" and tnode.get("name") else tnode["label"]
+        label = tnode["name"] if kind == "leaf" and tnode.get("name") else names.get(tnode["id"], tnode["label"])
+        sub = _subtitle(tnode)
+        if tnode["id"] in names:   # the name on top, the op it computes under it
+            sub = f"{tnode['label']} {sub}" if sub else tnode["label"]
         graph.nodes.append(ViewNode(
-            id=tnode["id"], kind=kind, label=label, sub=_subtitle(tnode), value=tnode.get("value"),
+            id=tnode["id"], kind=kind, label=label, sub=sub, value=tnode.get("value"),
             grad=tnode.get("grad"), trace=tnode, module=tnode.get("module") or "",
             op="no gradient" if kind == "frozen" else tnode.get("op") or "",
             group=NO_GRAD_GROUP if kind == "frozen" and not tnode.get("module") else ""))
@@ -56,6 +65,23 @@ def ops_view(trace: dict, collapse: bool = True) -> ViewGraph:
     apply_flags(graph, layer_flags(trace))  # vanishing / exploding: the layers' parameter nodes
     graph.steps = _steps(trace, graph, folded, source)
     return graph
+
+
+def step_labels(trace: dict) -> dict[str, str]:
+    """Node id -> the step name it computed ("y_pred"), numbered by assignment order where a
+    name labels several nodes ("c₁", "c₂"); op nodes only."""
+    named: dict[str, list[dict]] = {}
+    for n in trace["nodes"]:
+        if n["kind"] != "leaf" and n.get("name"):
+            named.setdefault(n["name"], []).append(n)
+    out = {}
+    for name, nodes in named.items():
+        if len(nodes) == 1:
+            out[nodes[0]["id"]] = name
+            continue
+        for k, n in enumerate(sorted(nodes, key=lambda n: n.get("seq") or 0), 1):  # forward order
+            out[n["id"]] = name + str(k).translate(SUB)
+    return out
 
 
 def _foldable(trace: dict) -> set[str]:
@@ -140,7 +166,7 @@ def _steps(trace: dict, graph: ViewGraph, folded: set[str], source: dict[str, st
         if node_id in fanout:
             f = fanout[node_id]
             lines.append(fanin_line(symbols, node_id, [edge_grad[eid] for eid in f["edges"]], f["sum"]))
-        lines += step_lines(symbols, node_id, graph.node(node_id).grad, sends, room=MAX_LINES - len(lines))
+        lines += step_lines(symbols, node_id, graph.node(node_id).grad, sends)
         if len(lines) > MAX_LINES:
             lines = lines[:MAX_LINES - 1] + [f"… and {len(lines) - MAX_LINES + 1} more edges"]
         steps.append(Step(nodes=[node_id], edges=list(step["edges"]), lines=lines,

@@ -24,8 +24,8 @@ function pageContext() {
 test("the files define window.bprender_lib without a module system", () => {
   const context = pageContext();
   const lib = vm.runInContext("window.bprender_lib", context);
-  for (const name of ["valueAt", "progress", "smoothstep", "pointAlong", "paintFrame", "paintChart",
-                      "opacities", "paintHeader", "currentPhase", "traceRoute", "strokeAgain",
+  for (const name of ["valueAt", "active", "smoothstep", "pointAlong", "paintFrame", "paintChart",
+                      "opacities", "paletteOf", "paintHeader", "traceRoute", "strokeAgain",
                       "paintEdge", "paintParticle", "boxPath", "paintNode", "paintEdgeLabel",
                       "paintCaption", "RecordingCanvas2D", "opsDiff", "opsEqual"]) {
     assert.equal(typeof lib[name], "function", name);
@@ -42,18 +42,20 @@ test("the inlined painter draws the same ops as the required one", () => {
   const { paintChart } = require(path.join(web, "paint.js"));
   const { RecordingCanvas2D } = require(path.join(web, "recording.js"));
   const chart = {
-    width: 100, height: 40, background: "#fff", font: "12px sans-serif", text: "#000",
-    muted: "#777", grid: "#ccc", axis_y: 30, tick_y: 38, label_x: 2, bar_x: 10, value_x: 90,
+    width: 100, height: 40, background: "panel", font: "12px sans-serif", text: "text",
+    muted: "muted", grid: "edge_idle", axis_y: 30, tick_y: 38, label_x: 2, bar_x: 10, value_x: 90,
     title: { text: "T", x: 2, y: 10 }, ticks: [{ text: "1e0", x: 10 }],
-    rows: [{ label: "w", text_y: 20, y: 15, h: 6, w: 50, color: "#444", value: "6",
+    rows: [{ label: "w", text_y: 20, y: 15, h: 6, w: 50, color: "forward", value: "6",
              track: [[0, 0], [1, 1]] }],
   };
+  const palette = { panel: "#fff", text: "#000", muted: "#777", edge_idle: "#ccc", forward: "#444" };
   context.chart = chart;
+  context.palette = palette;
   const inPage = JSON.parse(vm.runInContext(
     "(function () { var lib = window.bprender_lib; var ctx = new lib.RecordingCanvas2D();" +
-    " lib.paintChart(ctx, chart, 0.5); return JSON.stringify(ctx.ops); })()", context));
+    " lib.paintChart(ctx, chart, 0.5, palette); return JSON.stringify(ctx.ops); })()", context));
   const ctx = new RecordingCanvas2D();
-  paintChart(ctx, chart, 0.5);
+  paintChart(ctx, chart, 0.5, palette);
   assert.deepEqual(inPage, JSON.parse(JSON.stringify(ctx.ops)));
   assert.ok(inPage.length > 10);
 });

@@ -3,7 +3,8 @@
  *
  *   node tests/js/oplog.cjs SCENE.json CASES.json
  *
- * CASES is a JSON list of {"t": float, "view": {...} or null, "what": "frame" | "chart"}.
+ * CASES is a JSON list of {"t": float, "view": {...} or null, "what": "frame" | "chart"} (a
+ * chart case names its "theme").
  * Prints a JSON list with one op log per case (paintFrame or paintChart on a fresh
  * RecordingCanvas2D). Non-finite numbers are written as NaN / Infinity / -Infinity, which
  * Python's json.loads reads back as floats. */
@@ -41,7 +42,7 @@ function main(argv) {
     const ctx = new RecordingCanvas2D();
     const what = c.what === undefined ? "frame" : c.what;
     if (what === "frame") paintFrame(ctx, scene, c.t, c.view);
-    else if (what === "chart") paintChart(ctx, scene.chart, c.t);
+    else if (what === "chart") paintChart(ctx, scene.chart, c.t, scene.palettes[c.theme]);
     else throw new Error("unknown case kind: " + what);
     return ctx.ops;
   });

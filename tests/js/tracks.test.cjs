@@ -6,7 +6,7 @@ const assert = require("node:assert/strict");
 const path = require("path");
 
 const web = path.join(__dirname, "..", "..", "web_player");
-const { valueAt, progress, smoothstep, bisectRight, pyMin, pyMax } = require(path.join(web, "tracks.js"));
+const { valueAt, active, smoothstep, bisectRight, pyMin, pyMax } = require(path.join(web, "tracks.js"));
 const { pointAlong } = require(path.join(web, "geometry.js"));
 
 test("smoothstep", () => {
@@ -57,15 +57,18 @@ test("valueAt uses bisect_right semantics even on a track out of order", () => {
   assert.equal(bisectRight([[0], [1], [1], [2]], 5), 4);
 });
 
-test("progress", () => {
-  assert.equal(progress(1, 1, 0), 1);
-  assert.equal(progress(2, 1, 5), 1);
-  assert.equal(progress(0, 2, 1), 0.5);
-  assert.equal(progress(0, 4, 1), 0.15625);
-  assert.equal(progress(0, 2, -1), 0);
-  assert.equal(progress(0, 2, 3), 1);
-  // Python's max(0.0, nan) is 0.0: a NaN time gives 0, not NaN
-  assert.equal(progress(0, 2, NaN), 0);
+test("active: a particle exists while t is within its keyframes", () => {
+  assert.equal(active([[1, 0], [2, 1]], 0.99), false);
+  assert.equal(active([[1, 0], [2, 1]], 1), true);
+  assert.equal(active([[1, 0], [2, 1]], 2), true);
+  assert.equal(active([[1, 0], [2, 1]], 2.01), false);
+  assert.equal(active([[1, 0], [1, 1]], 1), true);
+});
+
+test("two keyframes at one time are a jump (values from Python's value_at)", () => {
+  const steps = [[1, 0], [1, 1], [2, 1], [2, 2]];
+  assert.deepEqual([0.5, 1, 1.5, 2, 3].map((t) => valueAt(steps, t)), [0, 1, 1, 2, 2]);
+  assert.equal(valueAt([[0, 0], [2, 1]], 0), 0);
 });
 
 test("pyMin / pyMax keep Python's tie and NaN rules", () => {

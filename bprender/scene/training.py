@@ -1,17 +1,18 @@
 """Training steps in the Scene: per-step strings for the nodes, the update captions and the
 loss-curve panel, all resolved here from the trace's ``train`` section (docs/formats.md).
 
-The painters only pick which step's strings to show (``scene["train"]["starts"]``: the start of
-each step) and which points of the curve have appeared (each point's ``t``). Plain data in,
+The painters only pick which step's strings to show (``scene["train"]["track"]`` counts the
+steps begun after the first) and how many points of the curve have appeared (its ``shown`` track). Plain data in,
 plain data out: no torch here.
 """
 from __future__ import annotations
 
 import math
 
-from .fmt import MINUS, num, summary_text, to_float
+from ..fmt import MINUS, num, summary_text, to_float
 from .style import Sizes
-from .timeline import Timing
+from ..timeline import Timing
+from ..tracks import count_track
 
 STALE = 0.35        # opacity of the numbers that stay step 1's during the later steps
 DIM_TIME = 0.3      # seconds to dim them
@@ -187,9 +188,10 @@ def _nice_step(raw: float) -> float:
 
 
 def build_loss_curve(trace: dict, timing: Timing, rect: tuple[float, float, float, float],
-                     sizes: Sizes, fonts, colors: dict) -> dict:
+                     sizes: Sizes, fonts) -> dict:
     """The loss-curve panel inside the frame at rect (x, y, w, h): loss per step on a linear
-    axis from 0; point k appears when step k's loss is computed, the newest one highlighted."""
+    axis from 0; point k appears when step k's loss is computed (the `shown` track counts the
+    points), the newest one highlighted."""
     x, y, w, h = rect
     steps = trace["train"]["steps"]
     losses = [_loss_value(s["loss"]) for s in steps]
@@ -224,11 +226,10 @@ def build_loss_curve(trace: dict, timing: Timing, rect: tuple[float, float, floa
         return round(x0 + (x1 - x0) * k / (len(steps) - 1), 2)
 
     loss_phase = next(p for p in timing.phases if p["name"] == "loss")
-    points = []
+    points, times = [], []
     for k, v in enumerate(losses):
-        t = loss_phase["t0"] if k == 0 else timing.train_starts[k]
-        points.append({"x": to_x(k), "y": to_y(v), "t": round(t, 6),
-                       "label": f"step {k + 1} of {len(steps)} · L = {num(v)}"})
+        times.append(loss_phase["t0"] if k == 0 else timing.train_starts[k])
+        points.append({"x": to_x(k), "y": to_y(v), "label": f"step {k + 1} of {len(steps)} · L = {num(v)}"})
     yticks = [{"y": to_y(ymin + (ymax - ymin) * k / n_ticks), "text": text,
                "text_y": round(to_y(ymin + (ymax - ymin) * k / n_ticks) + px * 0.35, 2)}
               for k, text in enumerate(tick_texts)]
@@ -236,16 +237,16 @@ def build_loss_curve(trace: dict, timing: Timing, rect: tuple[float, float, floa
     xticks = [{"x": to_x(k), "text": str(k + 1)} for k in xs]
     return {
         "x": x, "y": y, "w": w, "h": h, "radius": sizes.px(10),
-        "background": colors["panel"], "border": colors["edge_idle"], "grid": colors["edge_idle"],
-        "text": colors["text"], "muted": colors["muted"],
+        "background": "panel", "border": "edge_idle", "grid": "edge_idle",
+        "text": "text", "muted": "muted",
         "title_font": title_font, "font": font,
         "title": {"text": "Loss per training step", "x": round(x + pad, 2), "y": title_y},
         "label": {"x": round(x + pad, 2), "y": label_y},
         "plot": [x0, y0, x1, y1], "ytick_x": round(x0 - sizes.px(6), 2),
         "xtick_y": round(y1 + px * 1.4, 2), "yticks": yticks, "xticks": xticks,
-        "line_color": colors["forward"], "line_width": sizes.px(2),
-        "dot_r": sizes.px(2.5), "current_r": sizes.px(5), "current_color": colors["loss"],
-        "points": points,
+        "line_color": "forward", "line_width": sizes.px(2),
+        "dot_r": sizes.px(2.5), "current_r": sizes.px(5), "current_color": "loss",
+        "points": points, "shown": count_track(times),
     }
 
 

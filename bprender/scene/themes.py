@@ -1,4 +1,7 @@
-"""Colour themes. A theme is plain data copied into the Scene, so both backends read the same colours."""
+"""Colour themes. The Scene names colours by role ("positive", "node_fill", ...) and carries
+the palette of every theme; both painters look a role up in the current theme's palette at
+paint time, so one laid-out scene is drawn in any theme (the player switches without a new
+scene, and `bprender html` lays the graph out once for all of them)."""
 from __future__ import annotations
 
 # Sign colours follow the usual diverging-map convention: red positive, blue negative.
@@ -53,6 +56,9 @@ THEMES["colorblind"] = {**THEMES["light"], "forward_glow": "#f0e442", "loss": "#
                         "positive": "#d55e00", "negative": "#0072b2", "nonfinite": "#000000"}
 
 
-def theme_colors(name: str) -> dict[str, str]:
-    """The colour table of a theme (a copy: the Scene owns it)."""
-    return dict(THEMES[name])
+ROLES = tuple(THEMES["light"])  # every palette defines every role
+
+
+def palettes() -> dict[str, dict[str, str]]:
+    """Every theme's palette (copies: the Scene owns them)."""
+    return {name: dict(colors) for name, colors in THEMES.items()}

@@ -1,11 +1,11 @@
 """Sizes, fonts and gradient styling resolved for one output size. Every number here ends up
-in the Scene as a plain value, so the backends never decide anything about looks."""
+in the Scene as a plain value, so the backends never decide anything about looks; colours are
+roles (themes.py), looked up in the current palette when a frame is painted."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-from .fmt import to_float
 
 FAMILY = "bprender-sans"
 READABLE_SCALE = 0.5  # 640x360: the smallest frame whose text keeps MIN_TEXT_PX
@@ -60,10 +60,10 @@ def gradient_style(values: list[float]) -> GradientStyle:
     return GradientStyle(min(logs), max(logs))
 
 
-def sign_color(value, colors: dict[str, str]) -> str:
-    value = to_float(value)
+def sign_role(value: float) -> str:
+    """The colour role of a gradient's sign: positive, negative, zero or nonfinite."""
     if not math.isfinite(value):
-        return colors["nonfinite"]
+        return "nonfinite"
     if value == 0:
-        return colors["zero"]
-    return colors["positive"] if value > 0 else colors["negative"]
+        return "zero"
+    return "positive" if value > 0 else "negative"

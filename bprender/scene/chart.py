@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import math
 
-from .fmt import num
-from .layers import layer_norms
+from ..fmt import num
+from ..layers import layer_norms
 from .style import Sizes
-from .tracks import ramp
-from .views.flags import layer_flags
+from ..tracks import ramp
+from ..views.flags import layer_flags
 
 MAX_ROWS = 16
 
@@ -22,7 +22,7 @@ def log_axis(norms: list[float]) -> tuple[int, int]:
     return (lo, hi) if hi > lo else (lo, lo + 1)
 
 
-def build_chart(trace: dict, fired_at: dict[str, float], sizes: Sizes, fonts, width: float, colors: dict,
+def build_chart(trace: dict, fired_at: dict[str, float], sizes: Sizes, fonts, width: float,
                 axis: tuple[int, int] | None = None, rows: list | None = None) -> dict:
     """The chart for one trace; `axis` (decades) shared with other charts puts several traces on
     one scale; `rows` ((label, norm, leaf node ids)) replaces the trace's own layers."""
@@ -43,10 +43,10 @@ def build_chart(trace: dict, fired_at: dict[str, float], sizes: Sizes, fonts, wi
     for i, (name, norm, ids) in enumerate(rows):
         if norm > 0 and math.isfinite(norm):
             length = bar_full * (math.log10(norm) - lo) / (hi - lo)
-            color = colors["flag"] if name in flagged else colors["forward"]
+            color = "flag" if name in flagged else "forward"
         else:
             length = bar_full if not math.isfinite(norm) else 0.0
-            color = colors["nonfinite"] if not math.isfinite(norm) else colors["zero"]
+            color = "nonfinite" if not math.isfinite(norm) else "zero"
         t = max((fired_at[n] for n in ids if n in fired_at), default=0.0)
         y = round(title_h + row_h * i, 2)
         out_rows.append({"label": name, "value": num(norm, 3), "y": y, "h": round(row_h * 0.64, 2),
@@ -55,8 +55,8 @@ def build_chart(trace: dict, fired_at: dict[str, float], sizes: Sizes, fonts, wi
     axis_y = round(title_h + row_h * max(len(rows), 1) + px * 0.4, 2)
     ticks = [{"x": round(bar_x + bar_full * (k - lo) / (hi - lo), 2), "text": f"1e{k}".replace("-", "−")}
              for k in range(lo, hi + 1)]
-    return {"width": width, "height": height, "font": font, "background": colors["panel"],
-            "text": colors["text"], "muted": colors["muted"], "grid": colors["edge_idle"],
+    return {"width": width, "height": height, "font": font, "background": "panel",
+            "text": "text", "muted": "muted", "grid": "edge_idle",
             "title": {"text": "Gradient norm per layer (log scale)", "x": pad, "y": round(px * 1.5, 2)},
             "label_x": pad, "bar_x": bar_x, "value_x": round(bar_x + bar_full + sizes.px(8), 2),
             "axis_y": axis_y, "tick_y": round(axis_y + px * 1.3, 2), "ticks": ticks, "rows": out_rows}

@@ -1,0 +1,153 @@
+"""Trace -> Scene: the fully resolved, versioned description both backends interpret.
+
+Everything a viewer sees is decided here: positions, routes, colour roles, fonts, and every
+string already formatted and fitted. A backend only evaluates tracks at time t, looks colours
+up in the current palette, and draws (DESIGN rules 2-3). docs/formats.md documents the result
+field by field; bprender/schemas/scene.schema.json is its JSON Schema.
+"""
+from __future__ import annotations
+
+from ..fmt import summary_sign_value
+from ..layout import DoesNotFit, layered_layout
+from ..timeline import Timing, make_timing
+from ..tracks import count_track
+from ..views import make_view
+from ..views.graph import ViewGraph
+from .captions import build_captions
+from .chart import build_chart
+from .edges import place_labels, scene_edge
+from .header import build_header
+from .nodes import downstream, group_of, groups, node_boxes, scene_node
+from .regions import regions_for
+from .style import Sizes, gradient_style, sizes_for
+from .text import TextFitter
+from .themes import palettes
+from .training import DIM_TIME, STALE, build_loss_curve, step_texts, train_count
+
+SCENE_SCHEMA = "bprender.scene/2"
+DIM = 0.15  # opacity of what a highlighted node's gradient paths do not pass through
+
+
+def build_scene(trace: dict, settings: dict, fonts) -> dict:
+    """settings: {"size": [w, h], "fps", "theme", "pacing": {...}, "fonts": scene font list,
+    "view", "collapse_views", optional "text_scale" and "chart_axis"}.
+    fonts: a FontBook over those fonts, for sizing boxes and fitting text."""
+    width, height = settings["size"]
+    fitter = TextFitter(fonts)
+    sizes = sizes_for(width, height, settings.get("text_scale", 1.0))
+    graph = make_view(trace, settings.get("view", "ops"), collapse=settings.get("collapse_views", True))
+    n_train = train_count(trace)
+    regions = regions_for(width, height, sizes, training=bool(n_train))
+    timing = make_timing(graph, settings["pacing"], n_train)
+    per_step = step_texts(trace, graph)
+    grads = gradient_style([summary_sign_value(e.grad) for e in graph.edges if e.carries_grad]
+                           + [summary_sign_value(n.grad) for n in graph.nodes if n.grad])
+    node_sizes, layout = fit_layout(graph, regions.graph, width, height, settings.get("text_scale", 1.0), fonts,
+                                    per_step)
+
+    nodes = [scene_node(n, layout.boxes[n.id], graph, timing, node_sizes, per_step.get(n.id)) for n in graph.nodes]
+    edges, particles = [], []
+    for index, e in enumerate(graph.edges):
+        edge, edge_particles = scene_edge(index, e, layout.routes[e.id], timing, grads, node_sizes, fonts,
+                                          graph.edge_labels)
+        edges.append(edge)
+        particles.extend(edge_particles)
+    particles.sort(key=lambda p: (p["track"][0][0], p["edge"]))
+    place_labels(edges, nodes)
+    if n_train:
+        _dim_stale(nodes, edges, timing)
+    reach = downstream(graph)
+    for node, view_node in zip(nodes, graph.nodes):
+        node["reach"] = reach[view_node.id]
+        node["group"] = group_of(view_node)
+
+    scene = {
+        "schema": SCENE_SCHEMA,
+        "title": trace.get("title", ""),
+        "width": width,
+        "height": height,
+        "fps": settings["fps"],
+        "duration": timing.duration,
+        "fonts": settings["fonts"],
+        "theme": settings["theme"],
+        "palettes": palettes(),
+        "header": build_header(trace, width, sizes, fitter, timing.phases),
+        "phases": timing.phases,
+        "events": _events(timing, graph),
+        "nodes": nodes,
+        "edges": edges,
+        "particles": particles,
+        "captions": build_captions(trace, graph, timing, sizes, fitter, regions),
+        "view": graph.kind,
+        "groups": groups(nodes),
+        "chart": build_chart(trace, timing.fired, sizes, fonts, width, axis=settings.get("chart_axis")),
+        "dim": DIM,
+    }
+    if n_train:
+        # per-step strings are picked by this track: the number of later steps begun
+        scene["train"] = {"steps": n_train, "track": count_track(timing.train_starts[1:])}
+        scene["loss_curve"] = build_loss_curve(trace, timing, regions.curve, sizes, fonts)
+    return scene
+
+
+def _dim_stale(nodes: list[dict], edges: list[dict], timing: Timing) -> None:
+    """After step 1 only the loss and the parameters are recorded: the ops' values and
+    gradients and the edges' gradient labels stay step 1's, so they are dimmed."""
+    if len(timing.train_starts) < 2:
+        return
+    t0 = timing.train_starts[1]
+    dim = [[round(t0, 6), 1.0], [round(t0 + DIM_TIME, 6), STALE]]
+    for node in nodes:
+        if node["kind"] == "op":
+            for name in ("lit", "grad"):
+                if name in node["tracks"]:
+                    node["tracks"][name] = node["tracks"][name] + dim
+    for edge in edges:
+        if "label" in edge["tracks"]:
+            edge["tracks"]["label"] = edge["tracks"]["label"] + dim
+
+
+# Node text shrinks in these steps (boxes follow their text) while it stays readable; a graph
+# still too big then shrinks as a whole, text and gaps together, until it fits: small print
+# beats boxes drawn on top of each other or off the frame.
+SHRINK = (1.0, 0.85, 0.72, 0.6)
+
+
+def fit_layout(graph: ViewGraph, area, width: int, height: int, text_scale: float, fonts,
+               per_step: dict | None = None):
+    """(node sizes, layout) of the graph in `area` (x, y, w, h), text as large as fits."""
+    ids = [n.id for n in graph.nodes]
+    edges = [(e.id, e.src, e.dst) for e in graph.edges]
+
+    def attempt(sizes: Sizes):
+        boxes, node_h = node_boxes(graph, sizes, fonts, per_step or {})
+        return layered_layout(ids, {k: (v, node_h) for k, v in boxes.items()}, edges, area,
+                              gaps=(sizes.px(36), sizes.px(18)), max_gaps=(sizes.px(170), sizes.px(70)),
+                              round_nodes=graph.shape == "circle")
+
+    ratio = 1.0
+    for shrink in SHRINK:
+        sizes = sizes_for(width, height, text_scale * shrink)
+        try:
+            return sizes, attempt(sizes)
+        except DoesNotFit as err:
+            ratio = err.ratio
+    overall = SHRINK[-1]
+    for _ in range(12):
+        overall *= ratio * 0.98
+        sizes = sizes_for(width, height, text_scale * overall, min_text_px=0.0,
+                          geometry=overall / SHRINK[-1])
+        try:
+            return sizes, attempt(sizes)
+        except DoesNotFit as err:
+            ratio = err.ratio
+    raise AssertionError("layout did not converge")  # each round shrinks: unreachable in practice
+
+
+def _events(timing: Timing, graph: ViewGraph) -> list[dict]:
+    events = [{"t": p["t0"], "name": p["name"], "label": p["label"]} for p in timing.phases]
+    for k, (step, t) in enumerate(zip(graph.steps, timing.steps)):
+        events.append({"t": t, "name": f"backward:{k}", "label": f"step {k + 1}: {step.label}"})
+    for k, t in enumerate(timing.train_starts[1:], start=2):
+        events.append({"t": t, "name": f"step:{k}", "label": f"training step {k}"})
+    return sorted(events, key=lambda e: (e["t"], e["name"]))

@@ -1,0 +1,175 @@
+"""The trace's shape (`bprender.trace/1`), as TypedDicts: what bprender/trace/ records from
+PyTorch, what the views read, and (through bprender/schemas/) the JSON Schema a saved trace
+is checked against. docs/formats.md explains each field.
+
+In memory every number is a Python int or float, NaN and infinities included (Real); only
+the JSON writer (jsonio.py) spells non-finite floats as the strings "NaN", "Infinity" and
+"-Infinity", and documents.py reads them back.
+"""
+from typing import Annotated, Literal, Optional, TypedDict, Union
+
+try:
+    from typing import NotRequired
+except ImportError:  # Python 3.10
+    from typing_extensions import NotRequired
+
+NON_FINITE = "non-finite as a string in JSON"
+Real = Annotated[float, NON_FINITE]      # a float that may be NaN or infinite
+Number = Union[int, Real]                 # an integer tensor keeps integer min/max/values
+
+
+class Stats(TypedDict):
+    min: Optional[Number]                 # null for an empty tensor
+    max: Optional[Number]
+    mean: Optional[Real]
+    norm: Optional[Real]
+
+
+class Summary(TypedDict):
+    shape: list[int]
+    dtype: str                            # "float32", "int64", "bool", ...
+    stats: Stats
+    values: NotRequired[list[Number]]     # flat, row-major; only for small tensors
+    sample: NotRequired[list[Number]]     # a bigger 2-D tensor's first row (up to 1024 numbers)
+
+
+ConstInput = TypedDict("ConstInput", {
+    "const": Optional[str],
+    "value": Optional[Summary],
+    "from": NotRequired[str],             # the node that computed it (frozen) or it was detached from
+})
+
+
+class EdgeInput(TypedDict):
+    edge: str                             # the edge from the input's producer
+
+
+class TraceNode(TypedDict):
+    id: str                               # n0 is the loss's grad_fn; breadth-first from it
+    op: str                               # the autograd node's class, e.g. PowBackward0
+    label: str                            # its short name, e.g. Pow
+    kind: Literal["op", "leaf", "loss", "frozen"]  # frozen: a no-gradient op feeding the graph
+    seq: Optional[int]                    # sequence number less the graph's smallest; null for leaves
+    aten: Optional[str]                   # the forward aten op linked to it
+    module: str                           # the module path active in the forward pass
+    name: Optional[str]                   # leaves: the parameter's name
+    value: Optional[Summary]              # the forward output
+    grad: Optional[Summary]               # the gradient arriving (summed over fan-out)
+    inputs: list[Union[EdgeInput, ConstInput]]
+    attrs: dict[str, Real]                # small saved scalars (exponent, dim, ...)
+
+
+TraceEdge = TypedDict("TraceEdge", {
+    "id": str,
+    "from": str,                          # the producer (forward direction)
+    "to": str,                            # the consumer
+    "slot": int,                          # index in the consumer's next_functions
+    "output": int,                        # which output of the producer
+    "grad": Optional[Summary],            # the gradient sent along it
+})
+
+
+class BackwardStep(TypedDict):
+    step: int
+    node: str
+    edges: list[str]                      # the edges it sends gradient back along
+
+
+class Fanout(TypedDict):
+    node: str
+    edges: list[str]
+    sum: Optional[Summary]                # the engine's sum of the edges' gradients
+
+
+class Loss(TypedDict):
+    node: str
+    value: Optional[Summary]
+
+
+class Leaf(TypedDict):
+    name: str
+    node: Optional[str]
+    shape: list[int]
+    value: Optional[Summary]
+    grad: Optional[Summary]
+
+
+class Constant(TypedDict):
+    name: str
+    shape: list[int]
+    value: Optional[Summary]
+    role: NotRequired[Literal["frozen", "buffer"]]   # model tensors without gradient; absent: an input
+
+
+class Optimizer(TypedDict):
+    name: Literal["sgd", "adam"]
+    lr: float
+    momentum: NotRequired[float]
+    betas: NotRequired[list[float]]
+    eps: NotRequired[float]
+
+
+class StepLeaf(TypedDict):
+    name: str
+    value: Optional[Summary]
+    grad: NotRequired[Optional[Summary]]
+
+
+class TrainStep(TypedDict):
+    step: int
+    loss: Optional[Summary]
+    leaves: list[StepLeaf]
+
+
+class Train(TypedDict):
+    optimizer: Optimizer
+    steps: list[TrainStep]
+    final: list[StepLeaf]
+
+
+class CapturedTrace(TypedDict):
+    """A captured step's trace in a recording: a Trace without schema, preset and recording."""
+    title: str
+    description: str
+    nodes: list[TraceNode]
+    edges: list[TraceEdge]
+    backward: list[BackwardStep]
+    fanout: list[Fanout]
+    loss: Loss
+    leaves: list[Leaf]
+    inputs: list[Constant]
+
+
+class RecordedStep(TypedDict):
+    step: int                             # 0, 1, 2... in the order rec.step() ran
+    loss: Optional[Real]                  # the step's first backward call's loss; null: none ran
+    param_norm: NotRequired[Real]         # Recorder(norms=True)
+    grad_norm: NotRequired[Optional[Real]]
+
+
+class Capture(TypedDict):
+    step: int
+    trace: CapturedTrace
+
+
+class Recording(TypedDict):
+    steps: list[RecordedStep]
+    captures: list[Capture]               # every captured step, the first (the top level) too
+
+
+class Trace(TypedDict):
+    schema: Literal["bprender.trace/1"]
+    title: str
+    description: str
+    nodes: list[TraceNode]
+    edges: list[TraceEdge]
+    backward: list[BackwardStep]          # the engine's firing order
+    fanout: list[Fanout]
+    loss: Loss
+    leaves: list[Leaf]
+    inputs: list[Constant]
+    train: NotRequired[Train]
+    # the preset's presentation sections (view, collapse_views, render, pacing, gif), so a saved
+    # trace renders as its preset does; checked by the preset rules when it is read
+    preset: NotRequired[dict]
+    recording: NotRequired[Recording]     # a run recorded by bprender.Recorder (docs/formats.md)
