@@ -217,7 +217,11 @@ from bprender.recording import select_capture
 from bprender.pipeline import scene_of
 from bprender.preset import settings_from_dict
 from bprender.render import render_frame
-trace = select_capture(jsonio.loads(open({str(path)!r}).read()), 49)
+from bprender.documents import schema_problem
+run = jsonio.loads(open({str(path)!r}).read())
+assert schema_problem("trace", run) is None, schema_problem("trace", run)   # the shipped JSON Schema
+trace = select_capture(run, 49)
+assert schema_problem("trace", trace) is None
 for view in ("ops", "modules"):
     scene = scene_of(trace, settings_from_dict({{"view": view, "render": {{"size": "640x360"}}}}))
     frame = render_frame(scene, scene["duration"])
