@@ -30,9 +30,14 @@ class Summary(TypedDict):
     dtype: str                            # "float32", "int64", "bool", ...
     stats: Stats
     values: NotRequired[list[Number]]     # flat, row-major; only for small tensors
+    sample: NotRequired[list[Number]]     # a bigger 2-D tensor's first row (up to 1024 numbers)
 
 
-ConstInput = TypedDict("ConstInput", {"const": Optional[str], "value": Optional[Summary]})
+ConstInput = TypedDict("ConstInput", {
+    "const": Optional[str],
+    "value": Optional[Summary],
+    "from": NotRequired[str],             # the node that computed it (frozen) or it was detached from
+})
 
 
 class EdgeInput(TypedDict):
@@ -43,7 +48,7 @@ class TraceNode(TypedDict):
     id: str                               # n0 is the loss's grad_fn; breadth-first from it
     op: str                               # the autograd node's class, e.g. PowBackward0
     label: str                            # its short name, e.g. Pow
-    kind: Literal["op", "leaf", "loss"]
+    kind: Literal["op", "leaf", "loss", "frozen"]  # frozen: a no-gradient op feeding the graph
     seq: Optional[int]                    # sequence number less the graph's smallest; null for leaves
     aten: Optional[str]                   # the forward aten op linked to it
     module: str                           # the module path active in the forward pass
@@ -93,6 +98,7 @@ class Constant(TypedDict):
     name: str
     shape: list[int]
     value: Optional[Summary]
+    role: NotRequired[Literal["frozen", "buffer"]]   # model tensors without gradient; absent: an input
 
 
 class Optimizer(TypedDict):
@@ -121,6 +127,36 @@ class Train(TypedDict):
     final: list[StepLeaf]
 
 
+class CapturedTrace(TypedDict):
+    """A captured step's trace in a recording: a Trace without schema, preset and recording."""
+    title: str
+    description: str
+    nodes: list[TraceNode]
+    edges: list[TraceEdge]
+    backward: list[BackwardStep]
+    fanout: list[Fanout]
+    loss: Loss
+    leaves: list[Leaf]
+    inputs: list[Constant]
+
+
+class RecordedStep(TypedDict):
+    step: int                             # 0, 1, 2... in the order rec.step() ran
+    loss: Optional[Real]                  # the step's first backward call's loss; null: none ran
+    param_norm: NotRequired[Real]         # Recorder(norms=True)
+    grad_norm: NotRequired[Optional[Real]]
+
+
+class Capture(TypedDict):
+    step: int
+    trace: CapturedTrace
+
+
+class Recording(TypedDict):
+    steps: list[RecordedStep]
+    captures: list[Capture]               # every captured step, the first (the top level) too
+
+
 class Trace(TypedDict):
     schema: Literal["bprender.trace/1"]
     title: str
@@ -136,3 +172,4 @@ class Trace(TypedDict):
     # the preset's presentation sections (view, collapse_views, render, pacing, gif), so a saved
     # trace renders as its preset does; checked by the preset rules when it is read
     preset: NotRequired[dict]
+    recording: NotRequired[Recording]     # a run recorded by bprender.Recorder (docs/formats.md)

@@ -92,3 +92,20 @@ def test_side_by_side(regen_golden):
     ticks = [[tick["text"] for tick in p["scene"]["chart"]["ticks"]] for p in scene["panels"]]
     assert ticks[0] == ticks[1]  # one shared axis
     check_golden("side-by-side-deep", bgra_to_rgb(render_frame(scene, scene["duration"])), regen_golden)
+
+
+@pytest.mark.parametrize("view", ["ops", "modules"])
+def test_fine_tuning_final_frame_draws_the_parts_without_gradient(view, regen_golden):
+    """tests/data/finetune.yaml: a frozen backbone, a buffer and a detached shortcut, in grey."""
+    from pathlib import Path
+    preset = open_preset(str(Path(__file__).parent / "data" / "finetune.yaml"), {"view": view})
+    scene = scene_of(trace_of(preset), preset)
+    check_golden(f"finetune-{view}-end", bgra_to_rgb(render_frame(scene, scene["duration"])), regen_golden)
+
+
+def test_wide_neurons_view_final_frame(regen_golden):
+    """tests/data/mnist_mlp.yaml: 784-32-10 on a batch of 64, sample 1, wide columns cut down."""
+    from pathlib import Path
+    preset = open_preset(str(Path(__file__).parent / "data" / "mnist_mlp.yaml"))
+    scene = scene_of(trace_of(preset), preset)
+    check_golden("mnist_mlp-neurons-end", bgra_to_rgb(render_frame(scene, scene["duration"])), regen_golden)

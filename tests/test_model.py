@@ -5,6 +5,7 @@ import textwrap
 
 import pytest
 import torch
+from torch import nn
 
 from bprender.errors import PresetError
 from bprender.model import Built, build_model
@@ -221,3 +222,78 @@ def test_non_scalar_loss_from_callable(tmp_path):
     built = build_model({"python": "net.py:build"}, tmp_path)
     with pytest.raises(PresetError, match="not a scalar"):
         built.run()
+
+
+# ---- inputs, targets and losses of every shape a real model uses ---------------------------
+
+def test_keyword_inputs_tuple_and_dict_targets_and_no_target():
+    from torch.nn import functional as F
+    from bprender.model.python_file import build_from_module
+
+    class Keywords(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Linear(2, 1)
+
+        def forward(self, x, scale):
+            return self.a(x) * scale
+
+    torch.manual_seed(0)
+    model, x, scale, y = Keywords(), torch.randn(3, 2), torch.full((3, 1), 2.0), torch.randn(3, 1)
+    built = build_from_module(model, {"x": x, "scale": scale}, (y, y * 2),
+                              lambda out, t: F.mse_loss(out, t[0]) + F.mse_loss(out, t[1]))
+    assert list(built.constants) == ["x", "scale", "target0", "target1"]
+    loss = built.run()
+    out = model(x=x, scale=scale)
+    expected = F.mse_loss(out, y) + F.mse_loss(out, y * 2)
+    assert torch.equal(loss, expected)
+    built = build_from_module(nn.Linear(2, 1), x, {"y": y}, lambda out, t: F.mse_loss(out, t["y"]))
+    assert list(built.constants) == ["input", "target_y"]
+    built = build_from_module(nn.Linear(2, 1), x, None, lambda out: out.pow(2).mean())
+    assert list(built.constants) == ["input"] and built.run().requires_grad
+
+
+def test_a_loss_class_instead_of_an_instance_names_the_fix():
+    from bprender.model.python_file import build_from_module
+    with pytest.raises(ValueError, match=r"`loss` is the class MSELoss, not a loss \(use nn.MSELoss\(\)\)"):
+        build_from_module(nn.Linear(2, 1), torch.ones(1, 2), torch.ones(1, 1), nn.MSELoss)
+    with pytest.raises(ValueError, match=r"use Linear\(\)"):
+        build_from_module(nn.Linear, torch.ones(1, 2), torch.ones(1, 1), "mse")
+
+
+def test_float_class_labels_to_cross_entropy_say_long():
+    from bprender.model.python_file import build_from_module
+    for loss in ("cross_entropy", nn.CrossEntropyLoss()):
+        built = build_from_module(nn.Linear(2, 3), torch.ones(4, 2), torch.tensor([0.0, 1.0, 2.0, 1.0]), loss)
+        with pytest.raises(ValueError, match=r"class indices as integers.*float32 \(pass target.long\(\)\)"):
+            built.run()
+    # probabilities (same shape as the output) are a valid float target
+    build_from_module(nn.Linear(2, 3), torch.ones(4, 2), torch.full((4, 3), 1 / 3), "cross_entropy").run()
+
+
+def test_python_file_without_target_and_a_warning_at_the_users_line(tmp_path):
+    import warnings
+    write(tmp_path, """
+        import torch
+        from torch import nn
+
+        def build():
+            model = nn.Linear(2, 1)
+            return {"model": model, "inputs": torch.ones(4, 2), "target": torch.zeros(4),
+                    "loss": "mse"}
+    """)
+    built = build_model({"python": "net.py:build"}, tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        built.run()
+    broadcast = [w for w in caught if "target size" in str(w.message)]
+    assert broadcast and broadcast[0].filename == str(tmp_path / "net.py") and broadcast[0].lineno == 8
+    write(tmp_path, """
+        import torch
+        from torch import nn
+
+        def build():
+            return {"model": nn.Linear(2, 1), "inputs": torch.ones(4, 2), "loss": lambda out: out.abs().mean()}
+    """, name="free.py")
+    built = build_model({"python": "free.py:build"}, tmp_path)
+    assert list(built.constants) == ["input"] and built.run().requires_grad

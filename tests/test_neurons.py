@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import bprender
+from bprender import jsonio
 from bprender.errors import BprenderError
 from bprender.fmt import to_float
 from bprender.pipeline import open_preset, trace_of
@@ -267,9 +268,9 @@ def test_a_residual_branch_is_refused():
 
 def test_a_layer_too_wide_for_its_numbers_suggests_the_modules_view():
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(2, 70), nn.ReLU(), nn.Linear(70, 1))
+    model = nn.Sequential(nn.Linear(2, 1100), nn.ReLU(), nn.Linear(1100, 1))
     message = neurons_error(trace_model(model, torch.randn(1, 2), torch.tensor([[1.0]]), "mse"))
-    assert "64" in message and "--view modules" in message
+    assert "1024" in message and "--view modules" in message
 
 
 def test_an_op_between_layers_is_named():
@@ -277,3 +278,70 @@ def test_an_op_between_layers_is_named():
     trace = trace_model(AddsOne(), torch.randn(1, 2), torch.tensor([[1.0]]), "mse")
     message = neurons_error(trace)
     assert "has Add between Linear layers" in message and "--view ops" in message
+
+
+# --- real batches and wide layers: one sample drawn, wide columns cut down ------------------
+
+def _mlp_trace(widths, batch, seed=0):
+    torch.manual_seed(seed)
+    layers = []
+    for a, b in zip(widths, widths[1:]):
+        layers += [nn.Linear(a, b), nn.Sigmoid()]
+    model = nn.Sequential(*layers[:-1])
+    x, y = torch.randn(batch, widths[0]), torch.randn(batch, widths[-1])
+    trace = trace_model(model, x, y, "mse")
+    # the oracle: per-sample activations and gradients from PyTorch itself
+    model.zero_grad()
+    acts = [x]
+    h = x
+    for layer in model:
+        h = layer(h)
+        h.retain_grad()
+        acts.append(h)
+    torch.nn.functional.mse_loss(h, y).backward()
+    return trace, model, acts
+
+
+def test_batch_32_of_a_2_4_1_mlp_shows_sample_one_and_exact_weight_gradients():
+    trace, model, acts = _mlp_trace([2, 4, 1], 32)
+    graph = make_view(trace, "neurons")
+    hidden = acts[2][0].tolist()     # sigmoid(fc1(x)) of sample 1
+    for i in range(4):
+        assert graph.node(f"l0n{i}").value["values"][0] == pytest.approx(hidden[i], rel=1e-6)
+    w = model[0].weight.grad         # 4x2 = 8 numbers: the exact batch gradient is kept
+    edges = {e.id: e for e in graph.edges}
+    for i in range(4):
+        for j in range(2):
+            assert edges[f"w0:{i}:{j}"].grad["values"][0] == pytest.approx(float(w[i, j]), rel=1e-6)
+    assert any("sample 1 of 32" in line for line in graph.steps[0].lines)
+    assert graph.notes == []    # nothing left out
+
+
+def test_784_32_10_with_batch_64_shows_first_last_and_largest_gradient_neurons():
+    trace, model, acts = _mlp_trace([784, 32, 10], 64)
+    graph = make_view(trace, "neurons")
+    inputs = [n for n in graph.nodes if n.id.startswith("x")]
+    hidden = [n for n in graph.nodes if n.id.startswith("l0n")]
+    outputs = [n for n in graph.nodes if n.id.startswith("l1n")]
+    assert len(inputs) == len(hidden) == len(outputs) == 4
+    assert graph.node("more0").sub == "780 more" and graph.node("more1").sub == "28 more"
+    assert graph.node("more2").sub == "6 more"
+    # the first, the last, and the two hidden neurons whose ∂L/∂a (sample 1) is largest
+    g = acts[2].grad[0].abs()
+    ends = {0, 31}
+    top = sorted((i for i in range(32) if i not in ends), key=lambda i: -float(g[i]))[:2]
+    assert {int(n.id[3:]) for n in hidden} == ends | set(top)
+    for n in hidden:
+        i = int(n.id[3:])
+        assert n.value["values"][0] == pytest.approx(float(acts[2][0, i].detach()), rel=1e-5)
+        assert n.grad["values"][0] == pytest.approx(float(acts[2].grad[0, i]), rel=1e-5)
+    # weight edges: sample 1's term δᵢ·xⱼ of ∂L/∂W (the batch sum is not kept for 784x32)
+    delta = acts[1].grad[0]
+    edge = next(e for e in graph.edges if e.id.startswith("w0:"))
+    _, i, j = edge.id.split(":")
+    x = acts[0][0, int(j)].detach()
+    assert edge.grad["values"][0] == pytest.approx(float(delta[int(i)] * x), rel=1e-4, abs=1e-9)
+    assert "sample 1 of 64" in graph.notes[0] and "share" in graph.notes[0] and "Wide" in graph.notes[1]
+    assert all(e.src in ids and e.dst in ids for ids in [{n.id for n in graph.nodes}] for e in graph.edges)
+    # the trace stays small: only the first sample's rows are kept
+    assert len(jsonio.dumps(trace)) < 400_000

@@ -27,6 +27,8 @@ class Built:
     leaves: named leaf tensors that require grad (parameters), in a stable order.
     constants: named tensors that do not require grad (inputs, targets).
     module: the nn.Module for python models (used for module paths), else None.
+    roles: constant name -> "frozen" (a parameter that does not require grad) or "buffer";
+    inputs and targets have none.
     names: (name, value) of every step of the last run(), in order (steps models; the trace
         labels each value's node with its name), else empty.
     """
@@ -34,6 +36,7 @@ class Built:
     leaves: dict = field(default_factory=dict)
     constants: dict = field(default_factory=dict)
     module: Any = None
+    roles: dict = field(default_factory=dict)
     names: list = field(default_factory=list)
 
 

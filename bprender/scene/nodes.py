@@ -24,7 +24,7 @@ def node_lines(n, per_step: dict | None = None) -> list[tuple[str, str, str, lis
     if n.sub:
         lines.append((n.sub, "sub", "", None))
     lines.append((summary_text(n.value), "value", "lit", per_step.get("value")))
-    if n.kind != "const":
+    if n.kind not in ("const", "frozen"):
         lines.append(("grad " + summary_text(n.grad), "grad", "grad", per_step.get("grad")))
     if n.flag:  # "vanishing" / "exploding", shown with the gradient it is about
         lines.append((n.flag, "flag", "grad", None))
@@ -89,7 +89,7 @@ def _px(sizes: Sizes, role: str) -> float:
 
 
 def scene_node(n, box, graph: ViewGraph, timing: Timing, sizes: Sizes, fonts, per_step: dict | None = None) -> dict:
-    fill = {"leaf": "leaf_fill", "const": "const_fill"}.get(n.kind, "node_fill")
+    fill = {"leaf": "leaf_fill", "const": "const_fill", "frozen": "const_fill"}.get(n.kind, "node_fill")
     # a flagged layer's border and gradient take the flag colour: that is what to look at
     grad_color = "flag" if n.flag else sign_role(summary_sign_value(n.grad))
     t_fwd = timing.forward.get(n.id, 0.0)

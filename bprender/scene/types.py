@@ -105,7 +105,7 @@ class NodeTracks(TypedDict):
 
 class Node(TypedDict):
     id: str
-    kind: Literal["loss", "op", "leaf", "const"]
+    kind: Literal["loss", "op", "leaf", "const", "frozen"]
     x: float                     # centre
     y: float
     w: float

@@ -1,13 +1,16 @@
 """Tensor summaries for the trace JSON.
 
 A summary is ``{"shape", "dtype", "stats": {"min", "max", "mean", "norm"}, "values"}``;
-``values`` (flattened, row-major) only for tensors of at most ``MAX_VALUES`` elements.
+``values`` (flattened, row-major) only for tensors of at most ``MAX_VALUES`` elements. A bigger
+2-D tensor (a batch of feature vectors) keeps ``sample``: its first row, when that row has at most
+``MAX_SAMPLE`` elements, so the neurons view can draw the first sample of a real batch.
 Float32/16 numbers are written with the shortest decimal that round-trips in their own
 precision (0.1, not 0.10000000149011612). NaN and infinities stay floats here; jsonio
 writes them as strings.
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -15,13 +18,19 @@ import numpy as np
 import torch
 
 MAX_VALUES = 64
+MAX_SAMPLE = 1024
 
 _SHORT = {torch.float32: np.float32, torch.bfloat16: np.float32, torch.float16: np.float16}
+_LARGEST = {t: float(np.finfo(t).max) for t in (np.float32, np.float16)}
 
 
+@functools.lru_cache(maxsize=1 << 16)   # a captured step summarises many equal numbers
 def _shorten(x: float, np_type) -> float:
     if not math.isfinite(x):
         return x
+    if abs(x) > _LARGEST[np_type]:   # beyond float32's range (a norm of huge numbers): no warning
+        with np.errstate(over="ignore"):
+            return float(str(np_type(x)))
     return float(str(np_type(x)))
 
 
@@ -58,10 +67,22 @@ def summarize(t: Any) -> dict | None:
             out["values"] = []
             return out
         exact_int = not (t.is_floating_point() or t.is_complex())
-        f = t.abs().double() if t.is_complex() else t.double()
-        lo, hi = f.min().item(), f.max().item()
-        mean = f.mean().item()
-        norm = torch.linalg.vector_norm(f).item()
+        if short is not None and n <= MAX_VALUES:
+            # a small float tensor: one read-back, the statistics in Python (float64, as torch's
+            # double ones; a captured training step summarises hundreds of these)
+            listed = t.reshape(-1).float().tolist()
+            lo, hi = min(listed), max(listed)
+            if any(v != v for v in listed):
+                lo = hi = mean = norm = math.nan
+            elif math.inf in listed and -math.inf in listed:
+                mean, norm = math.nan, math.inf      # inf + (-inf), as torch's mean gives
+            else:
+                mean = math.fsum(listed) / n
+                norm = math.sqrt(math.fsum(v * v for v in listed))
+        else:
+            f = t.abs().double() if t.is_complex() else t.double()
+            # one read-back for the four (the same numbers as four .item() calls)
+            lo, hi, mean, norm = torch.stack((f.min(), f.max(), f.mean(), torch.linalg.vector_norm(f))).tolist()
         if exact_int:
             lo, hi = int(lo), int(hi)
         elif short is not None:
@@ -77,4 +98,15 @@ def summarize(t: Any) -> dict | None:
             else:
                 values = flat.tolist()
             out["values"] = values
+        elif t.dim() == 2 and 0 < t.shape[1] <= MAX_SAMPLE and not t.is_complex():
+            out["sample"] = _plain(t[0], short)
         return out
+
+
+def _plain(flat: torch.Tensor, short) -> list:
+    """A 1-D float tensor's numbers as the trace writes them."""
+    if flat.dtype == torch.bool:
+        return [int(v) for v in flat.tolist()]
+    if short is not None:
+        return [_shorten(v, short) for v in flat.float().tolist()]
+    return flat.tolist()

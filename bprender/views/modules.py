@@ -32,7 +32,12 @@ run's last op whose value leaves the run).
 Dense graphs (more than EDGE_LABELS_UP_TO edges) show no gradient label on every edge; colour
 and width still show each edge's gradient. Forward waves light a node once all its inputs are lit.
 
-Steps: one per node (constants excepted), each where the engine fires the node's FIRST op (when
+Parts without gradient (the trace's "frozen" op nodes: a frozen backbone, a value computed from
+the inputs, a detached branch) form their own runs the same way, in forward order, drawn as kind
+"frozen" nodes; a frozen module's own frozen parameters and buffers fold into its node. They join
+the rest by edges that carry no gradient, wherever a constant input names its source (``from``).
+
+Steps: one per node (constants and frozen nodes excepted), each where the engine fires the node's FIRST op (when
 the gradient reaches the module's output), kept causal: a node steps only after every node it
 feeds has stepped (the engine order mostly already is).
 """
@@ -54,6 +59,7 @@ ONE_LINE = 90          # characters: a step's head and its sends line share one 
 EDGE_LABELS_UP_TO = 40  # edges; a denser graph shows no gradient label on each edge
 MATMUL_OPS = {"Mm": "matmul", "Bmm": "matmul", "Matmul": "matmul", "Addmm": "addmm", "Baddbmm": "baddbmm"}
 LOSS_INPUT = "target"
+NO_GRAD_GROUP = "no gradient"   # legend group of the parts without gradient outside any module
 
 
 class _Group:
@@ -68,8 +74,9 @@ class _Group:
 
 
 def modules_view(trace: dict) -> ViewGraph:
-    ops = sorted((n for n in trace["nodes"] if n["kind"] != "leaf"),
+    ops = sorted((n for n in trace["nodes"] if n["kind"] not in ("leaf", "frozen")),
                  key=lambda n: (n["seq"] if n["seq"] is not None else math.inf, n["id"]))
+    frozen = _frozen_runs([n for n in trace["nodes"] if n["kind"] == "frozen"])
     loss_id = (trace.get("loss") or {}).get("node") or "n0"
     has_modules = any(n.get("module") for n in trace["nodes"])
     groups = _runs(ops, loss_id) if has_modules else [_single(n, loss_id) for n in ops]
@@ -78,7 +85,11 @@ def modules_view(trace: dict) -> ViewGraph:
         g.id = f"m{k}"
         for n in g.ops:
             member_of[n["id"]] = g.id
-    by_group = {g.id: g for g in groups}
+    for k, g in enumerate(frozen):
+        g.id = f"f{k}"
+        for n in g.ops:
+            member_of[n["id"]] = g.id
+    by_group = {g.id: g for g in groups + frozen}
 
     consumers: dict[str, list[dict]] = {}
     for e in trace["edges"]:
@@ -108,8 +119,11 @@ def modules_view(trace: dict) -> ViewGraph:
     leaf_rank = {leaf["node"]: k for k, leaf in enumerate(trace.get("leaves", [])) if leaf.get("node")}
     for g in groups:  # parameters in named_parameters() order: weight before bias
         g.leaves.sort(key=lambda n: leaf_rank.get(n["id"], len(leaf_rank)))
-    consts = _const_nodes(trace, ops)
+    roles = {i["name"]: i.get("role") for i in trace.get("inputs", [])}
+    folded = _fold_frozen_consts(frozen, roles, member_of)
+    consts = _const_nodes(trace, ops + [n for g in frozen for n in g.ops], roles, folded)
     graph.nodes.extend(consts)
+    graph.nodes.extend(_frozen_node(g, trace, parents) for g in frozen)
     first_use = {}  # leaf nodes go just before their first consumer: the node order reads forward
     for n in leaf_nodes:
         uses = [member_of[e["to"]] for e in consumers.get(n["id"], []) if e["to"] in member_of]
@@ -133,7 +147,7 @@ def modules_view(trace: dict) -> ViewGraph:
     graph.nodes.extend(leaf_view[i] for i in leaves_before.get(len(groups), []))
 
     graph.edges = _edges(trace, member_of)
-    graph.edges.extend(_const_edges(ops, member_of))
+    graph.edges.extend(_acyclic(graph.edges, _const_edges(ops + [n for g in frozen for n in g.ops], member_of, folded)))
     graph.edge_labels = len(graph.edges) <= EDGE_LABELS_UP_TO
     graph.forward = _waves(graph)
 
@@ -274,17 +288,61 @@ def _leaf_node(n: dict, leaf_grads: dict) -> ViewNode:
                     group=module.split(".")[0] if module else "parameters")
 
 
-def _const_nodes(trace: dict, ops: list[dict]) -> list[ViewNode]:
+def _const_nodes(trace: dict, ops: list[dict], roles: dict, folded: dict) -> list[ViewNode]:
+    """Named constants: inputs (kind const), and parameters / buffers without gradient (kind
+    frozen) unless they fold into their frozen module's node."""
     values = {i["name"]: i.get("value") for i in trace.get("inputs", [])}
     out, seen = [], set()
     for n in ops:
         for inp in n.get("inputs") or []:
             name = inp.get("const") if "const" in inp else None
-            if name and name not in seen:
+            if name and name not in seen and name not in folded:
                 seen.add(name)
-                out.append(ViewNode(id=f"c:{name}", kind="const", label=name,
-                                    value=values.get(name) or inp.get("value"), group="inputs"))
+                role = roles.get(name)
+                out.append(ViewNode(id=f"c:{name}", kind="frozen" if role else "const", label=name,
+                                    sub=role or "", value=values.get(name) or inp.get("value"),
+                                    group=NO_GRAD_GROUP if role else "inputs", op="no gradient" if role else ""))
     return out
+
+
+def _frozen_runs(nodes: list[dict]) -> list[_Group]:
+    """Frozen op nodes (in the trace's forward order) cut into runs of one module path."""
+    runs: list[_Group] = []
+    for n in nodes:
+        module = n.get("module") or ""
+        if not runs or runs[-1].module != module:
+            runs.append(_Group(module, kind="frozen"))
+        runs[-1].ops.append(n)
+    return runs
+
+
+def _fold_frozen_consts(frozen: list[_Group], roles: dict, member_of: dict) -> dict[str, str]:
+    """Frozen parameters and buffers used only by their own module's frozen node: name -> node."""
+    users: dict[str, set[str]] = {}
+    for g in frozen:
+        for n in g.ops:
+            for inp in n.get("inputs") or []:
+                name = inp.get("const") if "const" in inp else None
+                if name and roles.get(name):
+                    users.setdefault(name, set()).add(g.id)
+    by_id = {g.id: g for g in frozen}
+    out = {}
+    for name, ids in users.items():
+        if len(ids) == 1:
+            g = by_id[next(iter(ids))]
+            if g.module and name.rpartition(".")[0] == g.module:
+                out[name] = g.id
+    return out
+
+
+def _frozen_node(g: _Group, trace: dict, parents: set[str]) -> ViewNode:
+    shapes = [(i["name"], i.get("shape") or []) for i in trace.get("inputs", [])
+              if i.get("role") and i["name"].rpartition(".")[0] == g.module]
+    _, description = module_type(g.ops, shapes) if g.module and g.module not in parents else ("", "")
+    out = g.ops[-1]
+    return ViewNode(id=g.id, kind="frozen", label=g.module or "model", sub=description or op_summary(g.ops),
+                    value=out.get("value"), module=g.module, op="no gradient",
+                    group=g.module.split(".")[0] if g.module else NO_GRAD_GROUP)
 
 
 # --- edges ---------------------------------------------------------------------------------
@@ -301,16 +359,59 @@ def _edges(trace: dict, member_of: dict) -> list[ViewEdge]:
             for (src, dst), es in crossing.items()]
 
 
-def _const_edges(ops: list[dict], member_of: dict) -> list[ViewEdge]:
+def _const_edges(ops: list[dict], member_of: dict, folded: dict) -> list[ViewEdge]:
+    """Edges without gradient: named constants to their users, and a constant's source (a frozen
+    node, or the node a detached branch left) to the constant or to its user."""
     out, seen = [], set()
+
+    def add(src: str, dst: str) -> None:
+        if src != dst and (src, dst) not in seen:
+            seen.add((src, dst))
+            out.append(ViewEdge(id=f"{src}>{dst}", src=src, dst=dst, carries_grad=False))
+
     for n in ops:
         for inp in n.get("inputs") or []:
-            name = inp.get("const") if "const" in inp else None
-            key = (f"c:{name}", member_of[n["id"]])
-            if name and key not in seen:
-                seen.add(key)
-                out.append(ViewEdge(id=f"{key[0]}>{key[1]}", src=key[0], dst=key[1], carries_grad=False))
+            if "const" not in inp:
+                continue
+            name = inp.get("const")
+            source = member_of.get(inp["from"]) if inp.get("from") else None
+            if name and name in folded:
+                continue
+            if name:
+                add(f"c:{name}", member_of[n["id"]])
+                if source:
+                    add(source, f"c:{name}")
+            elif source:
+                add(source, member_of[n["id"]])
     return out
+
+
+def _acyclic(edges: list[ViewEdge], extra: list[ViewEdge]) -> list[ViewEdge]:
+    """The no-gradient edges that keep the graph acyclic. A frozen run between two ops of one
+    module's run (a mask computed inside an attention block) would feed back into the node it
+    came from; that edge is left out (the gradient edges alone are acyclic: runs follow forward
+    order)."""
+    out_of: dict[str, list[str]] = {}
+    for e in edges:
+        out_of.setdefault(e.src, []).append(e.dst)
+
+    def reaches(a: str, b: str) -> bool:
+        todo, seen = [a], set()
+        while todo:
+            node = todo.pop()
+            if node == b:
+                return True
+            if node not in seen:
+                seen.add(node)
+                todo.extend(out_of.get(node, []))
+        return False
+
+    kept = []
+    for e in extra:
+        if not reaches(e.dst, e.src):
+            kept.append(e)
+            out_of.setdefault(e.src, []).append(e.dst)
+    return kept
 
 
 def combine_grads(grads: list[dict | None]) -> dict | None:
@@ -368,7 +469,7 @@ def _steps(trace: dict, graph: ViewGraph, by_group: dict, types: dict, leaf_grad
     fired = {s["node"]: k for k, s in enumerate(trace.get("backward", []))}
     first = {}
     for n in graph.nodes:
-        if n.kind == "const":
+        if n.kind in ("const", "frozen"):
             continue
         g = by_group.get(n.id)
         members = [o["id"] for o in g.ops] if g else [n.id]

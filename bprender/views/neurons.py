@@ -246,7 +246,8 @@ def _build(trace: dict, layers: list[_Layer], tail: list[dict], uses: dict[str, 
         orient.append(standard)
 
     n_inputs = widths_in[0][0]
-    x_rows = _rows(_input_value(first, n_inputs), n_inputs, "inputs", first, 0)
+    x_summary = _input_value(first, n_inputs)
+    x_rows = _rows(x_summary, n_inputs, "inputs", first, 0)
     a_rows, g_rows, z_rows, d_rows = [x_rows], [], [], []
     for k, layer in enumerate(layers):
         width = widths_in[k][1]
@@ -254,27 +255,37 @@ def _build(trace: dict, layers: list[_Layer], tail: list[dict], uses: dict[str, 
         g_rows.append(_rows(layer.a.get("grad"), width, "gradients", layer, k))
         z_rows.append(_rows(layer.z.get("value"), width, "values", layer, k))
         d_rows.append(_rows(layer.z.get("grad"), width, "gradients", layer, k))
-    batch = len(x_rows)
+    shape = (x_summary or {}).get("shape") or []
+    batch = int(shape[0]) if len(shape) == 2 else len(x_rows)
+
+    weight_grads, bias_grads, shares = [], [], []
+    for k, layer in enumerate(layers):
+        n_in, n_out = widths_in[k]
+        wgrad, share = _weight_grad(layer.weight, uses, d_rows[k], a_rows[k], n_in, n_out, orient[k], batch)
+        weight_grads.append(wgrad)
+        shares.append(share)
+        bias_grads.append(_grad_values(layer.bias, uses) if layer.bias else None)
+    # wide columns: the first and last neurons and those with the largest gradients (inputs: the
+    # largest weight gradients leaving them), an ellipsis node for the rest
+    shown = [_pick(_column_norms(weight_grads[0]), n_inputs)]
+    for k in range(len(layers)):
+        shown.append(_pick([abs(to_float(g)) for g in g_rows[k][0]], widths_in[k][1]))
 
     graph = ViewGraph(kind="neurons", shape="circle", edge_labels=False)
     n_hidden = len(layers) - 1
-    ids: list[list[str]] = [[f"x{j}" for j in range(n_inputs)]]
-    for j in range(n_inputs):
-        graph.nodes.append(ViewNode(id=ids[0][j], kind="const", label="x" + _sub(j + 1),
-                                    value=_scalar(x_rows[0][j]), group="inputs",
-                                    op=f"input feature {j + 1}" + _sample_note(batch)))
+    ids: list[list[str]] = [[f"x{j}" for j in shown[0]]]
+    columns = [_column(graph, shown[0], n_inputs, 0, lambda j: ViewNode(
+        id=f"x{j}", kind="const", label="x" + _sub(j + 1), value=_scalar(x_rows[0][j]), group="inputs",
+        op=f"input feature {j + 1}" + _sample_note(batch)))]
 
-    weight_grads, bias_grads = [], []
     for k, layer in enumerate(layers):
         n_in, n_out = widths_in[k]
         module = layer.module
         last = k == len(layers) - 1
-        wgrad = _weight_grad(layer.weight, uses, d_rows[k], a_rows[k], n_in, n_out, orient[k])
-        bgrad = _grad_values(layer.bias, uses) if layer.bias else None
-        weight_grads.append(wgrad)
-        bias_grads.append(bgrad)
-        ids.append([f"l{k}n{i}" for i in range(n_out)])
-        for i in range(n_out):
+        wgrad, bgrad = weight_grads[k], bias_grads[k]
+        ids.append([f"l{k}n{i}" for i in shown[k + 1]])
+
+        def neuron(i, k=k, layer=layer, module=module, last=last, bgrad=bgrad, n_out=n_out):
             if last:
                 label = "y" + (_sub(i + 1) if n_out > 1 else "")  # ŷ: not in the bundled font
             else:
@@ -282,14 +293,15 @@ def _build(trace: dict, layers: list[_Layer], tail: list[dict], uses: dict[str, 
             info = [f"a = {_function(layer)}", f"z = {num(z_rows[k][0][i])}"]
             if bgrad is not None:
                 info.append(f"∂L/∂b = {num(bgrad[i])}")
-            graph.nodes.append(ViewNode(
-                id=ids[-1][i], kind="op", label=label, value=_scalar(a_rows[k + 1][0][i]),
-                grad=_scalar(g_rows[k][0][i]), module=module, group=module or _layer_name(layer, k),
-                op=", ".join(info) + _sample_note(batch)))
-        for i in range(n_out):
-            for j in range(n_in):
-                graph.edges.append(ViewEdge(id=f"w{k}:{i}:{j}", src=ids[k][j], dst=ids[k + 1][i],
-                                            carries_grad=True, grad=_scalar(wgrad[i][j])))
+            return ViewNode(id=f"l{k}n{i}", kind="op", label=label, value=_scalar(a_rows[k + 1][0][i]),
+                            grad=_scalar(g_rows[k][0][i]), module=module, group=module or _layer_name(layer, k),
+                            op=", ".join(info) + _sample_note(batch))
+
+        columns.append(_column(graph, shown[k + 1], n_out, k + 1, neuron))
+        for i in shown[k + 1]:
+            for j in shown[k]:
+                graph.edges.append(ViewEdge(id=f"w{k}:{i}:{j}", src=f"x{j}" if k == 0 else f"l{k - 1}n{j}",
+                                            dst=f"l{k}n{i}", carries_grad=True, grad=_scalar(wgrad[i][j])))
 
     loss = trace["loss"]
     loss_node = next(n for n in tail if n["id"] == loss["node"]) if any(
@@ -297,15 +309,18 @@ def _build(trace: dict, layers: list[_Layer], tail: list[dict], uses: dict[str, 
     tail_text = " → ".join(n["label"] for n in tail if n["label"] not in RESHAPES)
     graph.nodes.append(ViewNode(id="loss", kind="loss", label="L", value=loss.get("value") or loss_node.get("value"),
                                 grad=loss_node.get("grad"), op=tail_text, module=loss_node.get("module") or ""))
-    for i, src in enumerate(ids[-1]):
-        graph.edges.append(ViewEdge(id=f"out{i}", src=src, dst="loss", carries_grad=True,
+    for i in shown[-1]:
+        graph.edges.append(ViewEdge(id=f"out{i}", src=f"l{len(layers) - 1}n{i}", dst="loss", carries_grad=True,
                                     grad=_scalar(g_rows[-1][0][i])))
+    _link_ellipses(graph, shown, [n_inputs] + [w[1] for w in widths_in], ids)
 
-    graph.forward = [list(column) for column in ids] + [["loss"]]
-    graph.steps = [_loss_step(graph, tail_text, loss, g_rows[-1][0], ids[-1], batch)]
+    graph.forward = columns + [["loss"]]
+    out_grads = [g_rows[-1][0][i] for i in shown[-1]]
+    graph.steps = [_loss_step(graph, tail_text, loss, out_grads, ids[-1], batch, widths_in[-1][1])]
     for k in range(len(layers) - 1, -1, -1):
         graph.steps.append(_layer_step(k, layers[k], ids, widths_in[k], g_rows[k][0], d_rows[k][0],
-                                       a_rows[k][0], weight_grads[k], bias_grads[k], batch, uses))
+                                       a_rows[k][0], weight_grads[k], bias_grads[k], batch, uses, shown, shares[k]))
+    graph.notes = _notes(batch, shown, [n_inputs] + [w[1] for w in widths_in], any(shares))
     # vanishing / exploding layers: their neurons carry the flag, the caption names them
     by_module: dict[str, list[str]] = {}
     for node in graph.nodes:
@@ -313,6 +328,69 @@ def _build(trace: dict, layers: list[_Layer], tail: list[dict], uses: dict[str, 
             by_module.setdefault(node.module, []).append(node.id)
     apply_flags(graph, layer_flags(trace), by_module)
     return graph
+
+
+# --- wide layers: which neurons a column shows -------------------------------------------
+
+MAX_COLUMN = 4          # neurons drawn per column (more no longer fit a 720p frame readably); a
+KEEP_FIRST, KEEP_LAST = 1, 1   # wider layer shows its first and last ones, the rest by largest gradient
+
+
+def _pick(scores: list[float], width: int) -> list[int]:
+    """The neuron indices a column shows, ascending: all of a narrow layer; else the first and
+    last ones and those with the largest scores (ties: the lower index)."""
+    if width <= MAX_COLUMN:
+        return list(range(width))
+    ends = set(range(KEEP_FIRST)) | set(range(width - KEEP_LAST, width))
+    rest = sorted((i for i in range(width) if i not in ends),
+                  key=lambda i: (-(scores[i] if math.isfinite(scores[i]) else math.inf), i))
+    return sorted(ends | set(rest[:MAX_COLUMN - len(ends)]))
+
+
+def _column_norms(wgrad: list[list]) -> list[float]:
+    """Per input neuron j: the norm of the weight gradients leaving it (column j)."""
+    n_in = len(wgrad[0]) if wgrad else 0
+    return [math.sqrt(sum(to_float(row[j]) ** 2 for row in wgrad)) for j in range(n_in)]
+
+
+def _column(graph: ViewGraph, shown: list[int], width: int, c: int, make) -> list[str]:
+    """A column's neurons, with an ellipsis node ("… 776 more") before the last ones; their ids."""
+    hidden = width - len(shown)
+    out = []
+    for position, i in enumerate(shown):
+        if hidden and position == len(shown) - KEEP_LAST:
+            graph.nodes.append(ViewNode(id=f"more{c}", kind="const", label="…", sub=f"{hidden} more",
+                                        group="inputs" if c == 0 else graph.nodes[-1].group,
+                                        op=f"{hidden} of {width} neurons not drawn"))
+            out.append(f"more{c}")
+        graph.nodes.append(make(i))
+        out.append(graph.nodes[-1].id)
+    return out
+
+
+def _link_ellipses(graph: ViewGraph, shown, widths, ids) -> None:
+    """An ellipsis node stands for neurons wired like the ones drawn: an edge without gradient to
+    the next column's last neuron keeps it in its column (the layout orders a column to reduce
+    crossings, so it usually ends up next to that neuron, not always between the others)."""
+    present = {n.id for n in graph.nodes}
+    for c in range(len(ids)):
+        node = f"more{c}"
+        if node not in present:
+            continue
+        targets = [ids[c + 1][-1]] if c + 1 < len(ids) else ["loss"]
+        for dst in dict.fromkeys(targets):
+            graph.edges.append(ViewEdge(id=f"{node}>{dst}", src=node, dst=dst, carries_grad=False))
+
+
+def _notes(batch: int, shown, widths, share: bool) -> list[str]:
+    """End-caption lines for what the picture leaves out (a narrow layer on a small batch needs
+    none: the loss step's caption already names the sample drawn)."""
+    notes = []
+    if share:
+        notes.append(f"Neurons show sample 1 of {batch}; the weight edges show its share δ·a of ∂L/∂W.")
+    if any(len(s) < w for s, w in zip(shown, widths)):
+        notes.append("Wide layers show their first, last and largest-gradient neurons; … stands for the rest.")
+    return notes
 
 
 def _layer_name(layer: _Layer, k: int) -> str:
@@ -349,13 +427,15 @@ def _rows(summary: dict | None, width: int, what: str, layer: _Layer, k: int) ->
     if summary is None:
         return [[0.0] * width]
     values = summary.get("values")
+    if values is None and summary.get("sample") is not None and len(summary["sample"]) == width:
+        return [summary["sample"]]  # a big batch: the trace keeps its first sample only
     if values is None:
         count = 1
         for d in summary.get("shape") or []:
             count *= int(d)
-        raise BprenderError(f"{INTRO}, one number per neuron, but a trace keeps the numbers of tensors of at most "
-                            f"64 elements only and layer {_layer_name(layer, k)}'s {what} have {count}: "
-                            f"use --view modules")
+        raise BprenderError(f"{INTRO}, one number per neuron, but a trace keeps the numbers of a batch's first "
+                            f"sample only up to 1024 per sample and layer {_layer_name(layer, k)}'s {what} have "
+                            f"{count} in all: use --view modules")
     if not values or len(values) % width:
         raise BprenderError(f"{INTRO}; {what} at layer {_layer_name(layer, k)} do not have {width} numbers per "
                             f"sample: {ELSEWHERE}")
@@ -368,16 +448,17 @@ def _grad_values(param: _Param, uses: dict[str, int]) -> list | None:
     return (summary or {}).get("values")
 
 
-def _weight_grad(param: _Param, uses, deltas, a_prev, n_in, n_out, standard) -> list[list]:
+def _weight_grad(param: _Param, uses, deltas, a_prev, n_in, n_out, standard, batch) -> tuple[list[list], bool]:
     """∂L/∂W[i][j] (i: neuron of this layer, j: of the layer before), from PyTorch's weight
-    gradient; for a weight too big to keep its numbers, the sum over samples of δᵢ · aⱼ."""
+    gradient; for a weight too big to keep its numbers, the sum over the samples kept of δᵢ · aⱼ.
+    The flag says the sum is one sample's share only (a big batch keeps its first sample)."""
     values = _grad_values(param, uses)
     if values is None:
-        return [[sum(to_float(d[i]) * to_float(a[j]) for d, a in zip(deltas, a_prev)) for j in range(n_in)]
-                for i in range(n_out)]
+        return ([[sum(to_float(d[i]) * to_float(a[j]) for d, a in zip(deltas, a_prev)) for j in range(n_in)]
+                 for i in range(n_out)], len(deltas) < batch)
     if standard:
-        return [[values[i * n_in + j] for j in range(n_in)] for i in range(n_out)]
-    return [[values[j * n_out + i] for j in range(n_in)] for i in range(n_out)]
+        return [[values[i * n_in + j] for j in range(n_in)] for i in range(n_out)], False
+    return [[values[j * n_out + i] for j in range(n_in)] for i in range(n_out)], False
 
 
 def _scalar(v) -> dict:
@@ -418,20 +499,21 @@ def _norm(values: list[list]) -> float:
     return math.sqrt(sum(to_float(v) ** 2 for row in values for v in row))
 
 
-def _loss_step(graph, tail_text, loss, grads, out_ids, batch) -> Step:
+def _loss_step(graph, tail_text, loss, grads, out_ids, batch, n_outputs) -> Step:
     names = [graph.node(i).label for i in out_ids]
     value = (loss.get("value") or {}).get("values")
     lines = [f"L = {tail_text}(y, target)" + (f" = {num(value[0])}" if value else "")
              + "   (backward starts at ∂L/∂L = 1)"]
     shown = ", ".join(f"∂L/∂{name} = {num(g)}" for name, g in list(zip(names, grads))[:4])
-    lines.append(shown + (f", … ({len(names)} outputs)" if len(names) > 4 else "")
+    lines.append(shown + (f", … ({n_outputs} outputs)" if n_outputs > 4 else "")
                  + "   (the gradient arriving at each output)")
     if batch > 1:
         lines.append(f"Neurons show sample 1 of {batch}; weight gradients add up over all {batch} samples.")
-    return Step(nodes=["loss"], edges=[f"out{i}" for i in range(len(out_ids))], lines=lines, label="loss")
+    return Step(nodes=["loss"], edges=[f"out{i[i.index('n') + 1:]}" for i in out_ids], lines=lines, label="loss")
 
 
-def _layer_step(k, layer: _Layer, ids, widths, grads, deltas, a_prev, wgrad, bgrad, batch, uses) -> Step:
+def _layer_step(k, layer: _Layer, ids, widths, grads, deltas, a_prev, wgrad, bgrad, batch, uses, shown,
+                share: bool) -> Step:
     n_in, n_out = widths
     name = _layer_name(layer, k)
     i = _argmax(deltas)
@@ -452,7 +534,10 @@ def _layer_step(k, layer: _Layer, ids, widths, grads, deltas, a_prev, wgrad, bgr
     j = _argmax(a_prev)
     a_name = "x" if k == 0 else "a"
     w_ij = f"∂L/∂W{_pair(i + 1, j + 1)}"
-    if batch > 1:
+    if share:
+        lines.append(f"∂L/∂W[i,j] = Σ over the {batch} samples of δ[i] · {a_name}[j]; edges: sample 1's term, "
+                     f"e.g. {num(deltas[i])} · {_factor(a_prev[j])} = {num(wgrad[i][j])}")
+    elif batch > 1:
         lines.append(f"∂L/∂W[i,j] = Σ over the {batch} samples of δ[i] · {a_name}[j]   e.g. {w_ij} = {num(wgrad[i][j])}")
     else:
         lines.append(f"∂L/∂W[i,j] = δ[i] · {a_name}[j]   e.g. {w_ij} = {num(deltas[i])} · {_factor(a_prev[j])}"
@@ -464,5 +549,5 @@ def _layer_step(k, layer: _Layer, ids, widths, grads, deltas, a_prev, wgrad, bgr
         norms += f"; {layer.weight.leaf['name']} is used {uses[layer.weight.node]} times: its .grad adds the uses"
     lines.append(norms)
     nodes = ids[k + 1]
-    edges = [f"w{k}:{i}:{j}" for i in range(n_out) for j in range(n_in)]
+    edges = [f"w{k}:{i}:{j}" for i in shown[k + 1] for j in shown[k]]
     return Step(nodes=list(nodes), edges=edges, lines=lines[:MAX_LINES], label=f"layer {name}")

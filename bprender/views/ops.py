@@ -8,6 +8,11 @@ the edge they sit on, so `W.t()` reads as W feeding the matmul directly.
 A steps model's named values (y_pred = w * x + b) are labelled with their names, the op under it;
 a name assigned more than once (c = a + b; c += c + 1) is numbered in the order of its
 assignments (c₁, c₂), so the boxes and the captions say which value is meant.
+
+The parts without gradient are drawn too, as kind "frozen": the trace's frozen op nodes (a frozen
+layer, a value computed from the inputs) and the named parameters and buffers that do not require
+grad; they connect by edges that carry no gradient wherever a constant input says where it came
+from (``"from"``: a frozen op, or the graph node a detached branch left).
 """
 from __future__ import annotations
 
@@ -21,14 +26,16 @@ from .graph import Step, ViewEdge, ViewGraph, ViewNode
 VIEW_ONLY = {"View", "T", "Expand", "Transpose", "UnsafeView", "Reshape", "Permute", "Unsqueeze",
              "Squeeze", "Alias", "AsStrided", "Unfold", "Unbind", "Slice", "Select"} - {"Unbind", "Slice", "Select"}
 MAX_LINES = 3
+NO_GRAD_GROUP = "no gradient"   # legend group of frozen parts outside any module
 
 
 def ops_view(trace: dict, collapse: bool = True) -> ViewGraph:
     folded = _foldable(trace) if collapse else set()
+    frozen_folded = _foldable_frozen(trace) if collapse else set()
     graph = ViewGraph(kind="ops")
     names = step_labels(trace)
     for tnode in trace["nodes"]:
-        if tnode["id"] in folded:
+        if tnode["id"] in folded or tnode["id"] in frozen_folded:
             continue
         kind = tnode["kind"]
         label = tnode["name"] if kind == "leaf" and tnode.get("name") else names.get(tnode["id"], tnode["label"])
@@ -37,7 +44,9 @@ def ops_view(trace: dict, collapse: bool = True) -> ViewGraph:
             sub = f"{tnode['label']} {sub}" if sub else tnode["label"]
         graph.nodes.append(ViewNode(
             id=tnode["id"], kind=kind, label=label, sub=sub, value=tnode.get("value"),
-            grad=tnode.get("grad"), trace=tnode, module=tnode.get("module") or "", op=tnode.get("op") or ""))
+            grad=tnode.get("grad"), trace=tnode, module=tnode.get("module") or "",
+            op="no gradient" if kind == "frozen" else tnode.get("op") or "",
+            group=NO_GRAD_GROUP if kind == "frozen" and not tnode.get("module") else ""))
 
     # an edge into a folded node continues along that node's own outgoing edges
     source = {}  # trace edge id -> the node its gradient reaches in this view
@@ -52,7 +61,7 @@ def ops_view(trace: dict, collapse: bool = True) -> ViewGraph:
             continue
         graph.edges.append(ViewEdge(id=tedge["id"], src=source[tedge["id"]], dst=tedge["to"], carries_grad=True,
                                     grad=tedge.get("grad"), slot=tedge.get("slot")))
-    _add_constants(graph, trace, folded)
+    _add_constants(graph, trace, folded, frozen_folded, source)
     apply_flags(graph, layer_flags(trace))  # vanishing / exploding: the layers' parameter nodes
     graph.steps = _steps(trace, graph, folded, source)
     return graph
@@ -84,22 +93,61 @@ def _foldable(trace: dict) -> set[str]:
             if n["kind"] == "op" and n["label"] in VIEW_ONLY and inputs.get(n["id"]) == 1}
 
 
-def _add_constants(graph: ViewGraph, trace: dict, folded: set[str]) -> None:
+def _foldable_frozen(trace: dict) -> set[str]:
+    """Frozen view-only ops with one data input (W.t() of a frozen layer): folded like the others."""
+    return {n["id"] for n in trace["nodes"]
+            if n["kind"] == "frozen" and n["label"] in VIEW_ONLY and len(n.get("inputs") or []) == 1}
+
+
+def _add_constants(graph: ViewGraph, trace: dict, folded: set[str], frozen_folded: set[str],
+                   source: dict[str, str]) -> None:
+    roles = {i["name"]: i.get("role") for i in trace.get("inputs", [])}
+    nodes = {n["id"]: n for n in trace["nodes"]}
+    into = {e["to"]: e for e in trace["edges"] if e["to"] in folded}
     consts: dict[str, ViewNode] = {}
+    edges: set[str] = set()
+
+    def edge(src: str, dst: str, slot: int | None) -> None:
+        edge_id = f"{src}->{dst}"
+        if edge_id not in edges and src != dst:
+            edges.add(edge_id)
+            graph.edges.append(ViewEdge(id=edge_id, src=src, dst=dst, carries_grad=False, slot=slot))
+
+    def resolve(node_id: str) -> str | None:
+        """The view node a trace node id stands for (folded ones: what they fold into)."""
+        while node_id in folded:
+            node_id = into[node_id]["from"]
+        if node_id in frozen_folded:
+            return origin(nodes[node_id]["inputs"][0])
+        return node_id if node_id in nodes else None
+
+    def origin(inp: dict) -> str | None:
+        """The view node a constant input comes from: its named node (fed by where it was
+        computed, if known), else the op that computed it; None for an unnamed plain constant."""
+        name = inp.get("const") if "const" in inp else None
+        src = resolve(inp["from"]) if inp.get("from") else None
+        if not name:
+            return src
+        const_id = f"c:{name}"
+        if const_id not in consts:
+            role = roles.get(name)
+            consts[const_id] = ViewNode(id=const_id, kind="frozen" if role else "const", label=name,
+                                        value=inp.get("value"), group=NO_GRAD_GROUP if role else "inputs",
+                                        sub=role or "", op="no gradient" if role else "")
+            graph.nodes.append(consts[const_id])
+        if src is not None:
+            edge(src, const_id, None)
+        return const_id
+
     for tnode in trace["nodes"]:
-        if tnode["id"] in folded:
+        if tnode["id"] in folded or tnode["id"] in frozen_folded:
             continue
         for slot, inp in enumerate(tnode.get("inputs") or []):
-            name = inp.get("const") if "const" in inp else None
-            if not name:
+            if "const" not in inp:
                 continue
-            const_id = f"c:{name}"
-            if const_id not in consts:
-                consts[const_id] = ViewNode(id=const_id, kind="const", label=name, value=inp.get("value"),
-                                            group="inputs")
-                graph.nodes.append(consts[const_id])
-            graph.edges.append(ViewEdge(id=f"{const_id}->{tnode['id']}", src=const_id, dst=tnode["id"],
-                                        carries_grad=False, slot=slot))
+            src = origin(inp)
+            if src is not None:
+                edge(src, tnode["id"], slot)
 
 
 def _steps(trace: dict, graph: ViewGraph, folded: set[str], source: dict[str, str]) -> list[Step]:
