@@ -149,6 +149,7 @@ def _forward(built: Built):
     """Run the forward pass under the recorder and the module hooks; (loss, recorder)."""
     names = _module_names(built.module)
     stack: list[str] = []
+    classes: dict[str, str] = {}  # module path -> class name, of the modules called
 
     def pre(mod, args):
         name = names.get(id(mod))
@@ -156,6 +157,8 @@ def _forward(built: Built):
             parent = stack[-1] if stack else ""
             name = f"{parent}.{type(mod).__name__}" if parent else type(mod).__name__
         stack.append(name)
+        if name:  # the root module's path is "": it is drawn as "model"
+            classes.setdefault(name, type(mod).__name__)
 
     def post(mod, args, output):
         if stack:
@@ -163,6 +166,7 @@ def _forward(built: Built):
 
     const_names = {id(t): n for n, t in built.constants.items()}
     recorder = _Recorder(const_names, stack)
+    recorder.classes = classes
     h_pre = nn_module.register_module_forward_pre_hook(pre)
     h_post = nn_module.register_module_forward_hook(post)
     try:
@@ -421,6 +425,8 @@ def trace_built(built: Built, title: str = "", description: str = "",
         "leaves": leaves,
         "inputs": inputs,
     }
+    if recorder.classes:  # the modules view names repeated blocks by class ("TransformerEncoderLayer × 6")
+        out["modules"] = dict(sorted(recorder.classes.items()))
     if training:
         from .train import train_steps
         out["train"] = train_steps(built, loss, train)

@@ -12,7 +12,9 @@ from .ops import ops_view
 VIEWS = ("ops", "neurons", "modules")
 
 
-def make_view(trace: dict, kind: str = "ops", collapse: bool = True) -> ViewGraph:
+def make_view(trace: dict, kind: str = "ops", collapse: bool = True, depth: int | None = None,
+              expand=()) -> ViewGraph:
+    """depth and expand shape the modules view (views/blocks.py); the other views ignore them."""
     if kind == "ops":
         return ops_view(trace, collapse=collapse)
     if kind == "neurons":
@@ -20,7 +22,7 @@ def make_view(trace: dict, kind: str = "ops", collapse: bool = True) -> ViewGrap
         return neurons_view(trace)
     if kind == "modules":
         from .modules import modules_view
-        return modules_view(trace)
+        return modules_view(trace, depth=depth, expand=expand)
     raise ValueError(f"unknown view {kind!r}; choose one of {', '.join(VIEWS)}")
 
 

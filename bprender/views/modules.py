@@ -44,6 +44,7 @@ import re
 
 from ..fmt import num, summary_text, to_float
 from .flags import apply_flags, layer_flags, module_type, summary_norm
+from .blocks import Plan, plan_blocks
 from .graph import Step, ViewEdge, ViewGraph, ViewNode
 from .ops import VIEW_ONLY, step_labels
 
@@ -67,7 +68,14 @@ class _Group:
         self.kind = kind
 
 
-def modules_view(trace: dict) -> ViewGraph:
+def modules_view(trace: dict, depth: int | None = None, expand=(), collapse: bool = True) -> ViewGraph:
+    """depth: how many levels of the module tree to draw (None: all); expand: modules, classes
+    or repeated blocks to open; collapse: fold repeated blocks (views/blocks.py)."""
+    plan = plan_blocks(trace, depth, expand, collapse)
+    repeat_norms = _repeat_norms(trace, plan)
+    if plan.drawn:  # draw every module at the path the plan gives it (a copy: the trace stays as it is)
+        trace = {**trace, "nodes": [{**n, "module": plan.drawn[n["module"]]} if n.get("module") in plan.drawn
+                                    else n for n in trace["nodes"]]}
     ops = sorted((n for n in trace["nodes"] if n["kind"] != "leaf"),
                  key=lambda n: (n["seq"] if n["seq"] is not None else math.inf, n["id"]))
     loss_id = (trace.get("loss") or {}).get("node") or "n0"
@@ -118,13 +126,15 @@ def modules_view(trace: dict) -> ViewGraph:
     used_outside = {e["from"] for e in trace["edges"]
                     if e["from"] in member_of and e["to"] in member_of and member_of[e["from"]] != member_of[e["to"]]}
     types: dict[str, str] = {}
+    labels = step_labels(trace)
     call_count: dict[str, int] = {}
     leaves_before: dict[int, list[str]] = {}
     for n in leaf_nodes:
         leaves_before.setdefault(first_use[n["id"]], []).append(n["id"])
     for k, g in enumerate(groups):
         graph.nodes.extend(leaf_view[i] for i in leaves_before.get(k, []))
-        node, type_name = _group_node(g, parents, params_of, trace, loss_id, used_outside)
+        node, type_name = _group_node(g, parents, params_of, trace, loss_id, used_outside, labels, plan,
+                                      repeat_norms)
         call_count[node.label] = call_count.get(node.label, 0) + 1
         if call_count[node.label] > 1:
             node.label += f" #{call_count[node.label]}"
@@ -207,7 +217,7 @@ def _parent_paths(trace: dict) -> set[str]:
 # --- nodes ---------------------------------------------------------------------------------
 
 def _group_node(g: _Group, parents: set[str], params_of: dict, trace: dict, loss_id: str,
-                used_outside: set[str]) -> tuple[ViewNode, str]:
+                used_outside: set[str], labels: dict, plan: Plan, repeat_norms: dict) -> tuple[ViewNode, str]:
     out = _output_op(g, loss_id, used_outside)
     op_names = []
     for n in g.ops:
@@ -221,9 +231,21 @@ def _group_node(g: _Group, parents: set[str], params_of: dict, trace: dict, loss
         return ViewNode(id=g.id, kind="loss", label="loss", sub=summary, value=value, grad=out.get("grad"),
                         module=path, op=op, group="loss"), "loss"
     if not path and not parents:  # a trace without modules: one node per op (a step's name if it has one)
-        return ViewNode(id=g.id, kind="op", label=step_labels(trace).get(out["id"], out["label"]), value=out.get("value"), grad=out.get("grad"),
+        return ViewNode(id=g.id, kind="op", label=labels.get(out["id"], out["label"]), value=out.get("value"), grad=out.get("grad"),
                         op=op, group="ops"), ""
+    group = path.split(".")[0] if path else "model"
+    if path in plan.repeats:  # repeated blocks drawn as one node, a gradient norm per repeat
+        r = plan.repeats[path]
+        norms = repeat_norms[path]
+        type_name = r.type or module_type(g.ops, [])[0] or "block"
+        return ViewNode(id=g.id, kind="op", label=f"{type_name} × {len(r.members)}", sub=repeat_sub(norms),
+                        value=out.get("value"), grad=out.get("grad"), module=path, op=op, group=group,
+                        repeats=norms, repeat_labels=list(r.members)), type_name
     type_name, description = "", ""
+    if path in plan.cut:  # a module drawn whole (--depth): its class, else what its ops do
+        type_name = plan.cut[path]
+        return ViewNode(id=g.id, kind="op", label=path, sub=type_name or summary, value=out.get("value"),
+                        grad=out.get("grad"), module=path, op=op, group=group), type_name or summary
     if path not in parents:
         type_name, description = module_type(g.ops, params_of.get(path, []))
     return ViewNode(id=g.id, kind="op", label=path or "model", sub=description or summary,
@@ -395,7 +417,8 @@ def _steps(trace: dict, graph: ViewGraph, by_group: dict, types: dict, leaf_grad
                 waiting[e.src] -= 1
                 if waiting[e.src] == 0:
                     heapq.heappush(ready, (first[e.src], position[e.src], e.src))
-    order += [i for i in first if i not in set(order)]  # unreachable for an acyclic graph
+    placed = set(order)
+    order += [i for i in first if i not in placed]  # unreachable for an acyclic graph
 
     steps = []
     for node_id in order:
@@ -414,6 +437,8 @@ def _step_lines(node: ViewNode, g, type_name: str, sends: list[ViewEdge], view: 
         head = f"The loss L = {summary_text(node.value)} starts the backward pass: ∂L/∂L = 1"
     elif node.kind == "leaf":
         head = f"{node.label}: ‖∂L/∂{node.label}‖ = {_norm_text(node.grad)}"
+    elif node.repeats:
+        head = f"{node.label} ({node.module}): {repeat_caption(node.repeats, node.repeat_labels)}"
     else:
         name = f"{node.label} ({type_name})" if type_name else node.label
         params = [(_short_param(leaf.get("name") or leaf["label"], node.module),
@@ -448,3 +473,62 @@ def _short_param(name: str, module: str) -> str:
 def _norm_text(summary: dict | None) -> str:
     norm = summary_norm(summary)
     return "–" if norm is None else num(norm)
+
+
+# --- repeated blocks -----------------------------------------------------------------------
+
+def _repeat_norms(trace: dict, plan: Plan) -> dict[str, list[float]]:
+    """Drawn path of each repeat -> one gradient norm per repeat, forward order: the norm of all
+    the repeat's parameters' gradients together (its .grad), or for a repeat without
+    parameters the norm of the gradient at its output (its last op in forward order)."""
+    if not plan.repeats:
+        return {}
+    member = {m: r.path for r in plan.repeats.values() for m in r.members}
+
+    def owner(path: str):
+        while path:
+            if path in member:
+                return path
+            path = path.rpartition(".")[0]
+        return None
+
+    nodes = {n["id"]: n for n in trace["nodes"]}
+    squares: dict[str, float] = {}
+    has_params: set[str] = set()
+    for leaf in trace.get("leaves", []):
+        m = owner((nodes.get(leaf.get("node")) or {}).get("module") or "")
+        if m is None:
+            continue
+        has_params.add(m)
+        norm = summary_norm(leaf.get("grad"))
+        squares[m] = squares.get(m, 0.0) + (norm * norm if norm is not None else 0.0)
+    output: dict[str, tuple] = {}
+    for n in trace["nodes"]:
+        m = owner(n.get("module") or "") if n["kind"] != "leaf" else None
+        if m is not None and n["seq"] is not None and (m not in output or n["seq"] > output[m][0]):
+            output[m] = (n["seq"], summary_norm(n.get("grad")))
+    out = {}
+    for r in plan.repeats.values():
+        out[r.path] = [math.sqrt(squares[m]) if m in has_params else
+                       (output.get(m, (0, None))[1] if output.get(m, (0, None))[1] is not None else math.nan)
+                       for m in r.members]
+    return out
+
+
+def repeat_sub(norms: list[float]) -> str:
+    """The node's short line: the first and last repeat's gradient norm ("‖∂L/∂θ‖ 3e−7 … 0.21")."""
+    if len(norms) <= 3:
+        return "‖∂L/∂θ‖ " + " · ".join(num(x) for x in norms)
+    return f"‖∂L/∂θ‖ {num(norms[0])} … {num(norms[-1])}"
+
+
+def repeat_caption(norms: list[float], labels: list[str]) -> str:
+    """The step's summary of the repeats: a few norms in forward order and the smallest."""
+    shown = [num(x) for x in norms] if len(norms) <= 5 else \
+        [num(x) for x in norms[:3]] + ["…", num(norms[-1])]
+    text = f"‖∂L/∂θ‖ per repeat {', '.join(shown)}"
+    finite = [(x, k) for k, x in enumerate(norms) if math.isfinite(x)]
+    if finite and len(norms) > 1:
+        low, k = min(finite)
+        text += f"; smallest {num(low)} at {labels[k]}"
+    return text
