@@ -254,3 +254,15 @@ def test_a_1000_layer_sequential_is_one_node_and_a_flat_alternating_one_is_coars
     ops = [n for n in graph.nodes if n.kind == "op"]
     assert ops[0].label.startswith("0 … ") and ops[0].sub.endswith(" modules")
     assert len(graph.steps) == len(ops) + 1 and graph.notes
+
+
+def test_a_vanishing_repeat_flags_its_group():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), *[nn.Sequential(nn.Linear(4, 4), nn.Sigmoid()) for _ in range(12)],
+                          nn.Linear(4, 1))
+    graph = make_view(trace_model(model, torch.randn(5, 4), torch.randn(5, 1), "mse"), "modules")
+    node = next(n for n in graph.nodes if n.repeats)
+    assert node.label == "Sequential × 12" and node.flag == "vanishing"
+    assert node.repeats[0] < 1e-4 * max(node.repeats)  # the strip shows it: first repeat tiny, last not
+    step = next(s for s in graph.steps if s.nodes == [node.id])
+    assert step.lines[-1].startswith("Vanishing gradient: layer 1.0 ")

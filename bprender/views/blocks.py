@@ -36,6 +36,7 @@ class Plan:
     drawn: dict[str, str] = field(default_factory=dict)      # trace module path -> drawn path
     repeats: dict[str, Repeat] = field(default_factory=dict)  # drawn path -> its repeat
     cut: dict[str, str] = field(default_factory=dict)         # drawn path of a module cut by depth -> class
+    opened: list[str] = field(default_factory=list)           # repeats opened by their drawn path
 
     def path(self, module: str) -> str:
         return self.drawn.get(module, module)
@@ -137,6 +138,7 @@ def plan_blocks(trace: dict, depth: int | None = None, expand=(), collapse: bool
                 plan.repeats[drawn] = Repeat(drawn, parent, list(members), classes.get(members[0], ""))
                 if drawn in opened:  # opened by its own name: draw the members instead
                     del plan.repeats[drawn]
+                    plan.opened.append(drawn)
                     stack.extend(reversed(members))
             else:
                 stack.extend(reversed(members))
@@ -154,7 +156,7 @@ def plan_blocks(trace: dict, depth: int | None = None, expand=(), collapse: bool
 def _check_expand(expand: list[str], known: set[str], classes: dict, plan: Plan) -> None:
     """Every name given to expand must name a module, a class or a repeat: a typo otherwise
     silently draws the default."""
-    names = known | set(classes.values()) | set(plan.repeats) | {"model"}
+    names = known | set(classes.values()) | set(plan.repeats) | set(plan.opened) | {"model"}
     for name in expand:
         if name in names or name == "":
             continue

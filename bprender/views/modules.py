@@ -78,6 +78,7 @@ def modules_view(trace: dict, depth: int | None = None, expand=(), collapse: boo
     or repeated blocks to open; collapse: fold repeated blocks (views/blocks.py)."""
     plan = plan_blocks(trace, depth, expand, collapse)
     repeat_norms = _repeat_norms(trace, plan)
+    original = trace  # flags are per real layer: a vanishing repeat flags its group
     if plan.drawn:  # draw every module at the path the plan gives it (a copy: the trace stays as it is)
         trace = {**trace, "nodes": [{**n, "module": plan.drawn[n["module"]]} if n.get("module") in plan.drawn
                                     else n for n in trace["nodes"]]}
@@ -154,14 +155,17 @@ def modules_view(trace: dict, depth: int | None = None, expand=(), collapse: boo
     graph.edge_labels = len(graph.edges) <= EDGE_LABELS_UP_TO
     graph.forward = _waves(graph)
 
-    flags = layer_flags(trace)
+    flags = layer_flags(original)
     layer_nodes: dict[str, list[str]] = {}
     for f in flags:
         ids = {member_of[i] for i in f.leaf_nodes if i in member_of}
-        ids |= {g.id for g in groups if g.module and g.module == f.layer}
+        ids |= {g.id for g in groups if g.module and g.module == plan.path(f.layer)}
         layer_nodes[f.layer] = sorted(ids)
     apply_flags(graph, flags, layer_nodes)
-    flag_of = {node_id: f for f in flags for node_id in layer_nodes[f.layer]}
+    flag_of: dict = {}
+    for f in flags:  # a group of repeats is captioned with its first flagged layer (chart order)
+        for node_id in layer_nodes[f.layer]:
+            flag_of.setdefault(node_id, f)
 
     graph.steps = _steps(trace, graph, by_group, types, leaf_grads, flag_of)
     if len(groups) < drawn_before:
