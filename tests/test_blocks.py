@@ -266,3 +266,23 @@ def test_a_vanishing_repeat_flags_its_group():
     assert node.repeats[0] < 1e-4 * max(node.repeats)  # the strip shows it: first repeat tiny, last not
     step = next(s for s in graph.steps if s.nodes == [node.id])
     assert step.lines[-1].startswith("Vanishing gradient: layer 1.0 ")
+
+
+def test_the_api_and_a_saved_trace_keep_depth_and_expand(tmp_path):
+    import json
+
+    import bprender
+    model, x, y = _encoder()
+    scene = bprender.animate(model=model, inputs=x, target=y, view="modules", depth=1).scene()
+    assert [n["info"]["label"] for n in scene["nodes"] if n["kind"] == "op"] == ["0", "1"]
+    preset = _preset(tmp_path, "expand: [0.layers]\n")
+    runner = CliRunner()
+    trace, direct, again = tmp_path / "t.trace.json", tmp_path / "a.scene.json", tmp_path / "b.scene.json"
+    assert runner.invoke(cli, ["trace", preset, "-o", str(trace)]).exit_code == 0
+    assert json.loads(trace.read_text())["preset"]["expand"] == ["0.layers"]
+    assert json.loads(trace.read_text())["modules"]["0.layers.0"] == "TransformerEncoderLayer"
+    assert runner.invoke(cli, ["scene", preset, "-o", str(direct)]).exit_code == 0
+    assert runner.invoke(cli, ["scene", str(trace), "-o", str(again)]).exit_code == 0
+    assert direct.read_bytes() == again.read_bytes()
+    result = runner.invoke(cli, ["frame", str(again), "--at", "end", "--depth", "2", "-o", str(tmp_path / "x.png")])
+    assert result.exit_code == 1 and "--depth cannot change it" in result.output
