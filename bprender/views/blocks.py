@@ -163,5 +163,6 @@ def _check_expand(expand: list[str], known: set[str], classes: dict, plan: Plan)
         close = difflib.get_close_matches(name, sorted(names), n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
         some = ", ".join(sorted(r.container or "model" for r in plan.repeats.values())[:4])
-        raise BprenderError(f"expand: no module, class or repeated block called '{name}' ({hint}"
-                            f"give a module path such as {some or next(iter(sorted(known)), 'fc1')})")
+        raise BprenderError(f"--expand (expand: in a preset): no module, class or repeated block called "
+                            f"'{name}' ({hint}give a module path such as "
+                            f"{some or next(iter(sorted(known)), 'fc1')})")
