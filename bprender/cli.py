@@ -31,7 +31,8 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 # CLI flag <-> preset key, so an override error names the flag the user typed
 FLAGS = {"view": "--view", "render.size": "--size", "render.fps": "--fps", "render.quality": "--quality",
-         "render.theme": "--theme", "render.font": "--font", "gif.width": "--width", "gif.fps": "--fps"}
+         "render.theme": "--theme", "render.font": "--font", "gif.width": "--width", "gif.fps": "--fps",
+         "depth": "--depth", "expand": "--expand"}
 
 
 BUG_STATUS = 70  # EX_SOFTWARE (sysexits.h): an internal error, not the user's mistake
@@ -148,6 +149,11 @@ def look_options(f):
     f = click.option("--view", "view_kind", type=click.Choice(["ops", "neurons", "modules"]), default=None,
                      help="ops: the autograd graph; neurons: an MLP as a network diagram; modules: one node "
                           "per module (default: the preset's, else ops).")(f)
+    f = click.option("--depth", type=click.IntRange(min=1), default=None, metavar="N",
+                     help="Modules view: draw N levels of the module tree, deeper modules whole (default: all).")(f)
+    f = click.option("--expand", multiple=True, metavar="NAME",
+                     help="Modules view: open a repeated block or a module drawn whole (a module path such as "
+                          "encoder.layers, or a class). Repeatable.")(f)
     return f
 
 
@@ -333,7 +339,7 @@ def trace(preset, output):
 @click.option("--for", "target", type=click.Choice(["video", "gif", "sheet"]), default="video", show_default=True,
               help="Lay the scene out for this output: a GIF's or a contact sheet's frames are smaller.")
 @look_options
-def scene(presets, output, size, fps, target, theme, view_kind):
+def scene(presets, output, size, fps, target, theme, view_kind, depth, expand):
     """Write the resolved Scene (positions, colours, text, timing) as JSON.
 
     The same file drives the video renderer and the HTML player, and every rendering command
@@ -349,7 +355,7 @@ def scene(presets, output, size, fps, target, theme, view_kind):
     from .encode import atomic_output
     from .jsonio import dumps
     out = default_output_many(presets, output, ".scene.json")
-    _, s = load_scene(presets, request_of(size=size, fps=fps, theme=theme, view=view_kind), target=target)
+    _, s = load_scene(presets, request_of(size=size, fps=fps, theme=theme, view=view_kind, depth=depth, expand=expand), target=target)
     text = dumps(s)
     run(lambda: _write_text(out, text, atomic_output))
     click.echo(f"wrote {out}", err=True)
@@ -377,7 +383,7 @@ def size_kb(path: Path) -> int:
 @view_options
 @lecture_options
 @quiet_option
-def video(presets, output, size, fps, quality, theme, view_kind, highlight, hide, only, list_steps, quiet):
+def video(presets, output, size, fps, quality, theme, view_kind, depth, expand, highlight, hide, only, list_steps, quiet):
     """Render the animation to an MP4 (H.264) video for slides.
 
     \b
@@ -394,7 +400,7 @@ def video(presets, output, size, fps, quality, theme, view_kind, highlight, hide
     from .lecture import part_span
     from .render import frame_count, render_video
     out = default_output_many(presets, output, ".mp4")
-    source, s = load_scene(presets, request_of(size=size, fps=fps, quality=quality, theme=theme, view=view_kind))
+    source, s = load_scene(presets, request_of(size=size, fps=fps, quality=quality, theme=theme, view=view_kind, depth=depth, expand=expand))
     if list_steps:
         return print_steps(s)
     span = run(lambda: part_span(s, only)) if only is not None else None
@@ -423,7 +429,7 @@ def part_note(scene: dict, span) -> str:
 @view_options
 @lecture_options
 @quiet_option
-def gif(presets, output, width, fps, theme, view_kind, highlight, hide, only, list_steps, quiet):
+def gif(presets, output, width, fps, theme, view_kind, depth, expand, highlight, hide, only, list_steps, quiet):
     """Render a looping GIF to drop into PowerPoint, Keynote or Google Slides.
 
     \b
@@ -435,7 +441,7 @@ def gif(presets, output, width, fps, theme, view_kind, highlight, hide, only, li
     from .lecture import part_span
     from .render import frame_count, render_gif
     out = default_output_many(presets, output, ".gif")
-    source, s = load_scene(presets, request_of(gif_width=width, gif_fps=fps, theme=theme, view=view_kind),
+    source, s = load_scene(presets, request_of(gif_width=width, gif_fps=fps, theme=theme, view=view_kind, depth=depth, expand=expand),
                            target="gif")
     if list_steps:
         return print_steps(s)
@@ -454,7 +460,7 @@ def gif(presets, output, width, fps, theme, view_kind, highlight, hide, only, li
 @output_option(".html", "page")
 @look_options
 @steps_only_option
-def html(presets, output, theme, view_kind, list_steps):
+def html(presets, output, theme, view_kind, depth, expand, list_steps):
     """Write the interactive player: one self-contained HTML file.
 
     The page needs no network and no server: the font, the player and the animation are
@@ -475,7 +481,7 @@ def html(presets, output, theme, view_kind, list_steps):
     from .encode import atomic_output
     from .html import export_html
     out = default_output_many(presets, output, ".html")
-    _, s = load_scene(presets, request_of(theme=theme, view=view_kind))
+    _, s = load_scene(presets, request_of(theme=theme, view=view_kind, depth=depth, expand=expand))
     if list_steps:
         return print_steps(s)
     page = run(lambda: export_html(s, theme))
@@ -492,7 +498,7 @@ def html(presets, output, theme, view_kind, list_steps):
 @size_option
 @look_options
 @view_options
-def frame(presets, at, output, size, theme, view_kind, highlight, hide):
+def frame(presets, at, output, size, theme, view_kind, depth, expand, highlight, hide):
     """Write one frame as PNG, SVG or PDF (by the output's suffix) for handouts.
 
     \b
@@ -504,7 +510,7 @@ def frame(presets, at, output, size, theme, view_kind, highlight, hide):
     """
     from .render import render_still
     out = default_output_many(presets, output, ".png")
-    _, s = load_scene(presets, request_of(size=size, theme=theme, view=view_kind))
+    _, s = load_scene(presets, request_of(size=size, theme=theme, view=view_kind, depth=depth, expand=expand))
     t = run(lambda: resolve_time(s, at))
     view = view_for(s, highlight, hide, theme)
     run(lambda: render_still(s, out, t, view=view))
@@ -521,7 +527,7 @@ def frame(presets, at, output, size, theme, view_kind, highlight, hide):
               help="At most this many backward steps (evenly spread, first and last included).")
 @look_options
 @view_options
-def sheet(preset, output, size, cols, backward, theme, view_kind, highlight, hide):
+def sheet(preset, output, size, cols, backward, theme, view_kind, depth, expand, highlight, hide):
     """Write a contact sheet for handouts: the key frames in a grid, each labelled with its step.
 
     One frame per phase and a few backward steps, each a moment after its step starts (as
@@ -539,7 +545,7 @@ def sheet(preset, output, size, cols, backward, theme, view_kind, highlight, hid
     out = default_output(preset, output, ".sheet.png")
     if out.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise UserError(f"cannot write {out}: a contact sheet is a .png or a .pdf (or an .svg)")
-    _, s = load_scene((preset,), request_of(size=size, theme=theme, view=view_kind),
+    _, s = load_scene((preset,), request_of(size=size, theme=theme, view=view_kind, depth=depth, expand=expand),
                       target="video" if size else "sheet")
     view = view_for(s, highlight, hide, theme)
     layout = run(lambda: render_sheet(s, out, cols=cols, backward=backward, view=view))

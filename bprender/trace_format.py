@@ -138,6 +138,7 @@ class CapturedTrace(TypedDict):
     loss: Loss
     leaves: list[Leaf]
     inputs: list[Constant]
+    modules: NotRequired[dict[str, str]]  # module path -> class name (python models)
 
 
 class RecordedStep(TypedDict):
@@ -169,6 +170,8 @@ class Trace(TypedDict):
     leaves: list[Leaf]
     inputs: list[Constant]
     train: NotRequired[Train]
+    # python models: module path -> class name of every module called in the forward pass
+    modules: NotRequired[dict[str, str]]
     # the preset's presentation sections (view, collapse_views, render, pacing, gif), so a saved
     # trace renders as its preset does; checked by the preset rules when it is read
     preset: NotRequired[dict]

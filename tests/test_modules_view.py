@@ -232,8 +232,10 @@ def test_a_12_block_transformer_lays_out():
     model, x, y = bench.build_transformer(12)
     assert bench.leaf_modules(model) >= 100
     trace = trace_model(model, x, y, "mse")
-    graph = make_view(trace, "modules")
+    folded = make_view(trace, "modules")  # by default the 12 blocks are one node
+    assert [n.label for n in folded.nodes if n.repeats] == ["Block × 12"]
+    graph = make_view(trace, "modules", expand=["blocks"])
     assert len([n for n in graph.nodes if n.kind == "op"]) >= 100
-    scene = build_scene(trace, _settings(), FontBook())
+    scene = build_scene(trace, {**_settings(), "expand": ["blocks"]}, FontBook())
     assert len(scene["nodes"]) == len(graph.nodes)
     assert_boxes_fit(scene)  # too big for the frame at reading size: its camera's overview shows it all

@@ -94,6 +94,28 @@ class Symbols:
     def term(self, node_id: str) -> tuple[str, int]:
         if node_id in self.names:
             return self.names[node_id]
+        # A formula is built from its operands' symbols, which are built from theirs: name the
+        # operands first, deepest first, from an explicit stack, so a long chain (x = x * 1.001,
+        # thousands of times) never recurses deeper than one level.
+        stack, seen = [node_id], {node_id}
+        pending = []
+        while stack:
+            current = stack.pop()
+            pending.append(current)
+            for inp in (self.graph.node(current).trace or {}).get("inputs") or []:
+                producer = self.producer_of_edge.get(inp["edge"]) if "edge" in inp else None
+                if producer is not None and producer not in self.names and producer not in seen:
+                    seen.add(producer)
+                    stack.append(producer)
+        for current in reversed(pending[1:]):
+            if current not in self.names:
+                self.names[current] = self._term_of(current)
+        return self._term_of(node_id)
+
+    def _term_of(self, node_id: str) -> tuple[str, int]:
+        """The symbol of one node, its operands already named (or named on the way: shallow)."""
+        if node_id in self.names:
+            return self.names[node_id]
         node = self.graph.node(node_id)
         result = (self.numbered[node_id], ATOM)
         if node.kind in ("op", "loss") and not is_named(node):

@@ -13,6 +13,7 @@ This is data only; bprender.preset.validate checks values against it. Kinds:
   expression  a Python expression (text)
   steps       named formulas, one `name = formula` per line (text)
   tensors     a mapping of identifier -> number or rectangular nested list of numbers
+  names       a list of strings (one string alone: a list of one)
 """
 from __future__ import annotations
 
@@ -79,6 +80,11 @@ SCHEMA: dict[str, Key] = {
     "view": Key("enum", "ops", "How the trace is drawn: ops (the autograd graph), neurons (an MLP"
                 " as a network diagram) or modules (one node per module).",
                 choices=("ops", "neurons", "modules")),
+    "depth": Key("int", None, "Modules view: how many levels of the module tree to draw (1: the"
+                 " top-level modules); deeper modules are drawn whole. Default: all.", min=1, max=64,
+                 nullable=True),
+    "expand": Key("names", [], "Modules view: modules, classes or repeated blocks to open (a"
+                  " module path such as encoder.layers, or a class such as TransformerEncoderLayer)."),
     "collapse_views": Key("bool", True, "In the ops view, fold view-only ops (View, T, Expand,"
                           " Transpose, ...) into the edges they sit on."),
     "render": Key("section", None, "Video output.", children={

@@ -101,6 +101,7 @@ def _expected(key: Key) -> str:
         "expression": "a formula as text, e.g. (w * x + b - y_true) ** 2",
         "steps": "text with one step per line, e.g. steps: |  then y_pred = w * x + b",
         "tensors": "a mapping of names to numbers or nested lists of numbers",
+        "names": "a list of names, e.g. [layers, encoder.layers.0]",
         "section": "a mapping of keys (" + ", ".join(key.children) + ")",
     }[key.kind]
 
@@ -392,6 +393,15 @@ def _shape(shape: tuple) -> str:
     return "a list of " + "x".join(map(str, shape))
 
 
+def _check_names(key: Key, value, dotted, base_dir):
+    """A list of names; one name alone is taken as a list of one."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+        raise _type_error(key, value, dotted)
+    return list(value)
+
+
 def _check_bool(key: Key, value, dotted, base_dir):
     if not isinstance(value, bool):
         raise _type_error(key, value, dotted)
@@ -402,7 +412,7 @@ _CHECKERS: dict[str, Callable[[Key, Any, str, Path], Any]] = {
     "section": _check_section, "text": _check_text, "int": _check_int, "bool": _check_bool,
     "number": _check_number, "enum": _check_enum, "size": _check_size, "font": _check_font,
     "pyref": _check_pyref, "expression": _check_expression, "steps": _check_steps,
-    "tensors": _check_tensors,
+    "tensors": _check_tensors, "names": _check_names,
 }
 
 

@@ -37,7 +37,8 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
     width, height = settings["size"]
     fitter = TextFitter(fonts)
     sizes = sizes_for(width, height, settings.get("text_scale", 1.0), settings.get("floor_height"))
-    graph = make_view(trace, settings.get("view", "ops"), collapse=settings.get("collapse_views", True))
+    graph = make_view(trace, settings.get("view", "ops"), collapse=settings.get("collapse_views", True),
+                      depth=settings.get("depth"), expand=settings.get("expand") or ())
     n_train = train_count(trace)
     timing = make_timing(graph, settings["pacing"], n_train)
     header = build_header(trace, width, sizes, fitter, timing.phases)

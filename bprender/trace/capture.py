@@ -222,6 +222,7 @@ class Capture:
         self.body: dict | None = None
         self._names = _module_names(built.module)
         self._stack: list[str] = []
+        self.classes: dict[str, str] = {}  # module path -> class name, of the modules called
         self._const_names = {id(t): n for n, t in self.constants.items()}
         self.recorder = _Recorder(self._const_names, self._stack, name_const)
         self._handles: list = []
@@ -236,7 +237,7 @@ class Capture:
             self._const_names[id(t)] = name
 
     def __enter__(self) -> "Capture":
-        stack, names = self._stack, self._names
+        stack, names, classes = self._stack, self._names, self.classes
 
         def pre(mod, args):
             name = names.get(id(mod))
@@ -244,6 +245,8 @@ class Capture:
                 parent = stack[-1] if stack else ""
                 name = f"{parent}.{type(mod).__name__}" if parent else type(mod).__name__
             stack.append(name)
+            if name:  # the root module's path is "": it is drawn as "model"
+                classes.setdefault(name, type(mod).__name__)
 
         def post(mod, args, output):
             if stack:
@@ -285,6 +288,8 @@ class Capture:
                            _step_names(self.built))
             result = graph.run_backward(run or loss.backward)
             self.body = graph.assemble(self.built.module is not None)
+            if self.classes:  # the modules view names repeated blocks by class ("TransformerEncoderLayer × 6")
+                self.body["modules"] = dict(sorted(self.classes.items()))
         return result
 
 

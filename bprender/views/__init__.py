@@ -7,20 +7,29 @@
 from __future__ import annotations
 
 from .graph import Step, ViewEdge, ViewGraph, ViewNode
-from .ops import ops_view
+from .budget import NODE_BUDGET, ops_node_count, over_budget
+from .ops import _foldable, ops_view
 
 VIEWS = ("ops", "neurons", "modules")
 
 
-def make_view(trace: dict, kind: str = "ops", collapse: bool = True) -> ViewGraph:
+def make_view(trace: dict, kind: str = "ops", collapse: bool = True, depth: int | None = None,
+              expand=()) -> ViewGraph:
+    """depth and expand shape the modules view (views/blocks.py); the other views ignore them."""
     if kind == "ops":
+        count = ops_node_count(trace, _foldable(trace) if collapse else set())
+        if count > NODE_BUDGET:  # before any caption or layout work: the message comes in ms
+            raise over_budget("ops", count)
         return ops_view(trace, collapse=collapse)
     if kind == "neurons":
         from .neurons import neurons_view
-        return neurons_view(trace)
+        graph = neurons_view(trace)
+        if len(graph.nodes) > NODE_BUDGET:
+            raise over_budget("neurons", len(graph.nodes))
+        return graph
     if kind == "modules":
         from .modules import modules_view
-        return modules_view(trace)
+        return modules_view(trace, depth=depth, expand=expand)
     raise ValueError(f"unknown view {kind!r}; choose one of {', '.join(VIEWS)}")
 
 

@@ -23,6 +23,11 @@ class ViewNode:
     op: str = ""                # what the node computes, for the tooltip (e.g. AddmmBackward0)
     group: str = ""             # legend group; default: top-level module, else by kind
     flag: str = ""              # "vanishing" / "exploding" when its gradient stands out
+    # repeated blocks drawn as one node (modules view): one gradient norm per repeat, forward
+    # order (its parameters' gradient norm, or without parameters its output's), and the
+    # repeats' module paths; empty for any other node
+    repeats: list[float] = field(default_factory=list)
+    repeat_labels: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -49,6 +49,8 @@ import re
 
 from ..fmt import num, summary_text, to_float
 from .flags import apply_flags, layer_flags, module_type, summary_norm
+from .blocks import Plan, plan_blocks
+from .budget import NODE_BUDGET
 from .graph import Step, ViewEdge, ViewGraph, ViewNode
 from .ops import VIEW_ONLY, step_labels
 
@@ -63,7 +65,7 @@ NO_GRAD_GROUP = "no gradient"   # legend group of the parts without gradient out
 
 
 class _Group:
-    __slots__ = ("id", "module", "ops", "leaves", "kind")
+    __slots__ = ("id", "module", "ops", "leaves", "kind", "title", "sub", "modules", "parts")
 
     def __init__(self, module: str, kind: str = "op"):
         self.id = ""
@@ -71,15 +73,29 @@ class _Group:
         self.ops: list[dict] = []     # trace op nodes, forward order
         self.leaves: list[dict] = []  # folded parameter nodes
         self.kind = kind
+        self.title = ""               # set when coarsened (_coarsen): the node's label and sub
+        self.sub = ""
+        self.modules = {module}       # module paths whose parameters fold into it
+        self.parts: list[_Group] = [] # coarsened: the groups merged into it, forward order
 
 
-def modules_view(trace: dict) -> ViewGraph:
+def modules_view(trace: dict, depth: int | None = None, expand=(), collapse: bool = True) -> ViewGraph:
+    """depth: how many levels of the module tree to draw (None: all); expand: modules, classes
+    or repeated blocks to open; collapse: fold repeated blocks (views/blocks.py)."""
+    plan = plan_blocks(trace, depth, expand, collapse)
+    repeat_norms = _repeat_norms(trace, plan)
+    original = trace  # flags are per real layer: a vanishing repeat flags its group
+    if plan.drawn:  # draw every module at the path the plan gives it (a copy: the trace stays as it is)
+        trace = {**trace, "nodes": [{**n, "module": plan.drawn[n["module"]]} if n.get("module") in plan.drawn
+                                    else n for n in trace["nodes"]]}
     ops = sorted((n for n in trace["nodes"] if n["kind"] not in ("leaf", "frozen")),
                  key=lambda n: (n["seq"] if n["seq"] is not None else math.inf, n["id"]))
     frozen = _frozen_runs([n for n in trace["nodes"] if n["kind"] == "frozen"])
     loss_id = (trace.get("loss") or {}).get("node") or "n0"
     has_modules = any(n.get("module") for n in trace["nodes"])
     groups = _runs(ops, loss_id) if has_modules else [_single(n, loss_id) for n in ops]
+    drawn_before = len(groups)
+    groups = _coarsen(groups, has_modules, step_labels(trace))
     member_of: dict[str, str] = {}
     for k, g in enumerate(groups):
         g.id = f"m{k}"
@@ -101,7 +117,7 @@ def modules_view(trace: dict) -> ViewGraph:
         used_by = {member_of[e["to"]] for e in consumers.get(n["id"], []) if e["to"] in member_of}
         if len(used_by) == 1 and has_modules:
             g = by_group[next(iter(used_by))]
-            if g.module == (n.get("module") or "") and g.kind != "loss":
+            if (n.get("module") or "") in g.modules and g.kind != "loss":
                 g.leaves.append(n)
                 member_of[n["id"]] = g.id
                 continue
@@ -132,13 +148,15 @@ def modules_view(trace: dict) -> ViewGraph:
     used_outside = {e["from"] for e in trace["edges"]
                     if e["from"] in member_of and e["to"] in member_of and member_of[e["from"]] != member_of[e["to"]]}
     types: dict[str, str] = {}
+    labels = step_labels(trace)
     call_count: dict[str, int] = {}
     leaves_before: dict[int, list[str]] = {}
     for n in leaf_nodes:
         leaves_before.setdefault(first_use[n["id"]], []).append(n["id"])
     for k, g in enumerate(groups):
         graph.nodes.extend(leaf_view[i] for i in leaves_before.get(k, []))
-        node, type_name = _group_node(g, parents, params_of, trace, loss_id, used_outside)
+        node, type_name = _group_node(g, parents, params_of, trace, loss_id, used_outside, labels, plan,
+                                      repeat_norms)
         call_count[node.label] = call_count.get(node.label, 0) + 1
         if call_count[node.label] > 1:
             node.label += f" #{call_count[node.label]}"
@@ -151,16 +169,23 @@ def modules_view(trace: dict) -> ViewGraph:
     graph.edge_labels = len(graph.edges) <= EDGE_LABELS_UP_TO
     graph.forward = _waves(graph)
 
-    flags = layer_flags(trace)
+    flags = layer_flags(original)
     layer_nodes: dict[str, list[str]] = {}
     for f in flags:
         ids = {member_of[i] for i in f.leaf_nodes if i in member_of}
-        ids |= {g.id for g in groups if g.module and g.module == f.layer}
+        ids |= {g.id for g in groups if g.module and g.module == plan.path(f.layer)}
         layer_nodes[f.layer] = sorted(ids)
     apply_flags(graph, flags, layer_nodes)
-    flag_of = {node_id: f for f in flags for node_id in layer_nodes[f.layer]}
+    flag_of: dict = {}
+    for f in flags:  # a group of repeats is captioned with its first flagged layer (chart order)
+        for node_id in layer_nodes[f.layer]:
+            flag_of.setdefault(node_id, f)
 
     graph.steps = _steps(trace, graph, by_group, types, leaf_grads, flag_of)
+    if len(groups) < drawn_before:
+        hint = "; --depth and --expand choose what to open" if has_modules else ""
+        graph.notes.append(f"Drawn coarser: {drawn_before:,} boxes merged into {len(groups)} "
+                           f"(the node budget is {NODE_BUDGET}){hint}")
     return graph
 
 
@@ -221,7 +246,7 @@ def _parent_paths(trace: dict) -> set[str]:
 # --- nodes ---------------------------------------------------------------------------------
 
 def _group_node(g: _Group, parents: set[str], params_of: dict, trace: dict, loss_id: str,
-                used_outside: set[str]) -> tuple[ViewNode, str]:
+                used_outside: set[str], labels: dict, plan: Plan, repeat_norms: dict) -> tuple[ViewNode, str]:
     out = _output_op(g, loss_id, used_outside)
     op_names = []
     for n in g.ops:
@@ -234,10 +259,30 @@ def _group_node(g: _Group, parents: set[str], params_of: dict, trace: dict, loss
         value = (trace.get("loss") or {}).get("value") or out.get("value")
         return ViewNode(id=g.id, kind="loss", label="loss", sub=summary, value=value, grad=out.get("grad"),
                         module=path, op=op, group="loss"), "loss"
+    if g.title:  # merged to keep within the node budget
+        # a run of one op kind keeps a gradient norm per op (its output's), like a repeated block
+        norms = [_output_norm(part, loss_id, used_outside) for part in g.parts] if g.sub == PER_OP else []
+        name = g.ops[0]["label"]
+        return ViewNode(id=g.id, kind="op", label=g.title, sub=repeat_sub(norms, "out") if norms else g.sub,
+                        value=out.get("value"), grad=out.get("grad"), module=path, op=op,
+                        group=path.split(".")[0] if path else ("model" if parents else "ops"), repeats=norms,
+                        repeat_labels=[f"{name} {k}" for k in range(1, len(norms) + 1)]), g.title
     if not path and not parents:  # a trace without modules: one node per op (a step's name if it has one)
-        return ViewNode(id=g.id, kind="op", label=step_labels(trace).get(out["id"], out["label"]), value=out.get("value"), grad=out.get("grad"),
+        return ViewNode(id=g.id, kind="op", label=labels.get(out["id"], out["label"]), value=out.get("value"), grad=out.get("grad"),
                         op=op, group="ops"), ""
+    group = path.split(".")[0] if path else ("model" if parents else "ops")
+    if path in plan.repeats:  # repeated blocks drawn as one node, a gradient norm per repeat
+        r = plan.repeats[path]
+        norms, symbol = repeat_norms[path]
+        type_name = r.type or module_type(g.ops, [])[0] or "block"
+        return ViewNode(id=g.id, kind="op", label=f"{type_name} × {len(r.members)}", sub=repeat_sub(norms, symbol),
+                        value=out.get("value"), grad=out.get("grad"), module=path, op=op, group=group,
+                        repeats=norms, repeat_labels=list(r.members)), type_name
     type_name, description = "", ""
+    if path in plan.cut:  # a module drawn whole (--depth): its class, else what its ops do
+        type_name = plan.cut[path]
+        return ViewNode(id=g.id, kind="op", label=path, sub=type_name or summary, value=out.get("value"),
+                        grad=out.get("grad"), module=path, op=op, group=group), type_name or summary
     if path not in parents:
         type_name, description = module_type(g.ops, params_of.get(path, []))
     return ViewNode(id=g.id, kind="op", label=path or "model", sub=description or summary,
@@ -496,7 +541,8 @@ def _steps(trace: dict, graph: ViewGraph, by_group: dict, types: dict, leaf_grad
                 waiting[e.src] -= 1
                 if waiting[e.src] == 0:
                     heapq.heappush(ready, (first[e.src], position[e.src], e.src))
-    order += [i for i in first if i not in set(order)]  # unreachable for an acyclic graph
+    placed = set(order)
+    order += [i for i in first if i not in placed]  # unreachable for an acyclic graph
 
     steps = []
     for node_id in order:
@@ -515,6 +561,10 @@ def _step_lines(node: ViewNode, g, type_name: str, sends: list[ViewEdge], view: 
         head = f"The loss L = {summary_text(node.value)} starts the backward pass: ∂L/∂L = 1"
     elif node.kind == "leaf":
         head = f"{node.label}: ‖∂L/∂{node.label}‖ = {_norm_text(node.grad)}"
+    elif node.repeats:
+        symbol = "θ" if node.sub.startswith("‖∂L/∂θ‖") else "out"  # parameters' gradients, or the output's
+        where = f" ({node.module})" if node.module else ""
+        head = f"{node.label}{where}: {repeat_caption(node.repeats, node.repeat_labels, symbol)}"
     else:
         name = f"{node.label} ({type_name})" if type_name else node.label
         params = [(_short_param(leaf.get("name") or leaf["label"], node.module),
@@ -549,3 +599,129 @@ def _short_param(name: str, module: str) -> str:
 def _norm_text(summary: dict | None) -> str:
     norm = summary_norm(summary)
     return "–" if norm is None else num(norm)
+
+
+# --- within the node budget ---------------------------------------------------------------
+
+PER_OP = "per op"   # the sub of a run of one op kind, until its norms replace it
+ROOM_FOR_INPUTS = 20  # of the node budget, kept for the inputs and unfolded parameters
+
+
+def _coarsen(groups: list[_Group], has_modules: bool, labels: dict) -> list[_Group]:
+    """Groups merged until they fit the node budget, keeping forward order (merged stretches of
+    a topological order stay acyclic). First, without modules, consecutive ops of one kind
+    ("Mul × 5001", a gradient norm per op); then consecutive stretches of equal length. The
+    loss stays a node of its own."""
+    # with modules parameters fold into their module's box; without, each is a box of its own
+    target = NODE_BUDGET - ROOM_FOR_INPUTS if has_modules else NODE_BUDGET // 2
+    if len(groups) <= target:
+        return groups
+    if not has_modules:
+        groups = _merge(groups, lambda a, b: a.kind == b.kind == "op" and a.ops[-1]["label"] == b.ops[0]["label"],
+                        lambda run: (f"{run[0].ops[0]['label']} × {len(run)}", PER_OP))
+    if len(groups) > target:
+        size = -(-len(groups) // (target - 1))
+        count = {"n": 0}
+
+        def same_stretch(a, b):
+            count["n"] += 1
+            return a.kind == b.kind == "op" and count["n"] % size != 0
+
+        def name(g: _Group) -> str:
+            return g.title or (g.module or labels.get(g.ops[-1]["id"], g.ops[-1]["label"]))
+
+        groups = _merge(groups, same_stretch, lambda run: (f"{name(run[0])} … {name(run[-1])}",
+                                                            f"{len(run)} {'modules' if has_modules else 'ops'}"))
+    return groups
+
+
+def _merge(groups: list[_Group], joins, title) -> list[_Group]:
+    """Consecutive groups for which joins(previous, next) holds merged into one (a run of two or
+    more gets title(run) -> (label, sub))."""
+    runs: list[list[_Group]] = []
+    for g in groups:
+        if runs and joins(runs[-1][-1], g):
+            runs[-1].append(g)
+        else:
+            runs.append([g])
+    out = []
+    for run in runs:
+        if len(run) == 1:
+            out.append(run[0])
+            continue
+        merged = _Group(run[0].module)
+        merged.title, merged.sub = title(run)
+        for g in run:
+            merged.ops.extend(g.ops)
+            merged.modules |= g.modules
+            merged.parts.extend(g.parts or [g])
+        out.append(merged)
+    return out
+
+
+def _output_norm(g: _Group, loss_id: str, used_outside: set[str]) -> float:
+    norm = summary_norm(_output_op(g, loss_id, used_outside).get("grad"))
+    return math.nan if norm is None else norm
+
+
+# --- repeated blocks -----------------------------------------------------------------------
+
+def _repeat_norms(trace: dict, plan: Plan) -> dict[str, tuple[list[float], str]]:
+    """Drawn path of each repeat -> (one gradient norm per repeat in forward order, its symbol):
+    the norm of all the repeat's parameters' gradients together (their .grad), "θ"; or, when a
+    repeat has no parameters, the norm of the gradient at each repeat's output (its last op in
+    forward order), "out"."""
+    if not plan.repeats:
+        return {}
+    member = {m: r.path for r in plan.repeats.values() for m in r.members}
+
+    def owner(path: str):
+        while path:
+            if path in member:
+                return path
+            path = path.rpartition(".")[0]
+        return None
+
+    nodes = {n["id"]: n for n in trace["nodes"]}
+    squares: dict[str, float] = {}
+    has_params: set[str] = set()
+    for leaf in trace.get("leaves", []):
+        m = owner((nodes.get(leaf.get("node")) or {}).get("module") or "")
+        if m is None:
+            continue
+        has_params.add(m)
+        norm = summary_norm(leaf.get("grad"))
+        squares[m] = squares.get(m, 0.0) + (norm * norm if norm is not None else 0.0)
+    output: dict[str, tuple] = {}
+    for n in trace["nodes"]:
+        m = owner(n.get("module") or "") if n["kind"] != "leaf" else None
+        if m is not None and n["seq"] is not None and (m not in output or n["seq"] > output[m][0]):
+            output[m] = (n["seq"], summary_norm(n.get("grad")))
+    out = {}
+    for r in plan.repeats.values():
+        if all(m in has_params for m in r.members):
+            out[r.path] = [math.sqrt(squares[m]) for m in r.members], "θ"
+        else:  # parameterless blocks (ReLU × 4): the gradient at each one's output
+            out[r.path] = [math.nan if output.get(m, (0, None))[1] is None else output[m][1]
+                           for m in r.members], "out"
+    return out
+
+
+def repeat_sub(norms: list[float], symbol: str = "θ") -> str:
+    """The node's short line: the first and last repeat's gradient norm ("‖∂L/∂θ‖ 3e−7 … 0.21");
+    symbol θ: the repeat's parameters, out: its output."""
+    if len(norms) <= 3:
+        return f"‖∂L/∂{symbol}‖ " + " · ".join(num(x) for x in norms)
+    return f"‖∂L/∂{symbol}‖ {num(norms[0])} … {num(norms[-1])}"
+
+
+def repeat_caption(norms: list[float], labels: list[str], symbol: str = "θ") -> str:
+    """The step's summary of the repeats: a few norms in forward order and the smallest."""
+    shown = [num(x) for x in norms] if len(norms) <= 5 else \
+        [num(x) for x in norms[:3]] + ["…", num(norms[-1])]
+    text = f"‖∂L/∂{symbol}‖ per repeat {', '.join(shown)}"
+    finite = [(x, k) for k, x in enumerate(norms) if math.isfinite(x)]
+    if finite and len(norms) > 1:
+        low, k = min(finite)
+        text += f"; smallest {num(low)} at {labels[k]}"
+    return text
