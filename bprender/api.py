@@ -94,11 +94,13 @@ class Animation:
         return path
 
 
-def animate(preset=None, *, model=None, inputs=None, target=None, loss="mse", **settings) -> Animation:
+def animate(preset=None, *, model=None, inputs=None, target=None, loss="mse", step: int | None = None,
+            **settings) -> Animation:
     """Trace a preset (a YAML path, a built-in name, or a preset mapping), or open a saved trace
     or scene file, or trace a model given as Python objects with its inputs, target and loss
     ("mse", "cross_entropy", "bce" or a callable). Keyword settings are preset sections:
-    title=, description=, render={...}, pacing={...}, gif={...}."""
+    title=, description=, render={...}, pacing={...}, gif={...}. step: a recorded run's captured
+    step to show (default the first)."""
     from .pipeline import open_preset, open_source, trace_of
     if (preset is None) == (model is None):
         raise BprenderError("give either a preset or a model (with inputs, target and loss)")
@@ -111,7 +113,8 @@ def animate(preset=None, *, model=None, inputs=None, target=None, loss="mse", **
     if isinstance(preset, dict):
         chosen = preset_from_dict({**preset, **settings})
     else:
-        source = open_source(preset)
+        from .pipeline import Request
+        source = open_source(preset, Request(step=step))
         if source.kind == "trace" and not settings:
             return Animation(source.trace, source.preset)
         if source.scene is not None:

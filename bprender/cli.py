@@ -154,6 +154,9 @@ def look_options(f):
     f = click.option("--expand", multiple=True, metavar="NAME",
                      help="Modules view: open a repeated block or a module drawn whole (a module path such as "
                           "encoder.layers, or a class). Repeatable.")(f)
+    f = click.option("--step", type=click.IntRange(min=0), default=None, metavar="N",
+                     help="A recorded run (bprender.Recorder): draw captured step N (default: the first "
+                          "captured).")(f)
     return f
 
 
@@ -339,7 +342,7 @@ def trace(preset, output):
 @click.option("--for", "target", type=click.Choice(["video", "gif", "sheet"]), default="video", show_default=True,
               help="Lay the scene out for this output: a GIF's or a contact sheet's frames are smaller.")
 @look_options
-def scene(presets, output, size, fps, target, theme, view_kind, depth, expand):
+def scene(presets, output, size, fps, target, theme, view_kind, depth, expand, step):
     """Write the resolved Scene (positions, colours, text, timing) as JSON.
 
     The same file drives the video renderer and the HTML player, and every rendering command
@@ -355,7 +358,7 @@ def scene(presets, output, size, fps, target, theme, view_kind, depth, expand):
     from .encode import atomic_output
     from .jsonio import dumps
     out = default_output_many(presets, output, ".scene.json")
-    _, s = load_scene(presets, request_of(size=size, fps=fps, theme=theme, view=view_kind, depth=depth, expand=expand), target=target)
+    _, s = load_scene(presets, request_of(size=size, fps=fps, theme=theme, view=view_kind, depth=depth, expand=expand, step=step), target=target)
     text = dumps(s)
     run(lambda: _write_text(out, text, atomic_output))
     click.echo(f"wrote {out}", err=True)
@@ -383,7 +386,7 @@ def size_kb(path: Path) -> int:
 @view_options
 @lecture_options
 @quiet_option
-def video(presets, output, size, fps, quality, theme, view_kind, depth, expand, highlight, hide, only, list_steps, quiet):
+def video(presets, output, size, fps, quality, theme, view_kind, depth, expand, step, highlight, hide, only, list_steps, quiet):
     """Render the animation to an MP4 (H.264) video for slides.
 
     \b
@@ -400,7 +403,7 @@ def video(presets, output, size, fps, quality, theme, view_kind, depth, expand, 
     from .lecture import part_span
     from .render import frame_count, render_video
     out = default_output_many(presets, output, ".mp4")
-    source, s = load_scene(presets, request_of(size=size, fps=fps, quality=quality, theme=theme, view=view_kind, depth=depth, expand=expand))
+    source, s = load_scene(presets, request_of(size=size, fps=fps, quality=quality, theme=theme, view=view_kind, depth=depth, expand=expand, step=step))
     if list_steps:
         return print_steps(s)
     span = run(lambda: part_span(s, only)) if only is not None else None
@@ -429,7 +432,7 @@ def part_note(scene: dict, span) -> str:
 @view_options
 @lecture_options
 @quiet_option
-def gif(presets, output, width, fps, theme, view_kind, depth, expand, highlight, hide, only, list_steps, quiet):
+def gif(presets, output, width, fps, theme, view_kind, depth, expand, step, highlight, hide, only, list_steps, quiet):
     """Render a looping GIF to drop into PowerPoint, Keynote or Google Slides.
 
     \b
@@ -441,7 +444,7 @@ def gif(presets, output, width, fps, theme, view_kind, depth, expand, highlight,
     from .lecture import part_span
     from .render import frame_count, render_gif
     out = default_output_many(presets, output, ".gif")
-    source, s = load_scene(presets, request_of(gif_width=width, gif_fps=fps, theme=theme, view=view_kind, depth=depth, expand=expand),
+    source, s = load_scene(presets, request_of(gif_width=width, gif_fps=fps, theme=theme, view=view_kind, depth=depth, expand=expand, step=step),
                            target="gif")
     if list_steps:
         return print_steps(s)
@@ -460,7 +463,7 @@ def gif(presets, output, width, fps, theme, view_kind, depth, expand, highlight,
 @output_option(".html", "page")
 @look_options
 @steps_only_option
-def html(presets, output, theme, view_kind, depth, expand, list_steps):
+def html(presets, output, theme, view_kind, depth, expand, step, list_steps):
     """Write the interactive player: one self-contained HTML file.
 
     The page needs no network and no server: the font, the player and the animation are
@@ -481,7 +484,7 @@ def html(presets, output, theme, view_kind, depth, expand, list_steps):
     from .encode import atomic_output
     from .html import export_html
     out = default_output_many(presets, output, ".html")
-    _, s = load_scene(presets, request_of(theme=theme, view=view_kind, depth=depth, expand=expand))
+    _, s = load_scene(presets, request_of(theme=theme, view=view_kind, depth=depth, expand=expand, step=step))
     if list_steps:
         return print_steps(s)
     page = run(lambda: export_html(s, theme))
@@ -498,7 +501,7 @@ def html(presets, output, theme, view_kind, depth, expand, list_steps):
 @size_option
 @look_options
 @view_options
-def frame(presets, at, output, size, theme, view_kind, depth, expand, highlight, hide):
+def frame(presets, at, output, size, theme, view_kind, depth, expand, step, highlight, hide):
     """Write one frame as PNG, SVG or PDF (by the output's suffix) for handouts.
 
     \b
@@ -510,7 +513,7 @@ def frame(presets, at, output, size, theme, view_kind, depth, expand, highlight,
     """
     from .render import render_still
     out = default_output_many(presets, output, ".png")
-    _, s = load_scene(presets, request_of(size=size, theme=theme, view=view_kind, depth=depth, expand=expand))
+    _, s = load_scene(presets, request_of(size=size, theme=theme, view=view_kind, depth=depth, expand=expand, step=step))
     t = run(lambda: resolve_time(s, at))
     view = view_for(s, highlight, hide, theme)
     run(lambda: render_still(s, out, t, view=view))
@@ -527,7 +530,7 @@ def frame(presets, at, output, size, theme, view_kind, depth, expand, highlight,
               help="At most this many backward steps (evenly spread, first and last included).")
 @look_options
 @view_options
-def sheet(preset, output, size, cols, backward, theme, view_kind, depth, expand, highlight, hide):
+def sheet(preset, output, size, cols, backward, theme, view_kind, depth, expand, step, highlight, hide):
     """Write a contact sheet for handouts: the key frames in a grid, each labelled with its step.
 
     One frame per phase and a few backward steps, each a moment after its step starts (as
@@ -545,7 +548,7 @@ def sheet(preset, output, size, cols, backward, theme, view_kind, depth, expand,
     out = default_output(preset, output, ".sheet.png")
     if out.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise UserError(f"cannot write {out}: a contact sheet is a .png or a .pdf (or an .svg)")
-    _, s = load_scene((preset,), request_of(size=size, theme=theme, view=view_kind, depth=depth, expand=expand),
+    _, s = load_scene((preset,), request_of(size=size, theme=theme, view=view_kind, depth=depth, expand=expand, step=step),
                       target="video" if size else "sheet")
     view = view_for(s, highlight, hide, theme)
     layout = run(lambda: render_sheet(s, out, cols=cols, backward=backward, view=view))

@@ -30,18 +30,19 @@ class Request:
     gif_fps: int | None = None
     depth: int | None = None
     expand: tuple | None = None   # names to open; None (or empty): the preset's
+    step: int | None = None       # a recorded run's captured step (not a preset key)
 
     # the preset key each field overrides (an error about it names the option: cli.FLAGS)
     KEYS = {"size": "render.size", "fps": "render.fps", "quality": "render.quality", "theme": "render.theme",
             "view": "view", "font": "render.font", "gif_width": "gif.width", "gif_fps": "gif.fps", "depth": "depth", "expand": "expand"}
 
     def overrides(self) -> dict:
-        return {self.KEYS[f.name]: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)
-                not in (None, ())}
+        return {self.KEYS[f.name]: getattr(self, f.name) for f in fields(self)
+                if f.name in self.KEYS and getattr(self, f.name) not in (None, ())}
 
     def layout_options(self) -> list[str]:
         """The options given that change the layout (a saved scene is already laid out)."""
-        return [name for name in ("size", "view", "font", "gif_width", "depth", "expand")
+        return [name for name in ("size", "view", "font", "gif_width", "depth", "expand", "step")
                 if getattr(self, name) not in (None, ())]
 
 
@@ -63,9 +64,14 @@ def open_source(arg, request: Request | None = None) -> Source:
     path = Path(arg)
     document = read_source_file(path) if path.is_file() else None
     if document is None:
+        if request.step is not None:
+            raise BprenderError(f"--step {request.step}: {arg} is a preset, not a recorded run "
+                                "(bprender.Recorder writes those); leave out --step")
         return Source(str(arg), "preset", open_preset(arg, request.overrides()))
     kind, data = document
     if kind == "trace":
+        from .recording import select_capture  # a recorded run: the captured step asked for
+        data = select_capture(data, request.step)
         try:
             settings = settings_from_dict(data.get("preset") or {}, name=path.stem)
         except PresetError as err:

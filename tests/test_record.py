@@ -249,3 +249,43 @@ def test_a_plain_trace_passes_through_select_capture():
     with pytest.raises(BprenderError, match="not a recorded run"):
         select_capture(trace, 3)
     json.dumps(trace)
+
+
+def test_step_picks_a_captured_step_on_the_command_line(tmp_path):
+    """`--step N` draws captured step N of a recorded run; another step or a preset is refused."""
+    import torch
+    from click.testing import CliRunner
+    from torch import nn
+
+    import bprender
+    from bprender.cli import cli
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    rec = bprender.Recorder(model)
+    x, y = torch.randn(4, 2), torch.randn(4, 1)
+    for step in range(4):
+        with rec.step(capture=step in (0, 3)):
+            loss = nn.functional.mse_loss(model(x), y)
+            loss.backward()
+        opt.step()
+        opt.zero_grad()
+    path = tmp_path / "run.trace.json"
+    rec.save(path)
+    runner = CliRunner()
+    scenes = {}
+    for step in ("0", "3"):
+        out = tmp_path / f"s{step}.json"
+        result = runner.invoke(cli, ["scene", str(path), "--step", step, "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        scenes[step] = out.read_text(encoding="utf-8")
+    assert scenes["0"] != scenes["3"]  # step 3's loss and gradients differ from step 0's
+    first = tmp_path / "first.json"
+    assert runner.invoke(cli, ["scene", str(path), "-o", str(first)]).exit_code == 0
+    assert first.read_text(encoding="utf-8") == scenes["0"]
+    result = runner.invoke(cli, ["frame", str(path), "--step", "2", "--at", "1", "-o", str(tmp_path / "x.png")])
+    assert result.exit_code == 1 and "step 2 was not captured; captured steps: 0, 3" in result.output
+    result = runner.invoke(cli, ["frame", "linear", "--step", "1", "--at", "1", "-o", str(tmp_path / "x.png")])
+    assert result.exit_code == 1 and "is a preset, not a recorded run" in result.output
+    assert not (tmp_path / "x.png").exists()
+    assert bprender.animate(str(path), step=3).trace["loss"] != bprender.animate(str(path)).trace["loss"]
