@@ -243,3 +243,23 @@ def test_python_api_trains_a_model_given_as_objects():
     traced = [s["loss"]["values"][0] for s in anim.trace["train"]["steps"]]
     assert traced == pytest.approx(losses, rel=1e-5)
     assert any(p["name"] == "update" for p in anim.scene()["phases"])
+
+
+def test_a_non_finite_loss_is_named_and_not_plotted_on_a_made_up_axis():
+    preset = preset_from_dict({"model": {"expression": "log(w - 3) * x", "params": {"w": 2.0}, "inputs": {"x": 2.0}},
+                               "train": {"steps": 3, "lr": 0.1}})
+    scene = scene_of(trace_of(preset), preset)
+    closing = " ".join(scene["captions"]["items"][-1]["lines"])
+    assert "the loss is NaN at every step (not a finite number)" in closing and "from NaN to NaN" not in closing
+    curve = scene["loss_curve"]
+    assert curve["title"]["text"] == "Loss: NaN at every step"
+    assert curve["yticks"] == [] and curve["points"] == [] and curve["shown"] == []
+    ctx = RecordingCanvas2D()
+    paint_frame(ctx, scene, scene["duration"])   # draws the panel, no point, no axis
+
+
+def test_a_non_finite_loss_without_training_is_named_at_the_end():
+    preset = preset_from_dict({"model": {"expression": "sqrt(w) * x", "params": {"w": -1.0}, "inputs": {"x": 2.0}}})
+    scene = scene_of(trace_of(preset), preset)
+    end = [item for item in scene["captions"]["items"] if item["track"][0][0] >= scene["phases"][-1]["t0"]]
+    assert end and end[0]["lines"][0].startswith("The loss is NaN, not a finite number")

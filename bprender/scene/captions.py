@@ -9,7 +9,7 @@ from ..tracks import shown_between
 from ..views.graph import ViewGraph
 from .regions import CAPTION_BASE_PX, CAPTION_LINES, Regions
 from .style import Sizes
-from .training import end_lines, training_captions
+from .training import end_lines, non_finite_loss_line, training_captions
 
 FADE = 0.2  # seconds for a caption to fade in
 MAX_LEAVES = 8  # parameters named in the closing caption (it turns pages over the hold)
@@ -48,13 +48,16 @@ def build_captions(trace, graph: ViewGraph, timing: Timing, sizes: Sizes, fitter
     if len(leaves) > len(shown):
         summary += f" and {len(leaves) - len(shown)} more parameters (their norms are in the chart)"
     final = ["Gradients ready: " + summary if leaves else "Done."]
+    warning = non_finite_loss_line(trace)
     if timing.train_starts:  # training: the update, every later step, then the summary
         for t0, t1, lines in training_captions(trace, timing):
             add(t0, t1, lines)
         final = end_lines(trace)
+        warning = None  # end_lines says it for every step
     # the closing caption outlasts the animation, so the last frame shows it settled
     # what stands out (a vanishing or exploding layer) gets the last page: the final frame shows it
-    add(phase["end"]["t0"], phase["end"]["t1"] + 1.0, final, seen_until=phase["end"]["t1"] - FADE, last=graph.notes)
+    add(phase["end"]["t0"], phase["end"]["t1"] + 1.0, ([warning] if warning else []) + final,
+        seen_until=phase["end"]["t1"] - FADE, last=graph.notes)
     x, y, w, h = regions.caption
     return {"font": font, "line_height": round(sizes.text_px(CAPTION_BASE_PX, primary=True) * 1.35, 2),
             "x": x, "y": y, "w": w, "h": h, "pad": sizes.px(18), "radius": sizes.px(10),

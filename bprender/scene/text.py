@@ -6,7 +6,6 @@ its band holds is shown as pages). Only a single word wider than the whole width
 an ellipsis."""
 from __future__ import annotations
 
-import re
 from typing import Union
 
 ELLIPSIS = "\u2026"
@@ -36,26 +35,8 @@ class TextFitter:
         return text[:lo].rstrip() + ELLIPSIS
 
     def wrap(self, text: str, font: str, max_w: float) -> list[str]:
-        """text broken into lines that fit max_w: after a comma where it can (a list keeps its
-        items whole), else at a space (a word wider than the whole width is cut)."""
-        if self.measure(text, font) <= max_w:
-            return [text]
-        out: list[str] = []
-        line = ""
-        for clause in re.split(r"(?<=, )", text):
-            candidate = line + clause
-            if not line or self.measure(candidate.rstrip(), font) <= max_w:
-                line = candidate
-                continue
-            out.append(line.rstrip())
-            line = "  " + clause  # continuation lines are indented a little
-        out.append(line.rstrip())
-        lines = []
-        for part in out:
-            lines += self._wrap_words(part, font, max_w)
-        return [self.fit(part, font, max_w) for part in lines]
-
-    def _wrap_words(self, text: str, font: str, max_w: float) -> list[str]:
+        """text broken into lines that fit max_w at spaces, after a comma where one is near the
+        end of the line (a list keeps its items whole); a word wider than the whole width is cut."""
         if self.measure(text, font) <= max_w:
             return [text]
         out: list[str] = []
@@ -65,10 +46,18 @@ class TextFitter:
             if not line or self.measure(candidate, font) <= max_w:
                 line = candidate
                 continue
-            out.append(line)
-            line = "  " + word
+            comma = line.rfind(", ")
+            if comma >= 0.6 * len(line):  # end the line after the comma, carry the rest
+                out.append(line[:comma + 1])
+                line = "  " + line[comma + 2:] + " " + word
+                if self.measure(line, font) > max_w:
+                    out.append(line[:-len(word) - 1])
+                    line = "  " + word
+            else:
+                out.append(line)
+                line = "  " + word  # continuation lines are indented a little
         out.append(line)
-        return out
+        return [self.fit(part, font, max_w) for part in out]
 
     def pages(self, slots: list, font: str, max_w: float, max_lines: int, max_pages: int = 4) -> list[list[str]]:
         """Caption pages of at most max_lines lines: each slot takes its first alternative that

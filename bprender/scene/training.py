@@ -171,10 +171,25 @@ def end_lines(trace: dict) -> list[str]:
     train = trace["train"]
     steps = train["steps"]
     first, last = _loss_value(steps[0]["loss"]), _loss_value(steps[-1]["loss"])
+    rule = "Every step: forward pass, loss, backward pass, then w ← w − lr·∂L/∂w for every parameter."
+    bad = [k + 1 for k, step in enumerate(steps) if not math.isfinite(_loss_value(step["loss"]))]
+    if bad:  # a NaN or infinite loss is what to look at: say so instead of "went from NaN to NaN"
+        where = "at every step" if len(bad) == len(steps) else f"from step {bad[0]} on" \
+            if bad == list(range(bad[0], len(steps) + 1)) else f"at steps {', '.join(map(str, bad[:6]))}"
+        return [f"After {len(steps)} steps ({optimizer_text(train['optimizer'])}): the loss is {num(last)} {where} "
+                f"(not a finite number): the gradients and updates are not meaningful there.", rule]
     verb = "fell" if last < first else "went"
     return [f"After {len(steps)} steps ({optimizer_text(train['optimizer'])}): the loss {verb} "
-            f"from {num(first)} to {num(last)}.",
-            "Every step: forward pass, loss, backward pass, then w ← w − lr·∂L/∂w for every parameter."]
+            f"from {num(first)} to {num(last)}.", rule]
+
+
+def non_finite_loss_line(trace: dict) -> str | None:
+    """The closing caption's warning for a pass whose loss is NaN or infinite, else None."""
+    value = _loss_value((trace.get("loss") or {}).get("value"))
+    if math.isfinite(value):
+        return None
+    return (f"The loss is {num(value)}, not a finite number: the gradients are {num(value)} or meaningless "
+            f"(look for log or sqrt of a negative number, 0/0, or an overflow upstream).")
 
 
 def _nice_step(raw: float) -> float:
@@ -233,6 +248,9 @@ def build_loss_curve(trace: dict, timing: Timing, rect: tuple[float, float, floa
     yticks = [{"y": to_y(ymin + (ymax - ymin) * k / n_ticks), "text": text,
                "text_y": round(to_y(ymin + (ymax - ymin) * k / n_ticks) + px * 0.35, 2)}
               for k, text in enumerate(tick_texts)]
+    title = "Loss per training step"
+    if not finite:  # nothing to plot: no made-up axis, the panel says why
+        title, yticks, points, times = f"Loss: {num(losses[-1])} at every step", [], [], []
     xs = sorted({0, (len(steps) - 1) // 2, len(steps) - 1}) if len(steps) > 2 else list(range(len(steps)))
     xticks = [{"x": to_x(k), "text": str(k + 1)} for k in xs]
     return {
@@ -240,7 +258,7 @@ def build_loss_curve(trace: dict, timing: Timing, rect: tuple[float, float, floa
         "background": "panel", "border": "edge_idle", "grid": "edge_idle",
         "text": "text", "muted": "muted",
         "title_font": title_font, "font": font,
-        "title": {"text": "Loss per training step", "x": round(x + pad, 2), "y": title_y},
+        "title": {"text": title, "x": round(x + pad, 2), "y": title_y},
         "label": {"x": round(x + pad, 2), "y": label_y},
         "plot": [x0, y0, x1, y1], "ytick_x": round(x0 - sizes.px(6), 2),
         "xtick_y": round(y1 + px * 1.4, 2), "yticks": yticks, "xticks": xticks,
