@@ -216,3 +216,16 @@ def test_a_gradient_that_sums_to_zero_has_no_sign():
     assert summary_sign_value({**noise, "stats": {**noise["stats"], "mean": -3.4e-9}}) == pytest.approx(0.918)
     real = {**noise, "stats": {**noise["stats"], "mean": -0.0018}}
     assert summary_sign_value(real) == pytest.approx(-0.918)
+
+
+def test_an_absurdly_long_name_is_shortened_in_its_box():
+    """A 100,000-character name must not make its box, and so the whole graph, wider than any
+    view: node lines are shortened to a bounded width, in bounded time."""
+    import time
+    long = "w" * 100_000
+    start = time.monotonic()
+    trace, scene = expression_scene(f"{long} * x", {long: 2.0}, {"x": 3.0})
+    assert time.monotonic() - start < 20
+    widest = max(n["w"] for n in scene["nodes"])
+    assert widest < scene["width"] * 0.6
+    assert any(line["text"].endswith("\u2026") for n in scene["nodes"] for line in n["lines"])

@@ -8,6 +8,7 @@ from ..timeline import Timing
 from ..tracks import pulse, ramp
 from ..views.graph import ViewGraph
 from .style import Sizes, sign_role
+from .text import TextFitter
 
 FADE = 0.2  # seconds for labels to fade in
 # line role -> (size at 1280x720, bold, primary): primary lines keep the primary floor
@@ -33,13 +34,29 @@ def node_lines(n, per_step: dict | None = None) -> list[tuple[str, str, str, lis
     return lines
 
 
+MAX_LINE_W = 520  # px at 1280x720: a longer name (a 100,000-character module name) is shortened
+
+
+def fitted_lines(n, per_step: dict | None, sizes: Sizes, fonts) -> list[tuple[str, str, str, list | None]]:
+    """node_lines with every string shortened to MAX_LINE_W, so one absurd name cannot make
+    its box (and the whole graph) wider than any view."""
+    fitter = TextFitter(fonts)
+    width = sizes.px(MAX_LINE_W)
+    out = []
+    for text, role, track, texts in node_lines(n, per_step):
+        font = _font(sizes, role)
+        out.append((fitter.fit(text, font, width), role, track,
+                    [fitter.fit(t, font, width) for t in texts] if texts is not None else None))
+    return out
+
+
 def node_boxes(graph: ViewGraph, sizes: Sizes, fonts, per_step: dict) -> tuple[dict[str, float], float]:
     """One box height for the scene (same rows everywhere reads calmly) and a width per node."""
     pad = sizes.px(12)
     widths = {}
     rows = 0.0
     for n in graph.nodes:
-        lines = node_lines(n, per_step.get(n.id))
+        lines = fitted_lines(n, per_step.get(n.id), sizes, fonts)
         widest = max(fonts.measure(text, _font(sizes, role))
                      for line_text, role, _, texts in lines for text in [line_text] + (texts or []))
         widths[n.id] = round(max(widest + 2 * pad, sizes.px(84)), 2)
@@ -105,7 +122,7 @@ def scene_node(n, box, graph: ViewGraph, timing: Timing, sizes: Sizes, fonts, pe
     if per_step:
         _training_tracks(n, tracks, timing)
 
-    line_specs = node_lines(n, per_step)
+    line_specs = fitted_lines(n, per_step, sizes, fonts)
     total = sum(_px(sizes, role) * 1.3 for _, role, _, _ in line_specs)
     y = box.y - total / 2
     lines = []
