@@ -160,6 +160,11 @@ def look_options(f):
     return f
 
 
+def format_option(f):
+    return click.option("--format", "image_format", type=click.Choice(["png", "svg", "pdf"]), default=None,
+                        help="The image format (default: by the output's suffix; PNG for -o -).")(f)
+
+
 def view_options(f):
     f = click.option("--hide", "hide", multiple=True, metavar="GROUP",
                      help="Hide a group of nodes: a top-level module, or inputs / parameters / ops. Repeatable.")(f)
@@ -501,13 +506,15 @@ def html(presets, output, theme, view_kind, depth, expand, step, list_steps):
 @size_option
 @look_options
 @view_options
-def frame(presets, at, output, size, theme, view_kind, depth, expand, step, highlight, hide):
+@format_option
+def frame(presets, at, output, size, theme, view_kind, depth, expand, step, highlight, hide, image_format):
     """Write one frame as PNG, SVG or PDF (by the output's suffix) for handouts.
 
     \b
     Examples:
       bprender frame linear --at 3.5 -o figure.png
       bprender frame linear --at end -o figure.pdf
+      bprender frame linear --at end --format svg -o -        (an SVG on standard output)
       bprender trace linear -o linear.trace.json && bprender frame linear.trace.json --at backward:2
       bprender frame deep_sigmoid deep_relu --at end -o compare.png   (side by side)
     """
@@ -516,7 +523,7 @@ def frame(presets, at, output, size, theme, view_kind, depth, expand, step, high
     _, s = load_scene(presets, request_of(size=size, theme=theme, view=view_kind, depth=depth, expand=expand, step=step))
     t = run(lambda: resolve_time(s, at))
     view = view_for(s, highlight, hide, theme)
-    run(lambda: render_still(s, out, t, view=view))
+    run(lambda: render_still(s, out, t, view=view, image_format=image_format))
     click.echo(f"wrote {out} (t = {t:.2f} s)", err=True)
 
 
@@ -530,7 +537,8 @@ def frame(presets, at, output, size, theme, view_kind, depth, expand, step, high
               help="At most this many backward steps (evenly spread, first and last included).")
 @look_options
 @view_options
-def sheet(preset, output, size, cols, backward, theme, view_kind, depth, expand, step, highlight, hide):
+@format_option
+def sheet(preset, output, size, cols, backward, theme, view_kind, depth, expand, step, highlight, hide, image_format):
     """Write a contact sheet for handouts: the key frames in a grid, each labelled with its step.
 
     One frame per phase and a few backward steps, each a moment after its step starts (as
@@ -546,12 +554,12 @@ def sheet(preset, output, size, cols, backward, theme, view_kind, depth, expand,
     """
     from .sheet import render_sheet
     out = default_output(preset, output, ".sheet.png")
-    if out.suffix.lower() not in (".png", ".pdf", ".svg"):
+    if image_format is None and out.suffix.lower() not in (".png", ".pdf", ".svg") and str(out) != "-":
         raise UserError(f"cannot write {out}: a contact sheet is a .png or a .pdf (or an .svg)")
     _, s = load_scene((preset,), request_of(size=size, theme=theme, view=view_kind, depth=depth, expand=expand, step=step),
                       target="video" if size else "sheet")
     view = view_for(s, highlight, hide, theme)
-    layout = run(lambda: render_sheet(s, out, cols=cols, backward=backward, view=view))
+    layout = run(lambda: render_sheet(s, out, cols=cols, backward=backward, view=view, image_format=image_format))
     click.echo(f"wrote {out} ({len(layout.cells)} frames, {layout.width}x{layout.height})", err=True)
 
 

@@ -117,8 +117,9 @@ def render_gif(scene: dict, path, *, fps: float, view: dict | None = None,
               height=scene["height"], fps=fps, progress=progress)
 
 
-def render_still(scene: dict, path, t: float, view: dict | None = None) -> None:
-    """PNG, SVG or PDF (by suffix) of the frame at time t."""
+def render_still(scene: dict, path, t: float, view: dict | None = None, image_format: str | None = None) -> None:
+    """PNG, SVG or PDF (image_format, else by suffix) of the frame at time t."""
     fonts = font_book(scene)
     write_still(path, lambda canvas: paint_frame(Canvas2D(canvas, fonts), scene, t, view),
-                width=scene["width"], height=scene["height"], background=palette_of(scene, view)["background"])
+                width=scene["width"], height=scene["height"], background=palette_of(scene, view)["background"],
+                image_format=image_format)

@@ -103,13 +103,15 @@ def paint_sheet(ctx, scene: dict, layout: SheetLayout, view: dict | None = None)
         ctx.restore()
 
 
-def render_sheet(scene: dict, path, *, cols: int = 3, backward: int = 5, view: dict | None = None) -> SheetLayout:
-    """Write the contact sheet to path (.png or .pdf; .svg works too)."""
+def render_sheet(scene: dict, path, *, cols: int = 3, backward: int = 5, view: dict | None = None,
+                 image_format: str | None = None) -> SheetLayout:
+    """Write the contact sheet to path (.png or .pdf; .svg works too; image_format overrides)."""
     from .render import font_book
     layout = sheet_layout(scene, cols, backward)
     fonts = font_book(scene)
     write_still(path, lambda canvas: paint_sheet(Canvas2D(canvas, fonts), scene, layout, view),
-                width=layout.width, height=layout.height, background=palette_of(scene, view)["background"])
+                width=layout.width, height=layout.height, background=palette_of(scene, view)["background"],
+                image_format=image_format)
     return layout
 
 

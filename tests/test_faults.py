@@ -312,3 +312,16 @@ def test_an_endless_preset_is_cut_at_the_size_limit(tmp_path):
     big.write_bytes(b"#" * (5 * 2 ** 20))
     with pytest.raises(PresetError, match="at most 4 MB"):
         load_preset(big)
+
+
+@pytest.mark.parametrize("args, magic", [
+    (["frame", "linear", "--at", "end", "--format", "svg", "-o", "-"], b"<?xml"),
+    (["frame", "linear", "--at", "end", "--format", "pdf", "-o", "-"], b"%PDF"),
+    (["frame", "linear", "--at", "end", "-o", "-"], b"\x89PNG"),
+    (["sheet", "linear", "--backward", "1", "--format", "pdf", "-o", "-"], b"%PDF"),
+])
+def test_stills_stream_to_standard_output_in_the_format_asked(args, magic, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "bprender", *args], capture_output=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith(magic)
+    assert list(tmp_path.iterdir()) == []   # nothing written beside it

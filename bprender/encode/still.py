@@ -89,10 +89,12 @@ WRITERS = {".png": _png, ".svg": _svg, ".pdf": _pdf}
 
 
 def write_still(path: str | os.PathLike, draw: Callable[[skia.Canvas], None], *,
-                width: int, height: int, background: str | None = "#ffffff") -> None:
-    """Draw one picture with ``draw(canvas)`` and save it as PNG, SVG or PDF by suffix (PNG
-    into ``-``, standard output, or a device whose name has no image suffix)."""
-    suffix = Path(path).suffix.lower()
+                width: int, height: int, background: str | None = "#ffffff",
+                image_format: str | None = None) -> None:
+    """Draw one picture with ``draw(canvas)`` and save it as PNG, SVG or PDF: image_format
+    ("png", "svg", "pdf") when given, else by suffix (PNG into ``-``, standard output, or a
+    device whose name has no image suffix)."""
+    suffix = f".{image_format}" if image_format else Path(path).suffix.lower()
     if suffix not in WRITERS and is_stream(path):
         suffix = ".png"
     if suffix not in WRITERS:
