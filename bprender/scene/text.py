@@ -63,18 +63,10 @@ class TextFitter:
         """Caption pages of at most max_lines lines: each slot takes its first alternative that
         fits and has the room, long lines wrap, and what does not fit one page goes on the next
         (at most max_pages: a longer text keeps its first pages and says how much is left)."""
-        spare = max(0, max_lines - len(slots))
         groups: list[list[str]] = []  # each slot's lines: kept on one page where they fit one
-        for slot in slots:
-            options = [slot] if isinstance(slot, str) else [a for a in slot if a]
-            if not options:
-                continue
-            roomy = [a for a in options if a.count("\n") <= spare] or options[-1:]
-            chosen = next((a for a in roomy if all(self.measure(part, font) <= max_w for part in a.split("\n"))),
-                          roomy[-1])
-            spare -= chosen.count("\n")
+        for chosen in self._chosen(slots, font, max_w, max_lines):
             group: list[str] = []
-            for part in chosen.split("\n"):
+            for part in chosen:
                 group += self.wrap(part, font, max_w)
             groups.append(group)
         pages: list[list[str]] = [[]]
@@ -98,8 +90,14 @@ class TextFitter:
         """Caption lines from slots, all on one page: each slot takes its first alternative that
         fits and has the room (lines left over when every slot has one line are shared out in
         order), a line too long is shortened."""
+        out = [line for chosen in self._chosen(slots, font, max_w, max_lines) for line in chosen]
+        return [self.fit(line, font, max_w) for line in out[:max_lines]]
+
+    def _chosen(self, slots: list, font: str, max_w: float, max_lines: int) -> list[list[str]]:
+        """Each slot's chosen alternative, as its lines: the first that fits max_w and has the
+        room (lines left over when every slot has one line are shared out in order)."""
         spare = max(0, max_lines - len(slots))
-        out: list[str] = []
+        out = []
         for slot in slots:
             options = [slot] if isinstance(slot, str) else [a for a in slot if a]
             if not options:
@@ -108,5 +106,5 @@ class TextFitter:
             chosen = next((a for a in roomy if all(self.measure(part, font) <= max_w for part in a.split("\n"))),
                           roomy[-1])
             spare -= chosen.count("\n")
-            out += chosen.split("\n")
-        return [self.fit(line, font, max_w) for line in out[:max_lines]]
+            out.append(chosen.split("\n"))
+        return out
