@@ -112,9 +112,12 @@ def part_frame_count(t0: float, t1: float, fps: float) -> int:
 
 def settle_time(scene: dict, name: str) -> float:
     """The time a still of an event shows: a moment into the event, so its caption and labels
-    have faded in, but never past the next event."""
+    have faded in, but never past the next event; for the closing phase, the last frame (what
+    the animation ends on: the camera's overview, the closing caption's last page)."""
     times = {e["name"]: e["t"] for e in scene["events"]}
     t = times[name]
+    if name == "end":
+        return scene["duration"]
     later = [u for u in times.values() if u > t] + [scene["duration"]]
     return min(t + EVENT_SETTLE, min(later))
 

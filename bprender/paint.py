@@ -227,7 +227,7 @@ def paint_edge(ctx, edge: dict, t: float, opacity: float, colors: dict) -> None:
     if dashed:
         ctx.setLineDash([])
     if grad > VISIBLE:
-        stroke_again(ctx, grad * opacity, colors[edge["grad_color"]], edge["grad_width"])
+        stroke_again(ctx, grad * opacity * edge["grad_alpha"], colors[edge["grad_color"]], edge["grad_width"])
     a = edge["arrow"]
     ctx.globalAlpha = opacity
     ctx.fillStyle = colors[edge["forward_color"] if lit > 0.5 else edge["idle_color"]]
@@ -243,12 +243,13 @@ def paint_particle(ctx, particle: dict, edge: dict, t: float, opacity: float, co
     p = value_at(particle["track"], t)
     x, y = point_along(edge["poly"], edge["cum"], 1.0 - p if particle["reverse"] else p)
     r = particle["radius"]
+    alpha = opacity * particle["alpha"]
     ctx.fillStyle = colors[particle["color"]]
-    ctx.globalAlpha = 0.25 * opacity
+    ctx.globalAlpha = 0.25 * alpha
     ctx.beginPath()
     ctx.arc(x, y, r * 1.8, 0, TAU)
     ctx.fill()
-    ctx.globalAlpha = opacity
+    ctx.globalAlpha = alpha
     ctx.beginPath()
     ctx.arc(x, y, r, 0, TAU)
     ctx.fill()

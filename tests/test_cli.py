@@ -261,9 +261,12 @@ def scene_events(runner, tmp_path) -> dict:
 def test_frame_png(runner, tmp_path, at):
     out = tmp_path / "f.png"
     result = ok(invoke(runner, "frame", "linear", "--at", at, "-o", out))
-    # an event's still is taken a moment in (EVENT_SETTLE), once its caption has faded in
+    # an event's still is taken a moment in (EVENT_SETTLE), once its caption has faded in; the
+    # closing phase's is the last frame
     from bprender.lecture import EVENT_SETTLE
-    t = float(at) if at[0].isdigit() else scene_events(runner, tmp_path)[at] + EVENT_SETTLE
+    events = scene_events(runner, tmp_path)
+    duration = json.loads((tmp_path / "events.json").read_text())["duration"]
+    t = float(at) if at[0].isdigit() else duration if at == "end" else events[at] + EVENT_SETTLE
     assert f"t = {t:.2f} s" in result.output
     with Image.open(out) as im:
         assert im.format == "PNG"

@@ -94,3 +94,33 @@ def test_a_big_graph_is_followed_by_the_camera():
 
 def test_a_graph_that_fits_keeps_a_still_camera():
     assert "camera" not in scene_for("linear", "video")
+
+
+def test_a_vanishing_gradient_looks_faint_and_thin():
+    """One absolute magnitude scale per scene: in deep_sigmoid's end frame the first layer's
+    weight edges, drawn through the recording canvas, carry at most a fifth of the ink (stroke
+    width times opacity) of the last layer's; the legend gives the range."""
+    from bprender.canvas import RecordingCanvas2D
+    from bprender.paint import paint_edge
+    scene = scene_for("deep_sigmoid", "video")
+    colors = scene["palettes"]["light"]
+
+    def ink(edge) -> float:
+        ctx = RecordingCanvas2D()
+        paint_edge(ctx, edge, scene["duration"], 1.0, colors)
+        alpha = width = None
+        for op in ctx.ops:  # the last stroke is the gradient's
+            if op[:2] == ["set", "globalAlpha"]:
+                alpha = op[2]
+            elif op[:2] == ["set", "lineWidth"]:
+                width = op[2]
+            elif op[0] == "stroke":
+                last = alpha * width
+        return last
+
+    first = [ink(e) for e in scene["edges"] if e["id"].startswith("w0:")]
+    last = [ink(e) for e in scene["edges"] if e["id"].startswith("w7:")]
+    assert first and last
+    assert sum(first) / len(first) <= 0.2 * sum(last) / len(last)
+    legend = [entry["text"] for entry in scene["header"]["legend"]]
+    assert any(text.startswith("|∂L/∂·| ") and "…" in text for text in legend), legend

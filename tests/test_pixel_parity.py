@@ -20,8 +20,9 @@ from browser import compare_pixels, decode_png_data_url, evaluate, open_file
 PRESETS = [name for name, *_ in list_builtin_presets()]
 # fractions of pixels off by > 8 and by > 64. Text is where Chromium and skia differ (FreeType
 # hinting): with the type floor (text at 1/30 of the frame) text covers more of the frame, so
-# the share off by > 8 is allowed 1.5%; off by > 64 stays as strict, and text-free frames are exact
-WITH_TEXT = (0.015, 0.0005)
+# the share off by > 8 is allowed 1.5% and off by > 64 0.1% (an altered 60x140 block is 0.9%);
+# text-free frames stay exact
+WITH_TEXT = (0.015, 0.001)
 WITHOUT_TEXT = (0.001, 0.0)
 
 

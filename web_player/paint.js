@@ -301,7 +301,7 @@
     }
     if (dashed) ctx.setLineDash([]);
     if (grad > VISIBLE) {
-      strokeAgain(ctx, grad * opacity, colors[edge.grad_color], edge.grad_width);
+      strokeAgain(ctx, grad * opacity * edge.grad_alpha, colors[edge.grad_color], edge.grad_width);
     }
     var a = edge.arrow;
     ctx.globalAlpha = opacity;
@@ -319,12 +319,13 @@
     var xy = pointAlong(edge.poly, edge.cum, particle.reverse ? 1.0 - p : p);
     var x = xy[0], y = xy[1];
     var r = particle.radius;
+    var alpha = opacity * particle.alpha;
     ctx.fillStyle = colors[particle.color];
-    ctx.globalAlpha = 0.25 * opacity;
+    ctx.globalAlpha = 0.25 * alpha;
     ctx.beginPath();
     ctx.arc(x, y, r * 1.8, 0, TAU);
     ctx.fill();
-    ctx.globalAlpha = opacity;
+    ctx.globalAlpha = alpha;
     ctx.beginPath();
     ctx.arc(x, y, r, 0, TAU);
     ctx.fill();

@@ -7,6 +7,8 @@ field by field; bprender/schemas/scene.schema.json is its JSON Schema.
 """
 from __future__ import annotations
 
+import math
+
 from ..fmt import summary_sign_value
 from ..layout import DoesNotFit, layered_layout
 from ..timeline import Timing, make_timing
@@ -19,7 +21,7 @@ from .edges import place_labels, scene_edge
 from .header import build_header, header_lines
 from .nodes import downstream, group_of, groups, node_boxes, scene_node
 from .regions import regions_for
-from .style import Sizes, gradient_style, sizes_for
+from .style import Sizes, gradient_style, magnitude_text, sizes_for
 from .camera import build_camera
 from .text import TextFitter
 from .themes import palettes
@@ -41,11 +43,11 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
                       depth=settings.get("depth"), expand=settings.get("expand") or ())
     n_train = train_count(trace)
     timing = make_timing(graph, settings["pacing"], n_train)
-    header = build_header(trace, width, sizes, fitter, timing.phases)
-    regions = regions_for(width, height, sizes, training=bool(n_train), header_lines=header_lines(header))
-    per_step = step_texts(trace, graph)
     grads = gradient_style([summary_sign_value(e.grad) for e in graph.edges if e.carries_grad]
                            + [summary_sign_value(n.grad) for n in graph.nodes if n.grad])
+    header = build_header(trace, width, sizes, fitter, timing.phases, extra=_legend_extras(graph, grads))
+    regions = regions_for(width, height, sizes, training=bool(n_train), header_lines=header_lines(header))
+    per_step = step_texts(trace, graph)
     layout = fit_layout(graph, regions.graph, sizes, fonts, per_step)
 
     nodes = [scene_node(n, layout.boxes[n.id], graph, timing, sizes, fonts, per_step.get(n.id)) for n in graph.nodes]
@@ -94,6 +96,19 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
         scene["train"] = {"steps": n_train, "track": count_track(timing.train_starts[1:])}
         scene["loss_curve"] = build_loss_curve(trace, timing, regions.curve, sizes, fonts)
     return scene
+
+
+def _legend_extras(graph: ViewGraph, grads) -> list[tuple[str, str]]:
+    """The legend's magnitude range, and the NaN/Inf colour when something is NaN or infinite."""
+    extras = []
+    text = magnitude_text(grads)
+    if text:
+        extras.append((text, "magnitude"))
+    values = [summary_sign_value(e.grad) for e in graph.edges if e.carries_grad] + \
+        [summary_sign_value(n.grad) for n in graph.nodes if n.grad]
+    if any(not math.isfinite(v) for v in values):
+        extras.append(("NaN / ∞", "nonfinite"))
+    return extras
 
 
 def _dim_stale(nodes: list[dict], edges: list[dict], timing: Timing) -> None:

@@ -7,7 +7,7 @@ from ..fmt import num, summary_sign_value, summary_text
 from ..layout import point_along, sample_route
 from ..timeline import Timing
 from ..tracks import ramp
-from .style import GradientStyle, Sizes, sign_role
+from .style import GradientStyle, Sizes, grad_role
 
 FADE = 0.2  # seconds for a label to fade in
 
@@ -31,16 +31,17 @@ def scene_edge(index: int, e, route, timing: Timing, grads: GradientStyle, sizes
     fwd_t1 = t_dst + 0.6 * timing.forward_step
     edge["tracks"]["fwd"] = ramp(t_dst, fwd_t1)
     particles = [{"edge": index, "track": ramp(t_dst, fwd_t1), "reverse": False, "color": "forward_glow",
-                  "radius": sizes.px(4.5)}]
+                  "radius": sizes.px(4.5), "alpha": 1.0}]
     fired = timing.sent.get(e.id) if e.carries_grad else None
     if fired is not None:
         value = summary_sign_value(e.grad)
         level = grads.level(value)
-        color = sign_role(value)
+        color = grad_role(e.grad, value)
         width = sizes.px(0.75) if value == 0 else sizes.px(1.5 + 5.5 * level)
+        alpha = round(0.2 + 0.8 * level, 4)  # faint when small: the scale is absolute over the scene
         t0 = fired + 0.2 * timing.backward_step
         t1 = fired + 0.85 * timing.backward_step
-        edge.update({"grad_color": color, "grad_width": round(width, 2)})
+        edge.update({"grad_color": color, "grad_width": round(width, 2), "grad_alpha": alpha})
         edge["tracks"]["bwd"] = ramp(t0, t1)
         if labels:
             text = edge_label_text(e.grad)
@@ -52,7 +53,7 @@ def scene_edge(index: int, e, route, timing: Timing, grads: GradientStyle, sizes
             edge["tracks"]["label"] = ramp(t1, t1 + FADE)
         if value != 0:
             particles.append({"edge": index, "track": ramp(t0, t1), "reverse": True, "color": color,
-                              "radius": round(sizes.px(3 + 6 * level), 2)})
+                              "radius": round(sizes.px(3 + 6 * level), 2), "alpha": alpha})
     return edge, particles
 
 

@@ -20,7 +20,9 @@ def header_lines(header: dict) -> int:
     return len(texts) - 1 + (1 if below_legend else 0) if step >= 0 else 1
 
 
-def build_header(trace: dict, width: int, sizes: Sizes, fitter, phases: list[dict]) -> dict:
+def build_header(trace: dict, width: int, sizes: Sizes, fitter, phases: list[dict], extra=()) -> dict:
+    """extra: more legend entries (text, role), drawn left of the sign colours: the scene's
+    magnitude range, the NaN/Inf colour where there are any."""
     margin = sizes.px(40)
     gap = sizes.px(24)
     title_y = round(sizes.px(22) + sizes.text_px(26), 2)
@@ -29,8 +31,10 @@ def build_header(trace: dict, width: int, sizes: Sizes, fitter, phases: list[dic
     legend_px = sizes.text_px(13)
     legend = []
     x = width - margin
-    for text, role in LEGEND:
+    for k, (text, role) in enumerate(tuple(LEGEND) + tuple(extra)):
         w = fitter.measure(text, legend_font)
+        if k >= len(LEGEND) and x - w - legend_px * 1.2 < margin:
+            continue  # an extra entry that does not fit a narrow frame (a panel) is left out
         legend.append({"text": text, "color": role, "x": round(x - w, 2), "y": line2_y,
                        "dot_x": round(x - w - legend_px * 0.75, 2), "dot_y": round(line2_y - legend_px * 0.35, 2),
                        "r": round(legend_px * 0.38, 2)})

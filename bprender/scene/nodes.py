@@ -7,7 +7,7 @@ from ..fmt import num, shape_text, summary_scalar, summary_sign_value, summary_t
 from ..timeline import Timing
 from ..tracks import pulse, ramp
 from ..views.graph import ViewGraph
-from .style import Sizes, sign_role
+from .style import Sizes, grad_role
 from .text import TextFitter
 
 FADE = 0.2  # seconds for labels to fade in
@@ -108,7 +108,7 @@ def _px(sizes: Sizes, role: str) -> float:
 def scene_node(n, box, graph: ViewGraph, timing: Timing, sizes: Sizes, fonts, per_step: dict | None = None) -> dict:
     fill = {"leaf": "leaf_fill", "const": "const_fill", "frozen": "const_fill"}.get(n.kind, "node_fill")
     # a flagged layer's border and gradient take the flag colour: that is what to look at
-    grad_color = "flag" if n.flag else sign_role(summary_sign_value(n.grad))
+    grad_color = "flag" if n.flag else grad_role(n.grad, summary_sign_value(n.grad))
     t_fwd = timing.forward.get(n.id, 0.0)
     lit_at = t_fwd + (0.0 if n.kind in ("leaf", "const") else 0.6 * timing.forward_step)
     fired = timing.fired.get(n.id)

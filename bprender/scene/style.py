@@ -45,7 +45,9 @@ def sizes_for(width: int, height: int, text_scale: float = 1.0, floor_height: fl
 
 @dataclass(frozen=True)
 class GradientStyle:
-    """Log-scale magnitude -> edge width / particle radius, normalised over one scene."""
+    """One absolute magnitude scale for a whole scene: log10|gradient| placed linearly between
+    the scene's smallest non-zero and largest magnitude, which sets edge width, particle radius
+    and the opacity of both, so a vanishing gradient looks faint and thin next to a healthy one."""
     lo: float  # log10 of the smallest non-zero finite |grad|
     hi: float
 
@@ -63,6 +65,25 @@ def gradient_style(values: list[float]) -> GradientStyle:
     if not logs:
         return GradientStyle(0.0, 0.0)
     return GradientStyle(min(logs), max(logs))
+
+
+def grad_role(summary: dict | None, value: float) -> str:
+    """The colour role of a gradient: its sign for a scalar (or a NaN/Inf anywhere), and a
+    neutral hue for a tensor, whose elements have signs of their own; its magnitude is shown
+    by width and opacity."""
+    role = sign_role(value)
+    values = (summary or {}).get("values")
+    if role in ("positive", "negative") and not (values is not None and len(values) == 1):
+        return "magnitude"
+    return role
+
+
+def magnitude_text(style: GradientStyle) -> str:
+    """The magnitude legend's range, e.g. "|∂L/∂·| 1e−7 … 0.2"."""
+    from ..fmt import num
+    if style.hi < style.lo or (style.lo == 0.0 and style.hi == 0.0):
+        return ""
+    return f"|∂L/∂·| {num(10 ** style.lo, 2)} … {num(10 ** style.hi, 2)}"
 
 
 def sign_role(value: float) -> str:

@@ -4,7 +4,8 @@ paint time, so one laid-out scene is drawn in any theme (the player switches wit
 scene, and `bprender html` lays the graph out once for all of them)."""
 from __future__ import annotations
 
-# Sign colours follow the usual diverging-map convention: red positive, blue negative.
+# Sign colours follow the usual diverging-map convention: red positive, blue negative. A tensor's
+# gradient has no one sign: it takes the neutral "magnitude" violet, its size shown by width and opacity.
 # The colour-blind theme uses Okabe-Ito vermillion/blue, distinguishable under all common
 # colour-vision deficiencies; its NaN/Inf colour is black-ish instead of magenta.
 THEMES: dict[str, dict[str, str]] = {
@@ -26,6 +27,7 @@ THEMES: dict[str, dict[str, str]] = {
         "zero": "#9ca3af",
         "nonfinite": "#b000b5",
         "flag": "#b45309",
+        "magnitude": "#6d3fc0",
         "caption_fill": "#1d2330",
         "caption_text": "#ffffff",
     },
@@ -47,13 +49,15 @@ THEMES: dict[str, dict[str, str]] = {
         "zero": "#6b7280",
         "nonfinite": "#ff4fd8",
         "flag": "#fbbf24",
+        "magnitude": "#b69cff",
         "caption_fill": "#e8eaf0",
         "caption_text": "#14161c",
     },
 }
 # Only the sign, loss, glow and NaN colours change; everything else is the light theme.
 THEMES["colorblind"] = {**THEMES["light"], "forward_glow": "#f0e442", "loss": "#cc79a7",
-                        "positive": "#d55e00", "negative": "#0072b2", "nonfinite": "#000000"}
+                        "positive": "#d55e00", "negative": "#0072b2", "nonfinite": "#000000",
+                        "magnitude": "#332288"}
 
 
 ROLES = tuple(THEMES["light"])  # every palette defines every role

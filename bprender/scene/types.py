@@ -19,7 +19,7 @@ Keyframe = Tuple[float, float]   # [t, value]
 Track = list[Keyframe]
 Role = Literal["background", "panel", "text", "muted", "node_fill", "node_stroke", "leaf_fill", "const_fill",
                "edge_idle", "forward", "forward_glow", "loss", "positive", "negative", "zero", "nonfinite",
-               "flag", "caption_fill", "caption_text"]
+               "flag", "magnitude", "caption_fill", "caption_text"]
 Palette = dict[str, str]         # role -> CSS colour ("#rrggbb"); every palette defines every Role
 
 
@@ -166,6 +166,7 @@ class Edge(EdgeEnds):
     tracks: EdgeTracks
     grad_color: NotRequired[Role]
     grad_width: NotRequired[float]
+    grad_alpha: NotRequired[float]   # the gradient stroke's opacity: the magnitude scale
     label: NotRequired[EdgeLabel]
 
 
@@ -175,6 +176,7 @@ class Particle(TypedDict):
     reverse: bool                # gradients run from the consumer back to the producer
     color: Role
     radius: float
+    alpha: float                 # opacity: the magnitude scale (1 for forward particles)
 
 
 class CaptionItem(TypedDict):
