@@ -137,3 +137,15 @@ def test_recorded_transformer_modules_view_stays_acyclic():
     assert done == len(order), "the modules view has a cycle"
     column = columns(list(order), [(e.src, e.dst) for e in graph.edges])
     assert all(column[e.src] < column[e.dst] for e in graph.edges)   # every edge points forward
+
+
+def test_the_legend_names_the_parts_without_gradient():
+    """Frozen parts are grey boxes: the header's legend says what grey means."""
+    from pathlib import Path
+
+    from bprender.pipeline import open_preset, scene_of, trace_of
+    preset = open_preset(str(Path(__file__).parent / "data" / "finetune.yaml"))
+    scene = scene_of(trace_of(preset), preset)
+    assert ("no gradient", "node_stroke") in [(e["text"], e["color"]) for e in scene["header"]["legend"]]
+    plain = open_preset("linear")
+    assert "no gradient" not in [e["text"] for e in scene_of(trace_of(plain), plain)["header"]["legend"]]

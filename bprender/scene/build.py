@@ -99,7 +99,8 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
 
 
 def _legend_extras(graph: ViewGraph, grads) -> list[tuple[str, str]]:
-    """The legend's magnitude range, and the NaN/Inf colour when something is NaN or infinite."""
+    """The legend's magnitude range, the NaN/Inf colour when something is NaN or infinite, and
+    the no-gradient grey when frozen parts are drawn."""
     extras = []
     text = magnitude_text(grads)
     if text:
@@ -108,6 +109,8 @@ def _legend_extras(graph: ViewGraph, grads) -> list[tuple[str, str]]:
         [summary_sign_value(n.grad) for n in graph.nodes if n.grad]
     if any(not math.isfinite(v) for v in values):
         extras.append(("NaN / ∞", "nonfinite"))
+    if any(n.kind == "frozen" for n in graph.nodes):  # grey boxes: frozen, buffers, detached
+        extras.append(("no gradient", "node_stroke"))
     return extras
 
 
