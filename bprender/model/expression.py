@@ -261,18 +261,25 @@ def _check_names(mapping: Any, section: str) -> dict:
     return dict(mapping)
 
 
-def build_expression(expression: Any, params: Any, inputs: Any, *, seed: int = 0) -> Built:
-    """Check the formula, make the leaves and constants, and check the result is a scalar."""
+def declared_tensors(params: Any, inputs: Any, seed: int) -> tuple[dict, dict]:
+    """(leaves, constants) of a formula model: the declared names checked (never under both
+    params and inputs), then made into tensors after seeding torch."""
     params = _check_names(params, "params")
     inputs = _check_names(inputs, "inputs")
     both = sorted(set(params) & set(inputs))
     if both:
         raise PresetError(f"{both[0]!r} is declared under both params and inputs",
                           key=f"model.inputs.{both[0]}")
-    tree = parse(expression, set(params) | set(inputs))
     torch.manual_seed(seed)
     leaves = {n: _tensor(v, f"model.params.{n}", True) for n, v in params.items()}
     constants = {n: _tensor(v, f"model.inputs.{n}", False) for n, v in inputs.items()}
+    return leaves, constants
+
+
+def build_expression(expression: Any, params: Any, inputs: Any, *, seed: int = 0) -> Built:
+    """Check the formula, make the leaves and constants, and check the result is a scalar."""
+    tree = parse(expression, set(_check_names(params, "params")) | set(_check_names(inputs, "inputs")))
+    leaves, constants = declared_tensors(params, inputs, seed)
     env = {**leaves, **constants}
 
     def run() -> torch.Tensor:

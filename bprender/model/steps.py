@@ -29,7 +29,7 @@ import torch
 from bprender.errors import PresetError, StepError
 
 from . import Built
-from .expression import (_BINOPS, FUNCTIONS, Rejected, _as_tensor, _check_names, _eval, _tensor, check,
+from .expression import (_BINOPS, FUNCTIONS, Rejected, _as_tensor, _check_names, _eval, check, declared_tensors,
                          evaluation_hint, first_line)
 from .syntax import read_steps
 
@@ -148,16 +148,9 @@ def _binop(a: Any, op: type, b: Any) -> Any:
 def build_steps(text: Any, params: Any, inputs: Any, loss: str | None = None, *, seed: int = 0) -> Built:
     """Check the steps, make the leaves and constants, and check (by one run) that the loss is a
     scalar that depends on a param."""
-    params = _check_names(params, "params")
-    inputs = _check_names(inputs, "inputs")
-    both = sorted(set(params) & set(inputs))
-    if both:
-        raise PresetError(f"{both[0]!r} is declared under both params and inputs",
-                          key=f"model.inputs.{both[0]}")
-    steps, loss_at = parse_steps(text, set(params) | set(inputs), loss)
-    torch.manual_seed(seed)
-    leaves = {n: _tensor(v, f"model.params.{n}", True) for n, v in params.items()}
-    constants = {n: _tensor(v, f"model.inputs.{n}", False) for n, v in inputs.items()}
+    names = set(_check_names(params, "params")) | set(_check_names(inputs, "inputs"))
+    leaves, constants = declared_tensors(params, inputs, seed)
+    steps, loss_at = parse_steps(text, names, loss)
     names: list[tuple[str, Any]] = []
 
     def run() -> torch.Tensor:
