@@ -117,7 +117,7 @@ def load_scene(args: tuple, request, target: str = "video"):
     """(the first source, the scene): one source's scene, or several side by side."""
     from .pipeline import scene_for
     sources = open_sources(args, request)
-    return sources[0], run(lambda: scene_for(sources, target))
+    return sources[0], run(lambda: scene_for(sources, target, cache=use_cache()))
 
 
 def view_for(scene: dict, highlight, hide, theme=None):
@@ -158,6 +158,20 @@ def look_options(f):
                      help="A recorded run (bprender.Recorder): draw captured step N (default: the first "
                           "captured).")(f)
     return f
+
+
+def cache_option(f):
+    """--no-cache: trace the model again even when a trace of it is cached (bprender/trace_cache.py)."""
+    def remember(ctx, param, value):
+        ctx.meta["bprender.no_cache"] = value
+        return value
+    return click.option("--no-cache", is_flag=True, expose_value=False, callback=remember,
+                        help="Trace the model again instead of re-using the cached trace of an unchanged model.")(f)
+
+
+def use_cache() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return not (ctx is not None and ctx.meta.get("bprender.no_cache"))
 
 
 def format_option(f):
@@ -284,6 +298,7 @@ def presets():
 
 
 @cli.command(context_settings=CONTEXT)
+@cache_option
 @preset_argument
 def check(preset):
     """Validate a preset (or a saved trace), trace it, and summarise what the animation will show.
@@ -297,7 +312,7 @@ def check(preset):
     from .pipeline import scene_of, trace_for
     from .render import frame_count
     source = open_sources((preset,), request_of())[0]
-    trace = run(lambda: trace_for(source))
+    trace = run(lambda: trace_for(source, use_cache()))
     p = source.preset
     scene = run(lambda: scene_of(trace, p))
     kinds = {}
@@ -316,6 +331,7 @@ def check(preset):
 
 
 @cli.command(context_settings=CONTEXT)
+@cache_option
 @preset_argument
 @output_option(".trace.json", "trace JSON")
 def trace(preset, output):
@@ -334,12 +350,13 @@ def trace(preset, output):
     from .pipeline import trace_for
     out = default_output(preset, output, ".trace.json")
     source = open_sources((preset,), request_of())[0]
-    text = dumps(run(lambda: trace_for(source)))
+    text = dumps(run(lambda: trace_for(source, use_cache())))
     run(lambda: _write_text(out, text, atomic_output))
     click.echo(f"wrote {out}", err=True)
 
 
 @cli.command(context_settings=CONTEXT)
+@cache_option
 @presets_argument
 @output_option(".scene.json", "scene JSON")
 @size_option
@@ -381,6 +398,7 @@ def size_kb(path: Path) -> int:
 
 
 @cli.command(context_settings=CONTEXT)
+@cache_option
 @presets_argument
 @output_option(".mp4", "video")
 @size_option
@@ -429,6 +447,7 @@ def part_note(scene: dict, span) -> str:
 
 
 @cli.command(context_settings=CONTEXT)
+@cache_option
 @presets_argument
 @output_option(".gif", "GIF")
 @click.option("--width", type=int, default=None, help="GIF width in pixels (default: the preset's, else 640).")
@@ -464,6 +483,7 @@ def gif(presets, output, width, fps, theme, view_kind, depth, expand, step, high
 
 
 @cli.command(context_settings=CONTEXT)
+@cache_option
 @presets_argument
 @output_option(".html", "page")
 @look_options
@@ -499,6 +519,7 @@ def html(presets, output, theme, view_kind, depth, expand, step, list_steps):
 
 
 @cli.command(context_settings=CONTEXT)
+@cache_option
 @presets_argument
 @click.option("--at", "at", required=True, metavar="SECONDS|EVENT",
               help="Time in seconds, or an event name: intro, forward, loss, backward, end, backward:3.")
@@ -528,6 +549,7 @@ def frame(presets, at, output, size, theme, view_kind, depth, expand, step, high
 
 
 @cli.command(context_settings=CONTEXT)
+@cache_option
 @preset_argument
 @output_option(".sheet.png", "sheet (.png or .pdf)")
 @click.option("--size", metavar="WxH", default=None,

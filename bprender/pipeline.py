@@ -90,11 +90,18 @@ def open_preset(arg, overrides: dict | None = None) -> Preset:
     return apply_overrides(preset, overrides) if overrides else preset
 
 
-def trace_of(preset: Preset) -> dict:
+def trace_of(preset: Preset, cache: bool = False) -> dict:
     """The preset's model traced, with the preset's presentation sections kept in the trace so
-    a saved trace renders as its preset does."""
-    from .trace import trace_preset  # torch is imported only when a trace is really made
-    trace = trace_preset(preset)
+    a saved trace renders as its preset does. cache: re-use a trace of the same model made
+    before (trace_cache.py), so only a changed model imports torch."""
+    from . import trace_cache
+    key = trace_cache.key_of(preset) if cache else None
+    trace = trace_cache.load(key) if key else None
+    if trace is None:
+        from .trace import trace_preset  # torch is imported only when a trace is really made
+        trace = trace_preset(preset)
+        if key:
+            trace_cache.store(key, trace)
     trace["preset"] = presentation(preset)
     return trace
 
@@ -108,10 +115,10 @@ def presentation(preset: Preset) -> dict:
     return data
 
 
-def trace_for(source: Source) -> dict:
+def trace_for(source: Source, cache: bool = False) -> dict:
     if source.kind == "scene" or source.kind == "composite":
         raise BprenderError(f"{source.arg}: a saved scene holds no trace; give the preset or the trace instead")
-    return source.trace if source.trace is not None else trace_of(source.preset)
+    return source.trace if source.trace is not None else trace_of(source.preset, cache)
 
 
 def scene_settings(preset: Preset, target: str = "video") -> dict:
@@ -150,17 +157,17 @@ def scene_of(trace: dict, preset: Preset, target: str = "video") -> dict:
     return build_scene(trace, settings, fonts_for(settings))
 
 
-def scene_for(sources: list[Source], target: str = "video") -> dict:
+def scene_for(sources: list[Source], target: str = "video", cache: bool = False) -> dict:
     """The scene for one source, or several side by side."""
     if len(sources) == 1:
         source = sources[0]
         if source.scene is not None:
             return source.scene
-        return scene_of(trace_for(source), source.preset, target)
-    return side_by_side(sources, target)
+        return scene_of(trace_for(source, cache), source.preset, target)
+    return side_by_side(sources, target, cache)
 
 
-def side_by_side(sources: list, target: str = "video") -> dict:
+def side_by_side(sources: list, target: str = "video", cache: bool = False) -> dict:
     """Several sources (or presets) in panels on one clock (scene/compose.py): the output's
     size, frame rate and theme come from the first (with any command-line overrides)."""
     from .scene import MAX_PANELS, compose_scenes
@@ -176,6 +183,6 @@ def side_by_side(sources: list, target: str = "video") -> dict:
     for source in sources:
         own = scene_settings(source.preset, target)
         own["theme"] = settings["theme"]
-        trace = trace_for(source)
+        trace = trace_for(source, cache)
         items.append((trace.get("title") or source.preset.data["title"], trace, own))
     return compose_scenes(items, settings, fonts_for(settings))

@@ -18,3 +18,11 @@ def runner():
     """A click CliRunner for `bprender` commands (tests/testkit.py: invoke, ok)."""
     from click.testing import CliRunner
     return CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _own_trace_cache(tmp_path_factory, monkeypatch):
+    """Every test starts with an empty trace cache of its own (subprocesses inherit it), so no
+    test sees another's cached traces; it is not in the test's tmp_path, which tests check for
+    stray files."""
+    monkeypatch.setenv("BPRENDER_CACHE_DIR", str(tmp_path_factory.mktemp("trace-cache")))
