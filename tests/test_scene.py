@@ -229,3 +229,14 @@ def test_an_absurdly_long_name_is_shortened_in_its_box():
     widest = max(n["w"] for n in scene["nodes"])
     assert widest < scene["width"] * 0.6
     assert any(line["text"].endswith("\u2026") for n in scene["nodes"] for line in n["lines"])
+
+
+def test_the_caption_band_is_never_blank_at_a_step_boundary(linear):
+    """A caption that takes over from the one before is shown at once: no blank band (a flicker,
+    and the frame presentation mode stops at) when a backward step begins."""
+    _, _, scene = linear
+    events = [e["t"] for e in scene["events"] if e["name"].startswith("backward:")][1:]
+    assert events
+    for t in events:
+        shown = [value_at(item["track"], t) for item in scene["captions"]["items"]]
+        assert max(shown) == 1.0, t

@@ -28,8 +28,12 @@ def build_captions(trace, graph: ViewGraph, timing: Timing, sizes: Sizes, fitter
             pages = [p for p in pages if p] + fitter.pages(list(last), font, regions.caption_text_w, CAPTION_LINES)
         length = ((seen_until if seen_until is not None else t1) - t0) / len(pages)
         for k, lines in enumerate(pages):
+            start = t0 + k * length
             end = t1 if k == len(pages) - 1 else t0 + (k + 1) * length
-            items.append({"lines": lines, "track": shown_between(t0 + k * length, end, FADE)})
+            # a caption that takes over from the one before replaces it at once: fading in from
+            # nothing would leave the band blank at every step boundary
+            follows = bool(items) and abs(items[-1]["track"][-1][0] - round(start, 6)) < 1e-6
+            items.append({"lines": lines, "track": shown_between(start, end, 0.0 if follows else FADE)})
 
     phase = {p["name"]: p for p in timing.phases}
     add(phase["intro"]["t0"], phase["intro"]["t1"],
