@@ -104,20 +104,27 @@ def camera_at(camera: dict, t: float, view: dict | None) -> tuple[float, float, 
 
 
 def lens_of(camera: dict, cx: float, cy: float, zoom: float) -> list:
-    """[zoom, floor, x0, y0, x1, y1]: the camera's zoom, the type floor, and the part of the
-    graph in view (graph coordinates)."""
+    """[zoom, floor, x0, y0, x1, y1, ix, iy]: the camera's zoom, the type floor, the part of the
+    graph in view, and where the overview inset starts (its top left corner: it covers the view
+    right of ix and below iy while shown), all in graph coordinates."""
     half_w = camera["w"] / 2 / zoom
     half_h = camera["h"] / 2 / zoom
-    return [zoom, camera["floor"], cx - half_w, cy - half_h, cx + half_w, cy + half_h]
+    inset = camera["inset"]
+    ix, iy = cx + half_w + 1.0, cy + half_h + 1.0  # past the view: nothing is under it
+    if zoom > inset["zoom_from"]:
+        ix = cx + (inset["x"] - camera["x"] - camera["w"] / 2) / zoom
+        iy = cy + (inset["y"] - camera["y"] - camera["h"] / 2) / zoom
+    return [zoom, camera["floor"], cx - half_w, cy - half_h, cx + half_w, cy + half_h, ix, iy]
 
 
 def legible(lens: list | None, px: float, x0: float, y0: float, x1: float, y1: float) -> float:
     """How much of a text of px pixels in the box (x0, y0)-(x1, y1) to draw under the camera:
-    nothing when it is not wholly in view or would be drawn under the type floor, all of it
-    from 10% above the floor, fading in between. Without a camera, all of it."""
+    nothing when it is not wholly in view, would be under the overview inset, or would be drawn
+    under the type floor; all of it from 10% above the floor, fading in between. Without a
+    camera, all of it."""
     if lens is None:
         return 1.0
-    if x0 < lens[2] or y0 < lens[3] or x1 > lens[4] or y1 > lens[5]:
+    if x0 < lens[2] or y0 < lens[3] or x1 > lens[4] or y1 > lens[5] or (x1 > lens[6] and y1 > lens[7]):
         return 0.0
     size = px * lens[0]
     if size >= lens[1] * 1.1:

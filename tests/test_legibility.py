@@ -124,3 +124,22 @@ def test_a_vanishing_gradient_looks_faint_and_thin():
     assert sum(first) / len(first) <= 0.2 * sum(last) / len(last)
     legend = [entry["text"] for entry in scene["header"]["legend"]]
     assert any(text.startswith("|∂L/∂·| ") and "…" in text for text in legend), legend
+
+
+@pytest.mark.parametrize("name", ["attention", "deep_sigmoid", "training"])
+def test_no_text_is_drawn_under_the_overview_inset(name):
+    from bprender.paint import camera_at
+    scene = scene_for(name, "video")
+    camera = scene["camera"]
+    inset = camera["inset"]
+    checked = 0
+    for t in sample_times(scene):
+        if camera_at(camera, t, None)[2] <= inset["zoom_from"]:
+            continue  # the inset is not shown
+        checked += 1
+        for text in drawn_texts(scene, t, fonts=FONTS):
+            x0, y0, x1, y1 = text.box
+            under = x1 > inset["x"] and y1 > inset["y"] and x0 < inset["x"] + inset["w"] and \
+                y0 < inset["y"] + inset["h"]
+            assert not (under and text.alpha > 0.002), (t, text.text)
+    assert checked > 3

@@ -164,20 +164,28 @@
     return [valueAt(track.x, t), valueAt(track.y, t), valueAt(track.zoom, t)];
   }
 
-  /* [zoom, floor, x0, y0, x1, y1]: the camera's zoom, the type floor, and the part of the
-   * graph in view (graph coordinates). */
+  /* [zoom, floor, x0, y0, x1, y1, ix, iy]: the camera's zoom, the type floor, the part of the
+   * graph in view, and where the overview inset starts (its top left corner: it covers the view
+   * right of ix and below iy while shown), all in graph coordinates. */
   function lensOf(camera, cx, cy, zoom) {
     var halfW = camera.w / 2 / zoom;
     var halfH = camera.h / 2 / zoom;
-    return [zoom, camera.floor, cx - halfW, cy - halfH, cx + halfW, cy + halfH];
+    var inset = camera.inset;
+    var ix = cx + halfW + 1.0, iy = cy + halfH + 1.0;  // past the view: nothing is under it
+    if (zoom > inset.zoom_from) {
+      ix = cx + (inset.x - camera.x - camera.w / 2) / zoom;
+      iy = cy + (inset.y - camera.y - camera.h / 2) / zoom;
+    }
+    return [zoom, camera.floor, cx - halfW, cy - halfH, cx + halfW, cy + halfH, ix, iy];
   }
 
   /* How much of a text of px pixels in the box (x0, y0)-(x1, y1) to draw under the camera:
-   * nothing when it is not wholly in view or would be drawn under the type floor, all of it
-   * from 10% above the floor, fading in between. Without a camera, all of it. */
+   * nothing when it is not wholly in view, would be under the overview inset, or would be drawn
+   * under the type floor; all of it from 10% above the floor, fading in between. Without a
+   * camera, all of it. */
   function legible(lens, px, x0, y0, x1, y1) {
     if (lens === null) return 1.0;
-    if (x0 < lens[2] || y0 < lens[3] || x1 > lens[4] || y1 > lens[5]) return 0.0;
+    if (x0 < lens[2] || y0 < lens[3] || x1 > lens[4] || y1 > lens[5] || (x1 > lens[6] && y1 > lens[7])) return 0.0;
     var size = px * lens[0];
     if (size >= lens[1] * 1.1) return 1.0;
     if (size <= lens[1]) return 0.0;
