@@ -16,6 +16,7 @@ from .errors import BprenderError
 from .lecture import Step, key_steps, settle_time
 from .paint import paint_frame, palette_of
 from .scene.style import FAMILY
+from .scene.text import TextFitter
 
 MARGIN = 24      # around the grid
 GAP = 18         # between cells, across and down
@@ -23,7 +24,6 @@ LABEL_GAP = 6    # frame to its label
 LABEL_H = 18     # the label line
 LABEL_FONT = f"600 13px {FAMILY}"
 NOTE_FONT = f"12px {FAMILY}"
-ELLIPSIS = "\u2026"
 
 
 @dataclass(frozen=True)
@@ -60,13 +60,15 @@ def sheet_layout(scene: dict, cols: int = 3, backward: int = 5) -> SheetLayout:
     return SheetLayout(width, height, fw, fh, cells)
 
 
-def _fit(ctx, text: str, width: float) -> str:
-    """text, cut with an ellipsis to fit width (measured in the current font)."""
-    if ctx.measureText(text).width <= width:
-        return text
-    while text and ctx.measureText(text + ELLIPSIS).width > width:
-        text = text[:-1]
-    return text.rstrip() + ELLIPSIS if text else ""
+class _CanvasMeasure:
+    """The canvas as the measurer TextFitter takes (measure(text, font) -> px)."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    def measure(self, text: str, font: str) -> float:
+        self.ctx.font = font
+        return self.ctx.measureText(text).width
 
 
 def paint_sheet(ctx, scene: dict, layout: SheetLayout, view: dict | None = None) -> None:
@@ -96,10 +98,11 @@ def paint_sheet(ctx, scene: dict, layout: SheetLayout, view: dict | None = None)
         note = f"{cell.step.name} \u00b7 {cell.step.start:.1f} s"
         ctx.fillText(note, cell.x + fw, baseline)
         room = fw - ctx.measureText(note).width - 12
+        label = TextFitter(_CanvasMeasure(ctx)).fit(cell.step.label, LABEL_FONT, room)
         ctx.font = LABEL_FONT
         ctx.fillStyle = colors["text"]
         ctx.textAlign = "left"
-        ctx.fillText(_fit(ctx, cell.step.label, room), cell.x, baseline)
+        ctx.fillText(label, cell.x, baseline)
         ctx.restore()
 
 

@@ -325,3 +325,10 @@ def test_stills_stream_to_standard_output_in_the_format_asked(args, magic, tmp_p
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.startswith(magic)
     assert list(tmp_path.iterdir()) == []   # nothing written beside it
+
+
+def test_a_format_that_contradicts_the_name_is_refused(tmp_path, capsys):
+    code = entry(["frame", "linear", "--at", "end", "--format", "svg", "-o", str(tmp_path / "x.png")])
+    err = capsys.readouterr().err
+    assert code == 1 and "--format svg asks for a .svg, but the name says .png" in err
+    assert list(tmp_path.iterdir()) == []

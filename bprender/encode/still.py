@@ -94,7 +94,11 @@ def write_still(path: str | os.PathLike, draw: Callable[[skia.Canvas], None], *,
     """Draw one picture with ``draw(canvas)`` and save it as PNG, SVG or PDF: image_format
     ("png", "svg", "pdf") when given, else by suffix (PNG into ``-``, standard output, or a
     device whose name has no image suffix)."""
-    suffix = f".{image_format}" if image_format else Path(path).suffix.lower()
+    named = Path(path).suffix.lower()
+    if image_format and named in WRITERS and named != f".{image_format}":
+        raise BprenderError(f"cannot write {path}: --format {image_format} asks for a .{image_format}, but the "
+                            f"name says {named}; rename the output or leave out --format")
+    suffix = f".{image_format}" if image_format else named
     if suffix not in WRITERS and is_stream(path):
         suffix = ".png"
     if suffix not in WRITERS:
