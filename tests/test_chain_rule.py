@@ -32,8 +32,11 @@ FITTER = TextFitter(FontBook())
 
 
 def fitted(step) -> list[str]:
-    """A step's caption as the scene stage fits it to the band (alternatives chosen)."""
-    return FITTER.lines(step.lines, FONT, BAND, CAPTION_LINES)
+    """A step's caption as the scene stage fits it to the band (alternatives chosen); a step's
+    rule is one page of the band."""
+    pages = FITTER.pages(step.lines, FONT, BAND, CAPTION_LINES)
+    assert len(pages) == 1, pages
+    return pages[0]
 GENERIC = re.compile(r"∂(?!L/)\S*/∂")  # "∂Addmm₁/∂fc.bias": a derivative named, not written out
 
 

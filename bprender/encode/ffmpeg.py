@@ -65,11 +65,6 @@ def _first_cause(text: str) -> str:
     return ""
 
 
-def _tail(text: str, lines: int = 15) -> str:
-    kept = [line for line in text.strip().splitlines() if line.strip()]
-    return "\n".join(kept[-lines:])
-
-
 class FFmpegPipe:
     """Run ``ffmpeg <args>`` with frames written to its stdin.
 

@@ -86,13 +86,6 @@ class TextFitter:
             pages[-1] = pages[-1][:max_lines - 1] + [f"(and {rest} more lines)"]
         return pages
 
-    def lines(self, slots: list, font: str, max_w: float, max_lines: int) -> list[str]:
-        """Caption lines from slots, all on one page: each slot takes its first alternative that
-        fits and has the room (lines left over when every slot has one line are shared out in
-        order), a line too long is shortened."""
-        out = [line for chosen in self._chosen(slots, font, max_w, max_lines) for line in chosen]
-        return [self.fit(line, font, max_w) for line in out[:max_lines]]
-
     def _chosen(self, slots: list, font: str, max_w: float, max_lines: int) -> list[list[str]]:
         """Each slot's chosen alternative, as its lines: the first that fits max_w and has the
         room (lines left over when every slot has one line are shared out in order)."""
