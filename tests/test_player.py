@@ -57,11 +57,8 @@ def player(chromium_page, linear_file):
 
 
 def node_point(pg, node: dict) -> tuple[float, float]:
-    """Where a scene node's centre is on the screen."""
-    rect = evaluate(pg, "() => { const r = document.getElementById('bp-graph').getBoundingClientRect();"
-                        " return [r.left, r.top, r.width, r.height]; }")
-    scene = animation().scene()
-    return (rect[0] + node["x"] * rect[2] / scene["width"], rect[1] + node["y"] * rect[3] / scene["height"])
+    """Where a scene node's centre is on the screen (the linear page: no camera)."""
+    return screen_point(pg, animation().scene(), (node["x"], node["y"]))
 
 
 def pixels(pg, t: float) -> np.ndarray:
@@ -300,6 +297,7 @@ def camera_player(chromium_page, tmp_path):
 
 
 def screen_point(pg, scene: dict, frame_xy) -> tuple[float, float]:
+    """Where a point of the frame (frame pixels) is on the screen."""
     rect = evaluate(pg, "() => { const r = document.getElementById('bp-graph').getBoundingClientRect();"
                         " return [r.left, r.top, r.width, r.height]; }")
     return (rect[0] + frame_xy[0] * rect[2] / scene["width"], rect[1] + frame_xy[1] * rect[3] / scene["height"])
