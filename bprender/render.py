@@ -11,6 +11,7 @@ from .canvas import Canvas2D, FontBook, RasterSurface
 from .encode import write_gif, write_mp4, write_still
 from .paint import paint_frame, palette_of
 from .scene.fonts import font_book as _font_book
+from .stillness import Stillness
 
 
 def font_book(scene: dict) -> FontBook:
@@ -35,12 +36,22 @@ def frame_times(scene: dict, fps: float, span: Span = None) -> list[float]:
     return [t0 + i / fps for i in range(frame_count(scene, fps, span))]
 
 
+def drawn_times(scene: dict, times: list[float]) -> list[bool]:
+    """For each frame time, whether it must be drawn: False where the scene stands still since
+    the frame before (a hold, a pause), whose pixels are then handed on again."""
+    still = Stillness(scene)
+    return [i == 0 or not still.same(times[i - 1], t) for i, t in enumerate(times)]
+
+
 def raster_frames(scene: dict, fps: float, fonts: FontBook | None = None, view: dict | None = None,
                   span: Span = None) -> Iterator:
-    """BGRA frames, drawn one at a time into one reused buffer (memory stays flat)."""
+    """BGRA frames, drawn one at a time into one reused buffer (memory stays flat); a frame
+    the same as the one before is not drawn again."""
     surface = RasterSurface(scene["width"], scene["height"], fonts=fonts or font_book(scene))
-    for t in frame_times(scene, fps, span):
-        paint_frame(surface.ctx, scene, t, view)
+    times = frame_times(scene, fps, span)
+    for t, draw in zip(times, drawn_times(scene, times)):
+        if draw:
+            paint_frame(surface.ctx, scene, t, view)
         yield surface.pixels()
 
 
@@ -51,11 +62,14 @@ def raster_frames_ahead(scene: dict, fps: float, fonts: FontBook | None = None,
     The consumer (write_mp4) spends most of a frame blocked in the pipe write to ffmpeg, which
     releases the GIL, so the next frame is drawn meanwhile and the video is encoder-bound. Each
     frame has its own surface (``ahead`` + 1 of them, so memory stays flat); a yielded frame is
-    not drawn over until the consumer asks for the next one. Same frames, same order.
+    not drawn over until the consumer asks for the next one. Same frames, same order. A frame
+    the same as the one before is not drawn: the last drawn surface is handed on again (it is
+    never the one drawn next: at most ``ahead`` frames are in flight, on the latest surfaces).
     """
     fonts = fonts or font_book(scene)
     surfaces = [RasterSurface(scene["width"], scene["height"], fonts=fonts) for _ in range(ahead + 1)]
     times = frame_times(scene, fps, span)
+    drawn = drawn_times(scene, times)
     free = threading.Semaphore(len(surfaces))
     ready: queue.Queue = queue.Queue()
     stop = threading.Event()
@@ -63,13 +77,15 @@ def raster_frames_ahead(scene: dict, fps: float, fonts: FontBook | None = None,
 
     def draw() -> None:
         try:
-            for i, t in enumerate(times):
+            slot = -1
+            for t, draw in zip(times, drawn):
                 free.acquire()
                 if stop.is_set():
                     return
-                surface = surfaces[i % len(surfaces)]
-                paint_frame(surface.ctx, scene, t, view)
-                ready.put(surface)
+                if draw:
+                    slot = (slot + 1) % len(surfaces)
+                    paint_frame(surfaces[slot].ctx, scene, t, view)
+                ready.put(surfaces[slot])
             ready.put(done)
         except BaseException as exc:  # handed to the consumer, raised there
             ready.put(exc)
