@@ -60,7 +60,7 @@ def paint_frame(ctx, scene: dict, t: float, view: dict | None = None) -> None:
             paint_node(ctx, node, t, node_opacity[i], step, colors, lens)
     for i, edge in enumerate(scene["edges"]):
         if "label" in edge and edge_opacity[i] > 0:
-            paint_edge_label(ctx, edge, t, edge_opacity[i], colors, lens)
+            paint_edge_label(ctx, edge, t, edge_opacity[i], colors, step, lens)
     if camera is not None:
         ctx.restore()
         paint_inset(ctx, camera["inset"], lens, colors)
@@ -320,7 +320,8 @@ def outlined_box(ctx, x: float, y: float, w: float, h: float, radius: float, fil
     ctx.stroke()
 
 
-def paint_edge_label(ctx, edge: dict, t: float, opacity: float, colors: dict, lens: list | None = None) -> None:
+def paint_edge_label(ctx, edge: dict, t: float, opacity: float, colors: dict, step: int = 0,
+                     lens: list | None = None) -> None:
     alpha = value_at(edge["tracks"].get("label"), t) * opacity
     label = edge["label"]
     box = label["box"]
@@ -335,7 +336,7 @@ def paint_edge_label(ctx, edge: dict, t: float, opacity: float, colors: dict, le
     ctx.textBaseline = "alphabetic"
     ctx.font = label["font"]
     ctx.fillStyle = colors[label["color"]]
-    ctx.fillText(label["text"], label["x"], label["y"])
+    ctx.fillText(label["texts"][step] if "texts" in label else label["text"], label["x"], label["y"])
     ctx.globalAlpha = 1.0
 
 

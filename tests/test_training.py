@@ -263,3 +263,56 @@ def test_a_non_finite_loss_without_training_is_named_at_the_end():
     scene = scene_of(trace_of(preset), preset)
     end = [item for item in scene["captions"]["items"] if item["track"][0][0] >= scene["phases"][-1]["t0"]]
     assert end and end[0]["lines"][0].startswith("The loss is NaN, not a finite number")
+
+
+# ------------------------------------------------- every step's numbers, for a small graph
+
+def test_a_small_graph_has_every_step_captured_in_full(trace):
+    """Each later step's node numbers are that step's: the loss node holds the step's loss and
+    each parameter's node the gradient PyTorch left in .grad at that step (recorded apart)."""
+    nodes = {n["id"]: k for k, n in enumerate(trace["nodes"])}
+    steps = trace["train"]["steps"]
+    for s in steps[1:]:
+        assert len(s["nodes"]) == len(trace["nodes"]) and len(s["edges"]) == len(trace["edges"])
+        assert s["nodes"][nodes[trace["loss"]["node"]]]["value"] == s["loss"]
+        for leaf, named in zip(s["leaves"], trace["leaves"]):
+            assert s["nodes"][nodes[named["node"]]]["grad"] == leaf["grad"], (s["step"], leaf["name"])
+    op = next(k for k, n in enumerate(trace["nodes"]) if n["kind"] == "op" and n["label"] == "Tanh")
+    assert steps[5]["nodes"][op]["value"] != trace["nodes"][op]["value"]
+
+
+def test_capturing_every_step_changes_no_number(preset, trace, monkeypatch):
+    from bprender.trace import train
+    monkeypatch.setattr(train, "FULL_STEP_NODES", 0)
+    plain = trace_preset(preset)
+    assert "nodes" not in plain["train"]["steps"][1]
+    for a, b in zip(plain["train"]["steps"], trace["train"]["steps"]):
+        assert a["loss"] == b["loss"] and a["leaves"] == b["leaves"]
+    assert plain["train"]["final"] == trace["train"]["final"]
+    # without the later steps' numbers the scene dims the ops' and says why
+    scene = scene_of(plain, preset)
+    tanh = next(n for n in scene["nodes"] if n["info"]["label"] == "Tanh")
+    assert all("texts" not in line for line in tanh["lines"])
+    assert any("still step 1's" in " ".join(item["lines"]) for item in scene["captions"]["items"])
+
+
+def test_each_shown_step_draws_its_own_op_numbers(scene, trace):
+    from bprender.fmt import summary_text
+    k = 5
+    t = step_starts(scene)[k] + 0.01
+    ctx = RecordingCanvas2D()
+    paint_frame(ctx, scene, t)
+    texts = [op[1] for op in ctx.ops if op[0] == "fillText"]
+    index = {n["id"]: i for i, n in enumerate(trace["nodes"])}
+    tanh = next(n for n in trace["nodes"] if n["label"] == "Tanh")
+    step = trace["train"]["steps"][k]["nodes"][index[tanh["id"]]]
+    assert summary_text(step["value"]) in texts and "grad " + summary_text(step["grad"]) in texts
+    assert summary_text(tanh["value"]) not in texts          # step 1's number is gone
+    labelled = [e for e in scene["edges"] if "label" in e]
+    assert labelled and all(len(e["label"]["texts"]) == len(trace["train"]["steps"]) for e in labelled)
+    assert any(e["label"]["texts"][k] in texts for e in labelled)
+    captions = " ".join(" ".join(item["lines"]) for item in scene["captions"]["items"])
+    assert "still step 1's" not in captions and f"Every box shows step {k + 1}'s" in captions
+    # nothing is dimmed as stale: op values keep full opacity at a later step
+    node = next(n for n in scene["nodes"] if n["info"]["label"] == "Tanh")
+    assert value_at(node["tracks"]["lit"], t) == 1.0

@@ -92,7 +92,7 @@
     }
     for (i = 0; i < edges.length; i++) {
       if (hasOwn.call(edges[i], "label") && edgeOpacity[i] > 0) {
-        paintEdgeLabel(ctx, edges[i], t, edgeOpacity[i], colors, lens);
+        paintEdgeLabel(ctx, edges[i], t, edgeOpacity[i], colors, step, lens);
       }
     }
     if (camera !== undefined) {
@@ -405,7 +405,8 @@
     ctx.stroke();
   }
 
-  function paintEdgeLabel(ctx, edge, t, opacity, colors, lens) {
+  function paintEdgeLabel(ctx, edge, t, opacity, colors, step, lens) {
+    if (step === undefined) step = 0;
     if (lens === undefined) lens = null;
     var alpha = valueAt(get(edge.tracks, "label"), t) * opacity;
     var label = edge.label;
@@ -420,7 +421,7 @@
     ctx.textBaseline = "alphabetic";
     ctx.font = label.font;
     ctx.fillStyle = colors[label.color];
-    ctx.fillText(label.text, label.x, label.y);
+    ctx.fillText(hasOwn.call(label, "texts") ? label.texts[step] : label.text, label.x, label.y);
     ctx.globalAlpha = 1.0;
   }
 

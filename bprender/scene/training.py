@@ -53,9 +53,47 @@ def update_text(old: dict | None, new: dict | None) -> str:
     return f"norm {num(old['stats']['norm'])} → {num(new['stats']['norm'])}"
 
 
-def step_texts(trace: dict, graph) -> dict[str, dict[str, list[str]]]:
+def step_trace(trace: dict, k: int) -> dict | None:
+    """Training step k's numbers as a trace of the same graph (step 0 is the trace itself),
+    or None when step k was not captured in full (a big graph: its ops keep step 1's)."""
+    if k == 0:
+        return trace
+    step = trace["train"]["steps"][k]
+    if "nodes" not in step or "edges" not in step:
+        return None
+    leaves = {leaf["name"]: leaf for leaf in step["leaves"]}
+    return {**trace,
+            "nodes": [{**n, "value": s["value"], "grad": s["grad"]} for n, s in zip(trace["nodes"], step["nodes"])],
+            "edges": [{**e, "grad": g} for e, g in zip(trace["edges"], step["edges"])],
+            "leaves": [{**leaf, **{key: leaves[leaf["name"]][key] for key in ("value", "grad")}}
+                       if leaf["name"] in leaves else leaf for leaf in trace["leaves"]],
+            "loss": {**trace["loss"], "value": step["loss"]}}
+
+
+def step_graphs(trace: dict, view_of) -> list | None:
+    """One view graph per training step, each with that step's numbers (view_of: trace ->
+    ViewGraph, the scene's view), or None unless every step was captured in full."""
+    if not train_count(trace):
+        return None
+    traces = [step_trace(trace, k) for k in range(train_count(trace))]
+    if any(t is None for t in traces):
+        return None
+    return [view_of(t) for t in traces]
+
+
+def edge_step_texts(graphs: list | None, label_text) -> dict[str, list[str]]:
+    """edge id -> its gradient label at every step (label_text: grad summary -> text)."""
+    if not graphs:
+        return {}
+    edges = [{e.id: e for e in g.edges} for g in graphs]
+    return {e.id: [label_text(step[e.id].grad if e.id in step else e.grad) for step in edges]
+            for e in graphs[0].edges}
+
+
+def step_texts(trace: dict, graph, graphs: list | None = None) -> dict[str, dict[str, list[str]]]:
     """node id -> {line role -> one string per step}: leaves' value, grad and update lines
-    and the loss node's value. Empty without training."""
+    and the loss node's value; with `graphs` (step_graphs), every other node's value and
+    gradient too. Empty without training."""
     if not train_count(trace):
         return {}
     train = trace["train"]
@@ -73,6 +111,11 @@ def step_texts(trace: dict, graph) -> dict[str, dict[str, list[str]]]:
                 "grad": ["grad " + summary_text(s["leaves"][j]["grad"]) for s in steps],
                 "update": [update_text(s["leaves"][j]["value"], after[k][j]) for k, s in enumerate(steps)],
             }
+        elif graphs:
+            nodes = [{m.id: m for m in g.nodes}.get(n.id, n) for g in graphs]
+            out[n.id] = {"value": [summary_text(m.value) for m in nodes]}
+            if n.kind not in ("const", "frozen"):
+                out[n.id]["grad"] = ["grad " + summary_text(m.grad) for m in nodes]
     return out
 
 
@@ -156,15 +199,36 @@ def training_captions(trace: dict, timing: Timing) -> list[tuple[float, float, l
     phase = {p["name"]: p for p in timing.phases}
     out = [(phase["update"]["t0"], phase["update"]["t1"], update_lines(trace))]
     starts = timing.train_starts
+    full = all(step_trace(trace, k) is not None for k in range(len(steps)))
+    largest = _largest_gradient(steps[0])
     for k in range(1, len(steps)):
         t1 = starts[k + 1] if k + 1 < len(starts) else phase["train"]["t1"]
-        out.append((starts[k], t1, [
-            f"Step {k + 1} of {len(steps)}: forward, backward and update again with the new "
-            f"parameters; L = {num(_loss_value(steps[k]['loss']))}",
-            "Only the loss, the parameters and their gradients are recorded after step 1;",
-            "the dimmed numbers in the other boxes are still step 1's.",
-        ]))
+        lines = [f"Step {k + 1} of {len(steps)}: forward, backward and update again with the new "
+                 f"parameters; L = {num(_loss_value(steps[k]['loss']))}"]
+        if full:
+            lines.append(f"Every box shows step {k + 1}'s values and gradients"
+                         + (_gradient_then(steps, k, largest) if largest is not None else "."))
+        else:
+            lines += ["Only the loss, the parameters and their gradients are recorded after step 1;",
+                      "the dimmed numbers in the other boxes are still step 1's."]
+        out.append((starts[k], t1, lines))
     return out
+
+
+def _largest_gradient(step: dict) -> int | None:
+    """The index of the parameter with the largest gradient norm at a step."""
+    norms = [(to_float((leaf.get("grad") or {}).get("stats", {}).get("norm")), j)
+             for j, leaf in enumerate(step["leaves"])]
+    norms = [(v, j) for v, j in norms if math.isfinite(v)]
+    return max(norms)[1] if norms else None
+
+
+def _gradient_then(steps: list[dict], k: int, j: int) -> str:
+    """'; ‖∂L/∂2.weight‖ = 0.31 (step 1: 1.2)': how the biggest gradient changed since step 1."""
+    def norm(step):
+        return to_float(((step["leaves"][j].get("grad") or {}).get("stats") or {}).get("norm"))
+    leaf = steps[k]["leaves"][j]
+    return f"; ‖∂L/∂{leaf['name']}‖ = {num(norm(steps[k]))} (step 1: {num(norm(steps[0]))})."
 
 
 def end_lines(trace: dict) -> list[str]:

@@ -129,6 +129,7 @@ class Node(TypedDict):
 
 class EdgeLabel(TypedDict):
     text: str
+    texts: NotRequired[list[str]]  # training: the label at every step, picked by the step
     font: str
     px: float
     color: Role
