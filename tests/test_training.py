@@ -178,7 +178,7 @@ def test_scene_has_the_update_phase_steps_and_loss_curve(scene, trace):
     curve = scene["loss_curve"]
     assert len(curve["points"]) == n
     assert curve["points"][-1]["y"] > curve["points"][0]["y"]   # lower loss: lower on screen
-    assert curve["points"][0]["label"].startswith("step 1 of")
+    assert curve["points"][0]["label"].startswith("L = ")   # compact: the predictions panel is under it
     # leaves show old -> new with per-step strings; the loss node its per-step value
     leaf = next(node for node in scene["nodes"] if node["kind"] == "leaf")
     update_line = next(line for line in leaf["lines"] if line["track"] == "update")
@@ -316,3 +316,56 @@ def test_each_shown_step_draws_its_own_op_numbers(scene, trace):
     # nothing is dimmed as stale: op values keep full opacity at a later step
     node = next(n for n in scene["nodes"] if n["info"]["label"] == "Tanh")
     assert value_at(node["tracks"]["lit"], t) == 1.0
+
+
+# ------------------------------------------------------------------ the predictions panel
+
+def painted_texts(scene, t) -> list[str]:
+    ctx = RecordingCanvas2D()
+    paint_frame(ctx, scene, t)
+    return [op[1] for op in ctx.ops if op[0] == "fillText"]
+
+
+def test_the_predictions_panel_shows_each_steps_outputs_against_the_targets(scene):
+    """The oracle is a plain PyTorch loop: its model's outputs at step k are the numbers the
+    panel draws at step k, and the targets stay put; more rows are near their target at the end."""
+    from bprender.fmt import num
+    path = builtin_presets_dir() / "training.py"
+    spec = importlib.util.spec_from_file_location("training_model_for_panel", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    parts = module.build()
+    model, x, y = parts["model"], parts["inputs"], parts["target"]
+    _, params = plain_loop(25, lambda p: torch.optim.SGD(p, lr=0.1))
+    panel = scene["predictions"]
+    assert [row["target"] for row in panel["rows"]] == [num(v, 3) for v in y.reshape(-1).tolist()]
+    starts = step_starts(scene)
+    for k in (0, 12, 24):
+        model.load_state_dict(params[k])
+        with torch.no_grad():
+            wanted = [num(v, 3) for v in model(x).reshape(-1).tolist()]
+        t = (starts[k] + 0.01) if k else scene["phases"][3]["t0"]   # step 1: during its backward pass
+        texts = painted_texts(scene, t)
+        assert all(text in texts for text in wanted), (k, wanted)
+        assert [row["texts"][k] for row in panel["rows"]] == wanted
+    near = [sum(row["colors"][k] == "text" for row in panel["rows"]) for k in (0, 24)]
+    assert near[1] > near[0]
+    # nothing before step 1's forward pass has reached the loss
+    assert "Predictions" not in painted_texts(scene, 0.1)
+
+
+def test_a_classifier_shows_predicted_classes(tmp_path):
+    (tmp_path / "clf.py").write_text(
+        "import torch\nfrom torch import nn\n\ndef build():\n    torch.manual_seed(0)\n"
+        "    x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 0.5]])\n"
+        "    return {'model': nn.Linear(2, 2), 'inputs': x, 'target': torch.tensor([0, 1, 1, 0]),"
+        " 'loss': 'cross_entropy'}\n")
+    preset = preset_from_dict({"model": {"python": "clf.py:build"},
+                               "train": {"steps": 30, "optimizer": "sgd", "lr": 0.5}}, base_dir=tmp_path)
+    trace = trace_of(preset)
+    panel = scene_of(trace, preset)["predictions"]
+    assert panel["head"]["texts"][-1] == "class"
+    assert [row["target"] for row in panel["rows"]] == ["0", "1", "1", "0"]
+    last = [row["texts"][-1] for row in panel["rows"]]
+    assert all(text in ("0", "1") for text in last)
+    assert [row["colors"][-1] == "text" for row in panel["rows"]] == [a == b for a, b in zip(last, ["0", "1", "1", "0"])]

@@ -100,6 +100,7 @@
       paintInset(ctx, camera.inset, lens, colors);
     }
     if (hasOwn.call(scene, "loss_curve")) paintLossCurve(ctx, scene.loss_curve, t, colors);
+    if (hasOwn.call(scene, "predictions")) paintPredictions(ctx, scene.predictions, t, step, colors);
     paintCaption(ctx, scene.captions, t, colors);
     ctx.globalAlpha = 1.0;
   }
@@ -450,6 +451,45 @@
     ctx.globalAlpha = 1.0;
   }
 
+  /* The predictions panel: each sample's target and the model's output at the step shown
+   * (in the loss colour while it is still far from the target). */
+  function paintPredictions(ctx, panel, t, step, colors) {
+    var alpha = valueAt(panel.track, t);
+    if (alpha <= VISIBLE) return;
+    ctx.globalAlpha = alpha;
+    outlinedBox(ctx, panel.x, panel.y, panel.w, panel.h, panel.radius, colors[panel.background],
+                colors[panel.border]);
+    ctx.textBaseline = "alphabetic";
+    ctx.textAlign = "left";
+    ctx.font = panel.title_font;
+    ctx.fillStyle = colors[panel.text];
+    ctx.fillText(panel.title.text, panel.title.x, panel.title.y);
+    ctx.font = panel.font;
+    ctx.fillStyle = colors[panel.muted];
+    var head = panel.head, k;
+    for (k = 0; k < head.texts.length; k++) {
+      ctx.textAlign = k === 0 ? "left" : "right";
+      ctx.fillText(head.texts[k], head.xs[k], head.y);
+    }
+    for (k = 0; k < panel.rows.length; k++) {
+      var row = panel.rows[k];
+      ctx.textAlign = "left";
+      ctx.fillStyle = colors[panel.muted];
+      ctx.fillText(row.label, head.xs[0], row.y);
+      ctx.textAlign = "right";
+      ctx.fillStyle = colors[panel.text];
+      ctx.fillText(row.target, head.xs[1], row.y);
+      ctx.fillStyle = colors[row.colors[step]];
+      ctx.fillText(row.texts[step], head.xs[2], row.y);
+    }
+    if (panel.more !== null) {
+      ctx.textAlign = "left";
+      ctx.fillStyle = colors[panel.muted];
+      ctx.fillText(panel.more.text, panel.more.x, panel.more.y);
+    }
+    ctx.globalAlpha = 1.0;
+  }
+
   /* The loss-curve panel of a training scene: loss per step, filled in as the steps run,
    * the newest point highlighted and labelled. */
   function paintLossCurve(ctx, curve, t, colors) {
@@ -560,6 +600,6 @@
     paintHeader: paintHeader, traceRoute: traceRoute, strokeAgain: strokeAgain,
     paintEdge: paintEdge, paintParticle: paintParticle, boxPath: boxPath,
     paintNode: paintNode, outlinedBox: outlinedBox, paintEdgeLabel: paintEdgeLabel, paintCaption: paintCaption,
-    paintLossCurve: paintLossCurve, paintChart: paintChart
+    paintLossCurve: paintLossCurve, paintPredictions: paintPredictions, paintChart: paintChart
   };
 });

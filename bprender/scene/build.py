@@ -25,7 +25,8 @@ from .style import Sizes, gradient_style, magnitude_text, sizes_for
 from .camera import build_camera
 from .text import TextFitter
 from .themes import palettes
-from .training import DIM_TIME, STALE, build_loss_curve, edge_step_texts, step_graphs, step_texts, train_count
+from .predictions import build_predictions, prediction_table
+from .training import DIM_TIME, STALE, build_loss_curve, edge_step_texts, step_texts, step_traces, train_count
 
 SCENE_SCHEMA = "bprender.scene/2"
 DIM = 0.15  # opacity of what a highlighted node's gradient paths do not pass through
@@ -49,8 +50,11 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
     grads = gradient_style([summary_sign_value(e.grad) for e in graph.edges if e.carries_grad]
                            + [summary_sign_value(n.grad) for n in graph.nodes if n.grad])
     header = build_header(trace, width, sizes, fitter, timing.phases, extra=_legend_extras(graph, grads))
-    regions = regions_for(width, height, sizes, training=bool(n_train), header_lines=header_lines(header))
-    graphs = step_graphs(trace, view_of)   # every step's numbers, for a small graph
+    traces = step_traces(trace)            # every training step's numbers, for a small graph
+    graphs = [view_of(t) for t in traces] if traces else None
+    table = prediction_table(trace, traces) if traces else None
+    regions = regions_for(width, height, sizes, training=bool(n_train), header_lines=header_lines(header),
+                          prediction_rows=len(table["targets"]) if table else 0)
     per_step = step_texts(trace, graph, graphs)
     layout = fit_layout(graph, regions.graph, sizes, fonts, per_step)
 
@@ -99,7 +103,10 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
     if n_train:
         # per-step strings are picked by this track: the number of later steps begun
         scene["train"] = {"steps": n_train, "track": count_track(timing.train_starts[1:])}
-        scene["loss_curve"] = build_loss_curve(trace, timing, regions.curve, sizes, fonts)
+        scene["loss_curve"] = build_loss_curve(trace, timing, regions.curve, sizes, fonts, compact=table is not None)
+        if table is not None:
+            loss_phase = next(p for p in timing.phases if p["name"] == "loss")
+            scene["predictions"] = build_predictions(table, regions.predictions, sizes, loss_phase["t0"])
     return scene
 
 

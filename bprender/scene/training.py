@@ -70,15 +70,12 @@ def step_trace(trace: dict, k: int) -> dict | None:
             "loss": {**trace["loss"], "value": step["loss"]}}
 
 
-def step_graphs(trace: dict, view_of) -> list | None:
-    """One view graph per training step, each with that step's numbers (view_of: trace ->
-    ViewGraph, the scene's view), or None unless every step was captured in full."""
+def step_traces(trace: dict) -> list[dict] | None:
+    """step_trace for every training step, or None unless every step was captured in full."""
     if not train_count(trace):
         return None
     traces = [step_trace(trace, k) for k in range(train_count(trace))]
-    if any(t is None for t in traces):
-        return None
-    return [view_of(t) for t in traces]
+    return None if any(t is None for t in traces) else traces
 
 
 def edge_step_texts(graphs: list | None, label_text) -> dict[str, list[str]]:
@@ -267,10 +264,11 @@ def _nice_step(raw: float) -> float:
 
 
 def build_loss_curve(trace: dict, timing: Timing, rect: tuple[float, float, float, float],
-                     sizes: Sizes, fonts) -> dict:
+                     sizes: Sizes, fonts, compact: bool = False) -> dict:
     """The loss-curve panel inside the frame at rect (x, y, w, h): loss per step on a linear
     axis from 0; point k appears when step k's loss is computed (the `shown` track counts the
-    points), the newest one highlighted."""
+    points), the newest one highlighted. compact (a short panel, the predictions under it):
+    the newest loss goes on the title line, "Loss per step  L = 0.29", for a taller plot."""
     x, y, w, h = rect
     steps = trace["train"]["steps"]
     losses = [_loss_value(s["loss"]) for s in steps]
@@ -287,7 +285,7 @@ def build_loss_curve(trace: dict, timing: Timing, rect: tuple[float, float, floa
         [num(ymin + (ymax - ymin) * k / n_ticks, 3) for k in range(n_ticks + 1)]
     label_w = max(fonts.measure(text, font) for text in tick_texts)
     title_y = round(y + pad + title_px, 2)
-    label_y = round(title_y + px * 1.9, 2)
+    label_y = title_y if compact else round(title_y + px * 1.9, 2)
     x0 = round(x + pad + label_w + sizes.px(8), 2)
     x1 = round(x + w - pad - sizes.px(6), 2)
     y0 = round(label_y + px * 1.6, 2)
@@ -308,11 +306,16 @@ def build_loss_curve(trace: dict, timing: Timing, rect: tuple[float, float, floa
     points, times = [], []
     for k, v in enumerate(losses):
         times.append(loss_phase["t0"] if k == 0 else timing.train_starts[k])
-        points.append({"x": to_x(k), "y": to_y(v), "label": f"step {k + 1} of {len(steps)} · L = {num(v)}"})
+        points.append({"x": to_x(k), "y": to_y(v),
+                       "label": f"L = {num(v)}" if compact else f"step {k + 1} of {len(steps)} · L = {num(v)}"})
+    every = max(1, math.ceil(1.5 * px * n_ticks / max(y1 - y0, 1e-9)))   # tick labels never touch
     yticks = [{"y": to_y(ymin + (ymax - ymin) * k / n_ticks), "text": text,
                "text_y": round(to_y(ymin + (ymax - ymin) * k / n_ticks) + px * 0.35, 2)}
-              for k, text in enumerate(tick_texts)]
+              for k, text in enumerate(tick_texts) if k % every == 0]
     title = "Loss per training step"
+    if compact:   # the newest loss beside the title, if both fit
+        widest = max([fonts.measure(p["label"], font) for p in points] + [0.0])
+        title = "Loss per step" if fonts.measure("Loss per step", title_font) + px + widest <= w - 2 * pad else "Loss"
     if not finite:  # nothing to plot: no made-up axis, the panel says why
         title, yticks, points, times = f"Loss: {num(losses[-1])} at every step", [], [], []
     xs = sorted({0, (len(steps) - 1) // 2, len(steps) - 1}) if len(steps) > 2 else list(range(len(steps)))
@@ -323,7 +326,7 @@ def build_loss_curve(trace: dict, timing: Timing, rect: tuple[float, float, floa
         "text": "text", "muted": "muted",
         "title_font": title_font, "font": font,
         "title": {"text": title, "x": round(x + pad, 2), "y": title_y},
-        "label": {"x": round(x + pad, 2), "y": label_y},
+        "label": {"x": round(x + pad + (fonts.measure(title, title_font) + px if compact else 0), 2), "y": label_y},
         "plot": [x0, y0, x1, y1], "ytick_x": round(x0 - sizes.px(6), 2),
         "xtick_y": round(y1 + px * 1.4, 2), "yticks": yticks, "xticks": xticks,
         "line_color": "forward", "line_width": sizes.px(2),
