@@ -56,7 +56,8 @@ def raster_frames(scene: dict, fps: float, fonts: FontBook | None = None, view: 
 
 
 def raster_frames_ahead(scene: dict, fps: float, fonts: FontBook | None = None,
-                        ahead: int = 2, view: dict | None = None, span: Span = None) -> Iterator:
+                        ahead: int = 2, view: dict | None = None, span: Span = None,
+                        times: list[float] | None = None) -> Iterator:
     """raster_frames drawn by a worker thread up to ``ahead`` frames before the consumer.
 
     The consumer (write_mp4) spends most of a frame blocked in the pipe write to ffmpeg, which
@@ -65,10 +66,12 @@ def raster_frames_ahead(scene: dict, fps: float, fonts: FontBook | None = None,
     not drawn over until the consumer asks for the next one. Same frames, same order. A frame
     the same as the one before is not drawn: the last drawn surface is handed on again (it is
     never the one drawn next: at most ``ahead`` frames are in flight, on the latest surfaces).
+    times: the frame times to draw instead of the whole animation's (a range of them, for a
+    worker process).
     """
     fonts = fonts or font_book(scene)
     surfaces = [RasterSurface(scene["width"], scene["height"], fonts=fonts) for _ in range(ahead + 1)]
-    times = frame_times(scene, fps, span)
+    times = frame_times(scene, fps, span) if times is None else times
     drawn = drawn_times(scene, times)
     free = threading.Semaphore(len(surfaces))
     ready: queue.Queue = queue.Queue()
@@ -115,8 +118,14 @@ def render_frame(scene: dict, t: float, fonts: FontBook | None = None, view: dic
 
 
 def render_video(scene: dict, path, *, fps: float, quality: str = "final", view: dict | None = None,
-                 progress: Callable[[int], None] | None = None, span: Span = None) -> None:
-    """The animation (or the part span = (t0, t1) of it) as an MP4."""
+                 progress: Callable[[int], None] | None = None, span: Span = None, jobs: int = 1) -> None:
+    """The animation (or the part span = (t0, t1) of it) as an MP4. jobs > 1: frame ranges
+    drawn and encoded by that many worker processes, joined without re-encoding (parallel.py)."""
+    if jobs > 1:
+        from .parallel import render_video_in_ranges
+        render_video_in_ranges(scene, path, fps=fps, quality=quality, view=view, progress=progress,
+                               span=span, jobs=jobs)
+        return
     frames = raster_frames_ahead(scene, fps, view=view, span=span)
     try:
         write_mp4(path, frames, width=scene["width"], height=scene["height"], fps=fps,
