@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from ..fmt import MINUS, num, shape_text, summary_scalar, summary_text
+from ..fmt import MINUS, num, shape_text, size_text, summary_scalar, summary_text
 from . import elementwise, nn
 from .rules import Ctx
 from .scalar import ELEMENTWISE, local_derivative
@@ -91,7 +91,7 @@ def leaf_line(name: str, grad: dict | None) -> str:
     t = Tensor(grad)
     e = t.biggest()
     if t.numel > 1 and e is not None:
-        size = f"{shape_text(t.shape)}, norm {t.norm_text()}"
+        size = f"{size_text(t.shape)}, ‖·‖ = {t.norm_text()}"   # "4 values": a bare 4 reads as a value
         return alternatives([f"{name}.grad = ∂L/∂{name} ({size}), e.g. {name}.grad{idx(e)} = {num(t.at(e))}{tail}",
                           f"{name}.grad = ∂L/∂{name} ({size}), e.g. {idx(e)} = {num(t.at(e))}{tail}",
                           f"{name}.grad = ∂L/∂{name}, e.g. {idx(e)} = {num(t.at(e))}{tail}",
