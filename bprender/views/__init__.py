@@ -18,7 +18,7 @@ def make_view(trace: dict, kind: str = "ops", collapse: bool = True, depth: int 
               expand=(), names: Notation | None = None) -> ViewGraph:
     """depth and expand shape the modules view (views/blocks.py); the other views ignore them.
     names: the notation the view's labels and captions use (default: lecture notation)."""
-    names = names or Notation(trace)
+    names = names or Notation(trace, "torch")   # a view on its own: PyTorch's names; scenes pass theirs
     if kind == "ops":
         count = ops_node_count(trace, _foldable(trace) if collapse else set())
         if count > NODE_BUDGET:  # before any caption or layout work: the message comes in ms
