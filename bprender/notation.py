@@ -77,7 +77,7 @@ class Notation:
         nodes = trace.get("nodes") or []
         self.classes = dict(trace.get("modules") or {})
         self._layers, self._roles = _layers(trace)
-        numbered = [p for p in self._layers if p not in self._roles]
+        numbered = [p for p in self._layers if p not in self._roles and _stacked(p, self.classes)]
         self.layer_number = {p: k for k, p in enumerate(numbered, 1)}
         self._one_layer = len(numbered) == 1
         self._norms = [p for p, c in self.classes.items() if NORM_CLASS.search(c)]
@@ -118,7 +118,7 @@ class Notation:
         if not path:
             return path
         shown = path
-        if self.lecture and path in self.layer_number and _numeric(path):
+        if self.lecture and path in self.layer_number and _numeric(path) and not self._one_layer:
             shown = f"layer {self.layer_number[path]}"
         return self._renamed(path, shown)
 
@@ -206,7 +206,7 @@ class Notation:
         for key, value in renames.items():
             name = key if key in known else by_plain.get(plain(str(key)))
             if name is None:
-                close = difflib.get_close_matches(plain(str(key)), list(by_plain), n=1)
+                close = difflib.get_close_matches(plain(str(key)), list(by_plain), n=1, cutoff=0.5)
                 hint = f"did you mean '{by_plain[close[0]]}'? " if close else ""
                 raise BprenderError(f"names: nothing in this model is called '{key}' ({hint}names: "
                                     f"{', '.join(known[:12])}{', …' if len(known) > 12 else ''})")
@@ -219,6 +219,17 @@ def notation_for(trace: dict, settings: dict) -> Notation:
 
 
 # --- reading the model's layers out of the trace --------------------------------------------
+
+CONTAINERS = {"Sequential", "ModuleList", "ModuleDict"}
+
+
+def _stacked(path: str, classes: dict) -> bool:
+    """A layer of the model's own stack, numbered: one whose every enclosing module is a plain
+    container (nn.Sequential, ...). A Linear inside a block of its own (a TransformerEncoderLayer's
+    linear1) is part of that block, not "layer 13" of the model, and keeps its own name."""
+    parts = path.split(".")
+    return all(classes.get(".".join(parts[:k]), "Sequential") in CONTAINERS for k in range(1, len(parts)))
+
 
 def _numeric(path: str) -> bool:
     return path.rpartition(".")[2].isdigit()

@@ -408,10 +408,14 @@ def _layer_name(layer: _Layer, k: int) -> str:
 
 
 def _title(layer: _Layer, k: int, names: Notation) -> str:
-    """The layer's number as a caption says "layer 2": counted (lecture), the module path (torch)."""
+    """The layer as a caption names it: "layer 2" counted (lecture; a `names:` map may rename it),
+    "layer 14" by its module path (torch)."""
+    if names.lecture and layer.module and layer.module in names.layer_number:
+        shown = names.layer(layer.module)
+        return shown if shown != layer.module else f"layer {layer.module}"
     if names.lecture:
-        return str(names.layer_number.get(layer.module, k + 1))
-    return _layer_name(layer, k)
+        return f"layer {k + 1}"
+    return f"layer {_layer_name(layer, k)}"
 
 
 def _function(layer: _Layer) -> str:
@@ -550,9 +554,10 @@ def _layer_step(k, layer: _Layer, ids, widths, grads, deltas, a_prev, wgrad, bgr
     weight gradient δ·a (one worked weight), the norms. Lecture notation numbers the layer's
     symbols (δ², z², a², W²); PyTorch's names leave them plain and name the parameters."""
     n_in, n_out = widths
-    name = layer.title or _layer_name(layer, k)
-    up = str(name).translate(SUP) if names.lecture and n_layers > 1 and str(name).isdigit() else ""
-    down = str(k).translate(SUP) if up and k else ""   # the layer before: a¹ feeds layer 2
+    name = layer.title or f"layer {_layer_name(layer, k)}"
+    number = names.layer_number.get(layer.module, k + 1)
+    up = str(number).translate(SUP) if names.lecture and n_layers > 1 else ""
+    down = str(number - 1).translate(SUP) if up and number > 1 else ""   # the layer before: a¹ feeds layer 2
     weight = names.param(layer.weight.leaf["name"]) if not names.lecture or layer.module else "W" + up
     bias = names.param(layer.bias.leaf["name"]) if layer.bias and (not names.lecture or layer.module) else "b" + up
     delta, z, a = "δ" + up, "z" + up, "a" + up
@@ -573,12 +578,12 @@ def _layer_step(k, layer: _Layer, ids, widths, grads, deltas, a_prev, wgrad, bgr
         # the rule is a clause of its own (", where σ'(z) = a(1 − a)"): run into the chain it
         # read as δ = a(1 − a); the longest form that fits the band is shown
         lines.append(alternatives([
-            f"layer {name}: {delta} = ∂L/∂{z} = ∂L/∂{a} · {f}'({z}), where {rule};   {example}" if rule else "",
-            f"layer {name}: {delta} = ∂L/∂{a} · {f}'({z}), where {rule};   {example}" if rule else "",
-            f"layer {name}: {delta} = ∂L/∂{z} = ∂L/∂{a} · {f}'({z});   {example}",
-            f"layer {name}: {delta} = ∂L/∂{a} · {f}'({z});   {example}"]))
+            f"{name}: {delta} = ∂L/∂{z} = ∂L/∂{a} · {f}'({z}), where {rule};   {example}" if rule else "",
+            f"{name}: {delta} = ∂L/∂{a} · {f}'({z}), where {rule};   {example}" if rule else "",
+            f"{name}: {delta} = ∂L/∂{z} = ∂L/∂{a} · {f}'({z});   {example}",
+            f"{name}: {delta} = ∂L/∂{a} · {f}'({z});   {example}"]))
     else:
-        lines.append(f"layer {name}: {delta} = ∂L/∂{z} = ∂L/∂{a} (no activation);   e.g. {delta}{_sub(i + 1)} = {num(d)}")
+        lines.append(f"{name}: {delta} = ∂L/∂{z} = ∂L/∂{a} (no activation);   e.g. {delta}{_sub(i + 1)} = {num(d)}")
     j = _argmax(a_prev)
     a_name = "x" if k == 0 else "a" + down
     w_ij = f"∂L/∂{weight}{_pair(i + 1, j + 1)}"
@@ -599,4 +604,4 @@ def _layer_step(k, layer: _Layer, ids, widths, grads, deltas, a_prev, wgrad, bgr
     lines.append(norms)
     nodes = ids[k + 1]
     edges = [f"w{k}:{i}:{j}" for i in shown[k + 1] for j in shown[k]]
-    return Step(nodes=list(nodes), edges=edges, lines=lines[:MAX_LINES], label=f"layer {name}")
+    return Step(nodes=list(nodes), edges=edges, lines=lines[:MAX_LINES], label=name)
