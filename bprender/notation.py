@@ -288,6 +288,8 @@ def _symbols(trace: dict, notation: Notation) -> dict[str, str]:
             notation.formulas[nxt["id"]] = f"{notation.op(nxt['label'])}({z})"
     for n in calls:
         role = notation._roles.get(n["module"])
+        if role:
+            notation.formulas[n["id"]] = _affine(n, nodes, edges, out, notation)
         if role in ("Q", "K", "V"):
             out[n["id"]] = role
     return out

@@ -82,9 +82,10 @@ def _op_node(tnode: dict, steps: dict[str, str], names: Notation, residual: set[
         sub = names.formula(node_id) or names.op(label)
         op = f"{symbol} = {sub}"
     elif kind == "loss" and names.lecture:
-        title, sub, symbol = "L", names.op(label), ""
+        title, sub = "L", names.op(label)
+        op = sub
     else:
-        title = "+ residual" if node_id in residual else names.op(label)
+        title = "+ residual" if node_id in residual else names.formula(node_id) or names.op(label)
         word = names.word(label) if names.lecture else ""
     group = NO_GRAD_GROUP if kind == "frozen" and not module else names.group(module) if module else ""
     return ViewNode(id=node_id, kind=kind, label=title, sub=sub, value=tnode.get("value"), grad=tnode.get("grad"),
