@@ -82,7 +82,10 @@ class Notation:
         self._one_layer = len(numbered) == 1
         self._norms = [p for p, c in self.classes.items() if NORM_CLASS.search(c)]
         self._norms.sort(key=lambda p: _first_seq(nodes, p))
-        self._params = {leaf["name"]: self._param(leaf["name"]) for leaf in trace.get("leaves") or []}
+        # the parameters: those with gradient (leaves) and the frozen ones (constants of role frozen)
+        params = [leaf["name"] for leaf in trace.get("leaves") or []] + \
+            [c["name"] for c in trace.get("inputs") or [] if c.get("role") == "frozen"]
+        self._params = {name: self._param(name) for name in params}
         self.formulas: dict[str, str] = {}   # node id -> what its symbol stands for (z¹ -> W¹x + b¹)
         self.renames: dict[str, str] = {}
         self._symbols = _symbols(trace, self) if self.lecture else {}
@@ -168,7 +171,10 @@ class Notation:
         return OP_WORD.get(label, _snake(label)) if self.lecture else label
 
     def const(self, name: str) -> str:
-        """A named constant: a python model's `input` is x in the lecture."""
+        """A named constant: a python model's `input` is x in the lecture, a frozen parameter is
+        named as a parameter (W¹ of a frozen first layer)."""
+        if name in self._params:
+            return self.param(name)
         shown = "x" if self.lecture and name == "input" else name
         return self._renamed(name, shown)
 
@@ -239,9 +245,31 @@ def _snake(label: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", label).lower()
 
 
-def _first_seq(nodes: list[dict], path: str) -> float:
-    seqs = [n["seq"] for n in nodes if n.get("seq") is not None and n.get("module") == path]
+def _first_seq(nodes: list[dict], path: str, order: dict | None = None) -> float:
+    """When the forward pass first ran an op of the module: its smallest sequence number (a
+    frozen op has none: `order` places it just before the first op using its value)."""
+    order = order or {}
+    seqs = [order.get(n["id"], n.get("seq")) for n in nodes if n.get("module") == path]
+    seqs = [s for s in seqs if s is not None]
     return min(seqs) if seqs else float("inf")
+
+
+def forward_order(trace: dict) -> dict[str, float]:
+    """Node id -> a number that sorts the forward pass: the sequence number of a graph op; a
+    frozen op (no autograd node, no number) just before the earliest op that uses its value."""
+    nodes = trace.get("nodes") or []
+    order = {n["id"]: float(n["seq"]) for n in nodes if n.get("seq") is not None}
+    users = [(inp["from"], n["id"]) for n in nodes for inp in n.get("inputs") or [] if inp.get("from")]
+    for _ in range(len(nodes)):   # a frozen chain is placed back from its user, one op per round
+        changed = False
+        for src, user in users:
+            if src not in order or order[src] > order.get(user, float("inf")) - 1e-3:
+                at = order.get(user, float("inf")) - 1e-3
+                if at < order.get(src, float("inf")):
+                    order[src], changed = at, True
+        if not changed:
+            break
+    return order
 
 
 def _layers(trace: dict) -> tuple[list[str], dict[str, str]]:
@@ -250,11 +278,13 @@ def _layers(trace: dict) -> tuple[list[str], dict[str, str]]:
     classes), else when it has a weight and computes a layer op."""
     classes = trace.get("modules") or {}
     nodes = trace.get("nodes") or []
-    weights = {leaf["name"].rpartition(".")[0] for leaf in trace.get("leaves") or []
-               if leaf["name"].endswith(".weight") and len(leaf.get("shape") or []) >= 2}
-    computes = {n.get("module") for n in nodes if n["label"] in LAYER_OPS and n["kind"] in ("op", "loss")}
+    weights = {p["name"].rpartition(".")[0] for p in (trace.get("leaves") or []) + [
+               c for c in trace.get("inputs") or [] if c.get("role") == "frozen"]
+               if p["name"].endswith(".weight") and len(p.get("shape") or []) >= 2}   # frozen layers count too
+    computes = {n.get("module") for n in nodes if n["label"] in LAYER_OPS and n["kind"] in ("op", "loss", "frozen")}
     paths = [p for p in weights if p and p in computes and (not classes or LAYER_CLASS.match(classes.get(p, "")))]
-    paths.sort(key=lambda p: (_first_seq([n for n in nodes if n["label"] in LAYER_OPS], p), p))
+    order = forward_order(trace)
+    paths.sort(key=lambda p: (_first_seq([n for n in nodes if n["label"] in LAYER_OPS], p, order), p))
     roles = {}
     for p in paths:
         parent, _, name = p.rpartition(".")
@@ -272,9 +302,14 @@ def _symbols(trace: dict, notation: Notation) -> dict[str, str]:
     consumers: dict[str, list[str]] = {}
     for e in trace.get("edges") or []:
         consumers.setdefault(e["from"], []).append(e["to"])
-    calls = sorted((n for n in nodes.values() if n["kind"] in ("op", "loss") and n["label"] in LAYER_OPS
+    for n in nodes.values():   # a frozen op's value reaches its users as a constant "from" it
+        for inp in n.get("inputs") or []:
+            if inp.get("from"):
+                consumers.setdefault(inp["from"], []).append(n["id"])
+    order = forward_order(trace)
+    calls = sorted((n for n in nodes.values() if n["kind"] in ("op", "loss", "frozen") and n["label"] in LAYER_OPS
                     and n.get("module") in notation._layers and not n.get("name")),
-                   key=lambda n: (n.get("seq") or 0))
+                   key=lambda n: order.get(n["id"], 0.0))
     out = {}
     numbered = [n for n in calls if n["module"] not in notation._roles]
     for k, n in enumerate(numbered, 1):
@@ -282,7 +317,7 @@ def _symbols(trace: dict, notation: Notation) -> dict[str, str]:
         notation.formulas[n["id"]] = _affine(n, nodes, edges, out, notation)
         after = consumers.get(n["id"], [])
         nxt = nodes.get(after[0]) if len(after) == 1 else None
-        if nxt is not None and nxt["label"] in ACTIVATIONS and nxt["kind"] == "op" and not nxt.get("name"):
+        if nxt is not None and nxt["label"] in ACTIVATIONS and nxt["kind"] in ("op", "frozen") and not nxt.get("name"):
             out[nxt["id"]] = "a" + ("" if len(numbered) == 1 else sup(k))
             z = notation._renamed(out[n["id"]], out[n["id"]])
             notation.formulas[nxt["id"]] = f"{notation.op(nxt['label'])}({z})"
@@ -312,7 +347,9 @@ def _affine(node: dict, nodes: dict, edges: dict, named: dict[str, str], notatio
                     else None
             if src is not None and src["kind"] != "leaf":
                 data.append(notation._renamed(named[src["id"]], named[src["id"]]) if src["id"] in named else "(·)")
-        elif inp.get("const") and (inp.get("value") or {}).get("shape"):
+        elif inp.get("from"):   # a frozen op's value, or the graph value a detached branch left
+            data.append(notation._renamed(named[inp["from"]], named[inp["from"]]) if inp["from"] in named else "(·)")
+        elif inp.get("const") and inp["const"] not in notation._params and (inp.get("value") or {}).get("shape"):
             data.append(notation.const(inp["const"]) if notation.lecture else inp["const"])
     x = data[0] if len(data) == 1 else "(·)"
     times = f" ⋆ {x}" if node["label"] == "Convolution" else x
