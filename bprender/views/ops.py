@@ -17,7 +17,7 @@ from (``"from"``: a frozen op, or the graph node a detached branch left).
 from __future__ import annotations
 
 from ..chain_rule import Symbols, fanin_line, step_lines
-from ..chain_rule.symbols import SUB
+from ..chain_rule.symbols import SUB, SUPERSCRIPT
 from ..fmt import num, summary_scalar
 from ..notation import Notation, residual_adds
 from .flags import apply_flags, layer_flags
@@ -71,11 +71,14 @@ def _op_node(tnode: dict, steps: dict[str, str], names: Notation, residual: set[
     op = "no gradient" if kind == "frozen" else tnode.get("op") or ""
     sub = _subtitle(tnode, names)
     symbol = word = ""
+    power = _power(tnode) if names.lecture else ""
+    if power:   # (·)² says what ^2 under "power" did
+        sub = "" if sub.startswith("^") else sub
     if kind == "leaf" and tnode.get("name"):
         title = names.param(tnode["name"])
     elif node_id in steps:   # the name on top, the op it computes under it
         title = steps[node_id]
-        meaning = names.op(label)
+        meaning = power or names.op(label)
         sub = f"{meaning} {sub}" if sub else meaning
     elif names.symbol(node_id):
         title = symbol = names.symbol(node_id)
@@ -85,11 +88,19 @@ def _op_node(tnode: dict, steps: dict[str, str], names: Notation, residual: set[
         title, sub = "L", names.op(label)
         op = sub
     else:
-        title = "+ residual" if node_id in residual else names.formula(node_id) or names.op(label)
+        title = "+ residual" if node_id in residual else names.formula(node_id) or power or names.op(label)
         word = names.word(label) if names.lecture else ""
     group = NO_GRAD_GROUP if kind == "frozen" and not module else names.group(module) if module else ""
     return ViewNode(id=node_id, kind=kind, label=title, sub=sub, value=tnode.get("value"), grad=tnode.get("grad"),
                     trace=tnode, module=names.where(module), op=op, group=group, symbol=symbol, word=word)
+
+
+def _power(tnode: dict) -> str:
+    """x**2 as the lecture writes the op: (·)²; "" for another op or a non-integer exponent."""
+    exponent = (tnode.get("attrs") or {}).get("exponent")
+    if tnode["label"] != "Pow" or not isinstance(exponent, (int, float)) or not float(exponent).is_integer():
+        return ""
+    return "(·)" + str(int(exponent)).translate(SUPERSCRIPT)
 
 
 def step_labels(trace: dict) -> dict[str, str]:
