@@ -208,3 +208,11 @@ def test_only_the_models_own_stack_is_numbered():
     assert names.param("2.inner.weight") == "2.inner.weight"
     assert [names.layer(p) for p in ("0", "3")] == ["layer 1", "layer 3"]
     assert names.param("2.inner.bias") == "2.inner.bias" and len(residual_adds(trace)) == 1
+
+
+def test_highlight_takes_a_lecture_name_typed_plainly():
+    from bprender.view import resolve_view
+    scene = scene_for([open_source("mlp", Request(view="ops"))])
+    w2 = next(n["id"] for n in scene["nodes"] if n["info"]["label"] == "W²")
+    assert resolve_view(scene, highlight="W2")["highlight"] == w2
+    assert resolve_view(scene, highlight="W²")["highlight"] == w2
