@@ -53,7 +53,8 @@ OP_WORD = {"Mm": "matmul", "Bmm": "matmul", "Mv": "matmul", "Softmax": "softmax"
 # a module class -> what it means (the modules view's title for a numbered activation module)
 CLASS_MEANING = {"Sigmoid": "σ", "ReLU": "ReLU", "Tanh": "tanh", "GELU": "GELU", "LeakyReLU": "leaky ReLU",
                  "Softmax": "softmax", "Flatten": "flatten", "MaxPool2d": "max-pool", "AvgPool2d": "avg-pool",
-                 "Dropout": "dropout", "Identity": "identity", "SiLU": "SiLU"}
+                 "Dropout": "dropout", "Identity": "identity", "SiLU": "SiLU", "BatchNorm1d": "BatchNorm",
+                 "BatchNorm2d": "BatchNorm", "LayerNorm": "LayerNorm", "Softplus": "softplus"}
 
 
 def sup(k: int) -> str:
