@@ -101,8 +101,11 @@ def animate(preset=None, *, model=None, inputs=None, target=None, loss="mse", st
     or scene file, or trace a model given as Python objects with its inputs, target and loss
     ("mse", "cross_entropy", "bce" or a callable). Keyword settings are preset sections:
     title=, description=, render={...}, pacing={...}, gif={...}. step: a recorded run's captured
-    step to show (default the first)."""
+    step to show (default the first). names="torch" (or "lecture") picks the naming, as
+    `--names` does; names={...} renames, as a preset's `names:` map does."""
     from .pipeline import open_preset, open_source, trace_of
+    if isinstance(settings.get("names"), str):   # names="torch": the notation, not a rename map
+        settings["notation"] = settings.pop("names")
     if (preset is None) == (model is None):
         raise BprenderError("give either a preset or a model (with inputs, target and loss)")
     if model is not None:

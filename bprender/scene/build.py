@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from ..fmt import summary_sign_value
+from ..notation import notation_for
 from ..layout import DoesNotFit, layered_layout
 from ..timeline import Timing, make_timing
 from ..tracks import count_track
@@ -34,15 +35,18 @@ DIM = 0.15  # opacity of what a highlighted node's gradient paths do not pass th
 
 def build_scene(trace: dict, settings: dict, fonts) -> dict:
     """settings: {"size": [w, h], "fps", "theme", "pacing": {...}, "fonts": scene font list,
-    "view", "collapse_views", optional "text_scale", "chart_axis" and "floor_height" (the
+    "view", "collapse_views", optional "names" ("lecture" | "torch") and "renames" (a preset's
+    `names:` map), optional "text_scale", "chart_axis" and "floor_height" (the
     height the type floor is relative to: the whole frame's, for a panel of it)}.
     fonts: a FontBook over those fonts, for sizing boxes and fitting text."""
     width, height = settings["size"]
     fitter = TextFitter(fonts)
     sizes = sizes_for(width, height, settings.get("text_scale", 1.0), settings.get("floor_height"))
+    names = notation_for(trace, settings)
+
     def view_of(t: dict):
         return make_view(t, settings.get("view", "ops"), collapse=settings.get("collapse_views", True),
-                         depth=settings.get("depth"), expand=settings.get("expand") or ())
+                         depth=settings.get("depth"), expand=settings.get("expand") or (), names=names)
 
     graph = view_of(trace)
     n_train = train_count(trace)
@@ -73,7 +77,7 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
     reach = downstream(graph)
     for node, view_node in zip(nodes, graph.nodes):
         node["reach"] = reach[view_node.id]
-        node["group"] = group_of(view_node)
+        node["group"] = group_of(view_node, names)
 
     scene = {
         "schema": SCENE_SCHEMA,
@@ -91,10 +95,10 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
         "nodes": nodes,
         "edges": edges,
         "particles": particles,
-        "captions": build_captions(trace, graph, timing, sizes, fitter, regions),
+        "captions": build_captions(trace, graph, timing, sizes, fitter, regions, names),
         "view": graph.kind,
         "groups": groups(nodes),
-        "chart": build_chart(trace, timing.fired, sizes, fonts, width, axis=settings.get("chart_axis")),
+        "chart": build_chart(trace, timing.fired, sizes, fonts, width, axis=settings.get("chart_axis"), names=names),
         "dim": DIM,
     }
     camera = build_camera(graph, nodes, timing, regions.graph, sizes.floor) if nodes else None

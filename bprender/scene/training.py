@@ -131,9 +131,10 @@ def _element(name: str, shape: list, flat: int) -> str:
     return f"{name}[{', '.join(str(i) for i in reversed(index))}]"
 
 
-def _examples(train: dict, count: int = 2) -> list[tuple[str, float, float, float]]:
+def _examples(train: dict, count: int = 2, names=None) -> list[tuple[str, float, float, float]]:
     """(element name, old, grad, new) for a few parameters of step 1: one-element parameters
-    first, then the element with the largest gradient of the first tensor parameter."""
+    first, then the element with the largest gradient of the first tensor parameter (named by
+    the Notation `names`, else as PyTorch names them)."""
     first = train["steps"][0]["leaves"]
     after = _values_after(train)[0]
     picks: list[tuple[int, int]] = []
@@ -153,7 +154,8 @@ def _examples(train: dict, count: int = 2) -> list[tuple[str, float, float, floa
         old = to_float(leaf["value"]["values"][i])
         grad = to_float(leaf["grad"]["values"][i])
         new = to_float(after[j]["values"][i]) if after[j].get("values") is not None else math.nan
-        out.append((_element(leaf["name"], leaf["value"]["shape"], i), old, grad, new))
+        name = names.param(leaf["name"]) if names is not None else leaf["name"]
+        out.append((_element(name, leaf["value"]["shape"], i), old, grad, new))
     return out
 
 
@@ -164,7 +166,7 @@ def optimizer_text(settings: dict) -> str:
     return f"{name}, lr = {num(settings['lr'])}"
 
 
-def update_lines(trace: dict) -> list[str]:
+def update_lines(trace: dict, names=None) -> list[str]:
     """The update caption: the rule, then the arithmetic for one or two parameters."""
     train = trace["train"]
     settings = train["optimizer"]
@@ -172,12 +174,12 @@ def update_lines(trace: dict) -> list[str]:
     if settings["name"] == "adam":
         lines = [f"Update ({optimizer_text(settings)}): w ← w − lr·m̂/(√v̂ + ε); at step 1 "
                  "m̂/√v̂ = ±1, so every parameter moves by about lr."]
-        for name, old, grad, new in _examples(train):
+        for name, old, grad, new in _examples(train, names=names):
             lines.append(f"{name} ← {num(old)} − {num(lr)} · {_signed((old - new) / lr)} = {num(new)}")
     else:
         lines = [f"Update ({optimizer_text(settings)}): every parameter steps against its "
                  "gradient, w ← w − lr·∂L/∂w."]
-        for k, (name, old, grad, new) in enumerate(_examples(train)):
+        for k, (name, old, grad, new) in enumerate(_examples(train, names=names)):
             rule = f"{name} − lr·∂L/∂{name} = " if k == 0 else ""   # written out once
             lines.append(f"{name} ← {rule}{num(old)} − {num(lr)} · {_signed(grad)} = {num(new)}")
     return lines
@@ -189,12 +191,12 @@ def _loss_value(summary: dict | None) -> float:
     return to_float(summary["values"][0])
 
 
-def training_captions(trace: dict, timing: Timing) -> list[tuple[float, float, list[str]]]:
+def training_captions(trace: dict, timing: Timing, names=None) -> list[tuple[float, float, list[str]]]:
     """(t0, t1, lines) for the update and each later step."""
     train = trace["train"]
     steps = train["steps"]
     phase = {p["name"]: p for p in timing.phases}
-    out = [(phase["update"]["t0"], phase["update"]["t1"], update_lines(trace))]
+    out = [(phase["update"]["t0"], phase["update"]["t1"], update_lines(trace, names))]
     starts = timing.train_starts
     full = all(step_trace(trace, k) is not None for k in range(len(steps)))
     largest = _largest_gradient(steps[0])
