@@ -206,7 +206,7 @@ def training_captions(trace: dict, timing: Timing, names=None) -> list[tuple[flo
                  f"parameters; L = {num(_loss_value(steps[k]['loss']))}"]
         if full:
             lines.append(f"Every box shows step {k + 1}'s values and gradients"
-                         + (_gradient_then(steps, k, largest) if largest is not None else "."))
+                         + (_gradient_then(steps, k, largest, names) if largest is not None else "."))
         else:
             lines += ["Only the loss, the parameters and their gradients are recorded after step 1;",
                       "the dimmed numbers in the other boxes are still step 1's."]
@@ -222,12 +222,14 @@ def _largest_gradient(step: dict) -> int | None:
     return max(norms)[1] if norms else None
 
 
-def _gradient_then(steps: list[dict], k: int, j: int) -> str:
-    """'; ‖∂L/∂2.weight‖ = 0.31 (step 1: 1.2)': how the biggest gradient changed since step 1."""
+def _gradient_then(steps: list[dict], k: int, j: int, names=None) -> str:
+    """'; ‖∂L/∂W²‖ = 0.31 (step 1: 1.2)': how the biggest gradient changed since step 1 (the
+    parameter named by the Notation `names`, else as PyTorch names it)."""
     def norm(step):
         return to_float(((step["leaves"][j].get("grad") or {}).get("stats") or {}).get("norm"))
     leaf = steps[k]["leaves"][j]
-    return f"; ‖∂L/∂{leaf['name']}‖ = {num(norm(steps[k]))} (step 1: {num(norm(steps[0]))})."
+    name = names.param(leaf["name"]) if names is not None else leaf["name"]
+    return f"; ‖∂L/∂{name}‖ = {num(norm(steps[k]))} (step 1: {num(norm(steps[0]))})."
 
 
 def end_lines(trace: dict) -> list[str]:
