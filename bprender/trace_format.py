@@ -31,6 +31,7 @@ class Summary(TypedDict):
     stats: Stats
     values: NotRequired[list[Number]]     # flat, row-major; only for small tensors
     sample: NotRequired[list[Number]]     # a bigger 2-D tensor's first row (up to 1024 numbers)
+    samples: NotRequired[list[list[Number]]]  # its rows (all up to 1024 numbers, else 4), for --sample
 
 
 ConstInput = TypedDict("ConstInput", {

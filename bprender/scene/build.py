@@ -46,7 +46,8 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
 
     def view_of(t: dict):
         return make_view(t, settings.get("view", "ops"), collapse=settings.get("collapse_views", True),
-                         depth=settings.get("depth"), expand=settings.get("expand") or (), names=names)
+                         depth=settings.get("depth"), expand=settings.get("expand") or (), names=names,
+                         sample=settings.get("sample"))
 
     graph = view_of(trace)
     n_train = train_count(trace)
