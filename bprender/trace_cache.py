@@ -40,8 +40,9 @@ def _version(package: str) -> str:
 def key_of(preset) -> str | None:
     """The cache key of a preset's trace, or None when it cannot be keyed (a missing file)."""
     from . import __version__
+    from .trace_format import CONTENT
     model = preset.data["model"]
-    parts = {"bprender": __version__, "torch": _version("torch"), "python": platform.python_version(),
+    parts = {"bprender": __version__, "content": CONTENT, "torch": _version("torch"), "python": platform.python_version(),
              "model": model, "train": preset.data.get("train")}
     if model and model.get("python"):
         file = (preset.base_dir / model["python"].rpartition(":")[0])

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 # Sign colours follow the usual diverging-map convention: red positive, blue negative. A tensor's
 # gradient has no one sign: it takes the neutral "magnitude" violet, its size shown by width and opacity.
+# Heatmap glyphs blend from heat_mid (zero) to the sign colours (signed tensors) or to heat_seq
+# (non-negative values: post-ReLU, probabilities), NaN/Inf cells in the NaN colour.
 # The colour-blind theme uses Okabe-Ito vermillion/blue, distinguishable under all common
 # colour-vision deficiencies; its NaN/Inf colour is black-ish instead of magenta.
 THEMES: dict[str, dict[str, str]] = {
@@ -28,6 +30,8 @@ THEMES: dict[str, dict[str, str]] = {
         "nonfinite": "#b000b5",
         "flag": "#b45309",
         "magnitude": "#6d3fc0",
+        "heat_mid": "#f7f7f7",
+        "heat_seq": "#0b6e4f",
         "caption_fill": "#1d2330",
         "caption_text": "#ffffff",
     },
@@ -50,6 +54,8 @@ THEMES: dict[str, dict[str, str]] = {
         "nonfinite": "#ff4fd8",
         "flag": "#fbbf24",
         "magnitude": "#b69cff",
+        "heat_mid": "#2a2f3a",
+        "heat_seq": "#5eead4",
         "caption_fill": "#e8eaf0",
         "caption_text": "#14161c",
     },
@@ -57,7 +63,7 @@ THEMES: dict[str, dict[str, str]] = {
 # Only the sign, loss, glow and NaN colours change; everything else is the light theme.
 THEMES["colorblind"] = {**THEMES["light"], "forward_glow": "#f0e442", "loss": "#cc79a7",
                         "positive": "#d55e00", "negative": "#0072b2", "nonfinite": "#000000",
-                        "magnitude": "#332288"}
+                        "magnitude": "#332288", "heat_seq": "#117733"}
 
 
 ROLES = tuple(THEMES["light"])  # every palette defines every role

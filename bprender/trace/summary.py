@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .heat import heat_of
+
 MAX_VALUES = 64
 MAX_SAMPLE = 1024
 
@@ -46,8 +48,9 @@ def _number_summary(v: int | float) -> dict:
             "stats": {"min": v, "max": v, "mean": v, "norm": abs(v)}, "values": [v]}
 
 
-def summarize(t: Any) -> dict | None:
-    """The summary of a tensor or a Python number; None for None."""
+def summarize(t: Any, heat: bool = False) -> dict | None:
+    """The summary of a tensor or a Python number; None for None. heat: add the tensor's
+    heatmap preview (heat.py), for what the graph's nodes draw."""
     if t is None:
         return None
     if isinstance(t, (bool, int, float)):
@@ -100,6 +103,10 @@ def summarize(t: Any) -> dict | None:
             out["values"] = values
         elif t.dim() == 2 and 0 < t.shape[1] <= MAX_SAMPLE and not t.is_complex():
             out["sample"] = _plain(t[0], short)
+        if heat:
+            preview = heat_of(t, lambda flat: _plain(flat, short))
+            if preview is not None:
+                out["heat"] = preview
         return out
 
 
