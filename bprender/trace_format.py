@@ -32,7 +32,8 @@ class Heat(TypedDict):
     layout: Literal["strip", "grid", "channels"]   # 1-d; 2-d (3-d: its first sample); (N, C, H, W): channels
     rows: int                             # cells per image, after pooling
     cols: int
-    channels: int                         # images (the first sample's first channels; 1 unless channels)
+    channels: int                         # images: the first sample's first channels (a conv weight's
+                                          # first filters, input channel 0); 1 for a strip or grid
     more: int                             # channels not kept
     pool: list[int]                       # [rows, cols] of each max-|x| pooling window; [1, 1]: not pooled
     values: list[Real]                    # channels x rows x cols, row-major; each its window's max-|x| element

@@ -4,7 +4,8 @@ A preview is a tensor cut to what a glyph can show and pooled to a readable grid
 a 1-d tensor (or a 2-d one with a single row or column, or an (N, C, 1, 1) activation) is a
 strip; a 2-d tensor a grid (a weight W as out x in, a batch of activations as batch x
 features); a 3-d one its first sample's grid (attention weights: token x token); a 4-d one
-(N, C, H, W) one image per channel of the first sample, the first CHANNELS of them. Bigger
+(N, C, H, W) one image per channel of the first sample, the first CHANNELS of them (a conv
+weight (out, in, kh, kw): one image per filter, its first input channel). Bigger
 images are max-|x| pooled: each cell keeps the element of its window with the largest
 magnitude, sign and all (a NaN anywhere in the window makes the cell NaN), so the preview's
 range is the tensor's own. Numbers are exact (float32-shortened as everywhere in the trace).
@@ -43,10 +44,13 @@ def max_abs_pool(x: torch.Tensor, limits: tuple[int, int]) -> tuple[torch.Tensor
     return out, [pr, pc]
 
 
-def _cut(t: torch.Tensor) -> tuple[str, torch.Tensor, int, tuple[int, int]] | None:
+def _cut(t: torch.Tensor, kernels: bool) -> tuple[str, torch.Tensor, int, tuple[int, int]] | None:
     """(layout, images (C, R, K), channels not kept, cell limits) or None (nothing to draw)."""
     while t.dim() > 4:
         t = t[0]
+    if kernels and t.dim() == 4:  # a conv weight (out, in, kh, kw): each filter's first input channel
+        kept = t[:CHANNELS, 0]
+        return "channels", kept, t.shape[0] - kept.shape[0], (CHANNEL, CHANNEL)
     if t.dim() == 4 and t.shape[2] * t.shape[3] == 1:
         t = t[0].reshape(-1)
     if t.dim() == 4:
@@ -64,12 +68,13 @@ def _cut(t: torch.Tensor) -> tuple[str, torch.Tensor, int, tuple[int, int]] | No
     return None
 
 
-def heat_of(t: torch.Tensor, shorten) -> dict | None:
+def heat_of(t: torch.Tensor, shorten, kernels: bool = False) -> dict | None:
     """The preview of a float tensor of at least two elements (else None). shorten(list) writes
-    its numbers as the trace does."""
+    its numbers as the trace does. kernels: t is a parameter (or its gradient), whose 4-d form is
+    a conv weight, drawn filter by filter, not sample by sample."""
     if not t.is_floating_point() or t.numel() < 2:
         return None
-    cut = _cut(t.detach())
+    cut = _cut(t.detach(), kernels)
     if cut is None:
         return None
     layout, images, more, limits = cut

@@ -48,9 +48,10 @@ def _number_summary(v: int | float) -> dict:
             "stats": {"min": v, "max": v, "mean": v, "norm": abs(v)}, "values": [v]}
 
 
-def summarize(t: Any, heat: bool = False) -> dict | None:
+def summarize(t: Any, heat: bool = False, kernels: bool = False) -> dict | None:
     """The summary of a tensor or a Python number; None for None. heat: add the tensor's
-    heatmap preview (heat.py), for what the graph's nodes draw."""
+    heatmap preview (heat.py), for what the graph's nodes draw; kernels: t is a parameter or
+    its gradient (a 4-d one is a conv weight)."""
     if t is None:
         return None
     if isinstance(t, (bool, int, float)):
@@ -104,7 +105,7 @@ def summarize(t: Any, heat: bool = False) -> dict | None:
         elif t.dim() == 2 and 0 < t.shape[1] <= MAX_SAMPLE and not t.is_complex():
             out["sample"] = _plain(t[0], short)
         if heat:
-            preview = heat_of(t, lambda flat: _plain(flat, short))
+            preview = heat_of(t, lambda flat: _plain(flat, short), kernels)
             if preview is not None:
                 out["heat"] = preview
         return out
