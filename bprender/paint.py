@@ -322,22 +322,29 @@ def paint_glyphs(ctx, node: dict, t: float, opacity: float, colors: dict, lens: 
     ctx.imageSmoothingEnabled = False
     for glyph in node["glyphs"]:
         alpha = value_at(node["tracks"].get(glyph["track"]), t)
-        box = glyph["box"]
-        if alpha > VISIBLE and lens is not None:
-            alpha *= legible(lens, glyph["px"], box[0], box[1], box[0] + box[2], box[1] + box[3])
         if alpha <= VISIBLE:
             continue
-        ctx.globalAlpha = alpha * opacity
-        for image in glyph["images"]:
-            ctx.drawImage(bitmap_of(image, colors), image["x"], image["y"], image["w"], image["h"])
-        ctx.strokeStyle = colors[glyph["frame_color"]]
-        ctx.lineWidth = glyph["frame_width"]
-        for frame in glyph["frames"]:
-            ctx.strokeRect(frame[0], frame[1], frame[2], frame[3])
         text = glyph["text"]
-        ctx.font = text["font"]
-        ctx.fillStyle = colors[text["color"]]
-        ctx.fillText(text["text"], text["x"], text["y"])
+        text_alpha = alpha
+        if lens is not None:  # the images by their cells' size, the line as a text
+            box = glyph["box"]
+            alpha *= legible(lens, glyph["px"], box[0], box[1], box[0] + box[2], box[1] + box[3])
+            half = text["w"] / 2
+            text_alpha *= legible(lens, text["px"], text["x"] - half, text["y"] - text["px"] * 0.8, text["x"] + half,
+                                  text["y"] + text["px"] * 0.25)
+        if alpha > VISIBLE:
+            ctx.globalAlpha = alpha * opacity
+            for image in glyph["images"]:
+                ctx.drawImage(bitmap_of(image, colors), image["x"], image["y"], image["w"], image["h"])
+            ctx.strokeStyle = colors[glyph["frame_color"]]
+            ctx.lineWidth = glyph["frame_width"]
+            for frame in glyph["frames"]:
+                ctx.strokeRect(frame[0], frame[1], frame[2], frame[3])
+        if text_alpha > VISIBLE:
+            ctx.globalAlpha = text_alpha * opacity
+            ctx.font = text["font"]
+            ctx.fillStyle = colors[text["color"]]
+            ctx.fillText(text["text"], text["x"], text["y"])
 
 
 _bitmaps: dict = {}  # (id(image), id(palette)) -> (image, palette, Bitmap): made once per theme

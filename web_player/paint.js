@@ -407,27 +407,36 @@
     for (var g = 0; g < glyphs.length; g++) {
       var glyph = glyphs[g];
       var alpha = valueAt(get(node.tracks, glyph.track), t);
-      var box = glyph.box;
-      if (alpha > VISIBLE && lens !== null) {
-        alpha *= legible(lens, glyph.px, box[0], box[1], box[0] + box[2], box[1] + box[3]);
-      }
       if (alpha <= VISIBLE) continue;
-      ctx.globalAlpha = alpha * opacity;
-      var images = glyph.images;
-      for (var i = 0; i < images.length; i++) {
-        var image = images[i];
-        ctx.drawImage(bitmapOf(image, colors), image.x, image.y, image.w, image.h);
-      }
-      ctx.strokeStyle = colors[glyph.frame_color];
-      ctx.lineWidth = glyph.frame_width;
-      var frames = glyph.frames;
-      for (var f = 0; f < frames.length; f++) {
-        ctx.strokeRect(frames[f][0], frames[f][1], frames[f][2], frames[f][3]);
-      }
       var text = glyph.text;
-      ctx.font = text.font;
-      ctx.fillStyle = colors[text.color];
-      ctx.fillText(text.text, text.x, text.y);
+      var textAlpha = alpha;
+      if (lens !== null) {  // the images by their cells' size, the line as a text
+        var box = glyph.box;
+        alpha *= legible(lens, glyph.px, box[0], box[1], box[0] + box[2], box[1] + box[3]);
+        var half = text.w / 2;
+        textAlpha *= legible(lens, text.px, text.x - half, text.y - text.px * 0.8, text.x + half,
+                             text.y + text.px * 0.25);
+      }
+      if (alpha > VISIBLE) {
+        ctx.globalAlpha = alpha * opacity;
+        var images = glyph.images;
+        for (var i = 0; i < images.length; i++) {
+          var image = images[i];
+          ctx.drawImage(bitmapOf(image, colors), image.x, image.y, image.w, image.h);
+        }
+        ctx.strokeStyle = colors[glyph.frame_color];
+        ctx.lineWidth = glyph.frame_width;
+        var frames = glyph.frames;
+        for (var f = 0; f < frames.length; f++) {
+          ctx.strokeRect(frames[f][0], frames[f][1], frames[f][2], frames[f][3]);
+        }
+      }
+      if (textAlpha > VISIBLE) {
+        ctx.globalAlpha = textAlpha * opacity;
+        ctx.font = text.font;
+        ctx.fillStyle = colors[text.color];
+        ctx.fillText(text.text, text.x, text.y);
+      }
     }
   }
 

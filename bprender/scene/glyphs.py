@@ -21,7 +21,7 @@ LEVELS = 100
 NONFINITE = LEVELS + 1
 GAP = LEVELS + 2
 # A cell needs a quarter of the type floor to be seen: a glyph's legibility size (its "px",
-# tested against the floor like a text's) is its cell size times this, or its text's if smaller.
+# tested against the floor like a text's) is its cell size times this; its line is a text.
 CELL_RATIO = 4
 BAR_CELLS = 21          # the scale bar: -LEVELS..LEVELS (or 0..LEVELS) in this many steps
 MAX_CELL = 20           # px at 1280x720
@@ -108,11 +108,11 @@ def _panel(summary: dict, grad: bool, sizes: Sizes, fonts) -> dict:
                "cols": BAR_CELLS, "rows": 1, "map": "signed" if signed else "positive", "cells": bar_cells}]
     baseline = image_h + gap + bar_h + gap + px * 0.8
     height = round(baseline + px * 0.25, 2)
-    return {"track": "grad" if grad else "lit", "px": round(min(px, cell * CELL_RATIO), 2), "cell": cell,
+    return {"track": "grad" if grad else "lit", "px": round(cell * CELL_RATIO, 2), "cell": cell,
             "w": width, "h": height, "images": images, "frames": frames,
             "frame_color": "node_stroke", "frame_width": sizes.px(1),
-            "text": {"text": text, "x": round(width / 2, 2), "y": round(baseline, 2), "font": font,
-                     "color": "muted"}}
+            "text": {"text": text, "x": round(width / 2, 2), "y": round(baseline, 2), "font": font, "px": px,
+                     "w": round(text_w, 2), "color": "muted"}}
 
 
 def glyph_panels(node, shape: str, sizes: Sizes, fonts) -> list[dict]:
@@ -147,8 +147,10 @@ def place_glyphs(panels: list[dict], cx: float, top: float, sizes: Sizes) -> lis
             return [round(box[0] + dx, 2), round(box[1] + top, 2), box[2], box[3]]
         images = [{**im, "x": round(im["x"] + dx, 2), "y": round(im["y"] + top, 2)} for im in p["images"]]
         text = {**p["text"], "x": round(p["text"]["x"] + dx, 2), "y": round(p["text"]["y"] + top, 2)}
+        x0, y0 = min(im["x"] for im in images), min(im["y"] for im in images)
+        x1, y1 = max(im["x"] + im["w"] for im in images), max(im["y"] + im["h"] for im in images)
         out.append({"track": p["track"], "px": p["px"], "cell": p["cell"],
-                    "box": [round(dx, 2), round(top, 2), p["w"], p["h"]], "images": images,
+                    "box": [x0, y0, round(x1 - x0, 2), round(y1 - y0, 2)], "images": images,
                     "frames": [at(f) for f in p["frames"]], "frame_color": p["frame_color"],
                     "frame_width": p["frame_width"], "text": text})
         x += p["w"] + sizes.px(GAP_X)

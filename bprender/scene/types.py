@@ -117,16 +117,18 @@ class GlyphImage(TypedDict):
 class GlyphText(TypedDict):
     text: str                    # the range, and "pooled 4×4", "+ n more" where so
     x: float                     # centred on x
-    y: float
+    y: float                     # the alphabetic baseline
     font: str
+    px: float                    # as a NodeLine's: hidden under the type floor or unless wholly in view
+    w: float
     color: Role
 
 
 class Glyph(TypedDict):
     track: Literal["lit", "grad"]  # the node track that is its opacity: the value, or the gradient
-    px: float                    # its legibility size: hidden, as a text of px, under the type floor
+    px: float                    # its cells' legibility size (4 cells): hidden, as a text of px, under the type floor
     cell: float                  # a cell's side
-    box: list[float]             # x, y, w, h around all of it: hidden unless wholly in view
+    box: list[float]             # x, y, w, h around its images: hidden unless wholly in view
     images: list[GlyphImage]     # the heatmap (channels side by side), then its scale bar
     frames: list[list[float]]    # x, y, w, h of each channel's image: a hairline around it
     frame_color: Role
