@@ -129,8 +129,11 @@ class Canvas2D(DrawingState):
         # canvas (PDF, SVG), where skia would turn every text run into a soft-mask image instead
         # of real, selectable text. By default: toned on raster canvases only (a vector canvas
         # has no pixel format).
+        # A vector canvas (PDF, SVG) would embed a small image that viewers smooth when they
+        # scale it up: nearest-neighbour images are drawn there as their pixels' rectangles
+        self._vector = canvas.imageInfo().colorType() == skia.ColorType.kUnknown_ColorType
         if tone_text is None:
-            tone_text = canvas.imageInfo().colorType() != skia.ColorType.kUnknown_ColorType
+            tone_text = not self._vector
         self._text_paints = TextPaints() if tone_text else None
         self.fonts = fonts or default_fontbook()
         self._base = canvas.getTotalMatrix()
@@ -457,12 +460,34 @@ class Canvas2D(DrawingState):
             picture = skia.Image.fromarray(pixels, colorType=skia.ColorType.kRGBA_8888_ColorType,
                                            alphaType=skia.AlphaType.kUnpremul_AlphaType)
             image.skia_image = picture
+        if self._vector and not self._imageSmoothingEnabled:
+            self._pixel_rects(image, dx, dy, dw, dh)
+            return
         paint = self._image_paint
         paint.setAlphaf(self._globalAlpha)
         sampling = _LINEAR if self._imageSmoothingEnabled else _NEAREST
         self._canvas.drawImageRect(picture, skia.Rect.MakeWH(image.width, image.height),
                                    skia.Rect.MakeLTRB(min(dx, dx + dw), min(dy, dy + dh), max(dx, dx + dw),
                                                       max(dy, dy + dh)), sampling, paint)
+
+    def _pixel_rects(self, image, dx: float, dy: float, dw: float, dh: float) -> None:
+        """A nearest-neighbour image as rectangles, a run of equal pixels in a row as one."""
+        sx, sy = dw / image.width, dh / image.height
+        paint = skia.Paint(AntiAlias=False)
+        rgba = image.rgba
+        for r in range(image.height):
+            c = 0
+            while c < image.width:
+                at = 4 * (r * image.width + c)
+                pixel = rgba[at:at + 4]
+                end = c + 1
+                while end < image.width and rgba[at + 4 * (end - c):at + 4 * (end - c) + 4] == pixel:
+                    end += 1
+                if pixel[3]:
+                    paint.setColor4f(_Color4f(pixel[0] / 255, pixel[1] / 255, pixel[2] / 255,
+                                              pixel[3] / 255 * self._globalAlpha))
+                    self._canvas.drawRect(skia.Rect.MakeXYWH(dx + c * sx, dy + r * sy, (end - c) * sx, sy), paint)
+                c = end
 
     # -- line dash -------------------------------------------------------------------------
     def setLineDash(self, segments) -> None:
