@@ -194,3 +194,11 @@ def test_glyphs_are_hidden_like_text_when_their_cells_are_too_small(traced):
     too_small = camera["floor"] / glyph["px"] * 0.9
     assert not images_at(too_small)
     assert node["h"] >= glyph["box"][3]  # the box grew to hold it
+
+
+def test_a_training_scene_draws_no_stale_heatmap_of_a_parameter():
+    """After step 1 a parameter's numbers change with each step but the trace keeps its
+    tensors of step 1: its box has no heatmap (the ops', dimmed with their step-1 numbers, do)."""
+    scene = bprender.animate("training").scene()
+    kinds = {n["kind"] for n in scene["nodes"] if n.get("glyphs")}
+    assert "op" in kinds and "leaf" not in kinds

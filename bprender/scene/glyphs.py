@@ -115,9 +115,11 @@ def _panel(summary: dict, grad: bool, sizes: Sizes, fonts) -> dict:
                      "w": round(text_w, 2), "color": "muted"}}
 
 
-def glyph_panels(node, shape: str, sizes: Sizes, fonts) -> list[dict]:
-    """The node's glyphs at the origin (value first, then gradient), or none."""
-    if shape == "circle":
+def glyph_panels(node, shape: str, sizes: Sizes, fonts, per_step: dict | None = None) -> list[dict]:
+    """The node's glyphs at the origin (value first, then gradient), or none: not for round
+    neurons, nor for a node whose numbers change with each training step (per_step: a
+    parameter, the loss), as the trace keeps the tensors of step 1 only."""
+    if shape == "circle" or per_step:
         return []
     return [_panel(s, grad, sizes, fonts) for s, grad in ((node.value, False), (node.grad, True))
             if _heat(s) is not None]

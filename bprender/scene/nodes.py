@@ -61,7 +61,7 @@ def node_boxes(graph: ViewGraph, sizes: Sizes, fonts, per_step: dict) -> tuple[d
         lines = fitted_lines(n, per_step.get(n.id), sizes, fonts)
         widest = max(fonts.measure(text, _font(sizes, role))
                      for line_text, role, _, texts in lines for text in [line_text] + (texts or []))
-        glyphs[n.id] = block_size(glyph_panels(n, graph.shape, sizes, fonts), sizes)
+        glyphs[n.id] = block_size(glyph_panels(n, graph.shape, sizes, fonts, per_step.get(n.id)), sizes)
         widths[n.id] = round(max(widest + 2 * pad, glyphs[n.id][0] + 2 * pad, sizes.px(84)), 2)
         rows = max(rows, sum(_px(sizes, role) * 1.3 for _, role, _, _ in lines))
     height = round(rows + 2 * pad - sizes.px(4), 2)
@@ -130,7 +130,7 @@ def scene_node(n, box, graph: ViewGraph, timing: Timing, sizes: Sizes, fonts, pe
 
     line_specs = fitted_lines(n, per_step, sizes, fonts)
     total = sum(_px(sizes, role) * 1.3 for _, role, _, _ in line_specs)
-    panels = glyph_panels(n, graph.shape, sizes, fonts)
+    panels = glyph_panels(n, graph.shape, sizes, fonts, per_step)
     block_h = block_size(panels, sizes)[1]
     content = total + (block_h + sizes.px(GLYPH_GAP) if panels else 0.0)
     y = box.y - content / 2
