@@ -202,3 +202,18 @@ def test_a_training_scene_draws_no_stale_heatmap_of_a_parameter():
     scene = bprender.animate("training").scene()
     kinds = {n["kind"] for n in scene["nodes"] if n.get("glyphs")}
     assert "op" in kinds and "leaf" not in kinds
+
+
+def test_a_saved_trace_reads_its_nan_cells_back_as_numbers(tmp_path):
+    from bprender.documents import read_source_file
+    from bprender.jsonio import dumps
+    model, x, y = build_model()
+    x[0, 0, 7, 4] = math.nan
+    trace = bprender.animate(model=model, inputs=x, target=y, loss="mse").trace
+    path = tmp_path / "nan.trace.json"
+    path.write_text(dumps(trace), encoding="utf-8")
+    assert '"NaN"' in path.read_text(encoding="utf-8")  # strict JSON spells it as a string
+    kind, read = read_source_file(path)
+    assert kind == "trace"
+    heat = next(i["value"]["heat"] for i in read["inputs"] if i["value"].get("heat"))
+    assert all(isinstance(v, float) for v in heat["values"]) and sum(math.isnan(v) for v in heat["values"]) == 1
