@@ -13,6 +13,7 @@ from torch import nn
 
 import bprender
 from bprender.canvas import RecordingCanvas2D
+from bprender.fmt import num
 from bprender.paint import heat_rgba, paint_frame
 from bprender.scene.glyphs import GAP, LEVELS, NONFINITE
 
@@ -217,3 +218,19 @@ def test_a_saved_trace_reads_its_nan_cells_back_as_numbers(tmp_path):
     assert kind == "trace"
     heat = next(i["value"]["heat"] for i in read["inputs"] if i["value"].get("heat"))
     assert all(isinstance(v, float) for v in heat["values"]) and sum(math.isnan(v) for v in heat["values"]) == 1
+
+
+def test_a_pooled_cell_tip_names_its_window(traced):
+    """The player's tooltip for a cell of a pooled feature map: its window (the last one cut at
+    the image's edge, 28 = 9 x 3 + 1) and its max-|x| number."""
+    trace, scene, ref = traced
+    _, node = node_by(trace, scene, "ConvolutionBackward0")
+    image = node["glyphs"][0]["images"][0]
+    per_row = image["cols"]
+    first = image["tips"][0]
+    expected = pooled(ref["act"][0, 0].tolist(), (3, 3))
+    assert first.startswith("channel 0 [0…2, 0…2]: value max |x| ") and first.endswith(num(expected[0][0]))
+    last = image["tips"][9 * per_row + 9]  # channel 0, its bottom right cell
+    assert last.startswith("channel 0 [27, 27]: value max |x| ") and last.endswith(num(expected[9][9]))
+    assert image["tips"][10] == ""  # the gap column before channel 1
+    assert ", grad" not in first  # a pooled value's window is not its gradient's

@@ -72,8 +72,60 @@ def _note(heat: dict, signed: bool, top: float, grad: bool) -> str:
     return " · ".join(parts)
 
 
-def _panel(summary: dict, grad: bool, sizes: Sizes, fonts) -> dict:
-    """A glyph laid out at the origin: its images, frames and text, and its size."""
+TIP_CELLS = 1024  # a glyph of more cells has no per-cell tooltip (the scene stays small)
+
+
+def _extent(summary: dict, heat: dict) -> tuple[int, int]:
+    """(rows, cols) of each image before pooling."""
+    shape = summary.get("shape") or []
+    if heat["layout"] == "strip":
+        count = shape[1] if len(shape) == 4 else math.prod(shape)
+        return 1, count
+    return shape[-2], shape[-1]
+
+
+def _span(i: int, window: int, extent: int) -> str:
+    first, last = i * window, min(extent, (i + 1) * window) - 1
+    return str(first) if first >= last else f"{first}…{last}"
+
+
+def cell_tips(summary: dict, other: dict | None, grad: bool) -> list[str]:
+    """A tooltip per pixel of a glyph's heatmap image ("" between two channels): the cell's
+    index (its window's, when pooled) and number, and the other tensor's (the gradient for a
+    value, the value for a gradient) when it is laid out cell for cell the same, unpooled."""
+    heat = summary["heat"]
+    rows, cols, channels = heat["rows"], heat["cols"], heat["channels"]
+    if channels * rows * cols > TIP_CELLS:
+        return []
+    (pr, pc), (er, ec) = heat["pool"], _extent(summary, heat)
+    pooled = heat["pool"] != [1, 1]
+    mine = "grad" if grad else "value"
+    theirs = None
+    if other and other.get("heat") and not pooled:
+        o = other["heat"]
+        if (o["rows"], o["cols"], o["channels"], o["pool"]) == (rows, cols, channels, [1, 1]):
+            theirs = o["values"]
+    tips = []
+    for r in range(rows):
+        for ch in range(channels):
+            if ch:
+                tips.append("")
+            for c in range(cols):
+                k = (ch * rows + r) * cols + c
+                index = f"[{_span(c, pc, ec)}]" if heat["layout"] == "strip" else \
+                    f"[{_span(r, pr, er)}, {_span(c, pc, ec)}]"
+                if heat["layout"] == "channels":
+                    index = f"channel {ch} {index}"
+                text = f"{index}: {mine} {'max |x| ' if pooled else ''}{num(heat['values'][k])}"
+                if theirs is not None:
+                    text += f", {'value' if grad else 'grad'} {num(theirs[k])}"
+                tips.append(text)
+    return tips
+
+
+def _panel(summary: dict, grad: bool, sizes: Sizes, fonts, other: dict | None = None) -> dict:
+    """A glyph laid out at the origin: its images, frames and text, and its size. other: the
+    node's other tensor (its gradient for a value, its value for a gradient), for the tips."""
     heat = summary["heat"]
     values = [to_float(v) for v in heat["values"]]
     stats = summary.get("stats") or {}
@@ -103,7 +155,7 @@ def _panel(summary: dict, grad: bool, sizes: Sizes, fonts) -> dict:
         [round(LEVELS * k / (BAR_CELLS - 1)) for k in range(BAR_CELLS)]
     bar_w = min(image_w, sizes.px(96))
     images = [{"x": round(left, 2), "y": 0.0, "w": image_w, "h": image_h, "cols": across, "rows": rows,
-               "map": "signed" if signed else "positive", "cells": cells},
+               "map": "signed" if signed else "positive", "cells": cells, "tips": cell_tips(summary, other, grad)},
               {"x": round((width - bar_w) / 2, 2), "y": round(image_h + gap, 2), "w": round(bar_w, 2), "h": bar_h,
                "cols": BAR_CELLS, "rows": 1, "map": "signed" if signed else "positive", "cells": bar_cells}]
     baseline = image_h + gap + bar_h + gap + px * 0.8
@@ -121,8 +173,8 @@ def glyph_panels(node, shape: str, sizes: Sizes, fonts, per_step: dict | None = 
     parameter, the loss), as the trace keeps the tensors of step 1 only."""
     if shape == "circle" or per_step:
         return []
-    return [_panel(s, grad, sizes, fonts) for s, grad in ((node.value, False), (node.grad, True))
-            if _heat(s) is not None]
+    return [_panel(s, grad, sizes, fonts, node.value if grad else node.grad)
+            for s, grad in ((node.value, False), (node.grad, True)) if _heat(s) is not None]
 
 
 def block_size(panels: list[dict], sizes: Sizes) -> tuple[float, float]:

@@ -112,6 +112,7 @@ class GlyphImage(TypedDict):
     rows: int
     map: Literal["signed", "positive"]  # heat_mid -> sign colours, or heat_mid -> heat_seq
     cells: list[int]             # row-major levels: -100..100 (0..100 positive), 101 NaN/±Inf, 102 transparent
+    tips: NotRequired[list[str]]  # the heatmap's: the player's tooltip line per pixel ("" none); [] too many cells
 
 
 class GlyphText(TypedDict):
