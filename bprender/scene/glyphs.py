@@ -15,6 +15,7 @@ import math
 
 from ..fmt import MINUS, num
 from ..jsonio import to_float
+from .glyph_tips import cell_tips
 from .style import Sizes
 
 LEVELS = 100
@@ -28,6 +29,7 @@ MAX_CELL = 20           # px at 1280x720
 WIDTH = 168             # px at 1280x720: the most a panel's images take across
 HEIGHT = 112
 FONT = 11               # the glyph's line (range, pooling), a secondary text
+GAP_X = 14              # px at 1280x720 between the value's glyph and the gradient's
 
 
 def glyph_levels(values: list, signed: bool) -> tuple[list[int], float]:
@@ -70,57 +72,6 @@ def _note(heat: dict, signed: bool, top: float, grad: bool) -> str:
     if heat["more"]:
         parts.append(f"+ {heat['more']} more")
     return " · ".join(parts)
-
-
-TIP_CELLS = 1024  # a glyph of more cells has no per-cell tooltip (the scene stays small)
-
-
-def _extent(summary: dict, heat: dict) -> tuple[int, int]:
-    """(rows, cols) of each image before pooling."""
-    shape = summary.get("shape") or []
-    if heat["layout"] == "strip":
-        count = shape[1] if len(shape) == 4 else math.prod(shape)
-        return 1, count
-    return shape[-2], shape[-1]
-
-
-def _span(i: int, window: int, extent: int) -> str:
-    first, last = i * window, min(extent, (i + 1) * window) - 1
-    return str(first) if first >= last else f"{first}…{last}"
-
-
-def cell_tips(summary: dict, other: dict | None, grad: bool) -> list[str]:
-    """A tooltip per pixel of a glyph's heatmap image ("" between two channels): the cell's
-    index (its window's, when pooled) and number, and the other tensor's (the gradient for a
-    value, the value for a gradient) when it is laid out cell for cell the same, unpooled."""
-    heat = summary["heat"]
-    rows, cols, channels = heat["rows"], heat["cols"], heat["channels"]
-    if channels * rows * cols > TIP_CELLS:
-        return []
-    (pr, pc), (er, ec) = heat["pool"], _extent(summary, heat)
-    pooled = heat["pool"] != [1, 1]
-    mine = "grad" if grad else "value"
-    theirs = None
-    if other and other.get("heat") and not pooled:
-        o = other["heat"]
-        if (o["rows"], o["cols"], o["channels"], o["pool"]) == (rows, cols, channels, [1, 1]):
-            theirs = o["values"]
-    tips = []
-    for r in range(rows):
-        for ch in range(channels):
-            if ch:
-                tips.append("")
-            for c in range(cols):
-                k = (ch * rows + r) * cols + c
-                index = f"[{_span(c, pc, ec)}]" if heat["layout"] == "strip" else \
-                    f"[{_span(r, pr, er)}, {_span(c, pc, ec)}]"
-                if heat["layout"] == "channels":
-                    index = f"channel {ch} {index}"
-                text = f"{index}: {mine} {'max |x| ' if pooled else ''}{num(heat['values'][k])}"
-                if theirs is not None:
-                    text += f", {'value' if grad else 'grad'} {num(theirs[k])}"
-                tips.append(text)
-    return tips
 
 
 def _panel(summary: dict, grad: bool, sizes: Sizes, fonts, other: dict | None = None) -> dict:
@@ -186,9 +137,6 @@ def block_size(panels: list[dict], sizes: Sizes) -> tuple[float, float]:
             round(max(p["h"] for p in panels), 2))
 
 
-GAP_X = 14  # px at 1280x720 between the value's glyph and the gradient's
-
-
 def place_glyphs(panels: list[dict], cx: float, top: float, sizes: Sizes) -> list[dict]:
     """The panels moved to their place: side by side, centred on cx, from top down."""
     width, _ = block_size(panels, sizes)
@@ -209,8 +157,4 @@ def place_glyphs(panels: list[dict], cx: float, top: float, sizes: Sizes) -> lis
                     "frame_width": p["frame_width"], "text": text})
         x += p["w"] + sizes.px(GAP_X)
     return out
-
-
-def any_nonfinite(panels: list[dict]) -> bool:
-    return any(NONFINITE in im["cells"] for p in panels for im in p["images"])
 
