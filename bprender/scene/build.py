@@ -11,6 +11,7 @@ import math
 
 from ..fmt import summary_sign_value
 from ..notation import notation_for
+from ..jsonio import to_float
 from ..layout import DoesNotFit, layered_layout
 from ..timeline import Timing, make_timing
 from ..tracks import count_track
@@ -20,6 +21,7 @@ from .captions import build_captions
 from .chart import build_chart
 from .edges import edge_label_text, place_labels, scene_edge
 from .header import build_header, header_lines
+from .glyphs import has_glyphs
 from .nodes import downstream, group_of, groups, node_boxes, scene_node
 from .regions import regions_for
 from .style import Sizes, gradient_style, magnitude_text, sizes_for
@@ -30,6 +32,7 @@ from .predictions import build_predictions, prediction_table
 from .training import DIM_TIME, STALE, build_loss_curve, edge_step_texts, step_texts, step_traces, train_count
 
 SCENE_SCHEMA = "bprender.scene/2"
+ROOMY_GLYPHS = 130  # px at 1280x720: the column gap of a graph with heatmap glyphs
 DIM = 0.15  # opacity of what a highlighted node's gradient paths do not pass through
 
 
@@ -124,7 +127,9 @@ def _legend_extras(graph: ViewGraph, grads) -> list[tuple[str, str]]:
         extras.append((text, "magnitude"))
     values = [summary_sign_value(e.grad) for e in graph.edges if e.carries_grad] + \
         [summary_sign_value(n.grad) for n in graph.nodes if n.grad]
-    if any(not math.isfinite(v) for v in values):
+    cells = [to_float(v) for n in graph.nodes for summary in (n.value, n.grad)
+             for v in ((summary or {}).get("heat") or {}).get("values", ())]  # what the heatmaps draw
+    if any(not math.isfinite(v) for v in values + cells):
         extras.append(("NaN / ∞", "nonfinite"))
     if any(n.kind == "frozen" for n in graph.nodes):  # grey boxes: frozen, buffers, detached
         extras.append(("no gradient", "node_stroke"))
@@ -154,11 +159,14 @@ def fit_layout(graph: ViewGraph, area, sizes: Sizes, fonts, per_step: dict | Non
     which the camera then shows part by part."""
     ids = [n.id for n in graph.nodes]
     edges = [(e.id, e.src, e.dst) for e in graph.edges]
-    boxes, node_h = node_boxes(graph, sizes, fonts, per_step or {})
-    sized = {k: (v, node_h) for k, v in boxes.items()}
+    widths, heights = node_boxes(graph, sizes, fonts, per_step or {})
+    sized = {k: (w, heights[k]) for k, w in widths.items()}
     max_gaps = (sizes.px(170), sizes.px(70))
     round_nodes = graph.shape == "circle"
-    for gaps in ((sizes.px(36), sizes.px(18)), (sizes.px(16), sizes.px(8))):  # roomy, then tight
+    # boxes with heatmaps are wide, and the edges between them carry the gradient labels: a
+    # column gap a label fits in keeps it off the glyphs
+    roomy = sizes.px(ROOMY_GLYPHS if any(has_glyphs(n, graph.shape) for n in graph.nodes) else 36)
+    for gaps in ((roomy, sizes.px(18)), (sizes.px(36), sizes.px(18)), (sizes.px(16), sizes.px(8))):  # roomy, then tight
         try:
             return layered_layout(ids, sized, edges, area, gaps=gaps, max_gaps=max_gaps, round_nodes=round_nodes)
         except DoesNotFit:
@@ -166,7 +174,7 @@ def fit_layout(graph: ViewGraph, area, sizes: Sizes, fonts, per_step: dict | Non
     world = area
     for _ in range(16):
         try:
-            return layered_layout(ids, sized, edges, world, gaps=(sizes.px(36), sizes.px(18)), max_gaps=max_gaps,
+            return layered_layout(ids, sized, edges, world, gaps=(roomy, sizes.px(18)), max_gaps=max_gaps,
                                   round_nodes=round_nodes)
         except DoesNotFit as err:  # keep the view's shape, grow by what it lacks
             grow = 1.02 / max(err.ratio, 1e-3)

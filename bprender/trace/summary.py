@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .heat import heat_of
+
 MAX_VALUES = 64
 MAX_SAMPLE = 1024
 KEPT_SAMPLES = 4    # rows of a big 2-D tensor the neurons view can show (--sample 1..4)
@@ -49,8 +51,10 @@ def _number_summary(v: int | float) -> dict:
             "stats": {"min": v, "max": v, "mean": v, "norm": abs(v)}, "values": [v]}
 
 
-def summarize(t: Any) -> dict | None:
-    """The summary of a tensor or a Python number; None for None."""
+def summarize(t: Any, heat: bool = False, kernels: bool = False) -> dict | None:
+    """The summary of a tensor or a Python number; None for None. heat: add the tensor's
+    heatmap preview (heat.py), for what the graph's nodes draw; kernels: t is a parameter or
+    its gradient (a 4-d one is a conv weight)."""
     if t is None:
         return None
     if isinstance(t, (bool, int, float)):
@@ -106,6 +110,10 @@ def summarize(t: Any) -> dict | None:
             if t.shape[0] > 1:
                 rows = t if n <= MAX_SAMPLE else t[:KEPT_SAMPLES]
                 out["samples"] = [_plain(row, short) for row in rows]
+        if heat:
+            preview = heat_of(t, lambda flat: _plain(flat, short), kernels)
+            if preview is not None:
+                out["heat"] = preview
         return out
 
 
