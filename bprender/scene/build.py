@@ -165,7 +165,8 @@ def fit_layout(graph: ViewGraph, area, sizes: Sizes, fonts, per_step: dict | Non
     round_nodes = graph.shape == "circle"
     # boxes with heatmaps are wide, and the edges between them carry the gradient labels: a
     # column gap a label fits in keeps it off the glyphs
-    roomy = sizes.px(ROOMY_GLYPHS if any(has_glyphs(n, graph.shape) for n in graph.nodes) else 36)
+    drawn = [n for n in graph.nodes if has_glyphs(n, graph.shape) and not (per_step or {}).get(n.id)]
+    roomy = sizes.px(ROOMY_GLYPHS if drawn else 36)   # (a node with per-step numbers draws no glyph)
     for gaps in ((roomy, sizes.px(18)), (sizes.px(36), sizes.px(18)), (sizes.px(16), sizes.px(8))):  # roomy, then tight
         try:
             return layered_layout(ids, sized, edges, area, gaps=gaps, max_gaps=max_gaps, round_nodes=round_nodes)
