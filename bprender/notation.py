@@ -14,7 +14,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from .errors import BprenderError
+from .errors import BprenderError, PresetError
 
 STYLES = ("lecture", "torch")
 SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -215,8 +215,8 @@ class Notation:
             if name is None:
                 close = difflib.get_close_matches(plain(str(key)), list(by_plain), n=1, cutoff=0.5)
                 hint = f"did you mean '{by_plain[close[0]]}'? " if close else ""
-                raise BprenderError(f"names: nothing in this model is called '{key}' ({hint}names: "
-                                    f"{', '.join(known[:12])}{', …' if len(known) > 12 else ''})")
+                raise PresetError(f"nothing in this model is called '{key}'", key=f"names.{key}",
+                                  hint=f"{hint}names: {', '.join(known[:12])}{', …' if len(known) > 12 else ''}")
             self.renames[name] = str(value)
 
 
