@@ -56,12 +56,13 @@ class Animation:
         return export_html(self.scene(), theme)
 
     def _repr_html_(self) -> str:
-        """Jupyter shows the player inline, sandboxed in an iframe."""
+        """Jupyter shows the player inline, sandboxed in an iframe that may go full screen
+        (Present): without `allow="fullscreen"` the browser refuses it inside a frame."""
         scene = self.scene()
         height = int(scene["height"] * 860 / scene["width"]) + 260
         return (f'<iframe srcdoc="{html_escape.escape(self.html(), quote=True)}" '
                 f'style="width: 100%; max-width: 900px; height: {height}px; border: 0" '
-                f'sandbox="allow-scripts allow-downloads"></iframe>')
+                f'sandbox="allow-scripts allow-downloads" allow="fullscreen"></iframe>')
 
     def save(self, path, *, at: float | None = None, highlight: str | None = None, hide=(),
              theme: str | None = None, fps: int | None = None, quality: str | None = None, progress=None) -> Path:

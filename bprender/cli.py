@@ -421,11 +421,15 @@ def size_kb(path: Path) -> int:
 @click.option("--fps", type=int, default=None, help="Frames per second (default: the preset's, else 30).")
 @click.option("--quality", type=click.Choice(["draft", "final"]), default=None,
               help="draft encodes fast; final is smaller and sharper (default).")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes, each drawing and encoding a range of frames, joined without "
+                   "re-encoding (pays with more cores than the encoder uses: see README).")
 @look_options
 @view_options
 @lecture_options
 @quiet_option
-def video(presets, output, size, fps, quality, theme, view_kind, depth, expand, step, highlight, hide, only, list_steps, quiet):
+def video(presets, output, size, fps, quality, jobs, theme, view_kind, depth, expand, step, highlight, hide, only,
+          list_steps, quiet):
     """Render the animation to an MP4 (H.264) video for slides.
 
     \b
@@ -438,6 +442,7 @@ def video(presets, output, size, fps, quality, theme, view_kind, depth, expand, 
       bprender video linear --only backward -o backward.mp4
       bprender video linear --only backward:2..backward:5 -o steps.mp4
       bprender video deep_sigmoid deep_relu -o compare.mp4     (side by side)
+      bprender video deep_sigmoid -o deep.mp4 --jobs 4          (4 worker processes)
       bprender video deep_sigmoid --names torch -o deep.mp4   (PyTorch's names: 0.weight, Addmm)
     """
     from .lecture import part_span
@@ -451,7 +456,7 @@ def video(presets, output, size, fps, quality, theme, view_kind, depth, expand, 
     fps = fps or video_fps(source, s)
     with progress_reporter(quiet, frame_count(s, fps, span), "video") as report:
         run(lambda: render_video(s, out, fps=fps, quality=quality_of(source, quality), view=view,
-                                 progress=report, span=span))
+                                 progress=report, span=span, jobs=jobs))
     if not quiet:
         click.echo(f"wrote {out} ({part_note(s, span)}, {s['width']}x{s['height']}, {fps} fps)", err=True)
 

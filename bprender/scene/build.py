@@ -18,7 +18,7 @@ from ..views import make_view
 from ..views.graph import ViewGraph
 from .captions import build_captions
 from .chart import build_chart
-from .edges import place_labels, scene_edge
+from .edges import edge_label_text, place_labels, scene_edge
 from .header import build_header, header_lines
 from .nodes import downstream, group_of, groups, node_boxes, scene_node
 from .regions import regions_for
@@ -26,7 +26,8 @@ from .style import Sizes, gradient_style, magnitude_text, sizes_for
 from .camera import build_camera
 from .text import TextFitter
 from .themes import palettes
-from .training import DIM_TIME, STALE, build_loss_curve, step_texts, train_count
+from .predictions import build_predictions, prediction_table
+from .training import DIM_TIME, STALE, build_loss_curve, edge_step_texts, step_texts, step_traces, train_count
 
 SCENE_SCHEMA = "bprender.scene/2"
 DIM = 0.15  # opacity of what a highlighted node's gradient paths do not pass through
@@ -42,27 +43,36 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
     fitter = TextFitter(fonts)
     sizes = sizes_for(width, height, settings.get("text_scale", 1.0), settings.get("floor_height"))
     names = notation_for(trace, settings)
-    graph = make_view(trace, settings.get("view", "ops"), collapse=settings.get("collapse_views", True),
-                      depth=settings.get("depth"), expand=settings.get("expand") or (), names=names)
+
+    def view_of(t: dict):
+        return make_view(t, settings.get("view", "ops"), collapse=settings.get("collapse_views", True),
+                         depth=settings.get("depth"), expand=settings.get("expand") or (), names=names)
+
+    graph = view_of(trace)
     n_train = train_count(trace)
     timing = make_timing(graph, settings["pacing"], n_train)
     grads = gradient_style([summary_sign_value(e.grad) for e in graph.edges if e.carries_grad]
                            + [summary_sign_value(n.grad) for n in graph.nodes if n.grad])
     header = build_header(trace, width, sizes, fitter, timing.phases, extra=_legend_extras(graph, grads))
-    regions = regions_for(width, height, sizes, training=bool(n_train), header_lines=header_lines(header))
-    per_step = step_texts(trace, graph)
+    traces = step_traces(trace)            # every training step's numbers, for a small graph
+    graphs = [view_of(t) for t in traces] if traces else None
+    table = prediction_table(trace, traces) if traces else None
+    regions = regions_for(width, height, sizes, training=bool(n_train), header_lines=header_lines(header),
+                          prediction_rows=len(table["targets"]) if table else 0)
+    per_step = step_texts(trace, graph, graphs)
     layout = fit_layout(graph, regions.graph, sizes, fonts, per_step)
 
     nodes = [scene_node(n, layout.boxes[n.id], graph, timing, sizes, fonts, per_step.get(n.id)) for n in graph.nodes]
     edges, particles = [], []
+    edge_texts = edge_step_texts(graphs, edge_label_text)
     for index, e in enumerate(graph.edges):
         edge, edge_particles = scene_edge(index, e, layout.routes[e.id], timing, grads, sizes, fonts,
-                                          graph.edge_labels)
+                                          graph.edge_labels, edge_texts.get(e.id))
         edges.append(edge)
         particles.extend(edge_particles)
     particles.sort(key=lambda p: (p["track"][0][0], p["edge"]))
     place_labels(edges, nodes)
-    if n_train:
+    if n_train and graphs is None:
         _dim_stale(nodes, edges, timing)
     reach = downstream(graph)
     for node, view_node in zip(nodes, graph.nodes):
@@ -97,7 +107,10 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
     if n_train:
         # per-step strings are picked by this track: the number of later steps begun
         scene["train"] = {"steps": n_train, "track": count_track(timing.train_starts[1:])}
-        scene["loss_curve"] = build_loss_curve(trace, timing, regions.curve, sizes, fonts)
+        scene["loss_curve"] = build_loss_curve(trace, timing, regions.curve, sizes, fonts, compact=table is not None)
+        if table is not None:
+            loss_phase = next(p for p in timing.phases if p["name"] == "loss")
+            scene["predictions"] = build_predictions(table, regions.predictions, sizes, loss_phase["t0"])
     return scene
 
 
