@@ -11,10 +11,12 @@ op labels, sequence numbers), at scene-build time: a saved trace renders with ei
 Plain data only (no torch)."""
 from __future__ import annotations
 
+import bisect
 import difflib
+import math
 import re
 
-from .errors import BprenderError
+from .errors import BprenderError, PresetError
 
 STYLES = ("lecture", "torch")
 SUP = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -82,13 +84,15 @@ class Notation:
         self.layer_number = {p: k for k, p in enumerate(numbered, 1)}
         self._one_layer = len(numbered) == 1
         self._norms = [p for p, c in self.classes.items() if NORM_CLASS.search(c)]
-        self._norms.sort(key=lambda p: _first_seq(nodes, p))
+        first = first_calls(nodes)
+        self._norms.sort(key=lambda p: first.get(p, math.inf))
         # the parameters: those with gradient (leaves) and the frozen ones (constants of role frozen)
         params = [leaf["name"] for leaf in trace.get("leaves") or []] + \
             [c["name"] for c in trace.get("inputs") or [] if c.get("role") == "frozen"]
         self._params = {name: self._param(name) for name in params}
         self.formulas: dict[str, str] = {}   # node id -> what its symbol stands for (z¹ -> W¹x + b¹)
         self.renames: dict[str, str] = {}
+        self._top_layers: list[int] | None = None
         self._symbols = _symbols(trace, self) if self.lecture else {}
         if renames:
             self._check(renames, trace)
@@ -150,9 +154,11 @@ class Notation:
         layer before it (nn.Sequential(Linear, Sigmoid, Linear, ...): groups layer 1, layer 2...)."""
         top = path.split(".")[0]
         if self.lecture and _numeric(top) and top not in self.layer_number:
-            before = [p for p in self.layer_number if _numeric(p) and "." not in p and int(p) < int(top)]
-            if before:
-                return self.layer(max(before, key=int))
+            if self._top_layers is None:   # the numbered top-level layers, by index (once)
+                self._top_layers = sorted(int(p) for p in self.layer_number if p.isdigit())
+            k = bisect.bisect_left(self._top_layers, int(top))
+            if k:
+                return self.layer(str(self._top_layers[k - 1]))
         return self.layer(top)
 
     # --- ops --------------------------------------------------------------------------------
@@ -215,8 +221,8 @@ class Notation:
             if name is None:
                 close = difflib.get_close_matches(plain(str(key)), list(by_plain), n=1, cutoff=0.5)
                 hint = f"did you mean '{by_plain[close[0]]}'? " if close else ""
-                raise BprenderError(f"names: nothing in this model is called '{key}' ({hint}names: "
-                                    f"{', '.join(known[:12])}{', …' if len(known) > 12 else ''})")
+                raise PresetError(f"nothing in this model is called '{key}'", key=f"names.{key}",
+                                  hint=f"{hint}names: {', '.join(known[:12])}{', …' if len(known) > 12 else ''}")
             self.renames[name] = str(value)
 
 
@@ -246,13 +252,16 @@ def _snake(label: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", label).lower()
 
 
-def _first_seq(nodes: list[dict], path: str, order: dict | None = None) -> float:
-    """When the forward pass first ran an op of the module: its smallest sequence number (a
-    frozen op has none: `order` places it just before the first op using its value)."""
+def first_calls(nodes: list[dict], order: dict | None = None) -> dict[str, float]:
+    """Module path -> when the forward pass first ran one of its ops: the smallest sequence number
+    (a frozen op has none: `order` places it just before the first op using its value). One pass."""
     order = order or {}
-    seqs = [order.get(n["id"], n.get("seq")) for n in nodes if n.get("module") == path]
-    seqs = [s for s in seqs if s is not None]
-    return min(seqs) if seqs else float("inf")
+    first: dict[str, float] = {}
+    for n in nodes:
+        at = order.get(n["id"], n.get("seq"))
+        if at is not None and n.get("module") is not None:
+            first[n["module"]] = min(first.get(n["module"], math.inf), float(at))
+    return first
 
 
 def forward_order(trace: dict) -> dict[str, float]:
@@ -285,12 +294,16 @@ def _layers(trace: dict) -> tuple[list[str], dict[str, str]]:
     computes = {n.get("module") for n in nodes if n["label"] in LAYER_OPS and n["kind"] in ("op", "loss", "frozen")}
     paths = [p for p in weights if p and p in computes and (not classes or LAYER_CLASS.match(classes.get(p, "")))]
     order = forward_order(trace)
-    paths.sort(key=lambda p: (_first_seq([n for n in nodes if n["label"] in LAYER_OPS], p, order), p))
+    first = first_calls([n for n in nodes if n["label"] in LAYER_OPS], order)
+    paths.sort(key=lambda p: (first.get(p, math.inf), p))
+    children: dict[str, set[str]] = {}
+    for p in paths:
+        parent, _, name = p.rpartition(".")
+        children.setdefault(parent, set()).add(name)
     roles = {}
     for p in paths:
         parent, _, name = p.rpartition(".")
-        siblings = {q.rpartition(".")[2] for q in paths if q.rpartition(".")[0] == parent}
-        if name in ROLES and len({ROLES[s] for s in siblings if s in ROLES} & {"Q", "K", "V"}) >= 2:
+        if name in ROLES and len({ROLES[s] for s in children[parent] if s in ROLES} & {"Q", "K", "V"}) >= 2:
             roles[p] = ROLES[name]
     return paths, roles
 
@@ -362,38 +375,33 @@ VIEW_ONLY = {"View", "T", "Expand", "Transpose", "UnsafeView", "Reshape", "Permu
 
 def residual_adds(trace: dict) -> set[str]:
     """Add nodes that add a tensor to something computed from that same tensor (x + f(x)): the
-    residual connections."""
+    residual connections. For each Add, a walk back from one operand looks for the other; it stops
+    at ops older than the operand sought (an op's inputs are always older than it), so a block's
+    walk stays inside the block however big the model."""
     nodes = {n["id"]: n for n in trace.get("nodes") or []}
     producers: dict[str, str] = {e["id"]: e["from"] for e in trace.get("edges") or []}
-    memo: dict[str, set[str]] = {}
 
     def source(inp: dict) -> str | None:
         if "edge" in inp:
             return producers.get(inp["edge"])
-        return f"c:{inp['const']}" if inp.get("const") else None
+        return f"c:{inp['const']}" if inp.get("const") else inp.get("from")
 
-    def ancestors(node_id: str) -> set[str]:
-        """Everything a node's value is computed from (op ids and c:NAME constants); iterative."""
-        if node_id in memo:
-            return memo[node_id]
-        order, stack, seen = [], [node_id], {node_id}
-        while stack:  # a post-order over the inputs, so each node's inputs are done before it
-            current = stack[-1]
-            pending = [s for s in map(source, (nodes.get(current) or {}).get("inputs") or [])
-                       if s and s in nodes and s not in memo and s not in seen]
-            if pending:
-                seen.update(pending)
-                stack.extend(pending)
-                continue
-            stack.pop()
-            found: set[str] = set()
-            for s in map(source, (nodes.get(current) or {}).get("inputs") or []):
-                if s:
-                    found.add(s)
-                    found |= memo.get(s, set())
-            memo[current] = found
-            order.append(current)
-        return memo[node_id]
+    def seq(node_id: str) -> float:
+        value = (nodes.get(node_id) or {}).get("seq")
+        return float(value) if value is not None else -1.0   # leaves, constants: before everything
+
+    def computed_from(later: str, sought: str) -> bool:
+        floor = seq(sought) if sought in nodes else -math.inf
+        stack, seen = [later], {later}
+        while stack:
+            for inp in (nodes.get(stack.pop()) or {}).get("inputs") or []:
+                s = source(inp)
+                if s == sought:
+                    return True
+                if s and s in nodes and s not in seen and (nodes[s].get("seq") is None or seq(s) >= floor):
+                    seen.add(s)
+                    stack.append(s)
+        return False
 
     out = set()
     for n in nodes.values():
@@ -403,6 +411,6 @@ def residual_adds(trace: dict) -> set[str]:
         srcs = [source(i) for i in n.get("inputs") or []]
         if len(srcs) == 2 and all(srcs):
             a, b = srcs
-            if (b in nodes and a in ancestors(b)) or (a in nodes and b in ancestors(a)):
+            if (b in nodes and computed_from(b, a)) or (a in nodes and computed_from(a, b)):
                 out.add(n["id"])
     return out

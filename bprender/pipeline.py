@@ -158,7 +158,10 @@ def fonts_for(settings: dict):
 def scene_of(trace: dict, preset: Preset, target: str = "video") -> dict:
     from .scene import build_scene
     settings = scene_settings(preset, target)
-    return build_scene(trace, settings, fonts_for(settings))
+    try:
+        return build_scene(trace, settings, fonts_for(settings))
+    except PresetError as err:   # a `names:` key the traced model lacks: at its line in the file
+        raise preset.locate(err) from None
 
 
 def scene_for(sources: list[Source], target: str = "video", cache: bool = False) -> dict:

@@ -117,7 +117,7 @@ def test_an_unknown_name_is_refused_with_a_suggestion(traces):
     with pytest.raises(BprenderError) as err:
         Notation(trace, renames={"0.wieght": "W_in"})
     message = str(err.value)
-    assert "names:" in message and "'0.wieght'" in message and "did you mean '0.weight'" in message
+    assert "names.0.wieght:" in message and "'0.wieght'" in message and "did you mean '0.weight'" in message
     assert "\n" not in message
 
 
@@ -128,7 +128,7 @@ def test_cli_unknown_name_is_one_line_and_exit_1(runner, tmp_path):
     result = invoke(runner, "frame", path, "--at", "end", "-o", tmp_path / "x.png")
     assert result.exit_code == 1, result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert "nothing in this model is called 'W9'" in result.output
+    assert f"{path}:4: names.W9: nothing in this model is called 'W9'" in result.output   # its file and line
     assert re.search(r"did you mean 'W[¹²]'", result.output)   # the model's two weights are W¹ and W²
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "x.png").exists()
