@@ -197,9 +197,14 @@ def test_glyphs_are_hidden_like_text_when_their_cells_are_too_small(traced):
     assert node["h"] >= glyph["box"][3]  # the box grew to hold it
 
 
-def test_a_training_scene_draws_no_stale_heatmap_of_a_parameter():
-    """After step 1 a parameter's numbers change with each step but the trace keeps its
-    tensors of step 1: its box has no heatmap (the ops', dimmed with their step-1 numbers, do)."""
+def test_a_training_scene_draws_no_stale_heatmap(monkeypatch):
+    """The trace keeps each tensor's heatmap of step 1 only: a box whose numbers change with
+    each step draws none. A small graph has every step captured (every box's numbers change):
+    no glyph at all; a bigger one's ops keep step 1's numbers, dimmed, and their glyphs."""
+    scene = bprender.animate("training").scene()
+    assert not any(n.get("glyphs") for n in scene["nodes"])
+    from bprender.trace import train
+    monkeypatch.setattr(train, "FULL_STEP_NODES", 0)
     scene = bprender.animate("training").scene()
     kinds = {n["kind"] for n in scene["nodes"] if n.get("glyphs")}
     assert "op" in kinds and "leaf" not in kinds
