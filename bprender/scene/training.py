@@ -158,13 +158,17 @@ def training_captions(trace: dict, timing: Timing) -> list[tuple[float, float, l
     starts = timing.train_starts
     for k in range(1, len(steps)):
         t1 = starts[k + 1] if k + 1 < len(starts) else phase["train"]["t1"]
-        out.append((starts[k], t1, [
-            f"Step {k + 1} of {len(steps)}: forward, backward and update again with the new "
+        out.append((starts[k], t1, later_step_lines(trace, k)))
+    return out
+
+
+def later_step_lines(trace: dict, k: int) -> list[str]:
+    """The caption of training step k + 1 (k >= 1): the same words at every step, new numbers."""
+    steps = trace["train"]["steps"]
+    return [f"Step {k + 1} of {len(steps)}: forward, backward and update again with the new "
             f"parameters; L = {num(_loss_value(steps[k]['loss']))}",
             "Only the loss, the parameters and their gradients are recorded after step 1;",
-            "the dimmed numbers in the other boxes are still step 1's.",
-        ]))
-    return out
+            "the dimmed numbers in the other boxes are still step 1's."]
 
 
 def end_lines(trace: dict) -> list[str]:
@@ -269,4 +273,4 @@ def build_loss_curve(trace: dict, timing: Timing, rect: tuple[float, float, floa
 
 
 __all__ = ["STALE", "DIM_TIME", "train_count", "step_texts", "update_text", "update_lines",
-           "training_captions", "end_lines", "build_loss_curve", "optimizer_text"]
+           "training_captions", "later_step_lines", "end_lines", "build_loss_curve", "optimizer_text"]
