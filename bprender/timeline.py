@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 
 from .views.graph import ViewGraph
 
-CLOSING_FADE = 0.2  # the closing caption's last page settles this long before the end (captions.FADE)
-
 
 def r6(t: float) -> float:
     return round(t, 6)
@@ -107,7 +105,7 @@ def make_timing(graph: ViewGraph, pacing: dict, train_steps: int = 0, reading: d
         at += max(timing.backward_step, step_needs[k] if k < len(step_needs) else 0.0)
     phase("backward", at - t + pacing["pause"])
     def hold() -> float:
-        return max(pacing["hold"], needs("end") + CLOSING_FADE, (end_at or 0.0) - t)
+        return max(pacing["hold"], needs("end"), (end_at or 0.0) - t)
 
     if train_steps:
         timing.train_starts.append(0.0)   # step 1 is everything up to here

@@ -101,10 +101,11 @@ def build_captions(trace, graph: ViewGraph, timing: Timing, script: dict, sizes:
     if timing.train_starts:
         for t0, t1, lines in training_captions(trace, timing):
             add(t0, t1, lines)
-    # the closing caption outlasts the animation, so the last frame shows it settled
-    # what stands out (a vanishing or exploding layer) gets the last page: the final frame shows it
+    # the closing caption outlasts the animation, so the last frame shows it settled (it takes
+    # over from the last step's at once: no fade); what stands out (a vanishing or exploding
+    # layer) gets the last page: the final frame shows it
     add(phase["end"]["t0"], phase["end"]["t1"] + 1.0, script["closing"],
-        seen_until=phase["end"]["t1"] - FADE, last=graph.notes)
+        seen_until=phase["end"]["t1"], last=graph.notes)
     x, y, w, h = regions.caption
     return {"font": font, "line_height": round(sizes.text_px(CAPTION_BASE_PX, primary=True) * 1.35, 2),
             "x": x, "y": y, "w": w, "h": h, "pad": sizes.px(18), "radius": sizes.px(10),
