@@ -68,7 +68,7 @@ def test_step_lines_name_range_and_label():
     ("forward..loss", (9.2, 19.2)),
     ("backward:2..backward:5", (30.8, 48.6)),
     (" intro .. forward ", (0.0, 13.2)),
-    ("end", (48.6, 52.0)),
+    ("end", (48.6, 51.8)),
     ("loss..loss", (13.2, 19.2)),
 ])
 def test_part_span(spec, span):
@@ -139,7 +139,7 @@ def test_video_only_reports_the_part(runner, tmp_path):
     out = tmp_path / "part.mp4"
     result = ok(invoke(runner, "video", "linear", "--only", "forward..loss", "-o", out,
                        "--size", "320x180", "--fps", "5", "--quality", "draft"))
-    assert "10.0 s: 9.20 - 19.20 s of 52.0 s" in result.output
+    assert "10.0 s: 9.20 - 19.20 s of 51.8 s" in result.output
 
 
 def test_gif_only_renders_that_part(runner, tmp_path):
