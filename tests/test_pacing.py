@@ -334,3 +334,11 @@ def test_the_comparison_page_draws_one_chart_per_panel(chromium_page, tmp_path):
     caption = evaluate(chromium_page, "bprender.caption")
     assert all(f"{p['label']}: " in caption for p in scene["panels"])   # every panel's words to the end
     assert errors == []
+
+
+def test_a_saved_scene_keeps_its_timing(runner, tmp_path):
+    saved = tmp_path / "linear.scene.json"
+    ok(invoke(runner, "scene", "linear", "--pace", "fast", "-o", saved))
+    result = invoke(runner, "html", saved, "--pace", "slow", "-o", tmp_path / "x.html")
+    assert result.exit_code == 1 and "--pace cannot change it" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "x.html").exists()
