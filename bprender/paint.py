@@ -60,12 +60,14 @@ def paint_frame(ctx, scene: dict, t: float, view: dict | None = None) -> None:
             paint_node(ctx, node, t, node_opacity[i], step, colors, lens)
     for i, edge in enumerate(scene["edges"]):
         if "label" in edge and edge_opacity[i] > 0:
-            paint_edge_label(ctx, edge, t, edge_opacity[i], colors, lens)
+            paint_edge_label(ctx, edge, t, edge_opacity[i], colors, step, lens)
     if camera is not None:
         ctx.restore()
         paint_inset(ctx, camera["inset"], lens, colors)
     if "loss_curve" in scene:
         paint_loss_curve(ctx, scene["loss_curve"], t, colors)
+    if "predictions" in scene:
+        paint_predictions(ctx, scene["predictions"], t, step, colors)
     paint_caption(ctx, scene["captions"], t, colors)
     ctx.globalAlpha = 1.0
 
@@ -320,7 +322,8 @@ def outlined_box(ctx, x: float, y: float, w: float, h: float, radius: float, fil
     ctx.stroke()
 
 
-def paint_edge_label(ctx, edge: dict, t: float, opacity: float, colors: dict, lens: list | None = None) -> None:
+def paint_edge_label(ctx, edge: dict, t: float, opacity: float, colors: dict, step: int = 0,
+                     lens: list | None = None) -> None:
     alpha = value_at(edge["tracks"].get("label"), t) * opacity
     label = edge["label"]
     box = label["box"]
@@ -335,7 +338,7 @@ def paint_edge_label(ctx, edge: dict, t: float, opacity: float, colors: dict, le
     ctx.textBaseline = "alphabetic"
     ctx.font = label["font"]
     ctx.fillStyle = colors[label["color"]]
-    ctx.fillText(label["text"], label["x"], label["y"])
+    ctx.fillText(label["texts"][step] if "texts" in label else label["text"], label["x"], label["y"])
     ctx.globalAlpha = 1.0
 
 
@@ -409,6 +412,42 @@ def paint_loss_curve(ctx, curve: dict, t: float, colors: dict) -> None:
         ctx.textAlign = "left"
         ctx.fillStyle = colors[curve["text"]]
         ctx.fillText(current["label"], curve["label"]["x"], curve["label"]["y"])
+
+
+def paint_predictions(ctx, panel: dict, t: float, step: int, colors: dict) -> None:
+    """The predictions panel: each sample's target and the model's output at the step shown
+    (in the loss colour while it is still far from the target)."""
+    alpha = value_at(panel["track"], t)
+    if alpha <= VISIBLE:
+        return
+    ctx.globalAlpha = alpha
+    outlined_box(ctx, panel["x"], panel["y"], panel["w"], panel["h"], panel["radius"], colors[panel["background"]],
+                 colors[panel["border"]])
+    ctx.textBaseline = "alphabetic"
+    ctx.textAlign = "left"
+    ctx.font = panel["title_font"]
+    ctx.fillStyle = colors[panel["text"]]
+    ctx.fillText(panel["title"]["text"], panel["title"]["x"], panel["title"]["y"])
+    ctx.font = panel["font"]
+    ctx.fillStyle = colors[panel["muted"]]
+    head = panel["head"]
+    for k, text in enumerate(head["texts"]):
+        ctx.textAlign = "left" if k == 0 else "right"
+        ctx.fillText(text, head["xs"][k], head["y"])
+    for row in panel["rows"]:
+        ctx.textAlign = "left"
+        ctx.fillStyle = colors[panel["muted"]]
+        ctx.fillText(row["label"], head["xs"][0], row["y"])
+        ctx.textAlign = "right"
+        ctx.fillStyle = colors[panel["text"]]
+        ctx.fillText(row["target"], head["xs"][1], row["y"])
+        ctx.fillStyle = colors[row["colors"][step]]
+        ctx.fillText(row["texts"][step], head["xs"][2], row["y"])
+    if panel["more"] is not None:
+        ctx.textAlign = "left"
+        ctx.fillStyle = colors[panel["muted"]]
+        ctx.fillText(panel["more"]["text"], panel["more"]["x"], panel["more"]["y"])
+    ctx.globalAlpha = 1.0
 
 
 def paint_chart(ctx, chart: dict, t: float, colors: dict) -> None:

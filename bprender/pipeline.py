@@ -13,7 +13,7 @@ from pathlib import Path
 from .errors import BprenderError, PresetError
 from .preset import Preset, apply_overrides, load_preset, resolve_preset_path, settings_from_dict
 
-PRESENTATION = ("view", "depth", "expand", "collapse_views", "render", "pacing", "pace", "gif")  # a preset's sections a trace keeps
+PRESENTATION = ("view", "depth", "expand", "collapse_views", "notation", "names", "render", "pacing", "pace", "gif")  # a preset's sections a trace keeps
 SHEET_FRAME_W = 640  # a contact sheet's frames, by default: readable in print, three to a row
 
 
@@ -30,13 +30,14 @@ class Request:
     gif_fps: int | None = None
     depth: int | None = None
     expand: tuple | None = None   # names to open; None (or empty): the preset's
+    names: str | None = None      # "lecture" | "torch" (preset key notation)
     step: int | None = None       # a recorded run's captured step (not a preset key)
     pace: str | None = None       # slow | normal | fast (reading.PACES)
 
     # the preset key each field overrides (an error about it names the option: cli.FLAGS)
     KEYS = {"size": "render.size", "fps": "render.fps", "quality": "render.quality", "theme": "render.theme",
             "view": "view", "font": "render.font", "gif_width": "gif.width", "gif_fps": "gif.fps", "depth": "depth", "expand": "expand",
-            "pace": "pace"}
+            "names": "notation", "pace": "pace"}
 
     def overrides(self) -> dict:
         return {self.KEYS[f.name]: getattr(self, f.name) for f in fields(self)
@@ -44,7 +45,7 @@ class Request:
 
     def layout_options(self) -> list[str]:
         """The options given that change the layout (a saved scene is already laid out)."""
-        return [name for name in ("size", "view", "font", "gif_width", "depth", "expand", "step", "pace")
+        return [name for name in ("size", "view", "font", "gif_width", "depth", "expand", "step", "names", "pace")
                 if getattr(self, name) not in (None, ())]
 
 
@@ -142,6 +143,7 @@ def scene_settings(preset: Preset, target: str = "video") -> dict:
     return {"size": [width, height], "fps": fps, "theme": data["render"]["theme"],
             "pacing": dict(data["pacing"]), "pace": data["pace"], "view": data["view"], "collapse_views": data["collapse_views"],
             "depth": data["depth"], "expand": list(data["expand"]),
+            "names": data["notation"], "renames": dict(data["names"]),
             "fonts": scene_fonts(preset.base_dir / font if font else None)}
 
 

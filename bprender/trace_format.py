@@ -115,10 +115,19 @@ class StepLeaf(TypedDict):
     grad: NotRequired[Optional[Summary]]
 
 
+class StepNode(TypedDict):
+    value: Optional[Summary]
+    grad: Optional[Summary]
+
+
 class TrainStep(TypedDict):
     step: int
     loss: Optional[Summary]
     leaves: list[StepLeaf]
+    # a small graph's later steps, captured in full: each node's numbers (in the trace's node
+    # order) and each edge's gradient (in edge order); step 1's are the trace's own
+    nodes: NotRequired[list[StepNode]]
+    edges: NotRequired[list[Optional[Summary]]]
 
 
 class Train(TypedDict):

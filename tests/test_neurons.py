@@ -15,6 +15,7 @@ import bprender
 from bprender import jsonio
 from bprender.errors import BprenderError
 from bprender.fmt import to_float
+from bprender.notation import Notation
 from bprender.pipeline import open_preset, trace_of
 from bprender.trace import trace_model
 from bprender.views import make_view
@@ -137,22 +138,54 @@ def test_backward_runs_from_the_loss_to_the_first_layer(build):
         assert len(step.edges) == len(step.nodes) * len({edges[i].src for i in step.edges})
     assert sorted(i for s in graph.steps for i in s.edges) == sorted(edges)
     for step in graph.steps:
-        assert 1 <= len(step.lines) <= 3 and all("-" not in line.replace("--", "") for line in step.lines)
+        assert 1 <= len(step.lines) <= 3 and all("-" not in line.replace("--", "") for line in candidates(step))
+
+
+def candidates(step) -> list[str]:
+    """Every caption text a step may show: each slot's alternatives (the band shows the longest
+    that fits)."""
+    return [text for slot in step.lines for text in ([slot] if isinstance(slot, str) else slot)]
 
 
 def test_captions_carry_the_chain_rule_with_real_numbers():
     _, graph, reference, _ = traced(sigmoid_mlp)
     out_layer = graph.steps[1]
     assert out_layer.label == "layer 2"
-    assert out_layer.lines[0].startswith("layer 2: δ = ∂L/∂z = ∂L/∂a · σ'(z)")
-    assert "∂L/∂W[i,j] = δ[i] · a[j]" in out_layer.lines[1]
-    assert out_layer.lines[2].startswith("‖∂L/∂W‖ = ") and "‖∂L/∂b‖" in out_layer.lines[2]
+    # the rule is a clause of its own, not a link of the chain (δ = … = a(1 − a) read as δ = a(1 − a))
+    assert out_layer.lines[0][0].startswith("layer 2: δ = ∂L/∂z = ∂L/∂a · σ'(z), where σ'(z) = a(1 − a);")
+    assert all("= a(1 − a)" not in text or "where σ'(z) = a(1 − a);" in text for text in out_layer.lines[0])
+    # the worked neuron shows σ'(z) from its own activation: a·(1 − a) with a's value
+    a = graph.node("l1n0").value["values"][0]
+    assert f"{to_float(a):.4g}·(1 − {to_float(a):.4g})".replace("-", "−") in out_layer.lines[0][0]
+    assert "∂L/∂2.weight[i,j] = δ[i] · a[j]" in out_layer.lines[1]
+    assert out_layer.lines[2].startswith("‖∂L/∂2.weight‖ = ") and "‖∂L/∂2.bias‖" in out_layer.lines[2]
     w = reference[1]["weight_grad"]
     assert f"{w.norm().item():.3g}" in out_layer.lines[2]
     assert "−" in graph.steps[0].lines[1]  # ∂L/∂y is negative here: a real minus sign
     _, batch_graph, _, _ = traced(lambda: relu_mlp(batch=3))
     assert any("sample 1 of 3" in line for line in batch_graph.steps[0].lines)
     assert "sample 1 of 3" in batch_graph.node("l0n0").op
+
+
+def test_lecture_notation_counts_layers_not_module_indices():
+    """nn.Sequential(Linear, ReLU, Linear, ReLU, Linear): the Linear modules are 0, 2 and 4, the
+    layers 1, 2 and 3; the lecture names their parameters W¹ b¹ … and their neurons a¹₁ …"""
+    trace, torch_graph, reference, _ = traced(relu_mlp)
+    graph = make_view(trace, "neurons", names=Notation(trace))
+    assert [s.label for s in graph.steps] == ["loss", "layer 3", "layer 2", "layer 1"]
+    assert [s.label for s in torch_graph.steps] == ["loss", "layer 4", "layer 2", "layer 0"]
+    assert graph.node("l0n0").label == "a¹₁" and graph.node("l1n3").label == "a²₄"
+    assert {graph.node(f"l{k}n0").group for k in range(3)} == {"layer 1", "layer 2", "layer 3"}
+    last = graph.steps[1]
+    assert candidates(last)[0].startswith("layer 3: δ³ = ∂L/∂z³ = ∂L/∂a³ (no activation)")
+    assert "∂L/∂W³[i,j] = δ³[i] · a²[j]" in last.lines[1]
+    assert last.lines[2].startswith("‖∂L/∂W³‖ = ") and "‖∂L/∂b³‖" in last.lines[2]
+    assert f"{reference[2]['weight_grad'].norm().item():.3g}" in last.lines[2]
+    first = graph.steps[3]
+    assert any(text.startswith("layer 1: δ¹ = ∂L/∂z¹ = ∂L/∂a¹ · relu'(z¹)") for text in first.lines[0])
+    assert "δ¹[i] · x[j]" in first.lines[1]
+    # PyTorch's names are not in the lecture's captions
+    assert not any("0.weight" in text or "layer 4" in text for s in graph.steps for text in candidates(s))
 
 
 def test_the_scene_draws_round_neurons_inside_the_frame():
@@ -182,7 +215,7 @@ def test_box_nodes_keep_their_shape_in_the_ops_view():
 
 def test_every_string_has_glyphs_in_the_bundled_font():
     _, graph, _, _ = traced(lambda: relu_mlp(batch=3))
-    texts = [n.label for n in graph.nodes] + [n.op for n in graph.nodes] + [line for s in graph.steps for line in s.lines]
+    texts = [n.label for n in graph.nodes] + [n.op for n in graph.nodes] + [line for s in graph.steps for line in candidates(s)]
     for name in ("bprender-sans.ttf", "bprender-sans-bold.ttf"):
         face = skia.Typeface.MakeFromFile(str(FONTS / name))
         chars = sorted({c for text in texts for c in text})

@@ -280,6 +280,8 @@ def test_jupyter_iframe_plays(chromium_page):
     box = chromium_page.eval_on_selector("iframe", "f => [f.clientWidth, f.clientHeight]")
     used = frame.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
     assert used[0] <= box[0] and used[1] <= box[1]
+    # Present may go full screen from inside the notebook's frame
+    assert frame.evaluate("document.fullscreenEnabled") is True
     watch.check()
 
 
@@ -372,3 +374,17 @@ def test_the_player_fits_a_phone(chromium_page, tmp_path):
             assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, control
     finally:
         chromium_page.set_viewport_size({"width": 1280, "height": 800})
+
+
+def test_the_training_page_fits_a_laptop_window(chromium_page, tmp_path):
+    """The tallest page (a training run: loss curve, per-layer chart, training controls) shows
+    every control without scrolling in a 1280x800 window (the viewport of every browser test)."""
+    path = tmp_path / "training.html"
+    path.write_text(page("training"), encoding="utf-8")
+    open_file(chromium_page, path)
+    assert evaluate(chromium_page, READY)
+    assert evaluate(chromium_page, "window.innerHeight") == 800
+    assert evaluate(chromium_page, "document.documentElement.scrollHeight") <= 800
+    bottoms = evaluate(chromium_page, "() => Array.from(document.querySelectorAll('button, input, select'))"
+                                      ".filter(e => e.offsetParent).map(e => e.getBoundingClientRect().bottom)")
+    assert len(bottoms) > 10 and max(bottoms) <= 800

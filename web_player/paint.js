@@ -92,7 +92,7 @@
     }
     for (i = 0; i < edges.length; i++) {
       if (hasOwn.call(edges[i], "label") && edgeOpacity[i] > 0) {
-        paintEdgeLabel(ctx, edges[i], t, edgeOpacity[i], colors, lens);
+        paintEdgeLabel(ctx, edges[i], t, edgeOpacity[i], colors, step, lens);
       }
     }
     if (camera !== undefined) {
@@ -100,6 +100,7 @@
       paintInset(ctx, camera.inset, lens, colors);
     }
     if (hasOwn.call(scene, "loss_curve")) paintLossCurve(ctx, scene.loss_curve, t, colors);
+    if (hasOwn.call(scene, "predictions")) paintPredictions(ctx, scene.predictions, t, step, colors);
     paintCaption(ctx, scene.captions, t, colors);
     ctx.globalAlpha = 1.0;
   }
@@ -405,7 +406,8 @@
     ctx.stroke();
   }
 
-  function paintEdgeLabel(ctx, edge, t, opacity, colors, lens) {
+  function paintEdgeLabel(ctx, edge, t, opacity, colors, step, lens) {
+    if (step === undefined) step = 0;
     if (lens === undefined) lens = null;
     var alpha = valueAt(get(edge.tracks, "label"), t) * opacity;
     var label = edge.label;
@@ -420,7 +422,7 @@
     ctx.textBaseline = "alphabetic";
     ctx.font = label.font;
     ctx.fillStyle = colors[label.color];
-    ctx.fillText(label.text, label.x, label.y);
+    ctx.fillText(hasOwn.call(label, "texts") ? label.texts[step] : label.text, label.x, label.y);
     ctx.globalAlpha = 1.0;
   }
 
@@ -445,6 +447,45 @@
                        captions.y + captions.pad + captions.line_height * (i + 0.75));
         }
       }
+    }
+    ctx.globalAlpha = 1.0;
+  }
+
+  /* The predictions panel: each sample's target and the model's output at the step shown
+   * (in the loss colour while it is still far from the target). */
+  function paintPredictions(ctx, panel, t, step, colors) {
+    var alpha = valueAt(panel.track, t);
+    if (alpha <= VISIBLE) return;
+    ctx.globalAlpha = alpha;
+    outlinedBox(ctx, panel.x, panel.y, panel.w, panel.h, panel.radius, colors[panel.background],
+                colors[panel.border]);
+    ctx.textBaseline = "alphabetic";
+    ctx.textAlign = "left";
+    ctx.font = panel.title_font;
+    ctx.fillStyle = colors[panel.text];
+    ctx.fillText(panel.title.text, panel.title.x, panel.title.y);
+    ctx.font = panel.font;
+    ctx.fillStyle = colors[panel.muted];
+    var head = panel.head, k;
+    for (k = 0; k < head.texts.length; k++) {
+      ctx.textAlign = k === 0 ? "left" : "right";
+      ctx.fillText(head.texts[k], head.xs[k], head.y);
+    }
+    for (k = 0; k < panel.rows.length; k++) {
+      var row = panel.rows[k];
+      ctx.textAlign = "left";
+      ctx.fillStyle = colors[panel.muted];
+      ctx.fillText(row.label, head.xs[0], row.y);
+      ctx.textAlign = "right";
+      ctx.fillStyle = colors[panel.text];
+      ctx.fillText(row.target, head.xs[1], row.y);
+      ctx.fillStyle = colors[row.colors[step]];
+      ctx.fillText(row.texts[step], head.xs[2], row.y);
+    }
+    if (panel.more !== null) {
+      ctx.textAlign = "left";
+      ctx.fillStyle = colors[panel.muted];
+      ctx.fillText(panel.more.text, panel.more.x, panel.more.y);
     }
     ctx.globalAlpha = 1.0;
   }
@@ -559,6 +600,6 @@
     paintHeader: paintHeader, traceRoute: traceRoute, strokeAgain: strokeAgain,
     paintEdge: paintEdge, paintParticle: paintParticle, boxPath: boxPath,
     paintNode: paintNode, outlinedBox: outlinedBox, paintEdgeLabel: paintEdgeLabel, paintCaption: paintCaption,
-    paintLossCurve: paintLossCurve, paintChart: paintChart
+    paintLossCurve: paintLossCurve, paintPredictions: paintPredictions, paintChart: paintChart
   };
 });

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from ..fmt import summary_sign_value
+from ..notation import notation_for
 from ..layout import DoesNotFit, layered_layout
 from ..lecture import stop_times
 from ..reading import pace_scale
@@ -19,7 +20,7 @@ from ..views import make_view
 from ..views.graph import ViewGraph
 from .captions import build_captions, caption_font, caption_script, reading_needs
 from .chart import build_chart
-from .edges import place_labels, scene_edge
+from .edges import edge_label_text, place_labels, scene_edge
 from .header import build_header, header_lines
 from .nodes import downstream, group_of, groups, node_boxes, scene_node
 from .regions import caption_text_width, regions_for
@@ -27,7 +28,8 @@ from .style import Sizes, gradient_style, magnitude_text, sizes_for
 from .camera import build_camera
 from .text import TextFitter
 from .themes import palettes
-from .training import DIM_TIME, STALE, build_loss_curve, step_texts, train_count
+from .predictions import build_predictions, prediction_table
+from .training import DIM_TIME, STALE, build_loss_curve, edge_step_texts, step_texts, step_traces, train_count
 
 SCENE_SCHEMA = "bprender.scene/2"
 DIM = 0.15  # opacity of what a highlighted node's gradient paths do not pass through
@@ -35,14 +37,21 @@ DIM = 0.15  # opacity of what a highlighted node's gradient paths do not pass th
 
 def build_scene(trace: dict, settings: dict, fonts) -> dict:
     """settings: {"size": [w, h], "fps", "theme", "pacing": {...}, "fonts": scene font list,
-    "view", "collapse_views", optional "pace" (reading.PACES), "end_at" (hold the end until then), "text_scale", "chart_axis" and "floor_height" (the
+    "view", "collapse_views", optional "names" ("lecture" | "torch") and "renames" (a preset's
+    `names:` map), optional "pace" (reading.PACES), "end_at" (hold the end until then),
+    "text_scale", "chart_axis" and "floor_height" (the
     height the type floor is relative to: the whole frame's, for a panel of it)}.
     fonts: a FontBook over those fonts, for sizing boxes and fitting text."""
     width, height = settings["size"]
     fitter = TextFitter(fonts)
     sizes = sizes_for(width, height, settings.get("text_scale", 1.0), settings.get("floor_height"))
-    graph = make_view(trace, settings.get("view", "ops"), collapse=settings.get("collapse_views", True),
-                      depth=settings.get("depth"), expand=settings.get("expand") or ())
+    names = notation_for(trace, settings)
+
+    def view_of(t: dict):
+        return make_view(t, settings.get("view", "ops"), collapse=settings.get("collapse_views", True),
+                         depth=settings.get("depth"), expand=settings.get("expand") or (), names=names)
+
+    graph = view_of(trace)
     n_train = train_count(trace)
     # the captions' words first: each phase and step lasts as long as its caption takes to read
     text_w = caption_text_width(width, sizes)
@@ -53,25 +62,30 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
     grads = gradient_style([summary_sign_value(e.grad) for e in graph.edges if e.carries_grad]
                            + [summary_sign_value(n.grad) for n in graph.nodes if n.grad])
     header = build_header(trace, width, sizes, fitter, timing.phases, extra=_legend_extras(graph, grads))
-    regions = regions_for(width, height, sizes, training=bool(n_train), header_lines=header_lines(header))
-    per_step = step_texts(trace, graph)
+    traces = step_traces(trace)            # every training step's numbers, for a small graph
+    graphs = [view_of(t) for t in traces] if traces else None
+    table = prediction_table(trace, traces) if traces else None
+    regions = regions_for(width, height, sizes, training=bool(n_train), header_lines=header_lines(header),
+                          prediction_rows=len(table["targets"]) if table else 0)
+    per_step = step_texts(trace, graph, graphs)
     layout = fit_layout(graph, regions.graph, sizes, fonts, per_step)
 
     nodes = [scene_node(n, layout.boxes[n.id], graph, timing, sizes, fonts, per_step.get(n.id)) for n in graph.nodes]
     edges, particles = [], []
+    edge_texts = edge_step_texts(graphs, edge_label_text)
     for index, e in enumerate(graph.edges):
         edge, edge_particles = scene_edge(index, e, layout.routes[e.id], timing, grads, sizes, fonts,
-                                          graph.edge_labels)
+                                          graph.edge_labels, edge_texts.get(e.id))
         edges.append(edge)
         particles.extend(edge_particles)
     particles.sort(key=lambda p: (p["track"][0][0], p["edge"]))
     place_labels(edges, nodes)
-    if n_train:
+    if n_train and graphs is None:
         _dim_stale(nodes, edges, timing)
     reach = downstream(graph)
     for node, view_node in zip(nodes, graph.nodes):
         node["reach"] = reach[view_node.id]
-        node["group"] = group_of(view_node)
+        node["group"] = group_of(view_node, names)
 
     scene = {
         "schema": SCENE_SCHEMA,
@@ -89,11 +103,11 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
         "nodes": nodes,
         "edges": edges,
         "particles": particles,
-        "captions": build_captions(trace, graph, timing, script, sizes, fitter, regions),
+        "captions": build_captions(trace, graph, timing, script, sizes, fitter, regions, names),
         "view": graph.kind,
         "groups": groups(nodes),
-        "chart": build_chart(trace, leaf_times(trace, graph, timing), sizes, fonts, width,
-                             axis=settings.get("chart_axis")),
+        "chart": build_chart(trace, leaf_times(trace, graph, timing, names), sizes, fonts, width,
+                             axis=settings.get("chart_axis"), names=names),
         "dim": DIM,
     }
     scene["stops"] = stop_times(scene)
@@ -103,11 +117,28 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
     if n_train:
         # per-step strings are picked by this track: the number of later steps begun
         scene["train"] = {"steps": n_train, "track": count_track(timing.train_starts[1:])}
-        scene["loss_curve"] = build_loss_curve(trace, timing, regions.curve, sizes, fonts)
+        scene["loss_curve"] = build_loss_curve(trace, timing, regions.curve, sizes, fonts, compact=table is not None)
+        if table is not None:
+            loss_phase = next(p for p in timing.phases if p["name"] == "loss")
+            scene["predictions"] = build_predictions(table, regions.predictions, sizes, loss_phase["t0"])
     return scene
 
 
-def leaf_times(trace: dict, graph: ViewGraph, timing: Timing) -> dict[str, float]:
+def _module_names(path: str, names) -> set[str]:
+    """Every name a view may give the module at `path` or one around it (a view node's module is
+    its path, or in lecture notation its layer, title or group: notation.py)."""
+    parts = path.split(".") if path else []
+    out = set()
+    for k in range(1, len(parts) + 1):
+        around = ".".join(parts[:k])
+        out.add(around)
+        if names is not None:
+            out |= {names.layer(around), names.module(around), names.where(around), names.group(around)}
+    out.discard("")
+    return out
+
+
+def leaf_times(trace: dict, graph: ViewGraph, timing: Timing, names=None) -> dict[str, float]:
     """When the backward pass reaches each leaf parameter (trace node id -> time), so the chart's
     bar for a layer grows as its gradients arrive: the leaf's own node in the ops view; in a view
     that draws modules or neurons, the first step at a node of the leaf's module (or of the
@@ -130,7 +161,8 @@ def leaf_times(trace: dict, graph: ViewGraph, timing: Timing) -> dict[str, float
             out[node_id] = timing.fired[node_id]
             continue
         module = (trace_nodes.get(node_id) or {}).get("module") or ""
-        around = [t for m, t in step_of_module.items() if module == m or module.startswith(m + ".")]
+        shown = _module_names(module, names)
+        around = [t for m, t in step_of_module.items() if m in shown]
         out[node_id] = min(around) if around else backward_end
     return out
 

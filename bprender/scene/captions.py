@@ -3,7 +3,7 @@ every backward step (the chain rule with real numbers) to the final gradients. E
 is fitted to the band here, with the real font, and shown by its own track."""
 from __future__ import annotations
 
-from ..fmt import summary_text
+from ..fmt import grad_text, summary_text
 from ..timeline import Timing
 from ..tracks import shown_between
 from ..views.graph import ViewGraph
@@ -16,7 +16,7 @@ FADE = 0.2  # seconds for a caption to fade in
 MAX_LEAVES = 8  # parameters named in the closing caption (it turns pages over the hold)
 
 
-def caption_script(trace, graph: ViewGraph, caption_text_w: float) -> dict:
+def caption_script(trace, graph: ViewGraph, caption_text_w: float, names=None) -> dict:
     """The words of every caption but the backward steps' own (graph.steps[k].lines), by phase:
     known before the timing is made, so each phase lasts as long as its caption takes to read
     (timeline.make_timing). caption_text_w: the band's line width (a narrow panel names fewer
@@ -31,13 +31,13 @@ def caption_script(trace, graph: ViewGraph, caption_text_w: float) -> dict:
     }
     leaves = trace.get("leaves", [])
     shown = leaves[:MAX_LEAVES if caption_text_w >= 800 else 3]  # a narrow panel names fewer
-    summary = ", ".join(f"∂L/∂{leaf['name']} = {summary_text(leaf['grad'])}" for leaf in shown)
+    summary = ", ".join(grad_text(names.param(leaf["name"]) if names else leaf["name"], leaf["grad"]) for leaf in shown)
     if len(leaves) > len(shown):
         summary += f" and {len(leaves) - len(shown)} more parameters (their norms are in the chart)"
     final = ["Gradients ready: " + summary if leaves else "Done."]
     warning = non_finite_loss_line(trace)
     if train_count(trace):  # training: the update, every later step, then the summary
-        script["update"] = update_lines(trace)
+        script["update"] = update_lines(trace, names)
         script["train"] = later_step_lines(trace, len(trace["train"]["steps"]) - 1)
         final = end_lines(trace)
         warning = None  # end_lines says it for every step
@@ -70,7 +70,7 @@ def caption_font(sizes: Sizes) -> str:
 
 
 def build_captions(trace, graph: ViewGraph, timing: Timing, script: dict, sizes: Sizes, fitter,
-                   regions: Regions) -> dict:
+                   regions: Regions, names=None) -> dict:
     font = caption_font(sizes)
     items = []
 
@@ -99,7 +99,7 @@ def build_captions(trace, graph: ViewGraph, timing: Timing, script: dict, sizes:
         end = timing.steps[k + 1] if k + 1 < len(timing.steps) else phase["backward"]["t1"]
         add(t, end, step.lines)
     if timing.train_starts:
-        for t0, t1, lines in training_captions(trace, timing):
+        for t0, t1, lines in training_captions(trace, timing, names):
             add(t0, t1, lines)
     # the closing caption outlasts the animation, so the last frame shows it settled (it takes
     # over from the last step's at once: no fade); what stands out (a vanishing or exploding

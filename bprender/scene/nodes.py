@@ -76,6 +76,8 @@ def tooltip_lines(n) -> list[str]:
         lines = [f"constant {n.label} (no gradient)"]
     elif n.kind == "leaf":
         lines = [f"leaf {n.label} (requires grad)"]
+    elif n.op.startswith(f"{n.label} = "):   # a named value: what it stands for (z¹ = W¹x + b¹)
+        lines = [n.op + ("  · the loss" if n.kind == "loss" else "")]
     else:
         lines = [f"{n.label}" + (f" ({n.op})" if n.op and n.op != n.label else "")
                  + ("  · the loss" if n.kind == "loss" else "")]
@@ -186,14 +188,14 @@ def downstream(graph: ViewGraph) -> dict[str, list[str]]:
     return reach
 
 
-def group_of(node) -> str:
+def group_of(node, names=None) -> str:
     """The legend group a node can be hidden with: the view's choice, else its top-level
-    module, else its kind."""
+    module (as the notation names it), else its kind."""
     if node.group:
         return node.group
     module = node.module
     if module:
-        return module.split(".")[0]
+        return names.group(module) if names is not None else module.split(".")[0]
     return {"const": "inputs", "leaf": "parameters"}.get(node.kind, "ops")
 
 

@@ -8,7 +8,7 @@ Track is keyframes [t, value] eased by smoothstep, holding outside its keys, two
 time being a jump (tracks.py). Every string is final: formatted and fitted to its room.
 """
 
-from typing import Literal, Tuple, TypedDict
+from typing import Literal, Optional, Tuple, TypedDict
 
 try:
     from typing import NotRequired
@@ -129,6 +129,7 @@ class Node(TypedDict):
 
 class EdgeLabel(TypedDict):
     text: str
+    texts: NotRequired[list[str]]  # training: the label at every step, picked by the step
     font: str
     px: float
     color: Role
@@ -284,6 +285,46 @@ class LossCurve(TypedDict):
     shown: Track                 # how many points have appeared
 
 
+class PredictionHead(TypedDict):
+    y: float
+    texts: list[str]             # "#", "target", "output" (or "class")
+    xs: list[float]              # left edge of the first; right edges of the others
+
+
+class PredictionRow(TypedDict):
+    y: float
+    label: str                   # the sample's number
+    target: str
+    texts: list[str]             # the model's output at every training step
+    colors: list[Role]           # per step: "text" near the target, "loss" still far
+
+
+class PlacedText(TypedDict):
+    text: str
+    x: float
+    y: float
+
+
+class Predictions(TypedDict):
+    x: float
+    y: float
+    w: float
+    h: float
+    radius: float
+    track: Track                 # opacity: shown once step 1's output exists
+    background: Role
+    border: Role
+    text: Role
+    muted: Role
+    title_font: str
+    font: str
+    px: float
+    title: TitleText
+    head: PredictionHead
+    rows: list[PredictionRow]
+    more: Optional[PlacedText]   # "… 12 more" when not every sample fits
+
+
 class CameraTrack(TypedDict):
     x: Track                     # the centre of the view, in graph coordinates
     y: Track
@@ -343,6 +384,7 @@ class Scene(TypedDict):
     dim: float                   # opacity of what a highlight leaves out
     train: NotRequired[Train]
     loss_curve: NotRequired[LossCurve]
+    predictions: NotRequired[Predictions]  # training: the outputs against the targets
     # a graph bigger than its view at reading size is drawn through a camera (without one,
     # graph coordinates are frame coordinates)
     camera: NotRequired[Camera]

@@ -641,5 +641,5 @@ def trace_built(built: Built, title: str = "", description: str = "",
     out = {"schema": SCHEMA, "title": title or "", "description": description or "", **capture.body}
     if training:
         from .train import train_steps
-        out["train"] = train_steps(built, loss, train)
+        out["train"] = train_steps(built, loss, train, capture.body)
     return out
