@@ -298,7 +298,8 @@ def test_capturing_every_step_changes_no_number(preset, trace, monkeypatch):
     assert plain["train"]["final"] == trace["train"]["final"]
     # without the later steps' numbers the scene dims the ops' and says why
     scene = scene_of(plain, preset)
-    tanh = next(n for n in scene["nodes"] if n["info"]["label"] == "Tanh")
+    tanh_id = next(n["id"] for n in plain["nodes"] if n["label"] == "Tanh")
+    tanh = next(n for n in scene["nodes"] if n["id"] == tanh_id)
     assert all("texts" not in line for line in tanh["lines"])
     assert any("still step 1's" in " ".join(item["lines"]) for item in scene["captions"]["items"])
 
@@ -321,7 +322,7 @@ def test_each_shown_step_draws_its_own_op_numbers(scene, trace):
     captions = " ".join(" ".join(item["lines"]) for item in scene["captions"]["items"])
     assert "still step 1's" not in captions and f"Every box shows step {k + 1}'s" in captions
     # nothing is dimmed as stale: op values keep full opacity at a later step
-    node = next(n for n in scene["nodes"] if n["info"]["label"] == "Tanh")
+    node = next(n for n in scene["nodes"] if n["id"] == tanh["id"])
     assert value_at(node["tracks"]["lit"], t) == 1.0
 
 

@@ -38,7 +38,7 @@ def caption_script(trace, graph: ViewGraph, caption_text_w: float, names=None) -
     warning = non_finite_loss_line(trace)
     if train_count(trace):  # training: the update, every later step, then the summary
         script["update"] = update_lines(trace, names)
-        script["train"] = later_step_lines(trace, len(trace["train"]["steps"]) - 1)
+        script["train"] = later_step_lines(trace, len(trace["train"]["steps"]) - 1, names=names)
         final = end_lines(trace)
         warning = None  # end_lines says it for every step
     script["closing"] = ([warning] if warning else []) + final

@@ -202,11 +202,11 @@ def training_captions(trace: dict, timing: Timing, names=None) -> list[tuple[flo
     largest = _largest_gradient(steps[0])
     for k in range(1, len(steps)):
         t1 = starts[k + 1] if k + 1 < len(starts) else phase["train"]["t1"]
-        out.append((starts[k], t1, later_step_lines(trace, k, (full, largest))))
+        out.append((starts[k], t1, later_step_lines(trace, k, (full, largest), names)))
     return out
 
 
-def later_step_lines(trace: dict, k: int, context: tuple | None = None) -> list[str]:
+def later_step_lines(trace: dict, k: int, context: tuple | None = None, names=None) -> list[str]:
     """The caption of training step k + 1 (k >= 1): the same words at every step, new numbers.
     context: (every step captured in full, the parameter with the largest gradient at step 1),
     worked out once for all the steps."""
@@ -218,7 +218,7 @@ def later_step_lines(trace: dict, k: int, context: tuple | None = None) -> list[
              f"parameters; L = {num(_loss_value(steps[k]['loss']))}"]
     if full:
         lines.append(f"Every box shows step {k + 1}'s values and gradients"
-                     + (_gradient_then(steps, k, largest) if largest is not None else "."))
+                     + (_gradient_then(steps, k, largest, names) if largest is not None else "."))
     else:
         lines += ["Only the loss, the parameters and their gradients are recorded after step 1;",
                   "the dimmed numbers in the other boxes are still step 1's."]
@@ -233,12 +233,14 @@ def _largest_gradient(step: dict) -> int | None:
     return max(norms)[1] if norms else None
 
 
-def _gradient_then(steps: list[dict], k: int, j: int) -> str:
-    """'; ‖∂L/∂2.weight‖ = 0.31 (step 1: 1.2)': how the biggest gradient changed since step 1."""
+def _gradient_then(steps: list[dict], k: int, j: int, names=None) -> str:
+    """'; ‖∂L/∂W²‖ = 0.31 (step 1: 1.2)': how the biggest gradient changed since step 1 (the
+    parameter named by the Notation `names`, else as PyTorch names it)."""
     def norm(step):
         return to_float(((step["leaves"][j].get("grad") or {}).get("stats") or {}).get("norm"))
     leaf = steps[k]["leaves"][j]
-    return f"; ‖∂L/∂{leaf['name']}‖ = {num(norm(steps[k]))} (step 1: {num(norm(steps[0]))})."
+    name = names.param(leaf["name"]) if names is not None else leaf["name"]
+    return f"; ‖∂L/∂{name}‖ = {num(norm(steps[k]))} (step 1: {num(norm(steps[0]))})."
 
 
 def end_lines(trace: dict) -> list[str]:
