@@ -342,3 +342,10 @@ def test_a_saved_scene_keeps_its_timing(runner, tmp_path):
     result = invoke(runner, "html", saved, "--pace", "slow", "-o", tmp_path / "x.html")
     assert result.exit_code == 1 and "--pace cannot change it" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "x.html").exists()
+
+
+def test_the_captions_read_before_the_timing_use_the_scenes_notation():
+    """The words the timing is made from are the words shown: the closing caption in lecture
+    notation (W¹), not PyTorch's names (0.weight)."""
+    closing = " ".join(preset_scene("mlp")["captions"]["items"][-1]["lines"])
+    assert "W¹" in closing and "0.weight" not in closing

@@ -55,7 +55,7 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
     n_train = train_count(trace)
     # the captions' words first: each phase and step lasts as long as its caption takes to read
     text_w = caption_text_width(width, sizes)
-    script = caption_script(trace, graph, text_w)
+    script = caption_script(trace, graph, text_w, names)
     reading = reading_needs(script, graph, fitter, caption_font(sizes), text_w)
     timing = make_timing(graph, settings["pacing"], n_train, reading, pace_scale(settings.get("pace")),
                          end_at=settings.get("end_at"))
