@@ -32,7 +32,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 # CLI flag <-> preset key, so an override error names the flag the user typed
 FLAGS = {"view": "--view", "render.size": "--size", "render.fps": "--fps", "render.quality": "--quality",
          "render.theme": "--theme", "render.font": "--font", "gif.width": "--width", "gif.fps": "--fps",
-         "depth": "--depth", "expand": "--expand", "notation": "--names", "pace": "--pace"}
+         "depth": "--depth", "expand": "--expand", "notation": "--names", "sample": "--sample", "pace": "--pace"}
 
 
 BUG_STATUS = 70  # EX_SOFTWARE (sysexits.h): an internal error, not the user's mistake
@@ -160,7 +160,17 @@ def look_options(f):
     f = click.option("--step", type=click.IntRange(min=0), default=None, metavar="N",
                      help="A recorded run (bprender.Recorder): draw captured step N (default: the first "
                           "captured).")(f)
-    return names_option(f)
+    return sample_option(names_option(f))
+
+
+def sample_option(f):
+    """--sample K: kept in the click context for request_of, like --names."""
+    def remember(ctx, param, value):
+        ctx.meta["bprender.sample"] = value
+        return value
+    return click.option("--sample", type=click.IntRange(min=1), default=None, expose_value=False, metavar="K",
+                        callback=remember,
+                        help="Neurons view: show sample K of the batch (default: the preset's, else 1).")(f)
 
 
 def names_option(f):
@@ -247,6 +257,7 @@ def request_of(**options):
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
         options.setdefault("names", ctx.meta.get("bprender.names"))
+        options.setdefault("sample", ctx.meta.get("bprender.sample"))
     return Request(**options)
 
 

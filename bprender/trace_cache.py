@@ -53,8 +53,9 @@ def tracer_source() -> str:
 def key_of(preset) -> str | None:
     """The cache key of a preset's trace, or None when it cannot be keyed (a missing file)."""
     from . import __version__
+    from .trace_format import CONTENT
     model = preset.data["model"]
-    parts = {"bprender": __version__, "tracer": tracer_source(), "torch": _version("torch"),
+    parts = {"bprender": __version__, "content": CONTENT, "tracer": tracer_source(), "torch": _version("torch"),
              "python": platform.python_version(),
              "model": model, "train": preset.data.get("train")}
     if model and model.get("python"):

@@ -3,6 +3,7 @@ activations and weight gradients from an independent plain run."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -376,5 +377,56 @@ def test_784_32_10_with_batch_64_shows_first_last_and_largest_gradient_neurons()
     assert edge.grad["values"][0] == pytest.approx(float(delta[int(i)] * x), rel=1e-4, abs=1e-9)
     assert "sample 1 of 64" in graph.notes[0] and "share" in graph.notes[0] and "Wide" in graph.notes[1]
     assert all(e.src in ids and e.dst in ids for ids in [{n.id for n in graph.nodes}] for e in graph.edges)
-    # the trace stays small: only the first sample's rows are kept
-    assert len(jsonio.dumps(trace)) < 400_000
+    # the trace stays small: only the first samples' rows are kept (4 of a big tensor's, for --sample)
+    assert len(jsonio.dumps(trace)) < 800_000
+
+
+# --- --sample K: another sample of the batch ---------------------------------------------
+
+@pytest.mark.parametrize("widths, batch, k", [([2, 4, 1], 32, 27), ([784, 32, 10], 64, 4)],
+                         ids=["2-4-1 batch 32", "784-32-10 batch 64"])
+def test_sample_k_shows_that_samples_neurons(widths, batch, k):
+    trace, model, acts = _mlp_trace(widths, batch)
+    graph = make_view(trace, "neurons", sample=k)
+    s = k - 1
+    for n in graph.nodes:
+        if n.id.startswith("l0n"):
+            i = int(n.id[3:])
+            assert n.value["values"][0] == pytest.approx(float(acts[2][s, i].detach()), rel=1e-5)
+            assert n.grad["values"][0] == pytest.approx(float(acts[2].grad[s, i]), rel=1e-5)
+        if n.id.startswith("x") and n.value is not None:
+            assert n.value["values"][0] == pytest.approx(float(acts[0][s, int(n.id[1:])]), rel=1e-6)
+    assert any(f"sample {k} of {batch}" in line for line in graph.steps[0].lines)
+    assert any(f"sample {k} of {batch}" in (n.op or "") for n in graph.nodes)
+    if widths[0] == 784:   # the weight edges: sample k's term δᵢ·xⱼ
+        edge = next(e for e in graph.edges if e.id.startswith("w0:"))
+        _, i, j = edge.id.split(":")
+        term = acts[1].grad[s, int(i)] * acts[0][s, int(j)]
+        assert edge.grad["values"][0] == pytest.approx(float(term), rel=1e-4, abs=1e-9)
+        assert f"sample {k} of {batch}" in graph.notes[0]
+
+
+def test_sample_k_out_of_range_is_one_line():
+    trace, _, _ = _mlp_trace([784, 32, 10], 64)
+    with pytest.raises(BprenderError, match="keeps only the first 4 samples"):
+        make_view(trace, "neurons", sample=5)
+    small, _, _ = _mlp_trace([2, 4, 1], 32)
+    with pytest.raises(BprenderError, match="the batch has 32 samples; choose 1 to 32"):
+        make_view(small, "neurons", sample=33)
+
+
+def test_sample_option_and_preset_key_reach_a_saved_trace(runner, tmp_path):
+    (tmp_path / "m.py").write_text(
+        "import torch\nfrom torch import nn\n\ndef build():\n    torch.manual_seed(0)\n"
+        "    return {'model': nn.Sequential(nn.Linear(2, 4), nn.Sigmoid(), nn.Linear(4, 1)),\n"
+        "            'inputs': torch.randn(32, 2), 'target': torch.randn(32, 1), 'loss': 'mse'}\n")
+    (tmp_path / "p.yaml").write_text("model: {python: m.py:build}\nview: neurons\nsample: 3\n")
+    from testkit import invoke, ok
+    ok(invoke(runner, "trace", str(tmp_path / "p.yaml"), "-o", str(tmp_path / "t.json")))
+    for args, k in (([], 3), (["--sample", "12"], 12)):
+        out = tmp_path / f"s{k}.json"
+        ok(invoke(runner, "scene", str(tmp_path / "t.json"), "-o", str(out), *args))
+        scene = json.loads(out.read_text())
+        assert any(f"sample {k} of 32" in line for item in scene["captions"]["items"] for line in item["lines"])
+    bad = invoke(runner, "frame", str(tmp_path / "t.json"), "--at", "end", "--sample", "40", "-o", str(tmp_path / "x.png"))
+    assert bad.exit_code == 1 and "choose 1 to 32" in bad.output and not (tmp_path / "x.png").exists()

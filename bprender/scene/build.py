@@ -11,6 +11,7 @@ import math
 
 from ..fmt import summary_sign_value
 from ..notation import notation_for
+from ..jsonio import to_float
 from ..layout import DoesNotFit, layered_layout
 from ..lecture import stop_times
 from ..reading import pace_scale
@@ -22,6 +23,7 @@ from .captions import build_captions, caption_font, caption_script, reading_need
 from .chart import build_chart
 from .edges import edge_label_text, place_labels, scene_edge
 from .header import build_header, header_lines
+from .glyphs import has_glyphs
 from .nodes import downstream, group_of, groups, node_boxes, scene_node
 from .regions import caption_text_width, regions_for
 from .style import Sizes, gradient_style, magnitude_text, sizes_for
@@ -32,6 +34,7 @@ from .predictions import build_predictions, prediction_table
 from .training import DIM_TIME, STALE, build_loss_curve, edge_step_texts, step_texts, step_traces, train_count
 
 SCENE_SCHEMA = "bprender.scene/2"
+ROOMY_GLYPHS = 130  # px at 1280x720: the column gap of a graph with heatmap glyphs
 DIM = 0.15  # opacity of what a highlighted node's gradient paths do not pass through
 
 
@@ -49,7 +52,8 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
 
     def view_of(t: dict):
         return make_view(t, settings.get("view", "ops"), collapse=settings.get("collapse_views", True),
-                         depth=settings.get("depth"), expand=settings.get("expand") or (), names=names)
+                         depth=settings.get("depth"), expand=settings.get("expand") or (), names=names,
+                         sample=settings.get("sample"))
 
     graph = view_of(trace)
     n_train = train_count(trace)
@@ -60,7 +64,8 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
     timing = make_timing(graph, settings["pacing"], n_train, reading, pace_scale(settings.get("pace")),
                          end_at=settings.get("end_at"))
     grads = gradient_style([summary_sign_value(e.grad) for e in graph.edges if e.carries_grad]
-                           + [summary_sign_value(n.grad) for n in graph.nodes if n.grad])
+                           + [summary_sign_value(n.grad) for n in graph.nodes if n.grad]
+                           + [x for n in graph.nodes for x in n.repeats])   # a folded block's per repeat
     header = build_header(trace, width, sizes, fitter, timing.phases, extra=_legend_extras(graph, grads))
     traces = step_traces(trace)            # every training step's numbers, for a small graph
     graphs = [view_of(t) for t in traces] if traces else None
@@ -68,9 +73,10 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
     regions = regions_for(width, height, sizes, training=bool(n_train), header_lines=header_lines(header),
                           prediction_rows=len(table["targets"]) if table else 0)
     per_step = step_texts(trace, graph, graphs)
-    layout = fit_layout(graph, regions.graph, sizes, fonts, per_step)
+    layout = fit_layout(graph, regions.graph, sizes, fonts, per_step, grads.level)
 
-    nodes = [scene_node(n, layout.boxes[n.id], graph, timing, sizes, fonts, per_step.get(n.id)) for n in graph.nodes]
+    nodes = [scene_node(n, layout.boxes[n.id], graph, timing, sizes, fonts, per_step.get(n.id), grads.level)
+             for n in graph.nodes]
     edges, particles = [], []
     edge_texts = edge_step_texts(graphs, edge_label_text)
     for index, e in enumerate(graph.edges):
@@ -176,7 +182,9 @@ def _legend_extras(graph: ViewGraph, grads) -> list[tuple[str, str]]:
         extras.append((text, "magnitude"))
     values = [summary_sign_value(e.grad) for e in graph.edges if e.carries_grad] + \
         [summary_sign_value(n.grad) for n in graph.nodes if n.grad]
-    if any(not math.isfinite(v) for v in values):
+    cells = [to_float(v) for n in graph.nodes for summary in (n.value, n.grad)
+             for v in ((summary or {}).get("heat") or {}).get("values", ())]  # what the heatmaps draw
+    if any(not math.isfinite(v) for v in values + cells):
         extras.append(("NaN / ∞", "nonfinite"))
     if any(n.kind == "frozen" for n in graph.nodes):  # grey boxes: frozen, buffers, detached
         extras.append(("no gradient", "node_stroke"))
@@ -200,17 +208,21 @@ def _dim_stale(nodes: list[dict], edges: list[dict], timing: Timing) -> None:
             edge["tracks"]["label"] = edge["tracks"]["label"] + dim
 
 
-def fit_layout(graph: ViewGraph, area, sizes: Sizes, fonts, per_step: dict | None = None):
+def fit_layout(graph: ViewGraph, area, sizes: Sizes, fonts, per_step: dict | None = None, level_of=None):
     """The graph laid out with its text at the made size (never smaller: the type floor) in
     `area` (x, y, w, h), or, when it needs more room, in a world as much bigger as it needs,
     which the camera then shows part by part."""
     ids = [n.id for n in graph.nodes]
     edges = [(e.id, e.src, e.dst) for e in graph.edges]
-    boxes, node_h = node_boxes(graph, sizes, fonts, per_step or {})
-    sized = {k: (v, node_h) for k, v in boxes.items()}
+    widths, heights = node_boxes(graph, sizes, fonts, per_step or {}, level_of)
+    sized = {k: (w, heights[k]) for k, w in widths.items()}
     max_gaps = (sizes.px(170), sizes.px(70))
     round_nodes = graph.shape == "circle"
-    for gaps in ((sizes.px(36), sizes.px(18)), (sizes.px(16), sizes.px(8))):  # roomy, then tight
+    # boxes with heatmaps are wide, and the edges between them carry the gradient labels: a
+    # column gap a label fits in keeps it off the glyphs
+    drawn = [n for n in graph.nodes if has_glyphs(n, graph.shape) and not (per_step or {}).get(n.id)]
+    roomy = sizes.px(ROOMY_GLYPHS if drawn else 36)   # (a node with per-step numbers draws no glyph)
+    for gaps in ((roomy, sizes.px(18)), (sizes.px(36), sizes.px(18)), (sizes.px(16), sizes.px(8))):  # roomy, then tight
         try:
             return layered_layout(ids, sized, edges, area, gaps=gaps, max_gaps=max_gaps, round_nodes=round_nodes)
         except DoesNotFit:
@@ -218,7 +230,7 @@ def fit_layout(graph: ViewGraph, area, sizes: Sizes, fonts, per_step: dict | Non
     world = area
     for _ in range(16):
         try:
-            return layered_layout(ids, sized, edges, world, gaps=(sizes.px(36), sizes.px(18)), max_gaps=max_gaps,
+            return layered_layout(ids, sized, edges, world, gaps=(roomy, sizes.px(18)), max_gaps=max_gaps,
                                   round_nodes=round_nodes)
         except DoesNotFit as err:  # keep the view's shape, grow by what it lacks
             grow = 1.02 / max(err.ratio, 1e-3)

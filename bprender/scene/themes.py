@@ -6,6 +6,8 @@ from __future__ import annotations
 
 # Sign colours follow the usual diverging-map convention: red positive, blue negative. A tensor's
 # gradient has no one sign: it takes the neutral "magnitude" violet, its size shown by width and opacity.
+# Heatmap glyphs blend from heat_mid (zero) to the sign colours (signed tensors) or to heat_seq
+# (non-negative values: post-ReLU, probabilities), NaN/Inf cells in the NaN colour.
 # The colour-blind theme uses Okabe-Ito vermillion/blue, distinguishable under all common
 # colour-vision deficiencies; its NaN/Inf colour is black-ish instead of magenta.
 # The flag colour (vanishing / exploding) is a green apart from every other mark colour: an amber
@@ -33,6 +35,8 @@ THEMES: dict[str, dict[str, str]] = {
         "nonfinite": "#c2008f",
         "flag": "#4d7c0f",
         "magnitude": "#6d3fc0",
+        "heat_mid": "#f7f7f7",
+        "heat_seq": "#0b6e4f",
         "caption_fill": "#1d2330",
         "caption_text": "#ffffff",
     },
@@ -55,6 +59,8 @@ THEMES: dict[str, dict[str, str]] = {
         "nonfinite": "#ff4fd8",
         "flag": "#84cc16",
         "magnitude": "#b69cff",
+        "heat_mid": "#2a2f3a",
+        "heat_seq": "#5eead4",
         "caption_fill": "#e8eaf0",
         "caption_text": "#14161c",
     },
@@ -62,7 +68,8 @@ THEMES: dict[str, dict[str, str]] = {
 # Only the sign, loss, glow and NaN colours change; everything else is the light theme.
 THEMES["colorblind"] = {**THEMES["light"], "forward_glow": "#a88f00", "loss": "#cc79a7",
                         "positive": "#d55e00", "negative": "#0072b2", "nonfinite": "#000000",
-                        "magnitude": "#332288", "flag": "#009e73"}
+                        "magnitude": "#332288", "flag": "#009e73",
+                        "heat_seq": "#117733"}
 
 
 ROLES = tuple(THEMES["light"])  # every palette defines every role

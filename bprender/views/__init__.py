@@ -15,8 +15,9 @@ VIEWS = ("ops", "neurons", "modules")
 
 
 def make_view(trace: dict, kind: str = "ops", collapse: bool = True, depth: int | None = None,
-              expand=(), names: Notation | None = None) -> ViewGraph:
-    """depth and expand shape the modules view (views/blocks.py); the other views ignore them.
+              expand=(), names: Notation | None = None, sample: int | None = None) -> ViewGraph:
+    """depth and expand shape the modules view (views/blocks.py); sample (1-based) picks the
+    neurons view's sample of a batch; the other views ignore them.
     names: the notation the view's labels and captions use (default: lecture notation)."""
     names = names or Notation(trace, "torch")   # a view on its own: PyTorch's names; scenes pass theirs
     if kind == "ops":
@@ -26,7 +27,7 @@ def make_view(trace: dict, kind: str = "ops", collapse: bool = True, depth: int 
         return ops_view(trace, collapse=collapse, names=names)
     if kind == "neurons":
         from .neurons import neurons_view
-        graph = neurons_view(trace, names)
+        graph = neurons_view(trace, names, (sample or 1) - 1)
         if len(graph.nodes) > NODE_BUDGET:
             raise over_budget("neurons", len(graph.nodes))
         return graph

@@ -13,8 +13,8 @@ whatever follows the last Linear layer and its activations is "the loss". Anythi
 convolution, a norm, attention, a residual branch, an expression) raises a BprenderError
 naming the view that fits.
 
-For a batch, neurons show the first sample; weight gradients are PyTorch's, summed over the
-batch. Plain data in, plain data out: no torch here.
+For a batch, neurons show one sample (the first, or --sample K); weight gradients are
+PyTorch's, summed over the batch. Plain data in, plain data out: no torch here.
 """
 from __future__ import annotations
 
@@ -78,7 +78,8 @@ class _Layer:
         return self.weight.leaf.get("name", "").rpartition(".")[0] or self.op.get("module") or ""
 
 
-def neurons_view(trace: dict, names: Notation | None = None) -> ViewGraph:
+def neurons_view(trace: dict, names: Notation | None = None, sample: int = 0) -> ViewGraph:
+    """sample: which sample of a batch the neurons show (0: the first)."""
     names = names or Notation(trace, "torch")
     nodes = {n["id"]: n for n in trace["nodes"]}
     into: dict[str, list[dict]] = {}
@@ -95,7 +96,7 @@ def neurons_view(trace: dict, names: Notation | None = None) -> ViewGraph:
         layers, tail = _read_chain(trace, nodes, into, leaves)
     except _NotAStack as err:
         raise BprenderError(_message(trace, nodes, leaves, str(err))) from None
-    return _build(trace, layers, tail, uses, names)
+    return _build(trace, layers, tail, uses, names, sample)
 
 
 # --- reading the trace as a stack of layers ------------------------------------------------
@@ -230,7 +231,8 @@ def _foreign(label: str, weight_dims: int | None, plain_matmul: bool) -> str:
 
 # --- building the diagram -----------------------------------------------------------------
 
-def _build(trace: dict, layers: list[_Layer], tail: list[dict], uses: dict[str, int], names: Notation) -> ViewGraph:
+def _build(trace: dict, layers: list[_Layer], tail: list[dict], uses: dict[str, int], names: Notation,
+           sample: int = 0) -> ViewGraph:
     first = layers[0]
     widths_in = []
     orient = []  # per layer: True when the weight is stored [out, in] (nn.Linear)
@@ -261,11 +263,12 @@ def _build(trace: dict, layers: list[_Layer], tail: list[dict], uses: dict[str, 
         d_rows.append(_rows(layer.z.get("grad"), width, "gradients", layer, k))
     shape = (x_summary or {}).get("shape") or []
     batch = int(shape[0]) if len(shape) == 2 else len(x_rows)
+    s = _sample_index(sample, batch, [x_rows] + a_rows[1:] + g_rows + z_rows + d_rows)
 
     weight_grads, bias_grads, shares = [], [], []
     for k, layer in enumerate(layers):
         n_in, n_out = widths_in[k]
-        wgrad, share = _weight_grad(layer.weight, uses, d_rows[k], a_rows[k], n_in, n_out, orient[k], batch)
+        wgrad, share = _weight_grad(layer.weight, uses, d_rows[k], a_rows[k], n_in, n_out, orient[k], batch, s)
         weight_grads.append(wgrad)
         shares.append(share)
         bias_grads.append(_grad_values(layer.bias, uses) if layer.bias else None)
@@ -273,14 +276,14 @@ def _build(trace: dict, layers: list[_Layer], tail: list[dict], uses: dict[str, 
     # largest weight gradients leaving them), an ellipsis node for the rest
     shown = [_pick(_column_norms(weight_grads[0]), n_inputs)]
     for k in range(len(layers)):
-        shown.append(_pick([abs(to_float(g)) for g in g_rows[k][0]], widths_in[k][1]))
+        shown.append(_pick([abs(to_float(g)) for g in g_rows[k][s]], widths_in[k][1]))
 
     graph = ViewGraph(kind="neurons", shape="circle", edge_labels=False)
     n_hidden = len(layers) - 1
     ids: list[list[str]] = [[f"x{j}" for j in shown[0]]]
     columns = [_column(graph, shown[0], n_inputs, 0, lambda j: ViewNode(
-        id=f"x{j}", kind="const", label="x" + _sub(j + 1), value=_scalar(x_rows[0][j]), group="inputs",
-        op=f"input feature {j + 1}" + _sample_note(batch)))]
+        id=f"x{j}", kind="const", label="x" + _sub(j + 1), value=_scalar(x_rows[s][j]), group="inputs",
+        op=f"input feature {j + 1}" + _sample_note(batch, s)))]
 
     for k, layer in enumerate(layers):
         n_in, n_out = widths_in[k]
@@ -297,13 +300,13 @@ def _build(trace: dict, layers: list[_Layer], tail: list[dict], uses: dict[str, 
                 letter = "a" if names.lecture else "h"   # the lecture's a = σ(z), as its captions say
                 numbered = len(layers) > 1 if names.lecture else n_hidden > 1   # a¹₁ as its captions say
                 label = letter + (str(k + 1).translate(SUP) if numbered else "") + _sub(i + 1)
-            info = [f"a = {_function(layer)}", f"z = {num(z_rows[k][0][i])}"]
+            info = [f"a = {_function(layer)}", f"z = {num(z_rows[k][s][i])}"]
             if bgrad is not None:
                 info.append(f"∂L/∂b = {num(bgrad[i])}")
-            return ViewNode(id=f"l{k}n{i}", kind="op", label=label, value=_scalar(a_rows[k + 1][0][i]),
-                            grad=_scalar(g_rows[k][0][i]), module=names.layer(module),
+            return ViewNode(id=f"l{k}n{i}", kind="op", label=label, value=_scalar(a_rows[k + 1][s][i]),
+                            grad=_scalar(g_rows[k][s][i]), module=names.layer(module),
                             group=names.group(module) if module else _layer_name(layer, k),
-                            op=", ".join(info) + _sample_note(batch))
+                            op=", ".join(info) + _sample_note(batch, s))
 
         columns.append(_column(graph, shown[k + 1], n_out, k + 1, neuron))
         for i in shown[k + 1]:
@@ -320,17 +323,17 @@ def _build(trace: dict, layers: list[_Layer], tail: list[dict], uses: dict[str, 
                                 module=names.layer(loss_node.get("module") or "")))
     for i in shown[-1]:
         graph.edges.append(ViewEdge(id=f"out{i}", src=f"l{len(layers) - 1}n{i}", dst="loss", carries_grad=True,
-                                    grad=_scalar(g_rows[-1][0][i])))
+                                    grad=_scalar(g_rows[-1][s][i])))
     _link_ellipses(graph, shown, [n_inputs] + [w[1] for w in widths_in], ids)
 
     graph.forward = columns + [["loss"]]
-    out_grads = [g_rows[-1][0][i] for i in shown[-1]]
-    graph.steps = [_loss_step(graph, tail_text, loss, out_grads, ids[-1], batch, widths_in[-1][1], names)]
+    out_grads = [g_rows[-1][s][i] for i in shown[-1]]
+    graph.steps = [_loss_step(graph, tail_text, loss, out_grads, ids[-1], batch, widths_in[-1][1], names, s)]
     for k in range(len(layers) - 1, -1, -1):
-        graph.steps.append(_layer_step(k, layers[k], ids, widths_in[k], g_rows[k][0], d_rows[k][0],
-                                       a_rows[k][0], weight_grads[k], bias_grads[k], batch, uses, shown, shares[k],
-                                       names, len(layers)))
-    graph.notes = _notes(batch, shown, [n_inputs] + [w[1] for w in widths_in], any(shares))
+        graph.steps.append(_layer_step(k, layers[k], ids, widths_in[k], g_rows[k][s], d_rows[k][s],
+                                       a_rows[k][s], weight_grads[k], bias_grads[k], batch, uses, shown, shares[k],
+                                       names, len(layers), s))
+    graph.notes = _notes(batch, shown, [n_inputs] + [w[1] for w in widths_in], any(shares), s)
     # vanishing / exploding layers: their neurons carry the flag, the caption names them
     by_module: dict[str, list[str]] = {}
     for k, layer in enumerate(layers):
@@ -392,12 +395,12 @@ def _link_ellipses(graph: ViewGraph, shown, widths, ids) -> None:
             graph.edges.append(ViewEdge(id=f"{node}>{dst}", src=node, dst=dst, carries_grad=False))
 
 
-def _notes(batch: int, shown, widths, share: bool) -> list[str]:
+def _notes(batch: int, shown, widths, share: bool, s: int = 0) -> list[str]:
     """End-caption lines for what the picture leaves out (a narrow layer on a small batch needs
     none: the loss step's caption already names the sample drawn)."""
     notes = []
     if share:
-        notes.append(f"Neurons show sample 1 of {batch}; the weight edges show its share δ·a of ∂L/∂W.")
+        notes.append(f"Neurons show sample {s + 1} of {batch}; the weight edges show its share δ·a of ∂L/∂W.")
     if any(len(s) < w for s, w in zip(shown, widths)):
         notes.append("Wide layers show their first, last and largest-gradient neurons; … stands for the rest.")
     return notes
@@ -427,8 +430,20 @@ def _function(layer: _Layer) -> str:
     return text
 
 
-def _sample_note(batch: int) -> str:
-    return f"; sample 1 of {batch}" if batch > 1 else ""
+def _sample_note(batch: int, s: int = 0) -> str:
+    return f"; sample {s + 1} of {batch}" if batch > 1 else ""
+
+
+def _sample_index(sample: int, batch: int, rows: list[list[list]]) -> int:
+    """The sample to show, checked against the batch and the rows the trace keeps of it."""
+    if sample < 0 or sample >= batch:
+        raise BprenderError(f"--sample {sample + 1}: the batch has {batch} sample{'s' if batch != 1 else ''}; "
+                            f"choose 1 to {batch}")
+    kept = min(len(r) for r in rows)
+    if sample >= kept:
+        raise BprenderError(f"--sample {sample + 1}: the trace keeps only the first {kept} samples of this "
+                            f"batch of {batch} for its wide layers; choose 1 to {kept}")
+    return sample
 
 
 def _input_value(layer: _Layer, n_inputs: int) -> dict | None:
@@ -448,8 +463,10 @@ def _rows(summary: dict | None, width: int, what: str, layer: _Layer, k: int) ->
     if summary is None:
         return [[0.0] * width]
     values = summary.get("values")
+    if values is None and summary.get("samples") and all(len(r) == width for r in summary["samples"]):
+        return summary["samples"]   # a big batch: the trace keeps its first few samples
     if values is None and summary.get("sample") is not None and len(summary["sample"]) == width:
-        return [summary["sample"]]  # a big batch: the trace keeps its first sample only
+        return [summary["sample"]]  # an older trace: the first sample only
     if values is None:
         count = 1
         for d in summary.get("shape") or []:
@@ -469,14 +486,17 @@ def _grad_values(param: _Param, uses: dict[str, int]) -> list | None:
     return (summary or {}).get("values")
 
 
-def _weight_grad(param: _Param, uses, deltas, a_prev, n_in, n_out, standard, batch) -> tuple[list[list], bool]:
+def _weight_grad(param: _Param, uses, deltas, a_prev, n_in, n_out, standard, batch,
+                 s: int = 0) -> tuple[list[list], bool]:
     """∂L/∂W[i][j] (i: neuron of this layer, j: of the layer before), from PyTorch's weight
-    gradient; for a weight too big to keep its numbers, the sum over the samples kept of δᵢ · aⱼ.
-    The flag says the sum is one sample's share only (a big batch keeps its first sample)."""
+    gradient; for a weight too big to keep its numbers, the sum over the batch of δᵢ · aⱼ when
+    the trace keeps every sample, else sample s's term (the flag says it is that share only)."""
     values = _grad_values(param, uses)
     if values is None:
-        return ([[sum(to_float(d[i]) * to_float(a[j]) for d, a in zip(deltas, a_prev)) for j in range(n_in)]
-                 for i in range(n_out)], len(deltas) < batch)
+        whole = len(deltas) >= batch and len(a_prev) >= batch
+        pairs = list(zip(deltas, a_prev)) if whole else [(deltas[s], a_prev[s])]
+        return ([[sum(to_float(d[i]) * to_float(a[j]) for d, a in pairs) for j in range(n_in)]
+                 for i in range(n_out)], not whole)
     if standard:
         return [[values[i * n_in + j] for j in range(n_in)] for i in range(n_out)], False
     return [[values[j * n_out + i] for j in range(n_in)] for i in range(n_out)], False
@@ -520,7 +540,7 @@ def _norm(values: list[list]) -> float:
     return math.sqrt(sum(to_float(v) ** 2 for row in values for v in row))
 
 
-def _loss_step(graph, tail_text, loss, grads, out_ids, batch, n_outputs, names: Notation) -> Step:
+def _loss_step(graph, tail_text, loss, grads, out_ids, batch, n_outputs, names: Notation, s: int = 0) -> Step:
     outputs = [graph.node(i).label for i in out_ids]
     value = (loss.get("value") or {}).get("values")
     loss_fn = tail_text.replace(" loss", "") if names.lecture else tail_text   # MSE(y, target)
@@ -530,7 +550,7 @@ def _loss_step(graph, tail_text, loss, grads, out_ids, batch, n_outputs, names: 
     lines.append(shown + (f", … ({n_outputs} outputs)" if n_outputs > 4 else "")
                  + "   (the gradient arriving at each output)")
     if batch > 1:
-        lines.append(f"Neurons show sample 1 of {batch}; weight gradients add up over all {batch} samples.")
+        lines.append(f"Neurons show sample {s + 1} of {batch}; weight gradients add up over all {batch} samples.")
     return Step(nodes=["loss"], edges=[f"out{i[i.index('n') + 1:]}" for i in out_ids], lines=lines, label="loss")
 
 
@@ -549,7 +569,7 @@ def _derivative_example(layer: _Layer, g: float, d: float, a: float, z: float) -
 
 
 def _layer_step(k, layer: _Layer, ids, widths, grads, deltas, a_prev, wgrad, bgrad, batch, uses, shown,
-                share: bool, names: Notation, n_layers: int) -> Step:
+                share: bool, names: Notation, n_layers: int, s: int = 0) -> Step:
     """A layer's backward step in three lines: δ at its neurons (with one worked neuron), the
     weight gradient δ·a (one worked weight), the norms. Lecture notation numbers the layer's
     symbols (δ², z², a², W²); PyTorch's names leave them plain and name the parameters."""
@@ -588,7 +608,7 @@ def _layer_step(k, layer: _Layer, ids, widths, grads, deltas, a_prev, wgrad, bgr
     a_name = "x" if k == 0 else "a" + down
     w_ij = f"∂L/∂{weight}{_pair(i + 1, j + 1)}"
     if share:
-        lines.append(f"∂L/∂{weight}[i,j] = Σ over the {batch} samples of {delta}[i] · {a_name}[j]; edges: sample 1's "
+        lines.append(f"∂L/∂{weight}[i,j] = Σ over the {batch} samples of {delta}[i] · {a_name}[j]; edges: sample {s + 1}'s "
                      f"term, e.g. {num(deltas[i])} · {_factor(a_prev[j])} = {num(wgrad[i][j])}")
     elif batch > 1:
         lines.append(f"∂L/∂{weight}[i,j] = Σ over the {batch} samples of {delta}[i] · {a_name}[j]   "
