@@ -100,7 +100,7 @@ def animate(preset=None, *, model=None, inputs=None, target=None, loss="mse", st
     """Trace a preset (a YAML path, a built-in name, or a preset mapping), or open a saved trace
     or scene file, or trace a model given as Python objects with its inputs, target and loss
     ("mse", "cross_entropy", "bce" or a callable). Keyword settings are preset sections:
-    title=, description=, render={...}, pacing={...}, gif={...}. step: a recorded run's captured
+    title=, description=, render={...}, pacing={...}, pace=, gif={...}. step: a recorded run's captured
     step to show (default the first). names="torch" (or "lecture") picks the naming, as
     `--names` does; names={...} renames, as a preset's `names:` map does."""
     from .pipeline import open_preset, open_source, trace_of

@@ -32,7 +32,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 # CLI flag <-> preset key, so an override error names the flag the user typed
 FLAGS = {"view": "--view", "render.size": "--size", "render.fps": "--fps", "render.quality": "--quality",
          "render.theme": "--theme", "render.font": "--font", "gif.width": "--width", "gif.fps": "--fps",
-         "depth": "--depth", "expand": "--expand", "notation": "--names", "sample": "--sample"}
+         "depth": "--depth", "expand": "--expand", "notation": "--names", "sample": "--sample", "pace": "--pace"}
 
 
 BUG_STATUS = 70  # EX_SOFTWARE (sysexits.h): an internal error, not the user's mistake
@@ -154,6 +154,9 @@ def look_options(f):
     f = click.option("--expand", multiple=True, metavar="NAME",
                      help="Modules view: open a repeated block or a module drawn whole (a module path such as "
                           "encoder.layers, or a class). Repeatable.")(f)
+    f = click.option("--pace", type=click.Choice(["slow", "normal", "fast"]), default=None,
+                     help="Scale the whole timeline: slow (x1.5), normal, fast (x0.7); every caption still stays "
+                          "its reading time at that pace (default: the preset's, else normal).")(f)
     f = click.option("--step", type=click.IntRange(min=0), default=None, metavar="N",
                      help="A recorded run (bprender.Recorder): draw captured step N (default: the first "
                           "captured).")(f)
@@ -391,7 +394,7 @@ def trace(preset, output):
 @click.option("--for", "target", type=click.Choice(["video", "gif", "sheet"]), default="video", show_default=True,
               help="Lay the scene out for this output: a GIF's or a contact sheet's frames are smaller.")
 @look_options
-def scene(presets, output, size, fps, target, theme, view_kind, depth, expand, step):
+def scene(presets, output, size, fps, target, theme, view_kind, depth, expand, step, pace):
     """Write the resolved Scene (positions, colours, text, timing) as JSON.
 
     The same file drives the video renderer and the HTML player, and every rendering command
@@ -407,7 +410,7 @@ def scene(presets, output, size, fps, target, theme, view_kind, depth, expand, s
     from .encode import atomic_output
     from .jsonio import dumps
     out = default_output_many(presets, output, ".scene.json")
-    _, s = load_scene(presets, request_of(size=size, fps=fps, theme=theme, view=view_kind, depth=depth, expand=expand, step=step), target=target)
+    _, s = load_scene(presets, request_of(size=size, fps=fps, theme=theme, view=view_kind, depth=depth, expand=expand, step=step, pace=pace), target=target)
     text = dumps(s)
     run(lambda: _write_text(out, text, atomic_output))
     click.echo(f"wrote {out}", err=True)
@@ -437,10 +440,12 @@ def size_kb(path: Path) -> int:
                    "re-encoding (pays with more cores than the encoder uses: see README).")
 @look_options
 @view_options
+@click.option("--subtitles", is_flag=True,
+              help="Also write the captions as WebVTT subtitles beside the video (same name, .vtt).")
 @lecture_options
 @quiet_option
-def video(presets, output, size, fps, quality, jobs, theme, view_kind, depth, expand, step, highlight, hide, only,
-          list_steps, quiet):
+def video(presets, output, size, fps, quality, jobs, theme, view_kind, depth, expand, step, pace, highlight, hide,
+          only, list_steps, quiet, subtitles):
     """Render the animation to an MP4 (H.264) video for slides.
 
     \b
@@ -455,21 +460,35 @@ def video(presets, output, size, fps, quality, jobs, theme, view_kind, depth, ex
       bprender video deep_sigmoid deep_relu -o compare.mp4     (side by side)
       bprender video deep_sigmoid -o deep.mp4 --jobs 4          (4 worker processes)
       bprender video deep_sigmoid --names torch -o deep.mp4   (PyTorch's names: 0.weight, Addmm)
+      bprender video linear --pace slow --subtitles -o lecture.mp4   (and lecture.vtt)
     """
     from .lecture import part_span
     from .render import frame_count, render_video
     out = default_output_many(presets, output, ".mp4")
-    source, s = load_scene(presets, request_of(size=size, fps=fps, quality=quality, theme=theme, view=view_kind, depth=depth, expand=expand, step=step))
+    source, s = load_scene(presets, request_of(size=size, fps=fps, quality=quality, theme=theme, view=view_kind, depth=depth, expand=expand, step=step, pace=pace))
     if list_steps:
         return print_steps(s)
     span = run(lambda: part_span(s, only)) if only is not None else None
     view = view_for(s, highlight, hide, theme)
     fps = fps or video_fps(source, s)
+    vtt = subtitles_path(out) if subtitles else None
     with progress_reporter(quiet, frame_count(s, fps, span), "video") as report:
         run(lambda: render_video(s, out, fps=fps, quality=quality_of(source, quality), view=view,
                                  progress=report, span=span, jobs=jobs))
+    if vtt is not None:
+        from .encode import atomic_output
+        from .subtitles import webvtt
+        run(lambda: _write_text(vtt, webvtt(s, span), atomic_output))
     if not quiet:
-        click.echo(f"wrote {out} ({part_note(s, span)}, {s['width']}x{s['height']}, {fps} fps)", err=True)
+        click.echo(f"wrote {out} ({part_note(s, span)}, {s['width']}x{s['height']}, {fps} fps)"
+                   + (f" and {vtt}" if vtt is not None else ""), err=True)
+
+
+def subtitles_path(out: Path) -> Path:
+    """The .vtt beside the video: same name, the suffix replaced."""
+    if str(out) == "-":
+        raise UserError("--subtitles writes a .vtt file beside the video: give -o FILE.mp4, not -o -")
+    return out.with_suffix(".vtt")
 
 
 def part_note(scene: dict, span) -> str:
@@ -489,7 +508,7 @@ def part_note(scene: dict, span) -> str:
 @view_options
 @lecture_options
 @quiet_option
-def gif(presets, output, width, fps, theme, view_kind, depth, expand, step, highlight, hide, only, list_steps, quiet):
+def gif(presets, output, width, fps, theme, view_kind, depth, expand, step, pace, highlight, hide, only, list_steps, quiet):
     """Render a looping GIF to drop into PowerPoint, Keynote or Google Slides.
 
     \b
@@ -501,7 +520,7 @@ def gif(presets, output, width, fps, theme, view_kind, depth, expand, step, high
     from .lecture import part_span
     from .render import frame_count, render_gif
     out = default_output_many(presets, output, ".gif")
-    source, s = load_scene(presets, request_of(gif_width=width, gif_fps=fps, theme=theme, view=view_kind, depth=depth, expand=expand, step=step),
+    source, s = load_scene(presets, request_of(gif_width=width, gif_fps=fps, theme=theme, view=view_kind, depth=depth, expand=expand, step=step, pace=pace),
                            target="gif")
     if list_steps:
         return print_steps(s)
@@ -521,7 +540,7 @@ def gif(presets, output, width, fps, theme, view_kind, depth, expand, step, high
 @output_option(".html", "page")
 @look_options
 @steps_only_option
-def html(presets, output, theme, view_kind, depth, expand, step, list_steps):
+def html(presets, output, theme, view_kind, depth, expand, step, pace, list_steps):
     """Write the interactive player: one self-contained HTML file.
 
     The page needs no network and no server: the font, the player and the animation are
@@ -542,7 +561,7 @@ def html(presets, output, theme, view_kind, depth, expand, step, list_steps):
     from .encode import atomic_output
     from .html import export_html
     out = default_output_many(presets, output, ".html")
-    _, s = load_scene(presets, request_of(theme=theme, view=view_kind, depth=depth, expand=expand, step=step))
+    _, s = load_scene(presets, request_of(theme=theme, view=view_kind, depth=depth, expand=expand, step=step, pace=pace))
     if list_steps:
         return print_steps(s)
     page = run(lambda: export_html(s, theme))
@@ -561,7 +580,7 @@ def html(presets, output, theme, view_kind, depth, expand, step, list_steps):
 @look_options
 @view_options
 @format_option
-def frame(presets, at, output, size, theme, view_kind, depth, expand, step, highlight, hide, image_format):
+def frame(presets, at, output, size, theme, view_kind, depth, expand, step, pace, highlight, hide, image_format):
     """Write one frame as PNG, SVG or PDF (by the output's suffix) for handouts.
 
     \b
@@ -575,7 +594,7 @@ def frame(presets, at, output, size, theme, view_kind, depth, expand, step, high
     """
     from .render import render_still
     out = default_output_many(presets, output, ".png")
-    _, s = load_scene(presets, request_of(size=size, theme=theme, view=view_kind, depth=depth, expand=expand, step=step))
+    _, s = load_scene(presets, request_of(size=size, theme=theme, view=view_kind, depth=depth, expand=expand, step=step, pace=pace))
     t = run(lambda: resolve_time(s, at))
     view = view_for(s, highlight, hide, theme)
     run(lambda: render_still(s, out, t, view=view, image_format=image_format))
@@ -594,7 +613,7 @@ def frame(presets, at, output, size, theme, view_kind, depth, expand, step, high
 @look_options
 @view_options
 @format_option
-def sheet(preset, output, size, cols, backward, theme, view_kind, depth, expand, step, highlight, hide, image_format):
+def sheet(preset, output, size, cols, backward, theme, view_kind, depth, expand, step, pace, highlight, hide, image_format):
     """Write a contact sheet for handouts: the key frames in a grid, each labelled with its step.
 
     One frame per phase and a few backward steps, each a moment after its step starts (as
@@ -612,7 +631,7 @@ def sheet(preset, output, size, cols, backward, theme, view_kind, depth, expand,
     out = default_output(preset, output, ".sheet.png")
     if image_format is None and out.suffix.lower() not in (".png", ".pdf", ".svg") and str(out) != "-":
         raise UserError(f"cannot write {out}: a contact sheet is a .png or a .pdf (or an .svg)")
-    _, s = load_scene((preset,), request_of(size=size, theme=theme, view=view_kind, depth=depth, expand=expand, step=step),
+    _, s = load_scene((preset,), request_of(size=size, theme=theme, view=view_kind, depth=depth, expand=expand, step=step, pace=pace),
                       target="video" if size else "sheet")
     view = view_for(s, highlight, hide, theme)
     layout = run(lambda: render_sheet(s, out, cols=cols, backward=backward, view=view, image_format=image_format))

@@ -113,15 +113,37 @@ def part_frame_count(t0: float, t1: float, fps: float) -> int:
 def settle_time(scene: dict, name: str) -> float:
     """The time a still of an event shows: a moment into the event, so its caption and labels
     have faded in, but well before the next event (a short training step is still itself, not
-    the next one, whose strings replace it at its first instant); for the closing phase, the
-    last frame (what the animation ends on: the camera's overview, the closing caption's last
-    page)."""
+    the next one, whose strings replace it at its first instant; never at a boundary, where the
+    next step's caption takes over); for the closing phase, the last frame (what the animation
+    ends on: the camera's overview, the closing caption's last page). The player's presentation
+    mode stops at these same moments (stop_times)."""
     times = {e["name"]: e["t"] for e in scene["events"]}
-    t = times[name]
+    return _settle(times[name], name, times.values(), scene["duration"])
+
+
+def _settle(t: float, name: str, times, duration: float) -> float:
     if name == "end":
-        return scene["duration"]
-    later = min([u for u in times.values() if u > t] + [scene["duration"]])
-    return min(t + EVENT_SETTLE, t + 0.75 * (later - t))
+        return duration
+    later = min([u for u in times if u > t + 1e-9] + [duration])
+    return round(min(t + EVENT_SETTLE, t + 0.75 * (later - t)), 6)
+
+
+def stop_times(scene: dict) -> list[float]:
+    """Where presentation mode stops: one stop per distinct event time (a phase and the step it
+    starts with share one), at the moment a still of that event shows (settle_time), where the
+    step's caption is fully on screen."""
+    events = sorted(scene["events"], key=lambda e: e["t"])
+    times = [e["t"] for e in events]
+    stops: list[float] = []
+    for k, event in enumerate(events):
+        if k and event["t"] <= events[k - 1]["t"] + 1e-9 and event["name"] != "end":
+            continue  # the same moment as the event before: one stop
+        stop = _settle(event["t"], event["name"], times, scene["duration"])
+        if stops and stop <= stops[-1] + 1e-9:
+            stops[-1] = stop
+        else:
+            stops.append(stop)
+    return stops
 
 
 def _spread(items: list[Step], count: int) -> list[Step]:

@@ -1,5 +1,6 @@
 """When things happen. Turns the forward order and the engine's backward firing order into
-times, from the preset's pacing; scene.py turns these times into keyframed tracks.
+times, from the preset's pacing and the reading time of each caption (reading.py), scaled by
+the pace; scene/build.py turns these times into keyframed tracks.
 
 Times are rounded to microseconds so the Scene JSON is byte-stable.
 """
@@ -55,9 +56,25 @@ def forward_order(graph: ViewGraph) -> list[list[str]]:
     return order
 
 
-def make_timing(graph: ViewGraph, pacing: dict, train_steps: int = 0) -> Timing:
+def make_timing(graph: ViewGraph, pacing: dict, train_steps: int = 0, reading: dict | None = None,
+                scale: float = 1.0, end_at: float | None = None) -> Timing:
     """train_steps: 0 for one traced pass; N >= 1 adds the update phase after the backward pass
-    and N - 1 quick training steps (phase "train") before the end."""
+    and N - 1 quick training steps (phase "train") before the end.
+
+    reading: how long each caption takes to read (reading.py, scene/captions.reading_needs), in
+    seconds by phase (intro, forward, loss, update, train, end) and "steps", one per backward
+    step: every phase and every backward step lasts at least that. The later training steps
+    share one caption's wording (only their numbers change), so the train phase as a whole lasts
+    at least its reading time. scale: the pace (reading.PACES), applied to every length, the
+    pacing's and the reading times alike. end_at: the end phase holds at least until then (a
+    side-by-side panel lasts as long as the longest, its closing caption shown to the end)."""
+    reading = reading or {}
+    pacing = {name: value * scale for name, value in pacing.items()}
+    step_needs = [need * scale for need in reading.get("steps", [])]
+
+    def needs(name: str) -> float:
+        return reading.get(name, 0.0) * scale
+
     timing = Timing(forward_step=pacing["forward_step"], backward_step=pacing["backward_step"])
     t = 0.0
 
@@ -67,35 +84,39 @@ def make_timing(graph: ViewGraph, pacing: dict, train_steps: int = 0) -> Timing:
                               "t1": r6(t + length)})
         t += length
 
-    phase("intro", pacing["intro"])
+    phase("intro", max(pacing["intro"], needs("intro")))
     start = t
     waves = graph.forward or forward_order(graph)
     for k, wave in enumerate(waves):
         for node_id in wave:
             timing.forward[node_id] = r6(start + k * timing.forward_step)
     t = start
-    phase("forward", len(waves) * timing.forward_step + pacing["pause"])
-    phase("loss", pacing["loss"])
-    start = t
+    played = len(waves) * timing.forward_step
+    phase("forward", played + max(pacing["pause"], needs("forward") - played))
+    phase("loss", max(pacing["loss"], needs("loss")))
+    at = t
     for k, step in enumerate(graph.steps):
-        at = r6(start + k * timing.backward_step)
-        timing.steps.append(at)
+        timing.steps.append(r6(at))
         for node_id in step.nodes:
-            timing.fired.setdefault(node_id, at)
+            timing.fired.setdefault(node_id, r6(at))
         for edge_id in step.edges:
-            timing.sent.setdefault(edge_id, at)
-    t = start
-    phase("backward", len(graph.steps) * timing.backward_step + pacing["pause"])
+            timing.sent.setdefault(edge_id, r6(at))
+        # a step lasts its animation, or as long as its chain-rule caption takes to read
+        at += max(timing.backward_step, step_needs[k] if k < len(step_needs) else 0.0)
+    phase("backward", at - t + pacing["pause"])
+    def hold() -> float:
+        return max(pacing["hold"], needs("end"), (end_at or 0.0) - t)
+
     if train_steps:
         timing.train_starts.append(0.0)   # step 1 is everything up to here
-        phase("update", pacing.get("update", 3.0))
-        step = pacing.get("train_step", 0.4)
+        phase("update", max(pacing.get("update", 3.0 * scale), needs("update")))
         if train_steps > 1:
+            step = max(pacing.get("train_step", 0.4 * scale), needs("train") / (train_steps - 1))
             start = t
             timing.train_starts += [r6(start + k * step) for k in range(train_steps - 1)]
             phase("train", (train_steps - 1) * step)
-        phase("end", pacing["hold"], TRAINED_LABEL)
+        phase("end", hold(), TRAINED_LABEL)
     else:
-        phase("end", pacing["hold"])
+        phase("end", hold())
     timing.duration = r6(t)
     return timing

@@ -190,14 +190,14 @@ def test_check_linear(runner):
     assert f"1280x720 at 30 fps = {round(duration * 30)} frames" in out
 
 
-def test_check_follows_pacing(runner, tmp_path):
-    preset = tmp_path / "short.yaml"
-    preset.write_text(LINEAR_MODEL + "pacing: {intro: 0.2, forward_step: 0.2, loss: 0.2, "
-                                     "backward_step: 0.3, pause: 0.1, hold: 0.4}\n")
-    long = ok(invoke(runner, "check", "linear")).stdout
-    short = ok(invoke(runner, "check", preset)).stdout
+def test_check_follows_pacing_and_pace(runner, tmp_path):
+    slow = tmp_path / "slow.yaml"       # longer than any caption takes to read: the pacing counts
+    slow.write_text(LINEAR_MODEL + "pacing: {intro: 20, backward_step: 12, hold: 9}\n")
+    fast = tmp_path / "fast.yaml"
+    fast.write_text(LINEAR_MODEL + "pace: fast\n")
     seconds = lambda text: float(re.search(r"video\s+([\d.]+) s", text).group(1))  # noqa: E731
-    assert seconds(short) < seconds(long)
+    normal = seconds(ok(invoke(runner, "check", "linear")).stdout)
+    assert seconds(ok(invoke(runner, "check", slow)).stdout) > normal > seconds(ok(invoke(runner, "check", fast)).stdout)
 
 
 # --------------------------------------------------------------------------- trace / scene

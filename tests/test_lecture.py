@@ -57,19 +57,19 @@ def test_every_event_is_a_step_with_its_time_range():
 
 def test_step_lines_name_range_and_label():
     lines = step_lines(linear_scene())
-    assert lines[0].split() == ["intro", "0.00", "-", "1.00", "s", "The", "model"]
-    assert lines[4].split()[:5] == ["backward:0", "5.10", "-", "6.30", "s"]
+    assert lines[0].split() == ["intro", "0.00", "-", "9.20", "s", "The", "model"]
+    assert lines[4].split()[:5] == ["backward:0", "19.20", "-", "26.80", "s"]
     assert lines[4].endswith("step 1: loss")   # linear.yaml names its last step loss
 
 
 @pytest.mark.parametrize("spec, span", [
-    ("backward", (5.1, 12.9)),
-    ("backward:3", (8.7, 9.9)),
-    ("forward..loss", (1.0, 5.1)),
-    ("backward:2..backward:5", (7.5, 12.9)),
-    (" intro .. forward ", (0.0, 4.1)),
-    ("end", (12.9, 14.9)),
-    ("loss..loss", (4.1, 5.1)),
+    ("backward", (19.2, 48.6)),
+    ("backward:3", (38.0, 41.2)),
+    ("forward..loss", (9.2, 19.2)),
+    ("backward:2..backward:5", (30.8, 48.6)),
+    (" intro .. forward ", (0.0, 13.2)),
+    ("end", (48.6, 51.8)),
+    ("loss..loss", (13.2, 19.2)),
 ])
 def test_part_span(spec, span):
     assert part_span(linear_scene(), spec) == pytest.approx(span)
@@ -94,9 +94,9 @@ def test_part_span_errors(spec, fragments):
 def test_a_span_is_just_another_time_range():
     scene = linear_scene()
     assert frame_times(scene, 10) == [i / 10 for i in range(frame_count(scene, 10))]   # default unchanged
-    times = frame_times(scene, 10, (5.1, 12.9))
-    assert len(times) == frame_count(scene, 10, (5.1, 12.9)) == part_frame_count(5.1, 12.9, 10) == 78
-    assert times[0] == 5.1 and times[1] == pytest.approx(5.2) and times[-1] < 12.9
+    times = frame_times(scene, 10, (19.2, 48.6))
+    assert len(times) == frame_count(scene, 10, (19.2, 48.6)) == part_frame_count(19.2, 48.6, 10) == 294
+    assert times[0] == 19.2 and times[1] == pytest.approx(19.3) and times[-1] < 48.6
 
 
 def test_key_steps_and_settle_times():
@@ -108,8 +108,8 @@ def test_key_steps_and_settle_times():
                      "backward:5", "end"]
     assert [s.name for s in key_steps(scene, 0)] == ["intro", "forward", "loss", "backward", "end"]
     assert len([s for s in key_steps(scene, 10) if s.name.startswith("backward:")]) == 6
-    assert settle_time(scene, "forward") == 1.5
-    assert settle_time(scene, "backward") == 5.6
+    assert settle_time(scene, "forward") == 9.7
+    assert settle_time(scene, "backward") == 19.7
 
 
 # --------------------------------------------------------------------------- CLI: --steps, --only
@@ -123,8 +123,8 @@ def test_steps_lists_and_renders_nothing(runner, tmp_path, command):
     assert not out.exists() and list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("only, span", [("backward", (5.1, 12.9)), ("backward:2..backward:5", (7.5, 12.9)),
-                                        ("backward:3", (8.7, 9.9))])
+@pytest.mark.parametrize("only, span", [("backward", (19.2, 48.6)), ("backward:2..backward:5", (30.8, 48.6)),
+                                        ("backward:3", (38.0, 41.2))])
 def test_video_only_renders_that_part(runner, tmp_path, only, span):
     out = tmp_path / "part.mp4"
     ok(invoke(runner, "video", "linear", "--only", only, "-o", out, *SMALL))
@@ -139,7 +139,7 @@ def test_video_only_reports_the_part(runner, tmp_path):
     out = tmp_path / "part.mp4"
     result = ok(invoke(runner, "video", "linear", "--only", "forward..loss", "-o", out,
                        "--size", "320x180", "--fps", "5", "--quality", "draft"))
-    assert "4.1 s: 1.00 - 5.10 s of 14.9 s" in result.output
+    assert "10.0 s: 9.20 - 19.20 s of 51.8 s" in result.output
 
 
 def test_gif_only_renders_that_part(runner, tmp_path):
@@ -147,7 +147,7 @@ def test_gif_only_renders_that_part(runner, tmp_path):
     ok(invoke(runner, "gif", "linear", "--only", "loss", "-o", out, "--width", "320", "--fps", "5", "-q"))
     with Image.open(out) as im:
         assert im.size == (320, 180)
-        assert im.n_frames == round(1.0 * 5)
+        assert im.n_frames == round(6.0 * 5)   # the loss phase: its caption's reading time
 
 
 @pytest.mark.parametrize("command, suffix", [("video", "mp4"), ("gif", "gif")])
@@ -242,34 +242,62 @@ def wait_stopped(pg, timeout: float = 5.0) -> dict:
     return state(pg)
 
 
+def linear_stops() -> list[float]:
+    from bprender.lecture import stop_times
+    return stop_times(linear_scene())
+
+
 def test_presentation_stops_at_every_step(player):
-    stops = sorted({e["t"] for e in linear_scene()["events"]})
+    from bprender.subtitles import caption_at
+    scene = linear_scene()
+    stops = linear_stops()
     assert evaluate(player, "bprender.stops") == pytest.approx(stops)
     assert evaluate(player, "bprender.present(true)") is True
-    assert state(player) == {"t": 0, "playing": False, "presenting": True, "step": "intro"}
+    # the presentation opens at the first stop (the title's caption faded in), not at t = 0
+    assert state(player) == {"t": stops[0], "playing": False, "presenting": True, "step": "intro"}
     evaluate(player, "bprender.play()")
-    s = wait_stopped(player)
+    s = wait_stopped(player, 10)
     assert s["t"] == pytest.approx(stops[1]) and s["step"] == "forward"      # stopped at the next step
     time.sleep(0.4)
     assert state(player) == s                                              # and stays there
     player.keyboard.press("Space")                                         # Space continues ...
     assert evaluate(player, "bprender.playing") is True
-    s = wait_stopped(player)
+    s = wait_stopped(player, 10)
     assert s["t"] == pytest.approx(stops[2]) and s["step"] == "loss"        # ... to the next stop
     player.keyboard.press("ArrowRight")                                    # so does the right arrow
-    s = wait_stopped(player)
+    s = wait_stopped(player, 10)
     assert s["t"] == pytest.approx(stops[3]) and s["step"] == "backward:0"
     time.sleep(0.3)
     assert state(player)["t"] == s["t"]
-    for stop in stops[4:] + [linear_scene()["duration"]]:                 # and so on, to the end
+    # every stop shows its step's caption, in words on the page as on the canvas
+    assert evaluate(player, "bprender.caption") == caption_at(scene, stops[3]) != ""
+    for stop in stops[4:]:                                                 # and so on, to the end
         player.keyboard.press("Space")
-        assert wait_stopped(player)["t"] == pytest.approx(stop)
+        assert wait_stopped(player, 10)["t"] == pytest.approx(stop)
+        assert evaluate(player, "bprender.caption") == caption_at(scene, stop) != ""
+    assert stops[-1] == scene["duration"]
     assert evaluate(player, "bprender.step") == "end"
 
 
+def test_every_stop_shows_its_steps_caption_fully():
+    """A stop is inside its step (never at a boundary, where the next caption takes over), and
+    the band there shows a caption at full opacity: the one its step began with."""
+    from bprender.tracks import value_at
+    scene = linear_scene()
+    starts = sorted({e["t"] for e in scene["events"]})
+    for stop in linear_stops():
+        began = max(t for t in starts if t <= stop + 1e-9)
+        assert stop not in starts[1:] or stop == scene["duration"]
+        alphas = [value_at(item["track"], stop) for item in scene["captions"]["items"]]
+        assert max(alphas) == 1.0, stop
+        shown = scene["captions"]["items"][alphas.index(1.0)]
+        assert shown["track"][0][0] <= began + 1e-6 or stop == scene["duration"], stop
+
+
 def test_right_arrow_while_playing_finishes_the_step(player):
-    stops = sorted({e["t"] for e in linear_scene()["events"]})
-    evaluate(player, "() => { bprender.present(true); bprender.setSpeed(0.25); bprender.seek(5.2); bprender.play(); }")
+    stops = linear_stops()
+    evaluate(player, "(t) => { bprender.present(true); bprender.setSpeed(0.25); bprender.seek(t); bprender.play(); }",
+             stops[3] + 0.1)
     time.sleep(0.2)
     assert evaluate(player, "bprender.playing") is True
     player.keyboard.press("ArrowRight")                                    # jump to the next stop
@@ -282,16 +310,16 @@ def test_right_arrow_while_playing_finishes_the_step(player):
 
 
 def test_left_arrow_goes_back_one_step(player):
-    stops = sorted({e["t"] for e in linear_scene()["events"]})
+    stops = linear_stops()
     evaluate(player, "(t) => { bprender.present(true); bprender.seek(t); }", stops[5])
     player.keyboard.press("ArrowLeft")
     s = state(player)
     assert s["t"] == pytest.approx(stops[4]) and s["playing"] is False and s["step"] == "backward:1"
     player.keyboard.press("ArrowLeft")
     assert state(player)["t"] == pytest.approx(stops[3])
-    evaluate(player, "bprender.seek(7.0)")                                 # mid-step: back to its start
+    evaluate(player, "(t) => bprender.seek(t)", stops[4] + 1.0)            # mid-step: back to its stop
     player.keyboard.press("ArrowLeft")
-    assert state(player)["t"] == pytest.approx(6.3)
+    assert state(player)["t"] == pytest.approx(stops[4])
     evaluate(player, "bprender.seek(0)")
     player.keyboard.press("ArrowLeft")
     assert state(player)["t"] == 0

@@ -15,7 +15,7 @@ from bprender.render import frame_count, raster_frames, render_frame
 from testkit import invoke as run_cli
 from testkit import ok, top_level_boxes
 
-# 3.8 s in all: a whole number of GIF frames at 5 and at 15 fps (30.4 video frames at 8 fps)
+# the shortest pacing; its captions' reading times set most of its length (README, "Pacing")
 SHORT = """\
 title: "Short clip"
 model:
@@ -57,7 +57,7 @@ def video_file(runner, short_preset, tmp_path_factory) -> Path:
 def test_video_stream(runner, short_preset, video_file, tmp_path):
     scene = scene_json(runner, short_preset, tmp_path, "--size", "320x180", "--fps", "8")
     expected = round(scene["duration"] * 8)
-    assert expected == 30
+    assert expected == frame_count(scene, 8) > 8 * 30   # the captions' reading time: over 30 s
     with av.open(str(video_file)) as container:
         stream = container.streams.video[0]
         assert stream.codec_context.name == "h264"
@@ -102,7 +102,8 @@ def test_gif(runner, short_preset, tmp_path, fps):
     assert size == (160, 90)
     assert loop == 0
     assert n_frames == round(duration * fps)
-    assert abs(sum(durations) - 1000 * duration) <= 20, (sum(durations), duration)
+    # the GIF lasts the scene, to within half a frame (its length need not be whole frames)
+    assert abs(sum(durations) - 1000 * duration) <= 500 / fps + 20, (sum(durations), duration)
 
 
 def test_gif_plays_its_frames_in_real_time(runner, tmp_path):
@@ -135,7 +136,7 @@ def small_scene(short_preset) -> dict:
     return scene_of(trace_of(preset), preset)
 
 
-TIMES = (0.5, 1.0, 2.5)
+TIMES = (0.5, 1.0, 10.0)  # the title, then the forward pass
 
 
 def frames_at(scene: dict, fps: int, times) -> dict:
@@ -158,4 +159,4 @@ def test_frame_is_a_function_of_time(small_scene):
         assert np.array_equal(at24[t], at60[t]), t
         assert np.array_equal(at24[t], alone), t
     # and the clip does move: different times give different pictures
-    assert not np.array_equal(at24[0.5], at24[2.5])
+    assert not np.array_equal(at24[0.5], at24[10.0])

@@ -348,7 +348,7 @@ def test_schema_keys_documented():
             "render.theme", "render.font", "pacing.intro", "pacing.forward_step", "pacing.loss",
             "pacing.backward_step", "pacing.pause", "pacing.update", "pacing.train_step",
             "pacing.hold", "gif.width", "train.steps", "train.optimizer", "train.lr", "train.momentum",
-            "gif.fps"} == set(keys)
+            "gif.fps", "pace"} == set(keys)
     assert isinstance(Preset(None, {}).base_dir, Path)
 
 

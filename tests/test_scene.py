@@ -33,9 +33,14 @@ def expression_scene(expression, params, inputs, **extra):
     return trace, scene_of(trace, preset)
 
 
-def test_duration_is_the_sum_of_the_pacing(linear):
-    preset, trace, scene = linear
-    pacing = preset.data["pacing"]
+def test_duration_is_the_sum_of_the_pacing_when_every_caption_fits_it(linear):
+    """With a pacing longer than any caption takes to read, the timeline is the pacing alone."""
+    _, trace, _ = linear
+    pacing = {"intro": 12.0, "forward_step": 0.5, "loss": 9.0, "backward_step": 9.0, "pause": 6.0, "hold": 8.0}
+    preset = preset_from_dict({"model": {"steps": "y_pred = w * x + b\nloss = (y_pred - y_true) ** 2",
+                                         "params": {"w": 2.0, "b": 1.0}, "inputs": {"x": 3.0, "y_true": 8.0}},
+                               "pacing": pacing})
+    scene = scene_of(trace, preset)
     # forward: the sources together, then one step per op (5 ops in the seed example)
     n_ops = sum(1 for n in trace["nodes"] if n["kind"] in ("op", "loss"))
     expected = (pacing["intro"] + (1 + n_ops) * pacing["forward_step"] + pacing["pause"] + pacing["loss"]
@@ -43,6 +48,16 @@ def test_duration_is_the_sum_of_the_pacing(linear):
     assert scene["duration"] == pytest.approx(expected)
     assert [p["name"] for p in scene["phases"]] == ["intro", "forward", "loss", "backward", "end"]
 
+
+def test_a_caption_longer_than_its_pacing_stretches_its_part(linear):
+    """The default pacing is shorter than the chain-rule captions take to read: the steps grow."""
+    preset, trace, scene = linear
+    pacing = preset.data["pacing"]
+    starts = [e["t"] for e in scene["events"] if e["name"].startswith("backward:")]
+    lengths = [b - a for a, b in zip(starts, starts[1:])]
+    assert min(lengths) >= pacing["backward_step"] - 1e-6
+    assert max(lengths) > pacing["backward_step"] + 1.0  # a two-line chain-rule step
+    assert len(set(round(x, 3) for x in lengths)) > 1     # each step its own time
 
 def test_boxes_are_inside_the_frame_and_do_not_overlap(linear):
     _, _, scene = linear

@@ -115,14 +115,21 @@ def test_micrograd_presets_give_micrograds_and_pytorchs_numbers(preset, oracle, 
         assert grads[name] == pytest.approx(expected[name], abs=1e-3)
 
 
-def test_more_ops_graph_is_no_bigger_than_pytorchs_and_about_a_minute():
+def test_more_ops_graph_is_no_bigger_than_pytorchs_and_paced_by_its_captions():
     preset = open_preset("micrograd_ops")
     trace = trace_of(preset)
     g, _ = micrograd_more_ops_torch()
     view = make_view(trace, "ops")
     assert len(trace["nodes"]) <= graph_size(g) == 28
     assert len(view.nodes) <= graph_size(g)                  # no copies of reused subexpressions
-    assert scene_of(trace, preset)["duration"] <= 60.0
+    # every step lasts as long as its chain-rule caption takes to read, so the captions set its
+    # length (README, "Pacing"): over a minute; a fast pace makes it 0.7 of that
+    scene = scene_of(trace, preset)
+    steps = [e["t"] for e in scene["events"] if e["name"].startswith("backward:")]
+    assert len(steps) == len(view.steps) and scene["duration"] > 60.0
+    from bprender.preset import apply_overrides
+    fast = scene_of(trace, apply_overrides(preset, {"pace": "fast"}))
+    assert fast["duration"] == pytest.approx(0.7 * scene["duration"], abs=1e-3)
 
 
 def test_reused_names_are_fan_outs_summing_to_the_nodes_gradient():

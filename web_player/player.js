@@ -16,6 +16,7 @@
   var paintChart = lib.paint.paintChart;
 
   var PHASE_BUTTONS = ["forward", "loss", "backward", "update"];
+  var VISIBLE = 0.002;      // the painters' threshold: a caption fainter than this is not drawn
   var MAX_STEP = 0.25;      // seconds of wall clock at most per animation frame (after a stall)
   var EVENT_EPS = 1e-6;
 
@@ -27,7 +28,7 @@
     scrub: $("bp-scrub"), time: $("bp-time"), phases: $("bp-phases"), speed: $("bp-speed"),
     loop: $("bp-loop"), theme: $("bp-theme"), save: $("bp-save"), event: $("bp-event"),
     legend: $("bp-legend"), error: $("bp-error"), app: $("bp-app"), present: $("bp-present"),
-    camera: $("bp-camera"), follow: $("bp-follow"), fit: $("bp-fit")
+    camera: $("bp-camera"), follow: $("bp-follow"), fit: $("bp-fit"), caption: $("bp-caption")
   };
 
   /* The scene versions this player reads: a page whose scene is another major version says
@@ -181,9 +182,11 @@
 
   // ------------------------------------------------------------------ presentation (lecture mode)
 
-  /* Where presentation mode stops: every step's start (each event: the phases and every
-   * backward step), once per distinct time. */
+  /* Where presentation mode stops: the scene's stops (a moment into every event, where its
+   * caption is fully shown: lecture.stop_times); a scene saved before it had them stops at each
+   * distinct event time. */
   function stops() {
+    if (state.scene.stops) return state.scene.stops.slice();
     var events = state.scene.events, out = [];
     for (var i = 0; i < events.length; i++) {
       if (!out.length || events[i].t > out[out.length - 1] + EVENT_EPS) out.push(events[i].t);
@@ -267,6 +270,9 @@
     if (on) enterFullscreen(); else leaveFullscreen();
     lastShown.event = undefined;
     layout();
+    // before the first stop (the title still fading in) the presentation opens at that stop
+    var s = stops();
+    if (on && !state.playing && s.length && state.t < s[0] - EVENT_EPS) seek(s[0]);
     return on;
   }
 
@@ -296,8 +302,10 @@
     try {
       gctx.setTransform(graphScale[0], 0, 0, graphScale[1], 0, 0);
       paintFrame(gctx, scene, state.t, state.view);
-      cctx.setTransform(chartScale[0], 0, 0, chartScale[1], 0, 0);
-      paintChart(cctx, scene.chart, state.t, palette());
+      if (scene.chart) {   // a side-by-side composite draws each panel's chart in its frame
+        cctx.setTransform(chartScale[0], 0, 0, chartScale[1], 0, 0);
+        paintChart(cctx, scene.chart, state.t, palette());
+      }
     } catch (err) {
       state.playing = false;
       fail(err);
@@ -309,7 +317,8 @@
   /* Fit the graph and chart to the window, keeping the aspect ratio; the canvases' pixel
    * buffers are their CSS size times devicePixelRatio, so lines and text stay sharp. */
   function layout() {
-    var scene = state.scene, chart = scene.chart;
+    var scene = state.scene, chart = scene.chart || {width: 0, height: 0};
+    el.chart.hidden = !scene.chart;
     var dpr = window.devicePixelRatio || 1;
     var availW = Math.max(document.documentElement.clientWidth - 16, 50);
     var scale = 1;
@@ -321,7 +330,7 @@
       document.documentElement.style.setProperty("--bp-width", Math.round(cssW) + "px");
     }
     graphScale = sizeCanvas(el.graph, scene.width, scene.height, scale, dpr);
-    chartScale = sizeCanvas(el.chart, chart.width, chart.height, scale, dpr);
+    if (scene.chart) chartScale = sizeCanvas(el.chart, chart.width, chart.height, scale, dpr);
     dirty = true;
     render();
   }
@@ -373,7 +382,26 @@
 
   // ------------------------------------------------------------------ controls
 
-  var lastShown = { t: null, playing: null, event: null };
+  var lastShown = { t: null, playing: null, event: null, caption: null };
+
+  /* The caption on screen at t as text (bprender/subtitles.py caption_at mirrors it): the most
+   * visible page's lines, one per line; a composite names each panel before its caption. */
+  function captionText(scene, t) {
+    if (scene.panels) {
+      var parts = [];
+      for (var p = 0; p < scene.panels.length; p++) {
+        var text = captionText(scene.panels[p].scene, t);
+        if (text) parts.push(scene.panels[p].label + ": " + text);
+      }
+      return parts.join("\n");
+    }
+    var items = scene.captions.items, best = null, bestAlpha = VISIBLE;
+    for (var i = 0; i < items.length; i++) {
+      var alpha = lib.tracks.valueAt(items[i].track, t);
+      if (alpha > VISIBLE && alpha >= bestAlpha) { best = items[i]; bestAlpha = alpha; }
+    }
+    return best ? best.lines.join("\n") : "";
+  }
 
   function syncControls() {
     var scene = state.scene;
@@ -399,6 +427,13 @@
         buttons[k].setAttribute("aria-current", buttons[k].dataset.phase === phase ? "true" : "false");
       }
       lastShown.event = ev;
+    }
+    // the screen-reader line (aria-live): written only when the words change, so a caption is
+    // announced once, not at every frame
+    var caption = captionText(scene, state.t);
+    if (lastShown.caption !== caption) {
+      el.caption.textContent = caption;
+      lastShown.caption = caption;
     }
   }
 
@@ -517,7 +552,7 @@
     buildPhaseButtons();
     buildLegend();
     hideTooltip();
-    lastShown = { t: null, playing: null, event: null };
+    lastShown = { t: null, playing: null, event: null, caption: null };
     layout();
   }
 
@@ -855,6 +890,7 @@
     get presenting() { return state.presenting; },
     get step() { var ev = currentEvent(); return ev ? ev.name : null; },
     get stops() { return stops(); },
+    get caption() { return el.caption.textContent; },
     ready: ready,
     seek: seek,
     play: play,

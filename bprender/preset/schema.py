@@ -115,6 +115,9 @@ SCHEMA: dict[str, Key] = {
         "train_step": _seconds(0.4, "Per later training step (presets with train).", above=True),
         "hold": _seconds(2.0, "Final state held at the end."),
     }),
+    "pace": Key("enum", "normal", "Scales the whole timeline: slow (x1.5), normal or fast (x0.7); every"
+                " caption stays at least its reading time at that pace (README, \"Pacing\").",
+                choices=("slow", "normal", "fast")),
     "gif": Key("section", None, "GIF output.", children={
         "width": Key("int", 640, "GIF width in pixels (height keeps the aspect ratio).",
                      min=MIN_SIDE, max=4096),

@@ -13,17 +13,19 @@ from ..fmt import summary_sign_value
 from ..notation import notation_for
 from ..jsonio import to_float
 from ..layout import DoesNotFit, layered_layout
+from ..lecture import stop_times
+from ..reading import pace_scale
 from ..timeline import Timing, make_timing
 from ..tracks import count_track
 from ..views import make_view
 from ..views.graph import ViewGraph
-from .captions import build_captions
+from .captions import build_captions, caption_font, caption_script, reading_needs
 from .chart import build_chart
 from .edges import edge_label_text, place_labels, scene_edge
 from .header import build_header, header_lines
 from .glyphs import has_glyphs
 from .nodes import downstream, group_of, groups, node_boxes, scene_node
-from .regions import regions_for
+from .regions import caption_text_width, regions_for
 from .style import Sizes, gradient_style, magnitude_text, sizes_for
 from .camera import build_camera
 from .text import TextFitter
@@ -39,7 +41,8 @@ DIM = 0.15  # opacity of what a highlighted node's gradient paths do not pass th
 def build_scene(trace: dict, settings: dict, fonts) -> dict:
     """settings: {"size": [w, h], "fps", "theme", "pacing": {...}, "fonts": scene font list,
     "view", "collapse_views", optional "names" ("lecture" | "torch") and "renames" (a preset's
-    `names:` map), optional "text_scale", "chart_axis" and "floor_height" (the
+    `names:` map), optional "pace" (reading.PACES), "end_at" (hold the end until then),
+    "text_scale", "chart_axis" and "floor_height" (the
     height the type floor is relative to: the whole frame's, for a panel of it)}.
     fonts: a FontBook over those fonts, for sizing boxes and fitting text."""
     width, height = settings["size"]
@@ -54,7 +57,12 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
 
     graph = view_of(trace)
     n_train = train_count(trace)
-    timing = make_timing(graph, settings["pacing"], n_train)
+    # the captions' words first: each phase and step lasts as long as its caption takes to read
+    text_w = caption_text_width(width, sizes)
+    script = caption_script(trace, graph, text_w, names)
+    reading = reading_needs(script, graph, fitter, caption_font(sizes), text_w)
+    timing = make_timing(graph, settings["pacing"], n_train, reading, pace_scale(settings.get("pace")),
+                         end_at=settings.get("end_at"))
     grads = gradient_style([summary_sign_value(e.grad) for e in graph.edges if e.carries_grad]
                            + [summary_sign_value(n.grad) for n in graph.nodes if n.grad]
                            + [x for n in graph.nodes for x in n.repeats])   # a folded block's per repeat
@@ -101,12 +109,14 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
         "nodes": nodes,
         "edges": edges,
         "particles": particles,
-        "captions": build_captions(trace, graph, timing, sizes, fitter, regions, names),
+        "captions": build_captions(trace, graph, timing, script, sizes, fitter, regions, names),
         "view": graph.kind,
         "groups": groups(nodes),
-        "chart": build_chart(trace, timing.fired, sizes, fonts, width, axis=settings.get("chart_axis"), names=names),
+        "chart": build_chart(trace, leaf_times(trace, graph, timing, names), sizes, fonts, width,
+                             axis=settings.get("chart_axis"), names=names),
         "dim": DIM,
     }
+    scene["stops"] = stop_times(scene)
     camera = build_camera(graph, nodes, timing, regions.graph, sizes.floor) if nodes else None
     if camera is not None:
         scene["camera"] = camera
@@ -118,6 +128,49 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
             loss_phase = next(p for p in timing.phases if p["name"] == "loss")
             scene["predictions"] = build_predictions(table, regions.predictions, sizes, loss_phase["t0"])
     return scene
+
+
+def _module_names(path: str, names) -> set[str]:
+    """Every name a view may give the module at `path` or one around it (a view node's module is
+    its path, or in lecture notation its layer, title or group: notation.py)."""
+    parts = path.split(".") if path else []
+    out = set()
+    for k in range(1, len(parts) + 1):
+        around = ".".join(parts[:k])
+        out.add(around)
+        if names is not None:
+            out |= {names.layer(around), names.module(around), names.where(around), names.group(around)}
+    out.discard("")
+    return out
+
+
+def leaf_times(trace: dict, graph: ViewGraph, timing: Timing, names=None) -> dict[str, float]:
+    """When the backward pass reaches each leaf parameter (trace node id -> time), so the chart's
+    bar for a layer grows as its gradients arrive: the leaf's own node in the ops view; in a view
+    that draws modules or neurons, the first step at a node of the leaf's module (or of the
+    module drawn whole around it). A leaf no step reaches counts at the end of the backward pass."""
+    step_of_module: dict[str, float] = {}
+    nodes = {n.id: n for n in graph.nodes}
+    for step, t in zip(graph.steps, timing.steps):
+        for node_id in step.nodes:
+            module = nodes[node_id].module if node_id in nodes else ""
+            if module:
+                step_of_module.setdefault(module, t)
+    backward_end = next(p["t1"] for p in timing.phases if p["name"] == "backward")
+    trace_nodes = {n["id"]: n for n in trace["nodes"]}
+    out = {}
+    for leaf in trace.get("leaves", []):
+        node_id = leaf.get("node")
+        if not node_id:
+            continue
+        if node_id in timing.fired:
+            out[node_id] = timing.fired[node_id]
+            continue
+        module = (trace_nodes.get(node_id) or {}).get("module") or ""
+        shown = _module_names(module, names)
+        around = [t for m, t in step_of_module.items() if m in shown]
+        out[node_id] = min(around) if around else backward_end
+    return out
 
 
 def _legend_extras(graph: ViewGraph, grads) -> list[tuple[str, str]]:

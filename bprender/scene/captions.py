@@ -9,60 +9,103 @@ from ..tracks import shown_between
 from ..views.graph import ViewGraph
 from .regions import CAPTION_BASE_PX, CAPTION_LINES, Regions
 from .style import Sizes
-from .training import end_lines, non_finite_loss_line, training_captions
+from ..reading import reading_time
+from .training import end_lines, later_step_lines, non_finite_loss_line, train_count, training_captions, update_lines
 
 FADE = 0.2  # seconds for a caption to fade in
 MAX_LEAVES = 8  # parameters named in the closing caption (it turns pages over the hold)
 
 
-def build_captions(trace, graph: ViewGraph, timing: Timing, sizes: Sizes, fitter, regions: Regions,
-                   names=None) -> dict:
-    font = sizes.font(CAPTION_BASE_PX, primary=True)
-    items = []
-
-    def add(t0, t1, slots, seen_until=None, last=()):
-        """A caption from t0 to t1; one longer than the band turns its pages in the time it is
-        seen (up to seen_until, the end of the animation for the closing caption). `last`
-        starts a page of its own, the one left showing at the end."""
-        pages = fitter.pages(slots, font, regions.caption_text_w, CAPTION_LINES)
-        if last:
-            pages = [p for p in pages if p] + fitter.pages(list(last), font, regions.caption_text_w, CAPTION_LINES)
-        length = ((seen_until if seen_until is not None else t1) - t0) / len(pages)
-        for k, lines in enumerate(pages):
-            start = t0 + k * length
-            end = t1 if k == len(pages) - 1 else t0 + (k + 1) * length
-            # a caption that takes over from the one before replaces it at once: fading in from
-            # nothing would leave the band blank at every step boundary
-            follows = bool(items) and abs(items[-1]["track"][-1][0] - round(start, 6)) < 1e-6
-            items.append({"lines": lines, "track": shown_between(start, end, 0.0 if follows else FADE)})
-
-    phase = {p["name"]: p for p in timing.phases}
-    add(phase["intro"]["t0"], phase["intro"]["t1"],
-        [trace.get("description") or "A forward pass, then backpropagation through it.",
-         "First the forward pass: every op computes its value from its inputs."])
-    add(phase["forward"]["t0"], phase["forward"]["t1"], ["Forward pass: values flow from the inputs to the loss."])
+def caption_script(trace, graph: ViewGraph, caption_text_w: float, names=None) -> dict:
+    """The words of every caption but the backward steps' own (graph.steps[k].lines), by phase:
+    known before the timing is made, so each phase lasts as long as its caption takes to read
+    (timeline.make_timing). caption_text_w: the band's line width (a narrow panel names fewer
+    parameters at the end)."""
     loss = trace["loss"]
-    add(phase["loss"]["t0"], phase["loss"]["t1"], [f"The loss: L = {summary_text(loss['value'])}",
-                                                   "Backward pass next: the engine starts from ∂L/∂L = 1."])
-    for k, (step, t) in enumerate(zip(graph.steps, timing.steps)):
-        end = timing.steps[k + 1] if k + 1 < len(timing.steps) else phase["backward"]["t1"]
-        add(t, end, step.lines)
+    script = {
+        "intro": [trace.get("description") or "A forward pass, then backpropagation through it.",
+                  "First the forward pass: every op computes its value from its inputs."],
+        "forward": ["Forward pass: values flow from the inputs to the loss."],
+        "loss": [f"The loss: L = {summary_text(loss['value'])}",
+                 "Backward pass next: the engine starts from ∂L/∂L = 1."],
+    }
     leaves = trace.get("leaves", [])
-    shown = leaves[:MAX_LEAVES if regions.caption_text_w >= 800 else 3]  # a narrow panel names fewer
+    shown = leaves[:MAX_LEAVES if caption_text_w >= 800 else 3]  # a narrow panel names fewer
     summary = ", ".join(grad_text(names.param(leaf["name"]) if names else leaf["name"], leaf["grad"]) for leaf in shown)
     if len(leaves) > len(shown):
         summary += f" and {len(leaves) - len(shown)} more parameters (their norms are in the chart)"
     final = ["Gradients ready: " + summary if leaves else "Done."]
     warning = non_finite_loss_line(trace)
-    if timing.train_starts:  # training: the update, every later step, then the summary
-        for t0, t1, lines in training_captions(trace, timing, names):
-            add(t0, t1, lines)
+    if train_count(trace):  # training: the update, every later step, then the summary
+        script["update"] = update_lines(trace, names)
+        script["train"] = later_step_lines(trace, len(trace["train"]["steps"]) - 1, names=names)
         final = end_lines(trace)
         warning = None  # end_lines says it for every step
-    # the closing caption outlasts the animation, so the last frame shows it settled
-    # what stands out (a vanishing or exploding layer) gets the last page: the final frame shows it
-    add(phase["end"]["t0"], phase["end"]["t1"] + 1.0, ([warning] if warning else []) + final,
-        seen_until=phase["end"]["t1"] - FADE, last=graph.notes)
+    script["closing"] = ([warning] if warning else []) + final
+    script["end"] = script["closing"] + list(graph.notes)  # all the closing caption says
+    return script
+
+
+def reading_needs(script: dict, graph: ViewGraph, fitter, font: str, text_w: float) -> dict:
+    """Seconds each caption needs on screen, as timeline.make_timing takes them: the sum of its
+    pages' reading times (reading.reading_time), the pages being what the band will show."""
+    def need(slots, last=()):
+        return sum(reading_time(page) for page in paginate(fitter, font, text_w, slots, last))
+    needs = {name: need(script[name]) for name in ("intro", "forward", "loss", "update", "train") if name in script}
+    needs["end"] = need(script["closing"], graph.notes)
+    needs["steps"] = [need(step.lines) for step in graph.steps]
+    return needs
+
+
+def paginate(fitter, font: str, text_w: float, slots, last=()) -> list[list[str]]:
+    """A caption as the pages the band shows; `last` starts a page of its own."""
+    pages = fitter.pages(slots, font, text_w, CAPTION_LINES)
+    if last:
+        pages = [p for p in pages if p] + fitter.pages(list(last), font, text_w, CAPTION_LINES)
+    return pages
+
+
+def caption_font(sizes: Sizes) -> str:
+    return sizes.font(CAPTION_BASE_PX, primary=True)
+
+
+def build_captions(trace, graph: ViewGraph, timing: Timing, script: dict, sizes: Sizes, fitter,
+                   regions: Regions, names=None) -> dict:
+    font = caption_font(sizes)
+    items = []
+
+    def add(t0, t1, slots, seen_until=None, last=()):
+        """A caption from t0 to t1; one longer than the band turns its pages in the time it is
+        seen (up to seen_until, the end of the animation for the closing caption), each page for
+        a share of that time in proportion to its reading time (so each page stays its reading
+        time, as the timing gave the caption the sum of them). `last` starts a page of its own,
+        the one left showing at the end."""
+        pages = paginate(fitter, font, regions.caption_text_w, slots, last)
+        seen = (seen_until if seen_until is not None else t1) - t0
+        weights = [reading_time(lines) for lines in pages]
+        start = t0
+        for k, lines in enumerate(pages):
+            end = t1 if k == len(pages) - 1 else start + seen * weights[k] / sum(weights)
+            # a caption that takes over from the one before replaces it at once: fading in from
+            # nothing would leave the band blank at every step boundary
+            follows = bool(items) and abs(items[-1]["track"][-1][0] - round(start, 6)) < 1e-6
+            items.append({"lines": lines, "track": shown_between(start, end, 0.0 if follows else FADE)})
+            start = end
+
+    phase = {p["name"]: p for p in timing.phases}
+    for name in ("intro", "forward", "loss"):
+        add(phase[name]["t0"], phase[name]["t1"], script[name])
+    for k, (step, t) in enumerate(zip(graph.steps, timing.steps)):
+        end = timing.steps[k + 1] if k + 1 < len(timing.steps) else phase["backward"]["t1"]
+        add(t, end, step.lines)
+    if timing.train_starts:
+        for t0, t1, lines in training_captions(trace, timing, names):
+            add(t0, t1, lines)
+    # the closing caption outlasts the animation, so the last frame shows it settled (it takes
+    # over from the last step's at once: no fade); what stands out (a vanishing or exploding
+    # layer) gets the last page: the final frame shows it
+    add(phase["end"]["t0"], phase["end"]["t1"] + 1.0, script["closing"],
+        seen_until=phase["end"]["t1"], last=graph.notes)
     x, y, w, h = regions.caption
     return {"font": font, "line_height": round(sizes.text_px(CAPTION_BASE_PX, primary=True) * 1.35, 2),
             "x": x, "y": y, "w": w, "h": h, "pad": sizes.px(18), "radius": sizes.px(10),

@@ -1,7 +1,9 @@
 """Side by side: several traces in panels on one clock, for comparisons such as deep sigmoid
 vs deep ReLU. Each panel is an ordinary Scene laid out at its own panel size (so its text keeps
 a readable size), with its per-layer gradient-norm chart under it on a log axis shared by all
-panels; painters draw a composite by translating to each panel (paint.paint_panels)."""
+panels; painters draw a composite by translating to each panel (paint.paint_panels). Every
+panel lasts as long as the longest (a shorter one holds its end), so each keeps its closing
+caption to the end."""
 from __future__ import annotations
 
 from ..layers import layer_norms
@@ -28,25 +30,24 @@ def compose_scenes(items: list[tuple[str, dict, dict]], settings: dict, fonts) -
     for k, (label, trace, own) in enumerate(items):
         sub = dict(own, size=[panel_w, height - chart_h], fps=settings["fps"], theme=settings["theme"],
                    fonts=settings["fonts"], chart_axis=axis, floor_height=height)
-        scene = build_scene(trace, sub, fonts)
-        scene["chart"]["height"] = chart_h
         panels.append({"x": k * panel_w, "y": 0, "w": panel_w, "h": height - chart_h, "label": label,
-                       "scene": scene})
+                       "scene": build_scene(trace, sub, fonts), "sub": sub, "trace": trace})
+    duration = max(p["scene"]["duration"] for p in panels)
+    for panel in panels:
+        # a shorter panel holds its end (its closing caption and chart) until the longest ends
+        if panel["scene"]["duration"] < duration:
+            panel["scene"] = build_scene(panel["trace"], dict(panel["sub"], end_at=duration), fonts)
+        del panel["sub"], panel["trace"]
+        panel["scene"]["chart"]["height"] = chart_h
     first = max((p["scene"] for p in panels), key=lambda s: s["duration"])
-    # one chart of every panel's layers for the player's chart canvas; node ids are per panel
-    fired = {f"{k}:{node['id']}": node["tracks"]["grad"][0][0]
-             for k, p in enumerate(panels) for node in p["scene"]["nodes"] if "grad" in node["tracks"]}
-    rows = [(f"{label}: {name}", norm, [f"{k}:{i}" for i in ids])
-            for k, (label, trace, _) in enumerate(items) for name, norm, ids in layer_norms(trace)]
-    combined = build_chart({}, fired, sizes_for(width, height), fonts, width, axis=axis, rows=rows)
     return {
         "schema": COMPOSITE_SCHEMA,
         "title": " | ".join(label for label, _, _ in items),
         "width": width, "height": height, "fps": settings["fps"],
-        "duration": max(p["scene"]["duration"] for p in panels),
+        "duration": duration,
         "fonts": settings["fonts"], "theme": settings["theme"], "palettes": palettes(),
-        "phases": first["phases"], "events": first["events"],
+        "phases": first["phases"], "events": first["events"], "stops": first["stops"],
+        # each panel's chart is drawn in the frame under it (paint.paint_panels), growing as that
+        # panel's own backward pass reaches each layer; the composite has no chart of its own
         "panels": panels, "divider": "edge_idle",
-        # the player's own chart canvas shows every panel's layers on the shared axis
-        "chart": combined,
     }

@@ -53,5 +53,10 @@ def regions_for(width: int, height: int, sizes: Sizes, training: bool = False, h
             curve = (left, round(top + (bottom - top - h) / 2, 2), w, h)
         reserve = w + sizes.px(24)
     graph = (margin, top, width - 2 * margin - reserve, bottom - top)
-    return Regions(width, height, margin, header_bottom, caption, width - 2 * margin - 2 * sizes.px(18),
-                   curve, table, graph)
+    return Regions(width, height, margin, header_bottom, caption, caption_text_width(width, sizes), curve, table,
+                   graph)
+
+
+def caption_text_width(width: int, sizes: Sizes) -> float:
+    """The width a caption line may take (the band less its margins and padding)."""
+    return width - 2 * sizes.px(40) - 2 * sizes.px(18)

@@ -202,16 +202,27 @@ def training_captions(trace: dict, timing: Timing, names=None) -> list[tuple[flo
     largest = _largest_gradient(steps[0])
     for k in range(1, len(steps)):
         t1 = starts[k + 1] if k + 1 < len(starts) else phase["train"]["t1"]
-        lines = [f"Step {k + 1} of {len(steps)}: forward, backward and update again with the new "
-                 f"parameters; L = {num(_loss_value(steps[k]['loss']))}"]
-        if full:
-            lines.append(f"Every box shows step {k + 1}'s values and gradients"
-                         + (_gradient_then(steps, k, largest, names) if largest is not None else "."))
-        else:
-            lines += ["Only the loss, the parameters and their gradients are recorded after step 1;",
-                      "the dimmed numbers in the other boxes are still step 1's."]
-        out.append((starts[k], t1, lines))
+        out.append((starts[k], t1, later_step_lines(trace, k, (full, largest), names)))
     return out
+
+
+def later_step_lines(trace: dict, k: int, context: tuple | None = None, names=None) -> list[str]:
+    """The caption of training step k + 1 (k >= 1): the same words at every step, new numbers.
+    context: (every step captured in full, the parameter with the largest gradient at step 1),
+    worked out once for all the steps."""
+    steps = trace["train"]["steps"]
+    if context is None:
+        context = (all(step_trace(trace, j) is not None for j in range(len(steps))), _largest_gradient(steps[0]))
+    full, largest = context
+    lines = [f"Step {k + 1} of {len(steps)}: forward, backward and update again with the new "
+             f"parameters; L = {num(_loss_value(steps[k]['loss']))}"]
+    if full:
+        lines.append(f"Every box shows step {k + 1}'s values and gradients"
+                     + (_gradient_then(steps, k, largest, names) if largest is not None else "."))
+    else:
+        lines += ["Only the loss, the parameters and their gradients are recorded after step 1;",
+                  "the dimmed numbers in the other boxes are still step 1's."]
+    return lines
 
 
 def _largest_gradient(step: dict) -> int | None:
@@ -340,4 +351,4 @@ def build_loss_curve(trace: dict, timing: Timing, rect: tuple[float, float, floa
 
 
 __all__ = ["STALE", "DIM_TIME", "train_count", "step_texts", "update_text", "update_lines",
-           "training_captions", "end_lines", "build_loss_curve", "optimizer_text"]
+           "training_captions", "later_step_lines", "end_lines", "build_loss_curve", "optimizer_text"]

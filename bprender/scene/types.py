@@ -37,7 +37,7 @@ class Phase(TypedDict):
 
 
 class Event(TypedDict):
-    t: float                     # when it starts: the player's jump and presentation stops
+    t: float                     # when it starts: the player's jumps, --only and --at
     name: str                    # a phase name, backward:K (backward step K+1) or step:K (training)
     label: str
 
@@ -406,6 +406,9 @@ class Scene(TypedDict):
     header: Header
     phases: list[Phase]
     events: list[Event]
+    # presentation mode's stops: a moment into each event, its caption fully shown (lecture.stop_times);
+    # a scene saved before stops existed has none (the player then stops at the events' starts)
+    stops: NotRequired[list[float]]
     nodes: list[Node]
     edges: list[Edge]
     particles: list[Particle]
@@ -441,8 +444,8 @@ class Composite(TypedDict):
     fonts: list[Font]
     theme: str
     palettes: dict[str, Palette]
-    phases: list[Phase]          # the longest panel's phases and events
+    phases: list[Phase]          # the longest panel's phases, events and stops
     events: list[Event]
+    stops: NotRequired[list[float]]
     panels: list[Panel]
-    divider: Role                # the hairline between panels
-    chart: Chart                 # every panel's layers on one shared log axis
+    divider: Role                # the hairline between panels (each panel's chart is in its scene)
