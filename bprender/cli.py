@@ -606,7 +606,7 @@ def watch(preset, port, open_browser, theme, view_kind, depth, expand, step):
     \b
     Examples:
       bprender watch presets/linear.yaml --open
-      bprender watch mynet.yaml --port 8765 --theme dark
+      bprender watch presets/mlp.yaml --port 8765 --theme dark
     """
     import time
     import webbrowser

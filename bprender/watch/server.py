@@ -57,6 +57,8 @@ class LiveHandler(BaseHTTPRequestHandler):
                               "text/plain; charset=utf-8")
         url = urlsplit(self.path)
         state = self.server.state
+        if state.closed:
+            return self._stopped()
         if url.path == "/":
             return self._send(200, self.server.page(), "text/html; charset=utf-8")
         if url.path == "/scene.json":
@@ -67,8 +69,16 @@ class LiveHandler(BaseHTTPRequestHandler):
             except ValueError:
                 return self._send(400, b"after must be a number\n", "text/plain; charset=utf-8")
             snapshot = state.wait(after, WAIT)
+            if state.closed:
+                return self._stopped()
             return self._send(200, json.dumps(snapshot).encode("utf-8"), "application/json")
         return self._send(404, b"not found\n", "text/plain; charset=utf-8")
+
+    def _stopped(self) -> None:
+        """The watch is stopping: say so and close the connection, so a page's keep-alive
+        connection cannot go on polling a server that is gone."""
+        self.close_connection = True
+        self._send(503, b"bprender watch has stopped\n", "text/plain; charset=utf-8")
 
     def _host_ok(self) -> bool:
         host = self.headers.get("Host", "")
@@ -80,6 +90,8 @@ class LiveHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         try:
             self.wfile.write(body)
