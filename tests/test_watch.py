@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -168,7 +169,6 @@ def test_stop_answers_waiting_pages_and_frees_the_port(linear):
     watch = Watch(str(linear), poll=0.05).start()
     port = watch.server.port
     started = time.monotonic()
-    import threading
     answers = []
 
     def wait_for_a_change():
@@ -198,14 +198,19 @@ def start_command(*args, env=None):
     proc = subprocess.Popen([sys.executable, "-m", "bprender", "watch", *map(str, args)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines = []
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        lines.append(line)
-        if "Ctrl-C stops" in line:
-            break
+    hung = threading.Timer(120, proc.kill)   # a command that never says it started is not left running
+    hung.start()
+    try:
+        for line in proc.stderr:
+            lines.append(line)
+            if "Ctrl-C stops" in line:
+                break
+    finally:
+        hung.cancel()
+    if not lines or "Ctrl-C stops" not in lines[-1]:
+        proc.kill()
+        proc.communicate(timeout=30)
+        raise AssertionError(f"bprender watch did not start: {''.join(lines)}")
     return proc, lines
 
 
