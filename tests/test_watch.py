@@ -98,6 +98,35 @@ def test_a_save_makes_a_new_scene_without_tracing_again(traced, linear):
         assert dumps(get_json(watch.url + "scene.json")["scene"]) == dumps(fresh_scene(linear))
 
 
+def test_the_server_answers_while_the_model_is_traced(linear, monkeypatch):
+    """Tracing runs on the watcher's thread: the page, the last scene and the state (saying it
+    is tracing) are served meanwhile."""
+    import threading
+
+    import bprender.trace as trace_module
+    release, entered = threading.Event(), threading.Event()
+    real = trace_module.trace_preset
+
+    def slow(preset):
+        entered.set()
+        assert release.wait(60)
+        return real(preset)
+    with Watch(str(linear), poll=0.05) as watch:
+        state = get_json(watch.url + "events?after=0")
+        monkeypatch.setattr(trace_module, "trace_preset", slow)
+        edit(linear, r"params: \{w: 2\.0", "params: {w: 5.0")
+        try:
+            assert entered.wait(30)
+            state = next_state(watch.url, state)
+            assert state["building"] and state["scene_version"] == 1
+            assert b"bp-scenes" in get(watch.url)
+            assert get_json(watch.url + "scene.json")["scene_version"] == 1
+        finally:
+            release.set()
+        state = next_state(watch.url, state)
+        assert state == {"version": state["version"], "scene_version": 2, "error": None, "building": False}
+
+
 def test_a_broken_edit_is_reported_and_the_last_scene_stays(watching, linear):
     state = get_json(watching.url + "events?after=0")
     good = get(watching.url + "scene.json")
@@ -163,6 +192,12 @@ def watch_a_python_model(traced, tmp_path, preset):
         assert (error["file"], error["line"]) == (str(tmp_path / "net.py"), line)   # the user's own line
         assert "ZeroDivisionError" in error["message"] and str(preset) in error["message"]
         assert state["scene_version"] == 2
+
+        preset.write_text("title: Net\nmodel: {expression: (w - 1) ** 2, params: {w: 3.0}}\n", encoding="utf-8")
+        state = next_state(watch.url, state, until=lambda s: s["scene_version"] == 3)
+        assert watch.files == [preset]                 # the model's files are no longer watched
+        time.sleep(0.5)                                # ten looks at the files: nothing changed
+        assert get_json(watch.url + "events?after=0")["version"] == state["version"]
 
 
 def test_stop_answers_waiting_pages_and_frees_the_port(linear):

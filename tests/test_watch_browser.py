@@ -89,6 +89,26 @@ def test_a_saved_edit_shows_in_place_at_the_same_time_and_view(live_page, served
     assert live_page.text_content("#bp-time").endswith(f"{duration:.2f} s")   # the controls follow
 
 
+def test_a_camera_put_by_hand_stays(chromium_page, tmp_path):
+    """deep_sigmoid is drawn through a camera: one zoomed and panned by hand stays put."""
+    path = tmp_path / "deep_sigmoid.yaml"
+    shutil.copy(builtin_presets_dir() / "deep_sigmoid.yaml", path)
+    shutil.copy(builtin_presets_dir() / "deep_mlp.py", tmp_path / "deep_mlp.py")   # its model
+    with Watch(str(path)) as watch:
+        chromium_page.goto(watch.url)
+        assert evaluate(chromium_page, READY)
+        evaluate(chromium_page, "() => { bprender.pause(); bprender.seek(6); window.sameDocument = true; }")
+        assert evaluate(chromium_page, "bprender.camera") is not None
+        evaluate(chromium_page, "() => bprender.setCamera({x: 300, y: 200, zoom: 1.5})")
+        placed = evaluate(chromium_page, "bprender.camera")
+        edit(path, r"^title: .*$", 'title: "Vanishing, edited"')
+        wait_until(chromium_page, "document.title === 'Vanishing, edited'")
+        assert evaluate(chromium_page, "bprender.camera") == placed == [300, 200, 1.5]
+        assert evaluate(chromium_page, "window.sameDocument") is True
+        assert evaluate(chromium_page, "bprender.time") == 6
+        assert chromium_page.is_checked("#bp-follow") is False   # still by hand
+
+
 def test_a_theme_edited_in_the_preset_shows(live_page, preset):
     assert evaluate(live_page, "bprender.theme") == "light"
     light = frame(live_page)

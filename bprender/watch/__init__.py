@@ -83,9 +83,9 @@ class Watch:
         """Watch the files of the preset as it is now (its model file may have changed); the
         stamp taken before the build stays, so a save during the build is seen next time."""
         files = watched_files(self.builder.source_file(), self.builder.preset)
-        new = [f for f in files if f not in self._stamp]
-        self._files = files
-        self._stamp.update(stamp(new))
+        known = {f: self._stamp[f] for f in files if f in self._stamp}   # files no longer used go
+        known.update(stamp([f for f in files if f not in self._stamp]))
+        self._files, self._stamp = files, known
 
     def _watch_loop(self) -> None:
         while not self._stop.wait(self.poll):
@@ -101,10 +101,11 @@ class Watch:
             scene = self.builder.build(on_trace=lambda: self.state.set_building(True))
         except Exception as exc:  # noqa: BLE001 - any failure is shown; the watch goes on
             report = error_report(exc, self.builder.source_file())
+            self._follow_files()
             self.state.publish_error(report)
             self.log(f"error: {error_line(report)}")
         else:
+            self._follow_files()    # before publishing: whoever sees the new scene sees its files
             self.state.publish_scene(scene)
             self.log(f"updated: {scene['duration']:.1f} s animation, built in "
                      f"{time.perf_counter() - started:.2f} s")
-        self._follow_files()
