@@ -56,12 +56,13 @@ class Animation:
         return export_html(self.scene(), theme)
 
     def _repr_html_(self) -> str:
-        """Jupyter shows the player inline, sandboxed in an iframe."""
+        """Jupyter shows the player inline, sandboxed in an iframe that may go full screen
+        (Present): without `allow="fullscreen"` the browser refuses it inside a frame."""
         scene = self.scene()
         height = int(scene["height"] * 860 / scene["width"]) + 260
         return (f'<iframe srcdoc="{html_escape.escape(self.html(), quote=True)}" '
                 f'style="width: 100%; max-width: 900px; height: {height}px; border: 0" '
-                f'sandbox="allow-scripts allow-downloads"></iframe>')
+                f'sandbox="allow-scripts allow-downloads" allow="fullscreen"></iframe>')
 
     def save(self, path, *, at: float | None = None, highlight: str | None = None, hide=(),
              theme: str | None = None, fps: int | None = None, quality: str | None = None, progress=None) -> Path:
@@ -100,8 +101,11 @@ def animate(preset=None, *, model=None, inputs=None, target=None, loss="mse", st
     or scene file, or trace a model given as Python objects with its inputs, target and loss
     ("mse", "cross_entropy", "bce" or a callable). Keyword settings are preset sections:
     title=, description=, render={...}, pacing={...}, gif={...}. step: a recorded run's captured
-    step to show (default the first)."""
+    step to show (default the first). names="torch" (or "lecture") picks the naming, as
+    `--names` does; names={...} renames, as a preset's `names:` map does."""
     from .pipeline import open_preset, open_source, trace_of
+    if isinstance(settings.get("names"), str):   # names="torch": the notation, not a rename map
+        settings["notation"] = settings.pop("names")
     if (preset is None) == (model is None):
         raise BprenderError("give either a preset or a model (with inputs, target and loss)")
     if model is not None:

@@ -32,7 +32,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 # CLI flag <-> preset key, so an override error names the flag the user typed
 FLAGS = {"view": "--view", "render.size": "--size", "render.fps": "--fps", "render.quality": "--quality",
          "render.theme": "--theme", "render.font": "--font", "gif.width": "--width", "gif.fps": "--fps",
-         "depth": "--depth", "expand": "--expand"}
+         "depth": "--depth", "expand": "--expand", "notation": "--names", "sample": "--sample"}
 
 
 BUG_STATUS = 70  # EX_SOFTWARE (sysexits.h): an internal error, not the user's mistake
@@ -157,7 +157,30 @@ def look_options(f):
     f = click.option("--step", type=click.IntRange(min=0), default=None, metavar="N",
                      help="A recorded run (bprender.Recorder): draw captured step N (default: the first "
                           "captured).")(f)
-    return f
+    return sample_option(names_option(f))
+
+
+def sample_option(f):
+    """--sample K: kept in the click context for request_of, like --names."""
+    def remember(ctx, param, value):
+        ctx.meta["bprender.sample"] = value
+        return value
+    return click.option("--sample", type=click.IntRange(min=1), default=None, expose_value=False, metavar="K",
+                        callback=remember,
+                        help="Neurons view: show sample K of the batch (default: the preset's, else 1).")(f)
+
+
+def names_option(f):
+    """--names lecture|torch, on every command that draws: kept in the click context for
+    request_of, so each command's own signature stays as it is."""
+    def remember(ctx, param, value):
+        ctx.meta["bprender.names"] = value
+        return value
+    return click.option("--names", type=click.Choice(["lecture", "torch"]), default=None, expose_value=False,
+                        callback=remember,
+                        help="lecture: W¹, b¹, z¹, a¹ counted by layer, ops by meaning (σ, + residual); torch: "
+                             "PyTorch's own names (0.weight, Addmm). Default: the preset's notation, else "
+                             "lecture.")(f)
 
 
 def cache_option(f):
@@ -228,6 +251,10 @@ def default_output(preset_arg: str, output: str | None, suffix: str) -> Path:
 def request_of(**options):
     """The command's options as one Request (those not given stay None)."""
     from .pipeline import Request
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        options.setdefault("names", ctx.meta.get("bprender.names"))
+        options.setdefault("sample", ctx.meta.get("bprender.sample"))
     return Request(**options)
 
 
@@ -406,11 +433,15 @@ def size_kb(path: Path) -> int:
 @click.option("--fps", type=int, default=None, help="Frames per second (default: the preset's, else 30).")
 @click.option("--quality", type=click.Choice(["draft", "final"]), default=None,
               help="draft encodes fast; final is smaller and sharper (default).")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes, each drawing and encoding a range of frames, joined without "
+                   "re-encoding (pays with more cores than the encoder uses: see README).")
 @look_options
 @view_options
 @lecture_options
 @quiet_option
-def video(presets, output, size, fps, quality, theme, view_kind, depth, expand, step, highlight, hide, only, list_steps, quiet):
+def video(presets, output, size, fps, quality, jobs, theme, view_kind, depth, expand, step, highlight, hide, only,
+          list_steps, quiet):
     """Render the animation to an MP4 (H.264) video for slides.
 
     \b
@@ -423,6 +454,8 @@ def video(presets, output, size, fps, quality, theme, view_kind, depth, expand, 
       bprender video linear --only backward -o backward.mp4
       bprender video linear --only backward:2..backward:5 -o steps.mp4
       bprender video deep_sigmoid deep_relu -o compare.mp4     (side by side)
+      bprender video deep_sigmoid -o deep.mp4 --jobs 4          (4 worker processes)
+      bprender video deep_sigmoid --names torch -o deep.mp4   (PyTorch's names: 0.weight, Addmm)
     """
     from .lecture import part_span
     from .render import frame_count, render_video
@@ -435,7 +468,7 @@ def video(presets, output, size, fps, quality, theme, view_kind, depth, expand, 
     fps = fps or video_fps(source, s)
     with progress_reporter(quiet, frame_count(s, fps, span), "video") as report:
         run(lambda: render_video(s, out, fps=fps, quality=quality_of(source, quality), view=view,
-                                 progress=report, span=span))
+                                 progress=report, span=span, jobs=jobs))
     if not quiet:
         click.echo(f"wrote {out} ({part_note(s, span)}, {s['width']}x{s['height']}, {fps} fps)", err=True)
 
@@ -539,6 +572,7 @@ def frame(presets, at, output, size, theme, view_kind, depth, expand, step, high
       bprender frame linear --at end --format svg -o -        (an SVG on standard output)
       bprender trace linear -o linear.trace.json && bprender frame linear.trace.json --at backward:2
       bprender frame deep_sigmoid deep_relu --at end -o compare.png   (side by side)
+      bprender frame mlp --at backward:1 --names torch -o torch-names.png
     """
     from .render import render_still
     out = default_output_many(presets, output, ".png")

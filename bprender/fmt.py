@@ -47,7 +47,27 @@ def summary_text(summary: dict | None) -> str:
         return num(values[0])
     if values and len(values) <= SHOWN_VALUES and len(shape) == 1:
         return "[" + ", ".join(num(v, 3) for v in values) + "]"
-    return f"{shape_text(shape)}, norm {num(summary['stats']['norm'], 3)}"
+    return f"{size_text(shape)}, norm {num(summary['stats']['norm'], 3)}"
+
+
+def size_text(shape) -> str:
+    """A tensor's shape where it could be misread as a value: a vector's length as "4 values"
+    (a bare 4 reads as the number 4), a matrix's as 4×4."""
+    if len(shape) == 1:
+        return f"{int(shape[0])} value" + ("" if int(shape[0]) == 1 else "s")
+    return shape_text(shape)
+
+
+def grad_text(name: str, summary: dict | None) -> str:
+    """∂L/∂name with its value: "∂L/∂w = −6", "∂L/∂b = [−1.24, −0.179]", or for a bigger tensor
+    its size and norm, "∂L/∂b¹ (4 values), ‖·‖ = 1.1e−7" (the norm is not the gradient)."""
+    text = summary_text(summary)
+    shape = (summary or {}).get("shape") or []
+    values = (summary or {}).get("values")
+    if summary is None or summary_scalar(summary) is not None or \
+            (values and len(values) <= SHOWN_VALUES and len(shape) == 1):
+        return f"∂L/∂{name} = {text}"
+    return f"∂L/∂{name} ({size_text(shape)}), ‖·‖ = {num(summary['stats']['norm'], 3)}"
 
 
 SHOWN_VALUES = 3  # a vector this short reads better as its numbers than as a norm

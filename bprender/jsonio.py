@@ -78,8 +78,8 @@ def _number(value: Any) -> Any:
 
 def decode_numbers(obj: Any) -> Any:
     """A trace read from JSON with its non-finite numbers floats again: in tensor summaries
-    (stats and values), saved op attributes, and plain loss numbers. Names stay strings,
-    even a leaf called "NaN"."""
+    (stats, values and sample; a heatmap preview's values), saved op attributes, and plain loss
+    numbers. Names stay strings, even a leaf called "NaN"."""
     if isinstance(obj, list):
         return [decode_numbers(v) for v in obj]
     if not isinstance(obj, dict):
@@ -88,7 +88,7 @@ def decode_numbers(obj: Any) -> Any:
     for key, value in obj.items():
         if key in ("stats", "attrs") and isinstance(value, dict):
             out[key] = {k: _number(v) for k, v in value.items()}
-        elif key == "values" and isinstance(value, list) and "shape" in obj:
+        elif key in ("values", "sample") and isinstance(value, list) and ("shape" in obj or "layout" in obj):
             out[key] = [_number(v) for v in value]
         elif key == "loss" and isinstance(value, str):
             out[key] = _number(value)

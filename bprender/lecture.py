@@ -112,38 +112,48 @@ def part_frame_count(t0: float, t1: float, fps: float) -> int:
 
 def settle_time(scene: dict, name: str) -> float:
     """The time a still of an event shows: a moment into the event, so its caption and labels
-    have faded in, but never past the next event; for the closing phase, the last frame (what
-    the animation ends on: the camera's overview, the closing caption's last page)."""
+    have faded in, but well before the next event (a short training step is still itself, not
+    the next one, whose strings replace it at its first instant); for the closing phase, the
+    last frame (what the animation ends on: the camera's overview, the closing caption's last
+    page)."""
     times = {e["name"]: e["t"] for e in scene["events"]}
     t = times[name]
     if name == "end":
         return scene["duration"]
-    later = [u for u in times.values() if u > t] + [scene["duration"]]
-    return min(t + EVENT_SETTLE, min(later))
+    later = min([u for u in times.values() if u > t] + [scene["duration"]])
+    return min(t + EVENT_SETTLE, t + 0.75 * (later - t))
 
 
-def key_steps(scene: dict, backward: int = 5) -> list[Step]:
-    """The steps a contact sheet shows: every phase, and at most `backward` backward steps
-    (evenly spread, the first and the last included). A phase that starts with the same frame
-    as its first step (backward and backward:0) is shown once, as the step."""
+def _spread(items: list[Step], count: int) -> list[Step]:
+    """At most `count` of the items, evenly spread, the first and the last included."""
+    if count <= 0:
+        return []
+    if len(items) <= count:
+        return items
+    if count == 1:
+        return [items[0]]
+    picks = sorted({round(i * (len(items) - 1) / (count - 1)) for i in range(count)})
+    return [items[i] for i in picks]
+
+
+TRAINING_STEPS = 3  # later training steps on a sheet: the first, one midway, the last
+
+
+def key_steps(scene: dict, backward: int = 5, training: int = TRAINING_STEPS) -> list[Step]:
+    """The steps a contact sheet shows: every phase, at most `backward` backward steps and at
+    most `training` later training steps (each evenly spread, the first and the last included:
+    24 steps of one small model look alike). A phase that starts with the same frame as its
+    first step (backward and backward:0, train and step:2) is shown once, as the step."""
     items = steps(scene)
-    back = [s for s in items if s.name.startswith("backward:")]
-    if backward <= 0:
-        chosen_back = []
-    elif len(back) <= backward:
-        chosen_back = back
-    elif backward == 1:
-        chosen_back = [back[0]]
-    else:
-        picks = sorted({round(i * (len(back) - 1) / (backward - 1)) for i in range(backward)})
-        chosen_back = [back[i] for i in picks]
-    keep = {s.name for s in chosen_back}
-    step_starts = {s.start for s in chosen_back}
+    chosen = _spread([s for s in items if s.name.startswith("backward:")], backward) + \
+        _spread([s for s in items if s.name.startswith("step:")], training)
+    keep = {s.name for s in chosen}
+    starts = {s.start for s in chosen}
     out = []
     for s in items:
-        if s.name.startswith("backward:"):
+        if s.name.startswith(("backward:", "step:")):
             if s.name in keep:
                 out.append(s)
-        elif not (s.name == "backward" and s.start in step_starts):
+        elif not (s.name in ("backward", "train") and s.start in starts):
             out.append(s)
     return out

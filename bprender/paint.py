@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import math
 
+from .canvas.bitmap import Bitmap
 from .layout import point_along
 from .tracks import active, value_at
 
 TAU = 2 * math.pi
 VISIBLE = 0.002  # below this an alpha is invisible: skip the draw calls
+LEVELS = 100  # a heatmap cell's level: -LEVELS..LEVELS, then NaN/Inf, then transparent (scene/glyphs.py)
+NONFINITE = LEVELS + 1
+GAP = LEVELS + 2
 
 
 def palette_of(scene: dict, view: dict | None) -> dict:
@@ -60,12 +64,14 @@ def paint_frame(ctx, scene: dict, t: float, view: dict | None = None) -> None:
             paint_node(ctx, node, t, node_opacity[i], step, colors, lens)
     for i, edge in enumerate(scene["edges"]):
         if "label" in edge and edge_opacity[i] > 0:
-            paint_edge_label(ctx, edge, t, edge_opacity[i], colors, lens)
+            paint_edge_label(ctx, edge, t, edge_opacity[i], colors, step, lens)
     if camera is not None:
         ctx.restore()
         paint_inset(ctx, camera["inset"], lens, colors)
     if "loss_curve" in scene:
         paint_loss_curve(ctx, scene["loss_curve"], t, colors)
+    if "predictions" in scene:
+        paint_predictions(ctx, scene["predictions"], t, step, colors)
     paint_caption(ctx, scene["captions"], t, colors)
     ctx.globalAlpha = 1.0
 
@@ -306,7 +312,83 @@ def paint_node(ctx, node: dict, t: float, opacity: float, step: int, colors: dic
             ctx.font = line["font"]
             ctx.fillStyle = colors[line["color"]]
             ctx.fillText(line["texts"][step] if "texts" in line else line["text"], node["x"], line["y"])
+    if "glyphs" in node:
+        paint_glyphs(ctx, node, t, opacity, colors, lens)
     ctx.globalAlpha = 1.0
+
+
+def paint_glyphs(ctx, node: dict, t: float, opacity: float, colors: dict, lens: list | None) -> None:
+    """A tensor node's heatmaps (its value from the forward pass on, its gradient from the
+    backward pass on): each image drawn once, nearest-neighbour, framed, with its range line.
+    Under a camera a glyph is hidden like a text when its cells would be too small to see."""
+    ctx.imageSmoothingEnabled = False
+    for glyph in node["glyphs"]:
+        alpha = value_at(node["tracks"].get(glyph["track"]), t)
+        if alpha <= VISIBLE:
+            continue
+        text = glyph["text"]
+        text_alpha = alpha
+        if lens is not None:  # the images by their cells' size, the line as a text
+            box = glyph["box"]
+            alpha *= legible(lens, glyph["px"], box[0], box[1], box[0] + box[2], box[1] + box[3])
+            half = text["w"] / 2
+            text_alpha *= legible(lens, text["px"], text["x"] - half, text["y"] - text["px"] * 0.8, text["x"] + half,
+                                  text["y"] + text["px"] * 0.25)
+        if alpha > VISIBLE:
+            ctx.globalAlpha = alpha * opacity
+            for image in glyph["images"]:
+                ctx.drawImage(bitmap_of(image, colors), image["x"], image["y"], image["w"], image["h"])
+            ctx.strokeStyle = colors[glyph["frame_color"]]
+            ctx.lineWidth = glyph["frame_width"]
+            for frame in glyph["frames"]:
+                ctx.strokeRect(frame[0], frame[1], frame[2], frame[3])
+        if text_alpha > VISIBLE:
+            ctx.globalAlpha = text_alpha * opacity
+            ctx.font = text["font"]
+            ctx.fillStyle = colors[text["color"]]
+            ctx.fillText(text["text"], text["x"], text["y"])
+
+
+_bitmaps: dict = {}  # (id(image), id(palette)) -> (image, palette, Bitmap): made once per theme
+
+
+def bitmap_of(image: dict, colors: dict) -> Bitmap:
+    """The glyph image's pixels in the theme's colours (cached: the scene does not change)."""
+    key = (id(image), id(colors))
+    hit = _bitmaps.get(key)
+    if hit is not None and hit[0] is image and hit[1] is colors:
+        return hit[2]
+    if len(_bitmaps) > 4096:
+        _bitmaps.clear()
+    bitmap = Bitmap(image["cols"], image["rows"], heat_rgba(image["cells"], image["map"] == "signed", colors))
+    _bitmaps[key] = (image, colors, bitmap)
+    return bitmap
+
+
+def hex_rgb(color: str) -> list:
+    return [int(color[1:3], 16), int(color[3:5], 16), int(color[5:7], 16)]
+
+
+def heat_rgba(cells: list, signed: bool, colors: dict) -> bytearray:
+    """RGBA bytes of heatmap levels: heat_mid blended toward the sign colour (signed) or
+    heat_seq by |level| / LEVELS; NaN/Inf in the NaN colour; GAP transparent."""
+    mid = hex_rgb(colors["heat_mid"])
+    high = hex_rgb(colors["positive"] if signed else colors["heat_seq"])
+    low = hex_rgb(colors["negative"])
+    bad = hex_rgb(colors["nonfinite"])
+    out = bytearray()
+    for level in cells:
+        if level == GAP:
+            out.extend((0, 0, 0, 0))
+        elif level == NONFINITE:
+            out.extend((bad[0], bad[1], bad[2], 255))
+        else:
+            end = high if level >= 0 else low
+            f = abs(level) / LEVELS
+            for k in range(3):
+                out.append(math.floor(mid[k] + (end[k] - mid[k]) * f + 0.5))
+            out.append(255)
+    return out
 
 
 def outlined_box(ctx, x: float, y: float, w: float, h: float, radius: float, fill: str, stroke: str) -> None:
@@ -320,7 +402,8 @@ def outlined_box(ctx, x: float, y: float, w: float, h: float, radius: float, fil
     ctx.stroke()
 
 
-def paint_edge_label(ctx, edge: dict, t: float, opacity: float, colors: dict, lens: list | None = None) -> None:
+def paint_edge_label(ctx, edge: dict, t: float, opacity: float, colors: dict, step: int = 0,
+                     lens: list | None = None) -> None:
     alpha = value_at(edge["tracks"].get("label"), t) * opacity
     label = edge["label"]
     box = label["box"]
@@ -335,7 +418,7 @@ def paint_edge_label(ctx, edge: dict, t: float, opacity: float, colors: dict, le
     ctx.textBaseline = "alphabetic"
     ctx.font = label["font"]
     ctx.fillStyle = colors[label["color"]]
-    ctx.fillText(label["text"], label["x"], label["y"])
+    ctx.fillText(label["texts"][step] if "texts" in label else label["text"], label["x"], label["y"])
     ctx.globalAlpha = 1.0
 
 
@@ -409,6 +492,42 @@ def paint_loss_curve(ctx, curve: dict, t: float, colors: dict) -> None:
         ctx.textAlign = "left"
         ctx.fillStyle = colors[curve["text"]]
         ctx.fillText(current["label"], curve["label"]["x"], curve["label"]["y"])
+
+
+def paint_predictions(ctx, panel: dict, t: float, step: int, colors: dict) -> None:
+    """The predictions panel: each sample's target and the model's output at the step shown
+    (in the loss colour while it is still far from the target)."""
+    alpha = value_at(panel["track"], t)
+    if alpha <= VISIBLE:
+        return
+    ctx.globalAlpha = alpha
+    outlined_box(ctx, panel["x"], panel["y"], panel["w"], panel["h"], panel["radius"], colors[panel["background"]],
+                 colors[panel["border"]])
+    ctx.textBaseline = "alphabetic"
+    ctx.textAlign = "left"
+    ctx.font = panel["title_font"]
+    ctx.fillStyle = colors[panel["text"]]
+    ctx.fillText(panel["title"]["text"], panel["title"]["x"], panel["title"]["y"])
+    ctx.font = panel["font"]
+    ctx.fillStyle = colors[panel["muted"]]
+    head = panel["head"]
+    for k, text in enumerate(head["texts"]):
+        ctx.textAlign = "left" if k == 0 else "right"
+        ctx.fillText(text, head["xs"][k], head["y"])
+    for row in panel["rows"]:
+        ctx.textAlign = "left"
+        ctx.fillStyle = colors[panel["muted"]]
+        ctx.fillText(row["label"], head["xs"][0], row["y"])
+        ctx.textAlign = "right"
+        ctx.fillStyle = colors[panel["text"]]
+        ctx.fillText(row["target"], head["xs"][1], row["y"])
+        ctx.fillStyle = colors[row["colors"][step]]
+        ctx.fillText(row["texts"][step], head["xs"][2], row["y"])
+    if panel["more"] is not None:
+        ctx.textAlign = "left"
+        ctx.fillStyle = colors[panel["muted"]]
+        ctx.fillText(panel["more"]["text"], panel["more"]["x"], panel["more"]["y"])
+    ctx.globalAlpha = 1.0
 
 
 def paint_chart(ctx, chart: dict, t: float, colors: dict) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from .errors import BprenderError, PresetError
 from .preset import Preset, apply_overrides, load_preset, resolve_preset_path, settings_from_dict
 
-PRESENTATION = ("view", "depth", "expand", "collapse_views", "render", "pacing", "gif")  # a preset's sections a trace keeps
+PRESENTATION = ("view", "depth", "expand", "sample", "collapse_views", "notation", "names", "render", "pacing", "gif")  # a preset's sections a trace keeps
 SHEET_FRAME_W = 640  # a contact sheet's frames, by default: readable in print, three to a row
 
 
@@ -30,11 +30,14 @@ class Request:
     gif_fps: int | None = None
     depth: int | None = None
     expand: tuple | None = None   # names to open; None (or empty): the preset's
+    names: str | None = None      # "lecture" | "torch" (preset key notation)
+    sample: int | None = None     # the neurons view's sample of a batch, 1-based
     step: int | None = None       # a recorded run's captured step (not a preset key)
 
     # the preset key each field overrides (an error about it names the option: cli.FLAGS)
     KEYS = {"size": "render.size", "fps": "render.fps", "quality": "render.quality", "theme": "render.theme",
-            "view": "view", "font": "render.font", "gif_width": "gif.width", "gif_fps": "gif.fps", "depth": "depth", "expand": "expand"}
+            "view": "view", "font": "render.font", "gif_width": "gif.width", "gif_fps": "gif.fps", "depth": "depth", "expand": "expand",
+            "names": "notation", "sample": "sample"}
 
     def overrides(self) -> dict:
         return {self.KEYS[f.name]: getattr(self, f.name) for f in fields(self)
@@ -42,7 +45,7 @@ class Request:
 
     def layout_options(self) -> list[str]:
         """The options given that change the layout (a saved scene is already laid out)."""
-        return [name for name in ("size", "view", "font", "gif_width", "depth", "expand", "step")
+        return [name for name in ("size", "view", "font", "gif_width", "depth", "expand", "step", "names", "sample")
                 if getattr(self, name) not in (None, ())]
 
 
@@ -146,7 +149,8 @@ def scene_settings(preset: Preset, target: str = "video") -> dict:
     font = data["render"]["font"]
     return {"size": [width, height], "fps": fps, "theme": data["render"]["theme"],
             "pacing": dict(data["pacing"]), "view": data["view"], "collapse_views": data["collapse_views"],
-            "depth": data["depth"], "expand": list(data["expand"]),
+            "depth": data["depth"], "expand": list(data["expand"]), "sample": data["sample"],
+            "names": data["notation"], "renames": dict(data["names"]),
             "fonts": scene_fonts(preset.base_dir / font if font else None)}
 
 

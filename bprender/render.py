@@ -11,6 +11,7 @@ from .canvas import Canvas2D, FontBook, RasterSurface
 from .encode import write_gif, write_mp4, write_still
 from .paint import paint_frame, palette_of
 from .scene.fonts import font_book as _font_book
+from .stillness import Stillness
 
 
 def font_book(scene: dict) -> FontBook:
@@ -35,27 +36,43 @@ def frame_times(scene: dict, fps: float, span: Span = None) -> list[float]:
     return [t0 + i / fps for i in range(frame_count(scene, fps, span))]
 
 
+def drawn_times(scene: dict, times: list[float]) -> list[bool]:
+    """For each frame time, whether it must be drawn: False where the scene stands still since
+    the frame before (a hold, a pause), whose pixels are then handed on again."""
+    still = Stillness(scene)
+    return [i == 0 or not still.same(times[i - 1], t) for i, t in enumerate(times)]
+
+
 def raster_frames(scene: dict, fps: float, fonts: FontBook | None = None, view: dict | None = None,
                   span: Span = None) -> Iterator:
-    """BGRA frames, drawn one at a time into one reused buffer (memory stays flat)."""
+    """BGRA frames, drawn one at a time into one reused buffer (memory stays flat); a frame
+    the same as the one before is not drawn again."""
     surface = RasterSurface(scene["width"], scene["height"], fonts=fonts or font_book(scene))
-    for t in frame_times(scene, fps, span):
-        paint_frame(surface.ctx, scene, t, view)
+    times = frame_times(scene, fps, span)
+    for t, draw in zip(times, drawn_times(scene, times)):
+        if draw:
+            paint_frame(surface.ctx, scene, t, view)
         yield surface.pixels()
 
 
 def raster_frames_ahead(scene: dict, fps: float, fonts: FontBook | None = None,
-                        ahead: int = 2, view: dict | None = None, span: Span = None) -> Iterator:
+                        ahead: int = 2, view: dict | None = None, span: Span = None,
+                        times: list[float] | None = None) -> Iterator:
     """raster_frames drawn by a worker thread up to ``ahead`` frames before the consumer.
 
     The consumer (write_mp4) spends most of a frame blocked in the pipe write to ffmpeg, which
     releases the GIL, so the next frame is drawn meanwhile and the video is encoder-bound. Each
     frame has its own surface (``ahead`` + 1 of them, so memory stays flat); a yielded frame is
-    not drawn over until the consumer asks for the next one. Same frames, same order.
+    not drawn over until the consumer asks for the next one. Same frames, same order. A frame
+    the same as the one before is not drawn: the last drawn surface is handed on again (it is
+    never the one drawn next: at most ``ahead`` frames are in flight, on the latest surfaces).
+    times: the frame times to draw instead of the whole animation's (a range of them, for a
+    worker process).
     """
     fonts = fonts or font_book(scene)
     surfaces = [RasterSurface(scene["width"], scene["height"], fonts=fonts) for _ in range(ahead + 1)]
-    times = frame_times(scene, fps, span)
+    times = frame_times(scene, fps, span) if times is None else times
+    drawn = drawn_times(scene, times)
     free = threading.Semaphore(len(surfaces))
     ready: queue.Queue = queue.Queue()
     stop = threading.Event()
@@ -63,13 +80,15 @@ def raster_frames_ahead(scene: dict, fps: float, fonts: FontBook | None = None,
 
     def draw() -> None:
         try:
-            for i, t in enumerate(times):
+            slot = -1
+            for t, draw in zip(times, drawn):
                 free.acquire()
                 if stop.is_set():
                     return
-                surface = surfaces[i % len(surfaces)]
-                paint_frame(surface.ctx, scene, t, view)
-                ready.put(surface)
+                if draw:
+                    slot = (slot + 1) % len(surfaces)
+                    paint_frame(surfaces[slot].ctx, scene, t, view)
+                ready.put(surfaces[slot])
             ready.put(done)
         except BaseException as exc:  # handed to the consumer, raised there
             ready.put(exc)
@@ -99,8 +118,14 @@ def render_frame(scene: dict, t: float, fonts: FontBook | None = None, view: dic
 
 
 def render_video(scene: dict, path, *, fps: float, quality: str = "final", view: dict | None = None,
-                 progress: Callable[[int], None] | None = None, span: Span = None) -> None:
-    """The animation (or the part span = (t0, t1) of it) as an MP4."""
+                 progress: Callable[[int], None] | None = None, span: Span = None, jobs: int = 1) -> None:
+    """The animation (or the part span = (t0, t1) of it) as an MP4. jobs > 1: frame ranges
+    drawn and encoded by that many worker processes, joined without re-encoding (parallel.py)."""
+    if jobs > 1:
+        from .parallel import render_video_in_ranges
+        render_video_in_ranges(scene, path, fps=fps, quality=quality, view=view, progress=progress,
+                               span=span, jobs=jobs)
+        return
     frames = raster_frames_ahead(scene, fps, view=view, span=span)
     try:
         write_mp4(path, frames, width=scene["width"], height=scene["height"], fps=fps,

@@ -2,7 +2,9 @@
 
 A trace depends on the preset's model and train sections, on the model file's source and the
 Python files beside it (what it can import from its folder), and on the torch, bprender and
-Python versions: the key hashes all of them. Drawing settings (render, pacing, view, theme...)
+Python versions, and on the tracer's own source (bprender/trace/, bprender/model/: an edited
+or patched checkout at the same version never reuses another tracer's traces): the key hashes
+all of them. Drawing settings (render, pacing, view, theme...)
 are not in the key, so changing only those re-uses the trace. Entries live in
 $BPRENDER_CACHE_DIR, else $XDG_CACHE_HOME/bprender/traces, else ~/.cache/bprender/traces; the
 folder is kept under MAX_BYTES (oldest entries go first). An entry that cannot be read back as
@@ -10,6 +12,7 @@ a valid trace is removed and made again, never trusted.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -37,6 +40,16 @@ def _version(package: str) -> str:
         return "none"
 
 
+@functools.lru_cache(maxsize=1)
+def tracer_source() -> str:
+    """A hash of the code that makes traces (what a trace's numbers and fields come from)."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted([*package.glob("trace/**/*.py"), *package.glob("model/**/*.py"), package / "trace_format.py"]):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def model_file(preset) -> Path | None:
     """The preset's model file (model: {python: FILE.py:FUNCTION}), or None for a formula."""
     model = preset.data["model"]
@@ -56,8 +69,10 @@ def model_sources(preset) -> list[Path]:
 def key_of(preset) -> str | None:
     """The cache key of a preset's trace, or None when it cannot be keyed (a missing file)."""
     from . import __version__
+    from .trace_format import CONTENT
     model = preset.data["model"]
-    parts = {"bprender": __version__, "torch": _version("torch"), "python": platform.python_version(),
+    parts = {"bprender": __version__, "content": CONTENT, "tracer": tracer_source(), "torch": _version("torch"),
+             "python": platform.python_version(),
              "model": model, "train": preset.data.get("train")}
     file = model_file(preset)
     if file is not None:

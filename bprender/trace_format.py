@@ -14,6 +14,8 @@ except ImportError:  # Python 3.10
     from typing_extensions import NotRequired
 
 NON_FINITE = "non-finite as a string in JSON"
+# What a trace holds, for the trace cache's key: bumped when capture records something new (2: heat)
+CONTENT = 2
 Real = Annotated[float, NON_FINITE]      # a float that may be NaN or infinite
 Number = Union[int, Real]                 # an integer tensor keeps integer min/max/values
 
@@ -25,12 +27,26 @@ class Stats(TypedDict):
     norm: Optional[Real]
 
 
+class Heat(TypedDict):
+    """A tensor cut and pooled for a heatmap glyph (bprender/trace/heat.py)."""
+    layout: Literal["strip", "grid", "channels"]   # 1-d; 2-d (3-d: its first sample); (N, C, H, W): channels
+    rows: int                             # cells per image, after pooling
+    cols: int
+    channels: int                         # images: the first sample's first channels (a conv weight's
+                                          # first filters, input channel 0); 1 for a strip or grid
+    more: int                             # channels not kept
+    pool: list[int]                       # [rows, cols] of each max-|x| pooling window; [1, 1]: not pooled
+    values: list[Real]                    # channels x rows x cols, row-major; each its window's max-|x| element
+
+
 class Summary(TypedDict):
     shape: list[int]
     dtype: str                            # "float32", "int64", "bool", ...
     stats: Stats
     values: NotRequired[list[Number]]     # flat, row-major; only for small tensors
     sample: NotRequired[list[Number]]     # a bigger 2-D tensor's first row (up to 1024 numbers)
+    samples: NotRequired[list[list[Number]]]  # its rows (all up to 1024 numbers, else 4), for --sample
+    heat: NotRequired[Heat]               # float tensors of 2+ elements in the graph (not training steps)
 
 
 ConstInput = TypedDict("ConstInput", {
@@ -115,10 +131,19 @@ class StepLeaf(TypedDict):
     grad: NotRequired[Optional[Summary]]
 
 
+class StepNode(TypedDict):
+    value: Optional[Summary]
+    grad: Optional[Summary]
+
+
 class TrainStep(TypedDict):
     step: int
     loss: Optional[Summary]
     leaves: list[StepLeaf]
+    # a small graph's later steps, captured in full: each node's numbers (in the trace's node
+    # order) and each edge's gradient (in edge order); step 1's are the trace's own
+    nodes: NotRequired[list[StepNode]]
+    edges: NotRequired[list[Optional[Summary]]]
 
 
 class Train(TypedDict):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import difflib
 
 from .errors import BprenderError
+from .notation import plain
 
 
 def resolve_view(scene: dict, highlight: str | None = None, hidden: list[str] | tuple = (),
@@ -23,6 +24,8 @@ def resolve_view(scene: dict, highlight: str | None = None, hidden: list[str] | 
     node_id = None
     if highlight:
         matches = [n["id"] for n in scene_nodes if highlight in (n["id"], n["info"]["label"])]
+        if not matches:   # W1 for W¹: the lecture's superscripts typed on a keyboard
+            matches = [n["id"] for n in scene_nodes if plain(highlight) == plain(n["info"]["label"])]
         if not matches:
             names = sorted({n["info"]["label"] for n in scene_nodes})
             close = difflib.get_close_matches(highlight, names, n=1)

@@ -218,8 +218,26 @@ def test_rules_read_like_the_math(views):
     assert "Σₙ ∂L/∂Addmm₁[n,0] · σ(Addmm₂)[n," in text["deep_sigmoid"]
     assert "· [Addmm₂ > 0], e.g. " in text["deep_relu"]
     assert "(1 − tanh²(Addmm₂)), e.g. " in text["shared_layer"]
-    assert "used 2 times: gradients add" in text["shared_layer"]
+    assert "used 2 times: the tensors add, element by element" in text["shared_layer"]
     assert "−onehot(target)" in text["cnn"]
     assert "(h − mean h − z·mean(hz))/σ" in text["attention"]
     assert "s·(g − Σₖ sₖgₖ)" in text["attention"]
     assert "∂L/∂Mm₂ = ∂L/∂(Mm₂·0.5) · 0.5, e.g. " in text["attention"]
+
+
+def test_lecture_captions_read_like_the_textbook(views):
+    """The same rules in lecture notation: a layer's z and a, its W and b, the input x."""
+    from bprender.notation import Notation
+    text = {}
+    for name in ("mlp", "deep_relu", "cnn"):
+        trace, _ = views[name]
+        graph = make_view(trace, "ops", names=Notation(trace))
+        text[name] = "\n".join(line for step in graph.steps for line in fitted(step))
+    assert "∂L/∂a² = 2(a² − target)/n = 2 · (" in text["mlp"]
+    assert "∂L/∂z² = ∂L/∂a² · σ(z²)(1 − σ(z²)) = " in text["mlp"]
+    assert "∂L/∂W²[0,0] = ∂L/∂z² · a¹[0,0] = " in text["mlp"]
+    assert "∂L/∂W⁸[0,0] = Σₙ ∂L/∂z⁸[n,0] · a⁷[n,0] = " in text["deep_relu"]
+    assert "[z⁷ > 0]" in text["deep_relu"]
+    assert "∂L/∂W¹" in text["cnn"] and "max of each 2×2 window" in text["cnn"]
+    for body in text.values():
+        assert not re.search(r"Addmm|Convolution|\b\d+\.(weight|bias)\b", body), body

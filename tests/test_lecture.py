@@ -325,3 +325,18 @@ def test_without_presentation_playback_runs_through(player):
     assert evaluate(player, "bprender.time") > 1.5
     player.keyboard.press("ArrowRight")                                    # plain event stepping
     assert evaluate(player, "bprender.playing") is False
+
+
+def test_a_training_sheet_shows_a_few_distinct_training_steps_each_as_itself():
+    """24 later steps of one small model look alike: the sheet keeps the first, one midway and
+    the last; each still is taken inside its own step (0.4 s long), not at the next one's start."""
+    from bprender.pipeline import open_source, scene_for
+    from bprender.tracks import value_at
+    scene = scene_for([open_source("training")], cache=True)
+    names = [s.name for s in key_steps(scene)]
+    later = [n for n in names if n.startswith("step:")]
+    assert later == ["step:2", "step:14", "step:25"]
+    assert "train" not in names                     # the same frame as step:2
+    for name in later:
+        k = int(name.split(":")[1])
+        assert int(value_at(scene["train"]["track"], settle_time(scene, name))) == k - 1, name

@@ -3,6 +3,7 @@ activations and weight gradients from an independent plain run."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import bprender
 from bprender import jsonio
 from bprender.errors import BprenderError
 from bprender.fmt import to_float
+from bprender.notation import Notation
 from bprender.pipeline import open_preset, trace_of
 from bprender.trace import trace_model
 from bprender.views import make_view
@@ -137,22 +139,54 @@ def test_backward_runs_from_the_loss_to_the_first_layer(build):
         assert len(step.edges) == len(step.nodes) * len({edges[i].src for i in step.edges})
     assert sorted(i for s in graph.steps for i in s.edges) == sorted(edges)
     for step in graph.steps:
-        assert 1 <= len(step.lines) <= 3 and all("-" not in line.replace("--", "") for line in step.lines)
+        assert 1 <= len(step.lines) <= 3 and all("-" not in line.replace("--", "") for line in candidates(step))
+
+
+def candidates(step) -> list[str]:
+    """Every caption text a step may show: each slot's alternatives (the band shows the longest
+    that fits)."""
+    return [text for slot in step.lines for text in ([slot] if isinstance(slot, str) else slot)]
 
 
 def test_captions_carry_the_chain_rule_with_real_numbers():
     _, graph, reference, _ = traced(sigmoid_mlp)
     out_layer = graph.steps[1]
     assert out_layer.label == "layer 2"
-    assert out_layer.lines[0].startswith("layer 2: δ = ∂L/∂z = ∂L/∂a · σ'(z)")
-    assert "∂L/∂W[i,j] = δ[i] · a[j]" in out_layer.lines[1]
-    assert out_layer.lines[2].startswith("‖∂L/∂W‖ = ") and "‖∂L/∂b‖" in out_layer.lines[2]
+    # the rule is a clause of its own, not a link of the chain (δ = … = a(1 − a) read as δ = a(1 − a))
+    assert out_layer.lines[0][0].startswith("layer 2: δ = ∂L/∂z = ∂L/∂a · σ'(z), where σ'(z) = a(1 − a);")
+    assert all("= a(1 − a)" not in text or "where σ'(z) = a(1 − a);" in text for text in out_layer.lines[0])
+    # the worked neuron shows σ'(z) from its own activation: a·(1 − a) with a's value
+    a = graph.node("l1n0").value["values"][0]
+    assert f"{to_float(a):.4g}·(1 − {to_float(a):.4g})".replace("-", "−") in out_layer.lines[0][0]
+    assert "∂L/∂2.weight[i,j] = δ[i] · a[j]" in out_layer.lines[1]
+    assert out_layer.lines[2].startswith("‖∂L/∂2.weight‖ = ") and "‖∂L/∂2.bias‖" in out_layer.lines[2]
     w = reference[1]["weight_grad"]
     assert f"{w.norm().item():.3g}" in out_layer.lines[2]
     assert "−" in graph.steps[0].lines[1]  # ∂L/∂y is negative here: a real minus sign
     _, batch_graph, _, _ = traced(lambda: relu_mlp(batch=3))
     assert any("sample 1 of 3" in line for line in batch_graph.steps[0].lines)
     assert "sample 1 of 3" in batch_graph.node("l0n0").op
+
+
+def test_lecture_notation_counts_layers_not_module_indices():
+    """nn.Sequential(Linear, ReLU, Linear, ReLU, Linear): the Linear modules are 0, 2 and 4, the
+    layers 1, 2 and 3; the lecture names their parameters W¹ b¹ … and their neurons a¹₁ …"""
+    trace, torch_graph, reference, _ = traced(relu_mlp)
+    graph = make_view(trace, "neurons", names=Notation(trace))
+    assert [s.label for s in graph.steps] == ["loss", "layer 3", "layer 2", "layer 1"]
+    assert [s.label for s in torch_graph.steps] == ["loss", "layer 4", "layer 2", "layer 0"]
+    assert graph.node("l0n0").label == "a¹₁" and graph.node("l1n3").label == "a²₄"
+    assert {graph.node(f"l{k}n0").group for k in range(3)} == {"layer 1", "layer 2", "layer 3"}
+    last = graph.steps[1]
+    assert candidates(last)[0].startswith("layer 3: δ³ = ∂L/∂z³ = ∂L/∂a³ (no activation)")
+    assert "∂L/∂W³[i,j] = δ³[i] · a²[j]" in last.lines[1]
+    assert last.lines[2].startswith("‖∂L/∂W³‖ = ") and "‖∂L/∂b³‖" in last.lines[2]
+    assert f"{reference[2]['weight_grad'].norm().item():.3g}" in last.lines[2]
+    first = graph.steps[3]
+    assert any(text.startswith("layer 1: δ¹ = ∂L/∂z¹ = ∂L/∂a¹ · relu'(z¹)") for text in first.lines[0])
+    assert "δ¹[i] · x[j]" in first.lines[1]
+    # PyTorch's names are not in the lecture's captions
+    assert not any("0.weight" in text or "layer 4" in text for s in graph.steps for text in candidates(s))
 
 
 def test_the_scene_draws_round_neurons_inside_the_frame():
@@ -182,7 +216,7 @@ def test_box_nodes_keep_their_shape_in_the_ops_view():
 
 def test_every_string_has_glyphs_in_the_bundled_font():
     _, graph, _, _ = traced(lambda: relu_mlp(batch=3))
-    texts = [n.label for n in graph.nodes] + [n.op for n in graph.nodes] + [line for s in graph.steps for line in s.lines]
+    texts = [n.label for n in graph.nodes] + [n.op for n in graph.nodes] + [line for s in graph.steps for line in candidates(s)]
     for name in ("bprender-sans.ttf", "bprender-sans-bold.ttf"):
         face = skia.Typeface.MakeFromFile(str(FONTS / name))
         chars = sorted({c for text in texts for c in text})
@@ -343,5 +377,56 @@ def test_784_32_10_with_batch_64_shows_first_last_and_largest_gradient_neurons()
     assert edge.grad["values"][0] == pytest.approx(float(delta[int(i)] * x), rel=1e-4, abs=1e-9)
     assert "sample 1 of 64" in graph.notes[0] and "share" in graph.notes[0] and "Wide" in graph.notes[1]
     assert all(e.src in ids and e.dst in ids for ids in [{n.id for n in graph.nodes}] for e in graph.edges)
-    # the trace stays small: only the first sample's rows are kept
-    assert len(jsonio.dumps(trace)) < 400_000
+    # the trace stays small: only the first samples' rows are kept (4 of a big tensor's, for --sample)
+    assert len(jsonio.dumps(trace)) < 800_000
+
+
+# --- --sample K: another sample of the batch ---------------------------------------------
+
+@pytest.mark.parametrize("widths, batch, k", [([2, 4, 1], 32, 27), ([784, 32, 10], 64, 4)],
+                         ids=["2-4-1 batch 32", "784-32-10 batch 64"])
+def test_sample_k_shows_that_samples_neurons(widths, batch, k):
+    trace, model, acts = _mlp_trace(widths, batch)
+    graph = make_view(trace, "neurons", sample=k)
+    s = k - 1
+    for n in graph.nodes:
+        if n.id.startswith("l0n"):
+            i = int(n.id[3:])
+            assert n.value["values"][0] == pytest.approx(float(acts[2][s, i].detach()), rel=1e-5)
+            assert n.grad["values"][0] == pytest.approx(float(acts[2].grad[s, i]), rel=1e-5)
+        if n.id.startswith("x") and n.value is not None:
+            assert n.value["values"][0] == pytest.approx(float(acts[0][s, int(n.id[1:])]), rel=1e-6)
+    assert any(f"sample {k} of {batch}" in line for line in graph.steps[0].lines)
+    assert any(f"sample {k} of {batch}" in (n.op or "") for n in graph.nodes)
+    if widths[0] == 784:   # the weight edges: sample k's term δᵢ·xⱼ
+        edge = next(e for e in graph.edges if e.id.startswith("w0:"))
+        _, i, j = edge.id.split(":")
+        term = acts[1].grad[s, int(i)] * acts[0][s, int(j)]
+        assert edge.grad["values"][0] == pytest.approx(float(term), rel=1e-4, abs=1e-9)
+        assert f"sample {k} of {batch}" in graph.notes[0]
+
+
+def test_sample_k_out_of_range_is_one_line():
+    trace, _, _ = _mlp_trace([784, 32, 10], 64)
+    with pytest.raises(BprenderError, match="keeps only the first 4 samples"):
+        make_view(trace, "neurons", sample=5)
+    small, _, _ = _mlp_trace([2, 4, 1], 32)
+    with pytest.raises(BprenderError, match="the batch has 32 samples; choose 1 to 32"):
+        make_view(small, "neurons", sample=33)
+
+
+def test_sample_option_and_preset_key_reach_a_saved_trace(runner, tmp_path):
+    (tmp_path / "m.py").write_text(
+        "import torch\nfrom torch import nn\n\ndef build():\n    torch.manual_seed(0)\n"
+        "    return {'model': nn.Sequential(nn.Linear(2, 4), nn.Sigmoid(), nn.Linear(4, 1)),\n"
+        "            'inputs': torch.randn(32, 2), 'target': torch.randn(32, 1), 'loss': 'mse'}\n")
+    (tmp_path / "p.yaml").write_text("model: {python: m.py:build}\nview: neurons\nsample: 3\n")
+    from testkit import invoke, ok
+    ok(invoke(runner, "trace", str(tmp_path / "p.yaml"), "-o", str(tmp_path / "t.json")))
+    for args, k in (([], 3), (["--sample", "12"], 12)):
+        out = tmp_path / f"s{k}.json"
+        ok(invoke(runner, "scene", str(tmp_path / "t.json"), "-o", str(out), *args))
+        scene = json.loads(out.read_text())
+        assert any(f"sample {k} of 32" in line for item in scene["captions"]["items"] for line in item["lines"])
+    bad = invoke(runner, "frame", str(tmp_path / "t.json"), "--at", "end", "--sample", "40", "-o", str(tmp_path / "x.png"))
+    assert bad.exit_code == 1 and "choose 1 to 32" in bad.output and not (tmp_path / "x.png").exists()

@@ -185,3 +185,17 @@ def test_js_unit_tests_pass(node):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"node --test tests/js/ failed:\n{out[-4000:]}"
     assert "# fail 0" in out
+
+
+def test_heatmap_images_are_in_the_compared_logs():
+    """The gate covers drawImage: cnn's sampled cases draw its heatmaps in every theme the
+    cases use, each theme with its own pixels (the logged checksums differ)."""
+    scene = scene_for("cnn", "video")
+    keys = {}
+    for case in cases_for(scene):
+        if case["what"] != "frame":
+            continue
+        theme = (case["view"] or {}).get("theme") or scene["theme"]
+        keys.setdefault(theme, set()).update(tuple(op[1]) for op in python_ops(scene, case) if op[0] == "drawImage")
+    assert set(keys) == {"light", "dark", "colorblind"} and all(keys.values())
+    assert not keys["light"] & keys["dark"] and not keys["light"] & keys["colorblind"]

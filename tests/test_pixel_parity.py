@@ -45,6 +45,8 @@ def without_text(scene: dict) -> dict:
     for node in bare["nodes"]:
         for line in node["lines"]:
             line["text"] = ""
+        for glyph in node.get("glyphs", []):  # the heatmap images stay: they must match exactly
+            glyph["text"]["text"] = ""
     for edge in bare["edges"]:
         if "label" in edge:
             edge["label"]["text"] = ""
@@ -86,6 +88,25 @@ def test_without_text_the_two_are_essentially_exact(chromium_page, tmp_path):
     times = key_times(scene)
     for t, shot in zip(times, snapshots(chromium_page, tmp_path, scene, times)):
         assert_close(f"parity-bare-{t:.2f}", shot, render_frame(scene, t)[..., [2, 1, 0]], WITHOUT_TEXT)
+
+
+@pytest.mark.parametrize("theme", ["light", "colorblind"])
+def test_heatmap_glyphs_match_exactly(chromium_page, tmp_path, theme):
+    """drawImage, nearest-neighbour, in the theme's colours: cnn's feature maps and gradient
+    grids, text removed, are the same pixels in Chromium and skia."""
+    from bprender.canvas import RecordingCanvas2D
+    from bprender.paint import paint_frame
+    from playerkit import animation
+    scene = without_text(animation("cnn").scene())
+    scene["theme"] = theme
+    steps = [e["t"] for e in scene["events"] if e["name"].startswith("backward:")]
+    times = [steps[1] + 0.5, steps[-1] + 0.5]
+    for t in times:  # the glyphs are really drawn at these times
+        ctx = RecordingCanvas2D()
+        paint_frame(ctx, scene, t)
+        assert sum(op[0] == "drawImage" for op in ctx.ops) >= 4
+    for t, shot in zip(times, snapshots(chromium_page, tmp_path, scene, times)):
+        assert_close(f"parity-glyphs-{theme}-{t:.2f}", shot, render_frame(scene, t)[..., [2, 1, 0]], WITHOUT_TEXT)
 
 
 def test_an_altered_frame_fails_the_comparison(chromium_page, tmp_path):

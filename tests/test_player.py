@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from browser import decode_png_data_url, evaluate, open_file, open_html
+from bprender.fmt import num
 from playerkit import EVIL_IMG, EVIL_SCRIPT, EVIL_TITLE, PageWatch, animation, evil_animation, evil_page, page
 
 READY = "window.bprender.ready.then(() => true)"
@@ -258,6 +259,8 @@ def test_jupyter_iframe_plays(chromium_page):
     box = chromium_page.eval_on_selector("iframe", "f => [f.clientWidth, f.clientHeight]")
     used = frame.evaluate("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
     assert used[0] <= box[0] and used[1] <= box[1]
+    # Present may go full screen from inside the notebook's frame
+    assert frame.evaluate("document.fullscreenEnabled") is True
     watch.check()
 
 
@@ -350,3 +353,52 @@ def test_the_player_fits_a_phone(chromium_page, tmp_path):
             assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, control
     finally:
         chromium_page.set_viewport_size({"width": 1280, "height": 800})
+
+
+def test_the_training_page_fits_a_laptop_window(chromium_page, tmp_path):
+    """The tallest page (a training run: loss curve, per-layer chart, training controls) shows
+    every control without scrolling in a 1280x800 window (the viewport of every browser test)."""
+    path = tmp_path / "training.html"
+    path.write_text(page("training"), encoding="utf-8")
+    open_file(chromium_page, path)
+    assert evaluate(chromium_page, READY)
+    assert evaluate(chromium_page, "window.innerHeight") == 800
+    assert evaluate(chromium_page, "document.documentElement.scrollHeight") <= 800
+    bottoms = evaluate(chromium_page, "() => Array.from(document.querySelectorAll('button, input, select'))"
+                                      ".filter(e => e.offsetParent).map(e => e.getBoundingClientRect().bottom)")
+    assert len(bottoms) > 10 and max(bottoms) <= 800
+
+
+def node_value(node_scene: dict, r: int, c: int) -> float:
+    """The traced value of the attention page's node at [r, c] (its trace node, by module)."""
+    return _attention_summary(node_scene, "value")["values"][r * 4 + c]
+
+
+def node_grad(node_scene: dict, r: int, c: int) -> float:
+    return _attention_summary(node_scene, "grad")["values"][r * 4 + c]
+
+
+def _attention_summary(node_scene: dict, which: str) -> dict:
+    from bprender.views import make_view
+    graph = make_view(animation("attention").trace, "modules")
+    return getattr(next(n for n in graph.nodes if n.id == node_scene["id"]), which)
+
+
+def test_hovering_a_heatmap_cell_shows_its_index_value_and_gradient(camera_player):
+    pg = camera_player
+    scene = animation("attention").scene()
+    camera = scene["camera"]
+    node = next(n for n in scene["nodes"] if n["info"]["label"] == "attn.out")
+    image = node["glyphs"][0]["images"][0]  # the value's heatmap, 3 tokens x 4 features
+    row, col = 1, 2
+    assert image["tips"][row * image["cols"] + col] == \
+        f"[1, 2]: value {num(node_value(node, 1, 2))}, grad {num(node_grad(node, 1, 2))}"
+    cell = (image["x"] + (col + 0.5) * image["w"] / image["cols"], image["y"] + (row + 0.5) * image["h"] / image["rows"])
+    evaluate(pg, "(t) => bprender.seek(t)", scene["duration"])
+    evaluate(pg, "(c) => bprender.setCamera({x: c[0], y: c[1], zoom: 1})", list(cell))
+    pg.mouse.move(*screen_point(pg, scene, (camera["x"] + camera["w"] / 2, camera["y"] + camera["h"] / 2)))
+    lines = pg.eval_on_selector_all("#bp-tooltip > div", "ds => ds.map(d => d.textContent)")
+    assert lines == node["info"]["lines"] + [image["tips"][row * image["cols"] + col]]
+    evaluate(pg, "() => bprender.seek(0)")  # before the forward pass: no glyph, no cell line
+    pg.mouse.move(*screen_point(pg, scene, (camera["x"] + camera["w"] / 2 + 1, camera["y"] + camera["h"] / 2)))
+    assert pg.eval_on_selector_all("#bp-tooltip > div", "ds => ds.map(d => d.textContent)") == node["info"]["lines"]

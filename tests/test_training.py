@@ -86,9 +86,13 @@ def test_training_trace_matches_a_plain_pytorch_loop(preset, trace):
     first = trace["train"]["steps"][0]
     assert first["loss"] == trace["loss"]["value"]
     by_name = {leaf["name"]: leaf for leaf in trace["leaves"]}
+
+    def without_heat(summary):  # the graph's summaries add heatmap previews; per-step ones do not
+        return {k: v for k, v in summary.items() if k != "heat"}
     for leaf in first["leaves"]:
-        assert leaf["grad"] == by_name[leaf["name"]]["grad"]
-        assert leaf["value"] == by_name[leaf["name"]]["value"]
+        assert "heat" not in leaf["grad"] and "heat" not in leaf["value"]
+        assert leaf["grad"] == without_heat(by_name[leaf["name"]]["grad"])
+        assert leaf["value"] == without_heat(by_name[leaf["name"]]["value"])
 
 
 def test_the_loss_falls(trace):
@@ -178,7 +182,7 @@ def test_scene_has_the_update_phase_steps_and_loss_curve(scene, trace):
     curve = scene["loss_curve"]
     assert len(curve["points"]) == n
     assert curve["points"][-1]["y"] > curve["points"][0]["y"]   # lower loss: lower on screen
-    assert curve["points"][0]["label"].startswith("step 1 of")
+    assert curve["points"][0]["label"].startswith("L = ")   # compact: the predictions panel is under it
     # leaves show old -> new with per-step strings; the loss node its per-step value
     leaf = next(node for node in scene["nodes"] if node["kind"] == "leaf")
     update_line = next(line for line in leaf["lines"] if line["track"] == "update")
@@ -263,3 +267,110 @@ def test_a_non_finite_loss_without_training_is_named_at_the_end():
     scene = scene_of(trace_of(preset), preset)
     end = [item for item in scene["captions"]["items"] if item["track"][0][0] >= scene["phases"][-1]["t0"]]
     assert end and end[0]["lines"][0].startswith("The loss is NaN, not a finite number")
+
+
+# ------------------------------------------------- every step's numbers, for a small graph
+
+def test_a_small_graph_has_every_step_captured_in_full(trace):
+    """Each later step's node numbers are that step's: the loss node holds the step's loss and
+    each parameter's node the gradient PyTorch left in .grad at that step (recorded apart)."""
+    nodes = {n["id"]: k for k, n in enumerate(trace["nodes"])}
+    steps = trace["train"]["steps"]
+    for s in steps[1:]:
+        assert len(s["nodes"]) == len(trace["nodes"]) and len(s["edges"]) == len(trace["edges"])
+        assert s["nodes"][nodes[trace["loss"]["node"]]]["value"] == s["loss"]
+        for leaf, named in zip(s["leaves"], trace["leaves"]):
+            assert s["nodes"][nodes[named["node"]]]["grad"] == leaf["grad"], (s["step"], leaf["name"])
+    op = next(k for k, n in enumerate(trace["nodes"]) if n["kind"] == "op" and n["label"] == "Tanh")
+    assert steps[5]["nodes"][op]["value"] != trace["nodes"][op]["value"]
+
+
+def test_capturing_every_step_changes_no_number(preset, trace, monkeypatch):
+    from bprender.trace import train
+    monkeypatch.setattr(train, "FULL_STEP_NODES", 0)
+    plain = trace_preset(preset)
+    assert "nodes" not in plain["train"]["steps"][1]
+    for a, b in zip(plain["train"]["steps"], trace["train"]["steps"]):
+        assert a["loss"] == b["loss"] and a["leaves"] == b["leaves"]
+    assert plain["train"]["final"] == trace["train"]["final"]
+    # without the later steps' numbers the scene dims the ops' and says why
+    scene = scene_of(plain, preset)
+    tanh_id = next(n["id"] for n in plain["nodes"] if n["label"] == "Tanh")
+    tanh = next(n for n in scene["nodes"] if n["id"] == tanh_id)
+    assert all("texts" not in line for line in tanh["lines"])
+    assert any("still step 1's" in " ".join(item["lines"]) for item in scene["captions"]["items"])
+
+
+def test_each_shown_step_draws_its_own_op_numbers(scene, trace):
+    from bprender.fmt import summary_text
+    k = 5
+    t = step_starts(scene)[k] + 0.01
+    ctx = RecordingCanvas2D()
+    paint_frame(ctx, scene, t)
+    texts = [op[1] for op in ctx.ops if op[0] == "fillText"]
+    index = {n["id"]: i for i, n in enumerate(trace["nodes"])}
+    tanh = next(n for n in trace["nodes"] if n["label"] == "Tanh")
+    step = trace["train"]["steps"][k]["nodes"][index[tanh["id"]]]
+    assert summary_text(step["value"]) in texts and "grad " + summary_text(step["grad"]) in texts
+    assert summary_text(tanh["value"]) not in texts          # step 1's number is gone
+    labelled = [e for e in scene["edges"] if "label" in e]
+    assert labelled and all(len(e["label"]["texts"]) == len(trace["train"]["steps"]) for e in labelled)
+    assert any(e["label"]["texts"][k] in texts for e in labelled)
+    captions = " ".join(" ".join(item["lines"]) for item in scene["captions"]["items"])
+    assert "still step 1's" not in captions and f"Every box shows step {k + 1}'s" in captions
+    # nothing is dimmed as stale: op values keep full opacity at a later step
+    node = next(n for n in scene["nodes"] if n["id"] == tanh["id"])
+    assert value_at(node["tracks"]["lit"], t) == 1.0
+
+
+# ------------------------------------------------------------------ the predictions panel
+
+def painted_texts(scene, t) -> list[str]:
+    ctx = RecordingCanvas2D()
+    paint_frame(ctx, scene, t)
+    return [op[1] for op in ctx.ops if op[0] == "fillText"]
+
+
+def test_the_predictions_panel_shows_each_steps_outputs_against_the_targets(scene):
+    """The oracle is a plain PyTorch loop: its model's outputs at step k are the numbers the
+    panel draws at step k, and the targets stay put; more rows are near their target at the end."""
+    from bprender.fmt import num
+    path = builtin_presets_dir() / "training.py"
+    spec = importlib.util.spec_from_file_location("training_model_for_panel", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    parts = module.build()
+    model, x, y = parts["model"], parts["inputs"], parts["target"]
+    _, params = plain_loop(25, lambda p: torch.optim.SGD(p, lr=0.1))
+    panel = scene["predictions"]
+    assert [row["target"] for row in panel["rows"]] == [num(v, 3) for v in y.reshape(-1).tolist()]
+    starts = step_starts(scene)
+    for k in (0, 12, 24):
+        model.load_state_dict(params[k])
+        with torch.no_grad():
+            wanted = [num(v, 3) for v in model(x).reshape(-1).tolist()]
+        t = (starts[k] + 0.01) if k else scene["phases"][3]["t0"]   # step 1: during its backward pass
+        texts = painted_texts(scene, t)
+        assert all(text in texts for text in wanted), (k, wanted)
+        assert [row["texts"][k] for row in panel["rows"]] == wanted
+    near = [sum(row["colors"][k] == "text" for row in panel["rows"]) for k in (0, 24)]
+    assert near[1] > near[0]
+    # nothing before step 1's forward pass has reached the loss
+    assert "Predictions" not in painted_texts(scene, 0.1)
+
+
+def test_a_classifier_shows_predicted_classes(tmp_path):
+    (tmp_path / "clf.py").write_text(
+        "import torch\nfrom torch import nn\n\ndef build():\n    torch.manual_seed(0)\n"
+        "    x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [-1.0, 0.5]])\n"
+        "    return {'model': nn.Linear(2, 2), 'inputs': x, 'target': torch.tensor([0, 1, 1, 0]),"
+        " 'loss': 'cross_entropy'}\n")
+    preset = preset_from_dict({"model": {"python": "clf.py:build"},
+                               "train": {"steps": 30, "optimizer": "sgd", "lr": 0.5}}, base_dir=tmp_path)
+    trace = trace_of(preset)
+    panel = scene_of(trace, preset)["predictions"]
+    assert panel["head"]["texts"][-1] == "class"
+    assert [row["target"] for row in panel["rows"]] == ["0", "1", "1", "0"]
+    last = [row["texts"][-1] for row in panel["rows"]]
+    assert all(text in ("0", "1") for text in last)
+    assert [row["colors"][-1] == "text" for row in panel["rows"]] == [a == b for a, b in zip(last, ["0", "1", "1", "0"])]

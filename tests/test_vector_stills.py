@@ -45,11 +45,20 @@ def difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     return float(d.mean()), float((d > 64).mean())
 
 
-@pytest.mark.parametrize("preset, at", [("linear", "end"), ("linear", "backward:2"), ("attention", "forward")])
+@pytest.mark.parametrize("preset, at", [("linear", "end"), ("linear", "backward:2"), ("attention", "forward"),
+                                        ("cnn", "backward:5")])
 def test_pdf_looks_like_the_png(tmp_path, capsys, preset, at):
     pdf, png = still(tmp_path, ".pdf", at, preset), still(tmp_path, ".png", at, preset)
     mean, off = difference(rasterised(pdf), rgb(png))
     assert mean < 3.0 and off < 0.02, (mean, off)
+
+
+def test_heatmaps_are_sharp_cells_in_vector_stills(tmp_path, capsys):
+    """A nearest-neighbour image would be smoothed by a viewer scaling an embedded bitmap: the
+    vector stills draw the heatmaps' cells as rectangles, so there is no image at all."""
+    svg = still(tmp_path, ".svg", "backward:5", "cnn").read_text(encoding="utf-8")
+    assert "<image" not in svg and svg.count("<rect") > 60
+    assert b"/Subtype /Image" not in still(tmp_path, ".pdf", "backward:5", "cnn").read_bytes()
 
 
 def test_the_comparison_can_fail(tmp_path, capsys):

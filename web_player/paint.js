@@ -26,6 +26,9 @@
 
   var TAU = 2 * Math.PI;
   var VISIBLE = 0.002; // below this an alpha is invisible: skip the draw calls
+  var LEVELS = 100; // a heatmap cell's level: -LEVELS..LEVELS, then NaN/Inf, then transparent
+  var NONFINITE = LEVELS + 1;
+  var GAP = LEVELS + 2;
 
   var hasOwn = Object.prototype.hasOwnProperty;
 
@@ -92,7 +95,7 @@
     }
     for (i = 0; i < edges.length; i++) {
       if (hasOwn.call(edges[i], "label") && edgeOpacity[i] > 0) {
-        paintEdgeLabel(ctx, edges[i], t, edgeOpacity[i], colors, lens);
+        paintEdgeLabel(ctx, edges[i], t, edgeOpacity[i], colors, step, lens);
       }
     }
     if (camera !== undefined) {
@@ -100,6 +103,7 @@
       paintInset(ctx, camera.inset, lens, colors);
     }
     if (hasOwn.call(scene, "loss_curve")) paintLossCurve(ctx, scene.loss_curve, t, colors);
+    if (hasOwn.call(scene, "predictions")) paintPredictions(ctx, scene.predictions, t, step, colors);
     paintCaption(ctx, scene.captions, t, colors);
     ctx.globalAlpha = 1.0;
   }
@@ -391,7 +395,123 @@
         ctx.fillText(hasOwn.call(line, "texts") ? line.texts[step] : line.text, node.x, line.y);
       }
     }
+    if (hasOwn.call(node, "glyphs")) paintGlyphs(ctx, node, t, opacity, colors, lens);
     ctx.globalAlpha = 1.0;
+  }
+
+  /* A tensor node's heatmaps (its value from the forward pass on, its gradient from the
+   * backward pass on): each image drawn once, nearest-neighbour, framed, with its range line.
+   * Under a camera a glyph is hidden like a text when its cells would be too small to see. */
+  function paintGlyphs(ctx, node, t, opacity, colors, lens) {
+    ctx.imageSmoothingEnabled = false;
+    var glyphs = node.glyphs;
+    for (var g = 0; g < glyphs.length; g++) {
+      var glyph = glyphs[g];
+      var alpha = valueAt(get(node.tracks, glyph.track), t);
+      if (alpha <= VISIBLE) continue;
+      var text = glyph.text;
+      var textAlpha = alpha;
+      if (lens !== null) {  // the images by their cells' size, the line as a text
+        var box = glyph.box;
+        alpha *= legible(lens, glyph.px, box[0], box[1], box[0] + box[2], box[1] + box[3]);
+        var half = text.w / 2;
+        textAlpha *= legible(lens, text.px, text.x - half, text.y - text.px * 0.8, text.x + half,
+                             text.y + text.px * 0.25);
+      }
+      if (alpha > VISIBLE) {
+        ctx.globalAlpha = alpha * opacity;
+        var images = glyph.images;
+        for (var i = 0; i < images.length; i++) {
+          var image = images[i];
+          ctx.drawImage(bitmapOf(image, colors), image.x, image.y, image.w, image.h);
+        }
+        ctx.strokeStyle = colors[glyph.frame_color];
+        ctx.lineWidth = glyph.frame_width;
+        var frames = glyph.frames;
+        for (var f = 0; f < frames.length; f++) {
+          ctx.strokeRect(frames[f][0], frames[f][1], frames[f][2], frames[f][3]);
+        }
+      }
+      if (textAlpha > VISIBLE) {
+        ctx.globalAlpha = textAlpha * opacity;
+        ctx.font = text.font;
+        ctx.fillStyle = colors[text.color];
+        ctx.fillText(text.text, text.x, text.y);
+      }
+    }
+  }
+
+  /* palette -> (glyph image -> bitmap): made once per theme (the scene does not change). */
+  var bitmaps = new WeakMap();
+
+  /* The glyph image's pixels in the theme's colours (cached). */
+  function bitmapOf(image, colors) {
+    var byImage = bitmaps.get(colors);
+    if (byImage === undefined) {
+      byImage = new WeakMap();
+      bitmaps.set(colors, byImage);
+    }
+    var bitmap = byImage.get(image);
+    if (bitmap === undefined) {
+      bitmap = makeBitmap(image.cols, image.rows, heatRgba(image.cells, image.map === "signed", colors));
+      byImage.set(image, bitmap);
+    }
+    return bitmap;
+  }
+
+  /* A 32-bit rolling hash of the bytes (bprender/canvas/bitmap.py's checksum). */
+  function checksum(rgba) {
+    var h = 0;
+    for (var i = 0; i < rgba.length; i++) h = (Math.imul(h, 31) + rgba[i]) >>> 0;
+    return h;
+  }
+
+  /* An image for drawImage: a canvas holding the pixels in a page, a plain record elsewhere
+   * (node: the op log needs only its key). bprKey = [width, height, checksum], what the
+   * recording canvas logs for it (as bprender/canvas/bitmap.py's Bitmap). */
+  function makeBitmap(width, height, rgba) {
+    var bitmap;
+    if (typeof document !== "undefined") {
+      bitmap = document.createElement("canvas");
+      bitmap.width = width;
+      bitmap.height = height;
+      var c = bitmap.getContext("2d");
+      var data = c.createImageData(width, height);
+      data.data.set(rgba);
+      c.putImageData(data, 0, 0);
+    } else {
+      bitmap = { width: width, height: height };
+    }
+    bitmap.bprKey = [width, height, checksum(rgba)];
+    return bitmap;
+  }
+
+  function hexRgb(color) {
+    return [parseInt(color.substr(1, 2), 16), parseInt(color.substr(3, 2), 16), parseInt(color.substr(5, 2), 16)];
+  }
+
+  /* RGBA bytes of heatmap levels: heat_mid blended toward the sign colour (signed) or
+   * heat_seq by |level| / LEVELS; NaN/Inf in the NaN colour; GAP transparent. */
+  function heatRgba(cells, signed, colors) {
+    var mid = hexRgb(colors.heat_mid);
+    var high = hexRgb(signed ? colors.positive : colors.heat_seq);
+    var low = hexRgb(colors.negative);
+    var bad = hexRgb(colors.nonfinite);
+    var out = new Uint8ClampedArray(4 * cells.length);
+    for (var i = 0; i < cells.length; i++) {
+      var level = cells[i], o = 4 * i;
+      if (level === GAP) {
+        out[o] = 0; out[o + 1] = 0; out[o + 2] = 0; out[o + 3] = 0;
+      } else if (level === NONFINITE) {
+        out[o] = bad[0]; out[o + 1] = bad[1]; out[o + 2] = bad[2]; out[o + 3] = 255;
+      } else {
+        var end = level >= 0 ? high : low;
+        var f = Math.abs(level) / LEVELS;
+        for (var k = 0; k < 3; k++) out[o + k] = Math.floor(mid[k] + (end[k] - mid[k]) * f + 0.5);
+        out[o + 3] = 255;
+      }
+    }
+    return out;
   }
 
   /* A filled round box with a hairline border (edge labels, the loss-curve panel). */
@@ -405,7 +525,8 @@
     ctx.stroke();
   }
 
-  function paintEdgeLabel(ctx, edge, t, opacity, colors, lens) {
+  function paintEdgeLabel(ctx, edge, t, opacity, colors, step, lens) {
+    if (step === undefined) step = 0;
     if (lens === undefined) lens = null;
     var alpha = valueAt(get(edge.tracks, "label"), t) * opacity;
     var label = edge.label;
@@ -420,7 +541,7 @@
     ctx.textBaseline = "alphabetic";
     ctx.font = label.font;
     ctx.fillStyle = colors[label.color];
-    ctx.fillText(label.text, label.x, label.y);
+    ctx.fillText(hasOwn.call(label, "texts") ? label.texts[step] : label.text, label.x, label.y);
     ctx.globalAlpha = 1.0;
   }
 
@@ -445,6 +566,45 @@
                        captions.y + captions.pad + captions.line_height * (i + 0.75));
         }
       }
+    }
+    ctx.globalAlpha = 1.0;
+  }
+
+  /* The predictions panel: each sample's target and the model's output at the step shown
+   * (in the loss colour while it is still far from the target). */
+  function paintPredictions(ctx, panel, t, step, colors) {
+    var alpha = valueAt(panel.track, t);
+    if (alpha <= VISIBLE) return;
+    ctx.globalAlpha = alpha;
+    outlinedBox(ctx, panel.x, panel.y, panel.w, panel.h, panel.radius, colors[panel.background],
+                colors[panel.border]);
+    ctx.textBaseline = "alphabetic";
+    ctx.textAlign = "left";
+    ctx.font = panel.title_font;
+    ctx.fillStyle = colors[panel.text];
+    ctx.fillText(panel.title.text, panel.title.x, panel.title.y);
+    ctx.font = panel.font;
+    ctx.fillStyle = colors[panel.muted];
+    var head = panel.head, k;
+    for (k = 0; k < head.texts.length; k++) {
+      ctx.textAlign = k === 0 ? "left" : "right";
+      ctx.fillText(head.texts[k], head.xs[k], head.y);
+    }
+    for (k = 0; k < panel.rows.length; k++) {
+      var row = panel.rows[k];
+      ctx.textAlign = "left";
+      ctx.fillStyle = colors[panel.muted];
+      ctx.fillText(row.label, head.xs[0], row.y);
+      ctx.textAlign = "right";
+      ctx.fillStyle = colors[panel.text];
+      ctx.fillText(row.target, head.xs[1], row.y);
+      ctx.fillStyle = colors[row.colors[step]];
+      ctx.fillText(row.texts[step], head.xs[2], row.y);
+    }
+    if (panel.more !== null) {
+      ctx.textAlign = "left";
+      ctx.fillStyle = colors[panel.muted];
+      ctx.fillText(panel.more.text, panel.more.x, panel.more.y);
     }
     ctx.globalAlpha = 1.0;
   }
@@ -558,7 +718,8 @@
     cameraAt: cameraAt, lensOf: lensOf, legible: legible, paintInset: paintInset,
     paintHeader: paintHeader, traceRoute: traceRoute, strokeAgain: strokeAgain,
     paintEdge: paintEdge, paintParticle: paintParticle, boxPath: boxPath,
-    paintNode: paintNode, outlinedBox: outlinedBox, paintEdgeLabel: paintEdgeLabel, paintCaption: paintCaption,
-    paintLossCurve: paintLossCurve, paintChart: paintChart
+    paintNode: paintNode, paintGlyphs: paintGlyphs, bitmapOf: bitmapOf, heatRgba: heatRgba,
+    makeBitmap: makeBitmap, outlinedBox: outlinedBox, paintEdgeLabel: paintEdgeLabel, paintCaption: paintCaption,
+    paintLossCurve: paintLossCurve, paintPredictions: paintPredictions, paintChart: paintChart
   };
 });

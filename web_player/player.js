@@ -58,6 +58,7 @@
     // camera: null follows the scene's camera track; {x, y, zoom} is where the user put it
     view: { highlight: null, hidden: [], theme: data.theme, camera: null },
     hover: null,         // the node under the pointer (tooltip), or null
+    hoverCell: "",       // the tooltip line of the heatmap cell under the pointer, or ""
     presenting: false    // presentation mode: playback stops at every step (lecture mode)
   };
 
@@ -636,18 +637,38 @@
     if (node && state.scene.camera) setCamera({ x: node.x, y: node.y, zoom: 1 });
   }
 
-  function showTooltip(node, e) {
+  /* The tooltip line of the heatmap cell at graph point xy in a node ("" when none is there
+   * or the glyph is not shown yet): the scene's tips, one per pixel of the glyph's image. */
+  function cellTip(node, xy) {
+    var glyphs = node.glyphs || [];
+    for (var g = 0; g < glyphs.length; g++) {
+      var image = glyphs[g].images[0];
+      var tips = image.tips || [];
+      if (!tips.length || xy[0] < image.x || xy[1] < image.y || xy[0] >= image.x + image.w ||
+          xy[1] >= image.y + image.h) continue;
+      if (lib.tracks.valueAt(node.tracks[glyphs[g].track], state.t) <= lib.paint.VISIBLE) return "";
+      var col = Math.min(image.cols - 1, Math.floor((xy[0] - image.x) / image.w * image.cols));
+      var row = Math.min(image.rows - 1, Math.floor((xy[1] - image.y) / image.h * image.rows));
+      return tips[row * image.cols + col] || "";
+    }
+    return "";
+  }
+
+  function showTooltip(node, e, xy) {
     var tip = el.tooltip;
-    if (state.hover !== node) {
+    var cell = xy ? cellTip(node, xy) : "";
+    if (state.hover !== node || state.hoverCell !== cell) {
       clear(tip);
-      var lines = (node.info && node.info.lines) || [node.id];
+      var lines = ((node.info && node.info.lines) || [node.id]).concat(cell ? [cell] : []);
       for (var i = 0; i < lines.length; i++) {
         var line = document.createElement("div");
         if (i === 0) line.className = "bp-tip-title";
+        if (cell && i === lines.length - 1) line.className = "bp-tip-cell";
         line.textContent = lines[i];
         tip.appendChild(line);
       }
       state.hover = node;
+      state.hoverCell = cell;
       tip.hidden = false;
     }
     var stage = el.stage.getBoundingClientRect();
@@ -661,6 +682,7 @@
   function hideTooltip() {
     if (state.hover === null) return;
     state.hover = null;
+    state.hoverCell = "";
     el.tooltip.hidden = true;
     clear(el.tooltip);
   }
@@ -673,7 +695,7 @@
     var xy = sceneXY(e);
     var node = nodeAt(xy[0], xy[1]);
     el.graph.classList.toggle("bp-over-node", node !== null);
-    if (node) showTooltip(node, e); else hideTooltip();
+    if (node) showTooltip(node, e, xy); else hideTooltip();
   }
 
   function onClick(e) {
@@ -684,7 +706,7 @@
     var node = nodeAt(xy[0], xy[1]);
     var highlight = node && node.id !== state.view.highlight ? node.id : null;
     setView({ highlight: highlight, hidden: state.view.hidden });
-    if (node) showTooltip(node, e);
+    if (node) showTooltip(node, e, xy);
   }
 
   // ------------------------------------------------------------------ keyboard

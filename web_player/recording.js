@@ -25,9 +25,9 @@
   var METHODS = ["save", "restore", "translate", "scale", "rotate", "transform", "setTransform",
     "resetTransform", "beginPath", "closePath", "moveTo", "lineTo", "bezierCurveTo",
     "quadraticCurveTo", "arc", "rect", "roundRect", "fill", "stroke", "clip",
-    "fillRect", "strokeRect", "clearRect", "fillText", "strokeText", "setLineDash"];
+    "fillRect", "strokeRect", "clearRect", "fillText", "strokeText", "setLineDash", "drawImage"];
   var PROPERTIES = ["fillStyle", "strokeStyle", "lineWidth", "lineCap", "lineJoin", "miterLimit",
-    "globalAlpha", "font", "textAlign", "textBaseline", "lineDashOffset"];
+    "globalAlpha", "font", "textAlign", "textBaseline", "lineDashOffset", "imageSmoothingEnabled"];
   var ENUMS = {
     lineCap: ["butt", "round", "square"],
     lineJoin: ["miter", "round", "bevel"],
@@ -36,9 +36,11 @@
   };
   var DEFAULT_FONT = "10px sans-serif";
 
-  /* A logged value: arrays copied (recursively), everything else as passed. */
+  /* A logged value: arrays copied (recursively), an image by its key ([width, height,
+   * checksum], paint.js's makeBitmap), everything else as passed. */
   function norm(value) {
     if (Array.isArray(value)) return value.map(norm);
+    if (value !== null && typeof value === "object" && Array.isArray(value.bprKey)) return value.bprKey.slice();
     return value;
   }
 
@@ -51,7 +53,8 @@
     return {
       fillStyle: "#000000", strokeStyle: "#000000", lineWidth: 1.0, lineCap: "butt",
       lineJoin: "miter", miterLimit: 10.0, globalAlpha: 1.0, font: DEFAULT_FONT,
-      textAlign: "start", textBaseline: "alphabetic", lineDashOffset: 0.0, dash: []
+      textAlign: "start", textBaseline: "alphabetic", lineDashOffset: 0.0, imageSmoothingEnabled: true,
+      dash: []
     };
   }
 
@@ -70,7 +73,8 @@
     lineWidth: function (v) { v = finite(v); return [v !== null && v > 0, v]; },
     miterLimit: function (v) { v = finite(v); return [v !== null && v > 0, v]; },
     globalAlpha: function (v) { v = finite(v); return [v !== null && v >= 0.0 && v <= 1.0, v]; },
-    lineDashOffset: function (v) { v = finite(v); return [v !== null, v]; }
+    lineDashOffset: function (v) { v = finite(v); return [v !== null, v]; },
+    imageSmoothingEnabled: function (v) { return [true, !!v]; }  // the spec converts to a boolean
   };
   Object.keys(ENUMS).forEach(function (name) {
     accept[name] = function (v) { return [ENUMS[name].indexOf(v) >= 0, v]; };

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+from .bitmap import Bitmap
 from .fonts import FontBook
 from .skia_canvas import TextMetrics, _WS
 from .state import PROPERTIES, DrawingState
@@ -18,11 +19,13 @@ from .state import PROPERTIES, DrawingState
 METHODS = ("save", "restore", "translate", "scale", "rotate", "transform", "setTransform",
            "resetTransform", "beginPath", "closePath", "moveTo", "lineTo", "bezierCurveTo",
            "quadraticCurveTo", "arc", "rect", "roundRect", "fill", "stroke", "clip",
-           "fillRect", "strokeRect", "clearRect", "fillText", "strokeText", "setLineDash")
+           "fillRect", "strokeRect", "clearRect", "fillText", "strokeText", "setLineDash", "drawImage")
 _PROPS = frozenset(PROPERTIES)
 
 
 def _norm(value):
+    if isinstance(value, Bitmap):
+        return list(value.key)  # the image by its size and checksum, as recording.js logs it
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
     if isinstance(value, (int, float)):

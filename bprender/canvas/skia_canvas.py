@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from operator import attrgetter
 
+import numpy as np
 import skia
 
 from .fonts import FontBook, FontMetrics
@@ -36,6 +37,8 @@ _INF = math.inf
 _ALIGNS = ENUMS["textAlign"]
 _BASELINES = ENUMS["textBaseline"]
 _Color4f = skia.Color4f
+_NEAREST = skia.SamplingOptions(skia.FilterMode.kNearest)
+_LINEAR = skia.SamplingOptions(skia.FilterMode.kLinear)
 
 _default_book: FontBook | None = None
 
@@ -126,8 +129,11 @@ class Canvas2D(DrawingState):
         # canvas (PDF, SVG), where skia would turn every text run into a soft-mask image instead
         # of real, selectable text. By default: toned on raster canvases only (a vector canvas
         # has no pixel format).
+        # A vector canvas (PDF, SVG) would embed a small image that viewers smooth when they
+        # scale it up: nearest-neighbour images are drawn there as their pixels' rectangles
+        self._vector = canvas.imageInfo().colorType() == skia.ColorType.kUnknown_ColorType
         if tone_text is None:
-            tone_text = canvas.imageInfo().colorType() != skia.ColorType.kUnknown_ColorType
+            tone_text = not self._vector
         self._text_paints = TextPaints() if tone_text else None
         self.fonts = fonts or default_fontbook()
         self._base = canvas.getTotalMatrix()
@@ -142,6 +148,7 @@ class Canvas2D(DrawingState):
         self._dash_paint.setStyle(skia.Paint.kStroke_Style)
         self._clear_paint = skia.Paint(AntiAlias=True)
         self._clear_paint.setBlendMode(skia.BlendMode.kClear)
+        self._image_paint = skia.Paint(AntiAlias=False)
         self._dash_key = None  # (segments, offset) the dash paint's effect was made for
         # What each paint holds now (skia setters cost a call each; skip unchanged ones):
         # fill: [rgba tuple, alpha]; strokes: [rgba tuple, alpha, width, cap, join, miter].
@@ -437,6 +444,50 @@ class Canvas2D(DrawingState):
             return
         self._canvas.drawRect(skia.Rect.MakeLTRB(min(x, x + w), min(y, y + h),
                                                  max(x, x + w), max(y, y + h)), self._clear_paint)
+
+    # -- images ----------------------------------------------------------------------------
+    def drawImage(self, image, dx: float, dy: float, dw: float | None = None, dh: float | None = None) -> None:
+        """A Bitmap at (dx, dy), scaled to dw x dh; nearest-neighbour when imageSmoothingEnabled is
+        false (the spec's "nearest"), else bilinear. Not anti-aliased (Chromium draws an
+        axis-aligned image without), faded by globalAlpha."""
+        if dw is None:
+            dw, dh = image.width, image.height
+        if not _finite(dx, dy, dw, dh) or not self._invertible or dw == 0 or dh == 0 or not image.width:
+            return
+        picture = image.skia_image
+        if picture is None:
+            pixels = np.frombuffer(image.rgba, dtype=np.uint8).reshape(image.height, image.width, 4)
+            picture = skia.Image.fromarray(pixels, colorType=skia.ColorType.kRGBA_8888_ColorType,
+                                           alphaType=skia.AlphaType.kUnpremul_AlphaType)
+            image.skia_image = picture
+        if self._vector and not self._imageSmoothingEnabled:
+            self._pixel_rects(image, dx, dy, dw, dh)
+            return
+        paint = self._image_paint
+        paint.setAlphaf(self._globalAlpha)
+        sampling = _LINEAR if self._imageSmoothingEnabled else _NEAREST
+        self._canvas.drawImageRect(picture, skia.Rect.MakeWH(image.width, image.height),
+                                   skia.Rect.MakeLTRB(min(dx, dx + dw), min(dy, dy + dh), max(dx, dx + dw),
+                                                      max(dy, dy + dh)), sampling, paint)
+
+    def _pixel_rects(self, image, dx: float, dy: float, dw: float, dh: float) -> None:
+        """A nearest-neighbour image as rectangles, a run of equal pixels in a row as one."""
+        sx, sy = dw / image.width, dh / image.height
+        paint = skia.Paint(AntiAlias=False)
+        rgba = image.rgba
+        for r in range(image.height):
+            c = 0
+            while c < image.width:
+                at = 4 * (r * image.width + c)
+                pixel = rgba[at:at + 4]
+                end = c + 1
+                while end < image.width and rgba[at + 4 * (end - c):at + 4 * (end - c) + 4] == pixel:
+                    end += 1
+                if pixel[3]:
+                    paint.setColor4f(_Color4f(pixel[0] / 255, pixel[1] / 255, pixel[2] / 255,
+                                              pixel[3] / 255 * self._globalAlpha))
+                    self._canvas.drawRect(skia.Rect.MakeXYWH(dx + c * sx, dy + r * sy, (end - c) * sx, sy), paint)
+                c = end
 
     # -- line dash -------------------------------------------------------------------------
     def setLineDash(self, segments) -> None:

@@ -13,7 +13,7 @@ from .colors import parse_color, serialize_color
 from .css_font import parse_font
 
 PROPERTIES = ("fillStyle", "strokeStyle", "lineWidth", "lineCap", "lineJoin", "miterLimit",
-              "globalAlpha", "font", "textAlign", "textBaseline", "lineDashOffset")
+              "globalAlpha", "font", "textAlign", "textBaseline", "lineDashOffset", "imageSmoothingEnabled")
 ENUMS = {
     "lineCap": ("butt", "round", "square"),
     "lineJoin": ("miter", "round", "bevel"),
@@ -67,7 +67,7 @@ class DrawingState:
 
     _SAVED = ("_fill", "_fillStyle", "_stroke", "_strokeStyle", "_lineWidth", "_lineCap",
               "_lineJoin", "_miterLimit", "_globalAlpha", "_font", "_font_spec", "_textAlign",
-              "_textBaseline", "_dash", "_lineDashOffset")
+              "_textBaseline", "_dash", "_lineDashOffset", "_imageSmoothingEnabled")
     _get_saved = attrgetter(*_SAVED)
 
     def _init_state(self) -> None:
@@ -87,6 +87,7 @@ class DrawingState:
         s(self, "_textBaseline", "alphabetic")
         s(self, "_dash", ())
         s(self, "_lineDashOffset", 0.0)
+        s(self, "_imageSmoothingEnabled", True)
         s(self, "_stack", [])
 
     def _changed(self, name: str) -> None:
@@ -172,6 +173,15 @@ class DrawingState:
         if v is not None:
             object.__setattr__(self, "_lineDashOffset", v)
         self._changed("lineDashOffset")
+
+    @property
+    def imageSmoothingEnabled(self) -> bool:
+        return self._imageSmoothingEnabled
+
+    @imageSmoothingEnabled.setter
+    def imageSmoothingEnabled(self, value) -> None:
+        object.__setattr__(self, "_imageSmoothingEnabled", bool(value))  # the spec converts to a boolean
+        self._changed("imageSmoothingEnabled")
 
     # -- font and enums --------------------------------------------------------------------
     @property

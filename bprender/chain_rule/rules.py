@@ -45,7 +45,7 @@ class Ctx:
             producer = self.symbols.producer_of_edge[inp["edge"]]
             return self.symbols.of(producer), Tensor(self.folds.raw_value(inp["edge"]))
         t = Tensor(inp.get("value"))
-        name = inp.get("const")
+        name = self.symbols.const(inp["const"]) if inp.get("const") else None
         if not name:
             s = t.scalar()
             name = num(s) if s is not None else "c"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from ..fmt import MINUS, num, shape_text, summary_scalar, summary_text
+from ..fmt import MINUS, num, shape_text, size_text, summary_scalar, summary_text
 from . import elementwise, nn
 from .rules import Ctx
 from .scalar import ELEMENTWISE, local_derivative
@@ -91,7 +91,7 @@ def leaf_line(name: str, grad: dict | None) -> str:
     t = Tensor(grad)
     e = t.biggest()
     if t.numel > 1 and e is not None:
-        size = f"{shape_text(t.shape)}, norm {t.norm_text()}"
+        size = f"{size_text(t.shape)}, ‖·‖ = {t.norm_text()}"   # "4 values": a bare 4 reads as a value
         return alternatives([f"{name}.grad = ∂L/∂{name} ({size}), e.g. {name}.grad{idx(e)} = {num(t.at(e))}{tail}",
                           f"{name}.grad = ∂L/∂{name} ({size}), e.g. {idx(e)} = {num(t.at(e))}{tail}",
                           f"{name}.grad = ∂L/∂{name}, e.g. {idx(e)} = {num(t.at(e))}{tail}",
@@ -99,17 +99,27 @@ def leaf_line(name: str, grad: dict | None) -> str:
     return f"{name}.grad = {summary_text(grad)}{tail}"
 
 
-def fanin_line(symbols: Symbols, node_id: str, parts: list[dict | None], total: dict | None) -> str:
-    """The engine's silent sum where one value feeds several ops."""
-    tail = f"   (used {len(parts)} times: gradients add)"
+def fanin_line(symbols: Symbols, node_id: str, parts: list[dict | None], total: dict | None):
+    """The engine's silent sum where one value feeds several ops. For tensors it is the tensors
+    that add, element by element: the edges' norms (‖0.572‖, ‖0.812‖) do not add up to the sum's
+    (‖1.01‖), so a line of norms says so instead of writing them as a sum."""
+    n = len(parts)
     target = d(symbols.of(node_id))
     tensors = [Tensor(p) for p in parts]
     whole = Tensor(total)
     e = whole.biggest()
-    if whole.numel > 1 and e is not None and all(t.values is not None and t.shape == whole.shape for t in tensors):
-        terms = [num(t.at(e)) for t in tensors]
-        return alternatives([f"{target}{idx(e)} = {terms_sum(terms, 4)} = {num(whole.at(e))}, summed element by "
-                          f"element (norm {whole.norm_text()}){tail}",
-                          f"{target}{idx(e)} = {terms_sum(terms, 4)} = {num(whole.at(e))}{tail}"])
+    if whole.numel > 1:
+        norms = ", ".join(t.norm_text() for t in tensors[:4]) + (", …" if n > 4 else "")
+        norm_note = f"(the edges' norms {norms} do not add: the sum's norm is {whole.norm_text()})"
+        tail = f"   (used {n} times: the {n} gradient tensors add, element by element)"
+        if e is not None and all(t.values is not None and t.shape == whole.shape for t in tensors):
+            terms = [num(t.at(e)) for t in tensors]
+            example = f"{target}{idx(e)} = {terms_sum(terms, 4)} = {num(whole.at(e))}"
+            short = f"{example}   (used {n} times: the tensors add, element by element)"
+            return alternatives([f"{example}{tail}; {norm_note}", f"{short}\n{norm_note}", f"{example}{tail}", short])
+        return alternatives([f"{target} = the sum of the {n} gradient tensors arriving, element by element "
+                             f"({norm_note})",
+                             f"{target} = the sum of the {n} gradient tensors arriving ({norm_note})"])
+    tail = f"   (used {n} times: gradients add)"
     terms = " + ".join(summary_text(p) for p in parts).replace("+ " + MINUS, MINUS + " ")
     return f"{target} = {terms} = {summary_text(total)}{tail}"

@@ -42,8 +42,9 @@ def op_kind(node) -> str:
 
 
 def is_named(node) -> bool:
-    """An op node whose value a steps model named: its symbol is that name, not a formula."""
-    return node.kind in ("op", "loss") and bool((node.trace or {}).get("name"))
+    """An op node whose value has a name (a steps model's y_pred, the lecture's z¹): its symbol
+    is that name, not a formula."""
+    return node.kind in ("op", "loss") and bool(node.symbol or (node.trace or {}).get("name"))
 
 
 class Symbols:
@@ -53,22 +54,32 @@ class Symbols:
     ops folded away); `trace` (optional) gives the tensor rules the raw trace: values of folded
     nodes and the edges through them."""
 
-    def __init__(self, graph: ViewGraph, producer_of_edge: dict[str, str], trace: dict | None = None):
+    def __init__(self, graph: ViewGraph, producer_of_edge: dict[str, str], trace: dict | None = None,
+                 consts: dict[str, str] | None = None):
         self.graph = graph
         self.producer_of_edge = producer_of_edge
         self.trace = trace
+        self.consts = consts or {}   # a constant's trace name -> its shown name (input -> x)
         self.names: dict[str, tuple[str, int]] = {}
         seen: dict[str, int] = {}
         for node in graph.nodes:  # numbered fallbacks, stable in node order
-            seen[node.label] = seen.get(node.label, 0) + 1
+            base = node.word or node.label
+            seen[base] = seen.get(base, 0) + 1
         self.numbered: dict[str, str] = {}
         index: dict[str, int] = {}
         for node in graph.nodes:
-            if seen[node.label] > 1 and node.kind in ("op", "loss"):
-                index[node.label] = index.get(node.label, 0) + 1
-                self.numbered[node.id] = f"{node.label}{str(index[node.label]).translate(SUB)}"
+            base = node.word or node.label
+            if node.symbol and node.kind in ("op", "loss"):
+                self.numbered[node.id] = node.symbol
+            elif seen[base] > 1 and node.kind in ("op", "loss"):
+                index[base] = index.get(base, 0) + 1
+                self.numbered[node.id] = f"{base}{str(index[base]).translate(SUB)}"
             else:
-                self.numbered[node.id] = node.label
+                self.numbered[node.id] = base
+
+    def const(self, name: str) -> str:
+        """A named constant as the picture labels it."""
+        return self.consts.get(name, name)
 
     def operand_terms(self, node_id: str) -> list[tuple[str, int]]:
         """(symbol, precedence) of each operand of a node's forward op, constants included."""
@@ -78,7 +89,7 @@ class Symbols:
             if "edge" in inp:
                 out.append(self.term(self.producer_of_edge[inp["edge"]]))
             elif inp.get("const"):
-                out.append((inp["const"], ATOM))
+                out.append((self.const(inp["const"]), ATOM))
             else:
                 value = summary_scalar(inp.get("value"))
                 text = num(value) if value is not None else "c"

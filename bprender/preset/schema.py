@@ -14,6 +14,7 @@ This is data only; bprender.preset.validate checks values against it. Kinds:
   steps       named formulas, one `name = formula` per line (text)
   tensors     a mapping of identifier -> number or rectangular nested list of numbers
   names       a list of strings (one string alone: a list of one)
+  renames     a mapping of name -> the name to show (both strings)
 """
 from __future__ import annotations
 
@@ -85,6 +86,13 @@ SCHEMA: dict[str, Key] = {
                  nullable=True),
     "expand": Key("names", [], "Modules view: modules, classes or repeated blocks to open (a"
                   " module path such as encoder.layers, or a class such as TransformerEncoderLayer)."),
+    "sample": Key("int", None, "Neurons view: which sample of a batch the neurons show (1: the first;"
+                  " a trace keeps every sample of a small tensor, the first 4 of a big one). Default: 1.", min=1, max=1 << 20, nullable=True),
+    "notation": Key("enum", "lecture", "How things are named: lecture (W¹, b¹, z¹, a¹ counted by layer;"
+                    " σ, ReLU, + residual) or torch (PyTorch's own: 0.weight, Addmm). --names on the"
+                    " command line.", choices=("lecture", "torch")),
+    "names": Key("renames", {}, "Rename anything shown: {name: shown name}, the name PyTorch's"
+                 " (0.weight, fc, Addmm) or the lecture's (W1 or W¹, layer 1, z1)."),
     "collapse_views": Key("bool", True, "In the ops view, fold view-only ops (View, T, Expand,"
                           " Transpose, ...) into the edges they sit on."),
     "render": Key("section", None, "Video output.", children={

@@ -48,7 +48,7 @@ def validate_override(dotted: str, value: object, *, base_dir: Path) -> object:
     A string given for a number option is parsed ("24" -> 24).
     """
     key = lookup(dotted)
-    if key is None or key.kind in ("section", "tensors"):
+    if key is None or key.kind in ("section", "tensors", "renames"):
         raise PresetError("unknown option", key=dotted,
                           hint=did_you_mean(dotted, all_keys()) or None)
     if isinstance(value, str) and key.kind in ("int", "number"):
@@ -102,6 +102,7 @@ def _expected(key: Key) -> str:
         "steps": "text with one step per line, e.g. steps: |  then y_pred = w * x + b",
         "tensors": "a mapping of names to numbers or nested lists of numbers",
         "names": "a list of names, e.g. [layers, encoder.layers.0]",
+        "renames": "a mapping of names to the names to show, e.g. {W1: W_in, 0.bias: b_in}",
         "section": "a mapping of keys (" + ", ".join(key.children) + ")",
     }[key.kind]
 
@@ -402,6 +403,28 @@ def _check_names(key: Key, value, dotted, base_dir):
     return list(value)
 
 
+MAX_SHOWN_NAME = 60  # characters of a name to show (a box line is cut at the view's width anyway)
+
+
+def _check_renames(key: Key, value, dotted, base_dir):
+    """name -> the name to show; whether the model has that name is checked once it is traced
+    (bprender/notation.py). YAML reads a key like 0 or 1.5 as a number: it is the name "0"."""
+    if not isinstance(value, Mapping):
+        raise _type_error(key, value, dotted)
+    out = {}
+    for name, shown in value.items():
+        if isinstance(name, bool) or not isinstance(name, (str, int, float)) or not str(name).strip():
+            raise PresetError(f"expected a name, got {show(name)}", key=dotted)
+        where = f"{dotted}.{name}"
+        if isinstance(shown, bool) or not isinstance(shown, (str, int, float)) or not str(shown).strip():
+            raise PresetError(f"expected the name to show as text, got {show(shown)}", key=where)
+        if len(str(shown)) > MAX_SHOWN_NAME:
+            raise PresetError(f"a shown name may be at most {MAX_SHOWN_NAME} characters, got {len(str(shown))}",
+                              key=where)
+        out[str(name)] = str(shown)
+    return out
+
+
 def _check_bool(key: Key, value, dotted, base_dir):
     if not isinstance(value, bool):
         raise _type_error(key, value, dotted)
@@ -412,7 +435,7 @@ _CHECKERS: dict[str, Callable[[Key, Any, str, Path], Any]] = {
     "section": _check_section, "text": _check_text, "int": _check_int, "bool": _check_bool,
     "number": _check_number, "enum": _check_enum, "size": _check_size, "font": _check_font,
     "pyref": _check_pyref, "expression": _check_expression, "steps": _check_steps,
-    "tensors": _check_tensors, "names": _check_names,
+    "tensors": _check_tensors, "names": _check_names, "renames": _check_renames,
 }
 
 

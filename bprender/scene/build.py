@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 
 from ..fmt import summary_sign_value
+from ..notation import notation_for
+from ..jsonio import to_float
 from ..layout import DoesNotFit, layered_layout
 from ..timeline import Timing, make_timing
 from ..tracks import count_track
@@ -17,54 +19,69 @@ from ..views import make_view
 from ..views.graph import ViewGraph
 from .captions import build_captions
 from .chart import build_chart
-from .edges import place_labels, scene_edge
+from .edges import edge_label_text, place_labels, scene_edge
 from .header import build_header, header_lines
+from .glyphs import has_glyphs
 from .nodes import downstream, group_of, groups, node_boxes, scene_node
 from .regions import regions_for
 from .style import Sizes, gradient_style, magnitude_text, sizes_for
 from .camera import build_camera
 from .text import TextFitter
 from .themes import palettes
-from .training import DIM_TIME, STALE, build_loss_curve, step_texts, train_count
+from .predictions import build_predictions, prediction_table
+from .training import DIM_TIME, STALE, build_loss_curve, edge_step_texts, step_texts, step_traces, train_count
 
 SCENE_SCHEMA = "bprender.scene/2"
+ROOMY_GLYPHS = 130  # px at 1280x720: the column gap of a graph with heatmap glyphs
 DIM = 0.15  # opacity of what a highlighted node's gradient paths do not pass through
 
 
 def build_scene(trace: dict, settings: dict, fonts) -> dict:
     """settings: {"size": [w, h], "fps", "theme", "pacing": {...}, "fonts": scene font list,
-    "view", "collapse_views", optional "text_scale", "chart_axis" and "floor_height" (the
+    "view", "collapse_views", optional "names" ("lecture" | "torch") and "renames" (a preset's
+    `names:` map), optional "text_scale", "chart_axis" and "floor_height" (the
     height the type floor is relative to: the whole frame's, for a panel of it)}.
     fonts: a FontBook over those fonts, for sizing boxes and fitting text."""
     width, height = settings["size"]
     fitter = TextFitter(fonts)
     sizes = sizes_for(width, height, settings.get("text_scale", 1.0), settings.get("floor_height"))
-    graph = make_view(trace, settings.get("view", "ops"), collapse=settings.get("collapse_views", True),
-                      depth=settings.get("depth"), expand=settings.get("expand") or ())
+    names = notation_for(trace, settings)
+
+    def view_of(t: dict):
+        return make_view(t, settings.get("view", "ops"), collapse=settings.get("collapse_views", True),
+                         depth=settings.get("depth"), expand=settings.get("expand") or (), names=names,
+                         sample=settings.get("sample"))
+
+    graph = view_of(trace)
     n_train = train_count(trace)
     timing = make_timing(graph, settings["pacing"], n_train)
     grads = gradient_style([summary_sign_value(e.grad) for e in graph.edges if e.carries_grad]
                            + [summary_sign_value(n.grad) for n in graph.nodes if n.grad])
     header = build_header(trace, width, sizes, fitter, timing.phases, extra=_legend_extras(graph, grads))
-    regions = regions_for(width, height, sizes, training=bool(n_train), header_lines=header_lines(header))
-    per_step = step_texts(trace, graph)
+    traces = step_traces(trace)            # every training step's numbers, for a small graph
+    graphs = [view_of(t) for t in traces] if traces else None
+    table = prediction_table(trace, traces) if traces else None
+    regions = regions_for(width, height, sizes, training=bool(n_train), header_lines=header_lines(header),
+                          prediction_rows=len(table["targets"]) if table else 0)
+    per_step = step_texts(trace, graph, graphs)
     layout = fit_layout(graph, regions.graph, sizes, fonts, per_step)
 
     nodes = [scene_node(n, layout.boxes[n.id], graph, timing, sizes, fonts, per_step.get(n.id)) for n in graph.nodes]
     edges, particles = [], []
+    edge_texts = edge_step_texts(graphs, edge_label_text)
     for index, e in enumerate(graph.edges):
         edge, edge_particles = scene_edge(index, e, layout.routes[e.id], timing, grads, sizes, fonts,
-                                          graph.edge_labels)
+                                          graph.edge_labels, edge_texts.get(e.id))
         edges.append(edge)
         particles.extend(edge_particles)
     particles.sort(key=lambda p: (p["track"][0][0], p["edge"]))
     place_labels(edges, nodes)
-    if n_train:
+    if n_train and graphs is None:
         _dim_stale(nodes, edges, timing)
     reach = downstream(graph)
     for node, view_node in zip(nodes, graph.nodes):
         node["reach"] = reach[view_node.id]
-        node["group"] = group_of(view_node)
+        node["group"] = group_of(view_node, names)
 
     scene = {
         "schema": SCENE_SCHEMA,
@@ -82,10 +99,10 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
         "nodes": nodes,
         "edges": edges,
         "particles": particles,
-        "captions": build_captions(trace, graph, timing, sizes, fitter, regions),
+        "captions": build_captions(trace, graph, timing, sizes, fitter, regions, names),
         "view": graph.kind,
         "groups": groups(nodes),
-        "chart": build_chart(trace, timing.fired, sizes, fonts, width, axis=settings.get("chart_axis")),
+        "chart": build_chart(trace, timing.fired, sizes, fonts, width, axis=settings.get("chart_axis"), names=names),
         "dim": DIM,
     }
     camera = build_camera(graph, nodes, timing, regions.graph, sizes.floor) if nodes else None
@@ -94,7 +111,10 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
     if n_train:
         # per-step strings are picked by this track: the number of later steps begun
         scene["train"] = {"steps": n_train, "track": count_track(timing.train_starts[1:])}
-        scene["loss_curve"] = build_loss_curve(trace, timing, regions.curve, sizes, fonts)
+        scene["loss_curve"] = build_loss_curve(trace, timing, regions.curve, sizes, fonts, compact=table is not None)
+        if table is not None:
+            loss_phase = next(p for p in timing.phases if p["name"] == "loss")
+            scene["predictions"] = build_predictions(table, regions.predictions, sizes, loss_phase["t0"])
     return scene
 
 
@@ -107,7 +127,9 @@ def _legend_extras(graph: ViewGraph, grads) -> list[tuple[str, str]]:
         extras.append((text, "magnitude"))
     values = [summary_sign_value(e.grad) for e in graph.edges if e.carries_grad] + \
         [summary_sign_value(n.grad) for n in graph.nodes if n.grad]
-    if any(not math.isfinite(v) for v in values):
+    cells = [to_float(v) for n in graph.nodes for summary in (n.value, n.grad)
+             for v in ((summary or {}).get("heat") or {}).get("values", ())]  # what the heatmaps draw
+    if any(not math.isfinite(v) for v in values + cells):
         extras.append(("NaN / ∞", "nonfinite"))
     if any(n.kind == "frozen" for n in graph.nodes):  # grey boxes: frozen, buffers, detached
         extras.append(("no gradient", "node_stroke"))
@@ -137,11 +159,15 @@ def fit_layout(graph: ViewGraph, area, sizes: Sizes, fonts, per_step: dict | Non
     which the camera then shows part by part."""
     ids = [n.id for n in graph.nodes]
     edges = [(e.id, e.src, e.dst) for e in graph.edges]
-    boxes, node_h = node_boxes(graph, sizes, fonts, per_step or {})
-    sized = {k: (v, node_h) for k, v in boxes.items()}
+    widths, heights = node_boxes(graph, sizes, fonts, per_step or {})
+    sized = {k: (w, heights[k]) for k, w in widths.items()}
     max_gaps = (sizes.px(170), sizes.px(70))
     round_nodes = graph.shape == "circle"
-    for gaps in ((sizes.px(36), sizes.px(18)), (sizes.px(16), sizes.px(8))):  # roomy, then tight
+    # boxes with heatmaps are wide, and the edges between them carry the gradient labels: a
+    # column gap a label fits in keeps it off the glyphs
+    drawn = [n for n in graph.nodes if has_glyphs(n, graph.shape) and not (per_step or {}).get(n.id)]
+    roomy = sizes.px(ROOMY_GLYPHS if drawn else 36)   # (a node with per-step numbers draws no glyph)
+    for gaps in ((roomy, sizes.px(18)), (sizes.px(36), sizes.px(18)), (sizes.px(16), sizes.px(8))):  # roomy, then tight
         try:
             return layered_layout(ids, sized, edges, area, gaps=gaps, max_gaps=max_gaps, round_nodes=round_nodes)
         except DoesNotFit:
@@ -149,7 +175,7 @@ def fit_layout(graph: ViewGraph, area, sizes: Sizes, fonts, per_step: dict | Non
     world = area
     for _ in range(16):
         try:
-            return layered_layout(ids, sized, edges, world, gaps=(sizes.px(36), sizes.px(18)), max_gaps=max_gaps,
+            return layered_layout(ids, sized, edges, world, gaps=(roomy, sizes.px(18)), max_gaps=max_gaps,
                                   round_nodes=round_nodes)
         except DoesNotFit as err:  # keep the view's shape, grow by what it lacks
             grow = 1.02 / max(err.ratio, 1e-3)

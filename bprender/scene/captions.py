@@ -3,7 +3,7 @@ every backward step (the chain rule with real numbers) to the final gradients. E
 is fitted to the band here, with the real font, and shown by its own track."""
 from __future__ import annotations
 
-from ..fmt import summary_text
+from ..fmt import grad_text, summary_text
 from ..timeline import Timing
 from ..tracks import shown_between
 from ..views.graph import ViewGraph
@@ -15,7 +15,8 @@ FADE = 0.2  # seconds for a caption to fade in
 MAX_LEAVES = 8  # parameters named in the closing caption (it turns pages over the hold)
 
 
-def build_captions(trace, graph: ViewGraph, timing: Timing, sizes: Sizes, fitter, regions: Regions) -> dict:
+def build_captions(trace, graph: ViewGraph, timing: Timing, sizes: Sizes, fitter, regions: Regions,
+                   names=None) -> dict:
     font = sizes.font(CAPTION_BASE_PX, primary=True)
     items = []
 
@@ -48,13 +49,13 @@ def build_captions(trace, graph: ViewGraph, timing: Timing, sizes: Sizes, fitter
         add(t, end, step.lines)
     leaves = trace.get("leaves", [])
     shown = leaves[:MAX_LEAVES if regions.caption_text_w >= 800 else 3]  # a narrow panel names fewer
-    summary = ", ".join(f"∂L/∂{leaf['name']} = {summary_text(leaf['grad'])}" for leaf in shown)
+    summary = ", ".join(grad_text(names.param(leaf["name"]) if names else leaf["name"], leaf["grad"]) for leaf in shown)
     if len(leaves) > len(shown):
         summary += f" and {len(leaves) - len(shown)} more parameters (their norms are in the chart)"
     final = ["Gradients ready: " + summary if leaves else "Done."]
     warning = non_finite_loss_line(trace)
     if timing.train_starts:  # training: the update, every later step, then the summary
-        for t0, t1, lines in training_captions(trace, timing):
+        for t0, t1, lines in training_captions(trace, timing, names):
             add(t0, t1, lines)
         final = end_lines(trace)
         warning = None  # end_lines says it for every step

@@ -9,7 +9,7 @@ from ..fmt import num
 from ..layers import layer_norms
 from .style import Sizes
 from ..tracks import ramp
-from ..views.flags import layer_flags
+from ..views.flags import layer_flags, layer_title
 
 MAX_ROWS = 16
 
@@ -23,11 +23,14 @@ def log_axis(norms: list[float]) -> tuple[int, int]:
 
 
 def build_chart(trace: dict, fired_at: dict[str, float], sizes: Sizes, fonts, width: float,
-                axis: tuple[int, int] | None = None, rows: list | None = None) -> dict:
+                axis: tuple[int, int] | None = None, rows: list | None = None, names=None) -> dict:
     """The chart for one trace; `axis` (decades) shared with other charts puts several traces on
-    one scale; `rows` ((label, norm, leaf node ids)) replaces the trace's own layers."""
-    flagged = {f.layer for f in layer_flags(trace)} if rows is None else set()
-    rows = (rows if rows is not None else layer_norms(trace))[:MAX_ROWS]
+    one scale; `rows` ((label, norm, leaf node ids)) replaces the trace's own layers; `names` (a
+    Notation) names the trace's layers ("layer 1" for module 0)."""
+    flagged = {layer_title(f.layer, names) for f in layer_flags(trace)} if rows is None else set()
+    if rows is None:
+        rows = [(layer_title(name, names), norm, ids) for name, norm, ids in layer_norms(trace)]
+    rows = rows[:MAX_ROWS]
     font = sizes.font(12)
     px = sizes.text_px(12)
     row_h = round(px * 1.7, 2)

@@ -13,7 +13,8 @@ FADE = 0.2  # seconds for a label to fade in
 
 
 def scene_edge(index: int, e, route, timing: Timing, grads: GradientStyle, sizes: Sizes, fonts,
-               labels: bool) -> tuple[dict, list[dict]]:
+               labels: bool, step_labels: list[str] | None = None) -> tuple[dict, list[dict]]:
+    """step_labels (training): the gradient label at every step, picked by the scene's step."""
     poly = sample_route(route)
     end_x, end_y = route[-1][6], route[-1][7]
     arrow = sizes.px(7)
@@ -47,9 +48,12 @@ def scene_edge(index: int, e, route, timing: Timing, grads: GradientStyle, sizes
             text = edge_label_text(e.grad)
             font = sizes.font(13, True)
             px = sizes.text_px(13)
+            widest = max(fonts.measure(t, font) for t in [text] + (step_labels or []))
             edge["label"] = {"text": text, "font": font, "px": px, "color": color, "fill": "background",
-                             "stroke": color, "w": round(fonts.measure(text, font) + px, 2),
+                             "stroke": color, "w": round(widest + px, 2),
                              "h": round(px * 1.6, 2), "radius": round(px * 0.8, 2), "baseline": round(px * 0.35, 2)}
+            if step_labels:
+                edge["label"]["texts"] = step_labels
             edge["tracks"]["label"] = ramp(t1, t1 + FADE)
         if value != 0:
             particles.append({"edge": index, "track": ramp(t0, t1), "reverse": True, "color": color,

@@ -7,6 +7,7 @@ from ..fmt import num, shape_text, summary_scalar, summary_sign_value, summary_t
 from ..timeline import Timing
 from ..tracks import pulse, ramp
 from ..views.graph import ViewGraph
+from .glyphs import block_size, glyph_panels, place_glyphs
 from .style import Sizes, grad_role
 from .text import TextFitter
 
@@ -50,23 +51,28 @@ def fitted_lines(n, per_step: dict | None, sizes: Sizes, fonts) -> list[tuple[st
     return out
 
 
-def node_boxes(graph: ViewGraph, sizes: Sizes, fonts, per_step: dict) -> tuple[dict[str, float], float]:
-    """One box height for the scene (same rows everywhere reads calmly) and a width per node."""
+def node_boxes(graph: ViewGraph, sizes: Sizes, fonts, per_step: dict) -> tuple[dict[str, float], dict[str, float]]:
+    """A width and a height per node: the text's rows are one height for the scene (same rows
+    everywhere reads calmly); a tensor node grows to fit its heatmap glyphs below them."""
     pad = sizes.px(12)
-    widths = {}
+    widths, glyphs = {}, {}
     rows = 0.0
     for n in graph.nodes:
         lines = fitted_lines(n, per_step.get(n.id), sizes, fonts)
         widest = max(fonts.measure(text, _font(sizes, role))
                      for line_text, role, _, texts in lines for text in [line_text] + (texts or []))
-        widths[n.id] = round(max(widest + 2 * pad, sizes.px(84)), 2)
+        glyphs[n.id] = block_size(glyph_panels(n, graph.shape, sizes, fonts, per_step.get(n.id)), sizes)
+        widths[n.id] = round(max(widest + 2 * pad, glyphs[n.id][0] + 2 * pad, sizes.px(84)), 2)
         rows = max(rows, sum(_px(sizes, role) * 1.3 for _, role, _, _ in lines))
     height = round(rows + 2 * pad - sizes.px(4), 2)
     if graph.shape == "circle":  # round neurons, all one size, each text block inside its circle
         text_w = max(widths.values(), default=0.0) - 2 * pad
         side = round(max((text_w * text_w + rows * rows) ** 0.5 + pad, height), 2)
-        return {k: side for k in widths}, side
-    return widths, height
+        return {k: side for k in widths}, {k: side for k in widths}
+    return widths, {k: round(height + (h + sizes.px(GLYPH_GAP) if h else 0.0), 2) for k, (_, h) in glyphs.items()}
+
+
+GLYPH_GAP = 6  # px at 1280x720 between a node's text and its glyphs
 
 
 def tooltip_lines(n) -> list[str]:
@@ -76,6 +82,8 @@ def tooltip_lines(n) -> list[str]:
         lines = [f"constant {n.label} (no gradient)"]
     elif n.kind == "leaf":
         lines = [f"leaf {n.label} (requires grad)"]
+    elif n.op.startswith(f"{n.label} = "):   # a named value: what it stands for (z¹ = W¹x + b¹)
+        lines = [n.op + ("  · the loss" if n.kind == "loss" else "")]
     else:
         lines = [f"{n.label}" + (f" ({n.op})" if n.op and n.op != n.label else "")
                  + ("  · the loss" if n.kind == "loss" else "")]
@@ -124,7 +132,10 @@ def scene_node(n, box, graph: ViewGraph, timing: Timing, sizes: Sizes, fonts, pe
 
     line_specs = fitted_lines(n, per_step, sizes, fonts)
     total = sum(_px(sizes, role) * 1.3 for _, role, _, _ in line_specs)
-    y = box.y - total / 2
+    panels = glyph_panels(n, graph.shape, sizes, fonts, per_step)
+    block_h = block_size(panels, sizes)[1]
+    content = total + (block_h + sizes.px(GLYPH_GAP) if panels else 0.0)
+    y = box.y - content / 2
     lines = []
     for text, role, track, texts in line_specs:
         px = _px(sizes, role)
@@ -139,7 +150,7 @@ def scene_node(n, box, graph: ViewGraph, timing: Timing, sizes: Sizes, fonts, pe
         if texts is not None:
             line["texts"] = texts
         lines.append(line)
-    return {
+    node = {
         "id": n.id, "kind": n.kind, "x": box.x, "y": box.y, "w": box.w, "h": box.h,
         "radius": box.w / 2 if graph.shape == "circle" else sizes.px(10), "fill": fill,
         "stroke": "loss" if n.kind == "loss" else "node_stroke",
@@ -151,6 +162,10 @@ def scene_node(n, box, graph: ViewGraph, timing: Timing, sizes: Sizes, fonts, pe
         "info": {"label": n.label, "value": summary_text(n.value), "grad": summary_text(n.grad),
                  "module": n.module, "lines": tooltip_lines(n)},
     }
+    if panels:  # below the text: the value's heatmap, then the gradient's
+        node["glyphs"] = place_glyphs(panels, box.x, round(box.y - content / 2 + total + sizes.px(GLYPH_GAP), 2),
+                                      sizes)
+    return node
 
 
 def _training_tracks(n, tracks: dict, timing: Timing) -> None:
@@ -186,14 +201,14 @@ def downstream(graph: ViewGraph) -> dict[str, list[str]]:
     return reach
 
 
-def group_of(node) -> str:
+def group_of(node, names=None) -> str:
     """The legend group a node can be hidden with: the view's choice, else its top-level
-    module, else its kind."""
+    module (as the notation names it), else its kind."""
     if node.group:
         return node.group
     module = node.module
     if module:
-        return module.split(".")[0]
+        return names.group(module) if names is not None else module.split(".")[0]
     return {"const": "inputs", "leaf": "parameters"}.get(node.kind, "ops")
 
 

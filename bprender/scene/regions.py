@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .predictions import predictions_height
 from .style import Sizes
 
 Rect = tuple[float, float, float, float]  # x, y, w, h
@@ -21,24 +22,36 @@ class Regions:
     caption: Rect          # the caption band
     caption_text_w: float  # the width a caption line may take
     curve: Rect | None     # the loss-curve panel (training scenes)
+    predictions: Rect | None  # the predictions panel under it (a training scene that has one)
     graph: Rect            # the area the graph is laid out in
 
 
-def regions_for(width: int, height: int, sizes: Sizes, training: bool = False, header_lines: int = 1) -> Regions:
-    """header_lines: the header's lines of description (a long one wraps onto two)."""
+def regions_for(width: int, height: int, sizes: Sizes, training: bool = False, header_lines: int = 1,
+                prediction_rows: int = 0) -> Regions:
+    """header_lines: the header's lines of description (a long one wraps onto two).
+    prediction_rows: the rows of the predictions panel under the loss curve (0: none)."""
     margin = sizes.px(40)
     header_bottom = sizes.px(22) + sizes.text_px(26) + sizes.text_px(15) * (1.9 + 1.35 * (header_lines - 1))
     band_h = round(sizes.px(18) * 1.6 + CAPTION_LINES * sizes.text_px(CAPTION_BASE_PX, primary=True) * 1.35, 2)
     caption = (margin, round(height - band_h - sizes.px(16), 2), width - 2 * margin, band_h)
     top = header_bottom + sizes.px(14)
     bottom = height - band_h - sizes.px(16) - sizes.px(14)
-    curve = None
+    curve = table = None
     reserve = 0.0
     if training:
         w = round(width * 0.23, 2)
-        h = round(min(bottom - top, w * 0.9), 2)
-        curve = (round(width - margin - w, 2), round(top + (bottom - top - h) / 2, 2), w, h)
+        left = round(width - margin - w, 2)
+        if prediction_rows:   # the table as tall as its rows need (up to 60%), the curve above it
+            gap = sizes.px(12)
+            need = predictions_height(sizes, prediction_rows)
+            table_h = round(min(need, (bottom - top - gap) * 0.6), 2)
+            h = round(min(w * 0.9, bottom - top - gap - table_h), 2)
+            curve = (left, round(top, 2), w, h)
+            table = (left, round(top + h + gap, 2), w, table_h)
+        else:
+            h = round(min(bottom - top, w * 0.9), 2)
+            curve = (left, round(top + (bottom - top - h) / 2, 2), w, h)
         reserve = w + sizes.px(24)
     graph = (margin, top, width - 2 * margin - reserve, bottom - top)
     return Regions(width, height, margin, header_bottom, caption, width - 2 * margin - 2 * sizes.px(18),
-                   curve, graph)
+                   curve, table, graph)

@@ -6,28 +6,37 @@ from __future__ import annotations
 
 # Sign colours follow the usual diverging-map convention: red positive, blue negative. A tensor's
 # gradient has no one sign: it takes the neutral "magnitude" violet, its size shown by width and opacity.
+# Heatmap glyphs blend from heat_mid (zero) to the sign colours (signed tensors) or to heat_seq
+# (non-negative values: post-ReLU, probabilities), NaN/Inf cells in the NaN colour.
 # The colour-blind theme uses Okabe-Ito vermillion/blue, distinguishable under all common
 # colour-vision deficiencies; its NaN/Inf colour is black-ish instead of magenta.
+# The flag colour (vanishing / exploding) is a green apart from every other mark colour: an amber
+# flag looked like the forward-value yellow in the dark theme (CIEDE2000 2.0) and like the
+# positive vermillion in the colour-blind one. Marks drawn on the background, the legend's words
+# among them, keep WCAG's 3:1 for graphics (so the forward yellow is a darker gold on white);
+# tests/test_themes.py checks every pair shown together in every theme.
 THEMES: dict[str, dict[str, str]] = {
     "light": {
         "background": "#ffffff",
         "panel": "#f4f5f7",
         "text": "#1d2330",
-        "muted": "#6b7280",
+        "muted": "#666d7a",
         "node_fill": "#ffffff",
         "node_stroke": "#9aa3b2",
         "leaf_fill": "#eef4ff",
         "const_fill": "#f3f3f3",
         "edge_idle": "#cfd5df",
         "forward": "#4b5563",
-        "forward_glow": "#f5b700",
+        "forward_glow": "#b58100",
         "loss": "#e8590c",
         "positive": "#d62728",
         "negative": "#1f5fbf",
         "zero": "#9ca3af",
-        "nonfinite": "#b000b5",
-        "flag": "#b45309",
+        "nonfinite": "#c2008f",
+        "flag": "#4d7c0f",
         "magnitude": "#6d3fc0",
+        "heat_mid": "#f7f7f7",
+        "heat_seq": "#0b6e4f",
         "caption_fill": "#1d2330",
         "caption_text": "#ffffff",
     },
@@ -48,16 +57,19 @@ THEMES: dict[str, dict[str, str]] = {
         "negative": "#4ea1ff",
         "zero": "#6b7280",
         "nonfinite": "#ff4fd8",
-        "flag": "#fbbf24",
+        "flag": "#84cc16",
         "magnitude": "#b69cff",
+        "heat_mid": "#2a2f3a",
+        "heat_seq": "#5eead4",
         "caption_fill": "#e8eaf0",
         "caption_text": "#14161c",
     },
 }
 # Only the sign, loss, glow and NaN colours change; everything else is the light theme.
-THEMES["colorblind"] = {**THEMES["light"], "forward_glow": "#f0e442", "loss": "#cc79a7",
+THEMES["colorblind"] = {**THEMES["light"], "forward_glow": "#a88f00", "loss": "#cc79a7",
                         "positive": "#d55e00", "negative": "#0072b2", "nonfinite": "#000000",
-                        "magnitude": "#332288"}
+                        "magnitude": "#332288", "flag": "#009e73",
+                        "heat_seq": "#117733"}
 
 
 ROLES = tuple(THEMES["light"])  # every palette defines every role

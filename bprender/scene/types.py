@@ -8,7 +8,7 @@ Track is keyframes [t, value] eased by smoothstep, holding outside its keys, two
 time being a jump (tracks.py). Every string is final: formatted and fitted to its room.
 """
 
-from typing import Literal, Tuple, TypedDict
+from typing import Literal, Optional, Tuple, TypedDict
 
 try:
     from typing import NotRequired
@@ -19,7 +19,7 @@ Keyframe = Tuple[float, float]   # [t, value]
 Track = list[Keyframe]
 Role = Literal["background", "panel", "text", "muted", "node_fill", "node_stroke", "leaf_fill", "const_fill",
                "edge_idle", "forward", "forward_glow", "loss", "positive", "negative", "zero", "nonfinite",
-               "flag", "magnitude", "caption_fill", "caption_text"]
+               "flag", "magnitude", "heat_mid", "heat_seq", "caption_fill", "caption_text"]
 Palette = dict[str, str]         # role -> CSS colour ("#rrggbb"); every palette defines every Role
 
 
@@ -103,6 +103,40 @@ class NodeTracks(TypedDict):
     update: NotRequired[Track]   # training: old -> new line
 
 
+class GlyphImage(TypedDict):
+    x: float                     # where it is drawn (top left) and how big
+    y: float
+    w: float
+    h: float
+    cols: int                    # its pixels: one per cell, drawn nearest-neighbour
+    rows: int
+    map: Literal["signed", "positive"]  # heat_mid -> sign colours, or heat_mid -> heat_seq
+    cells: list[int]             # row-major levels: -100..100 (0..100 positive), 101 NaN/±Inf, 102 transparent
+    tips: NotRequired[list[str]]  # the heatmap's: the player's tooltip line per pixel ("" none); [] too many cells
+
+
+class GlyphText(TypedDict):
+    text: str                    # the range, and "pooled 4×4", "+ n more" where so
+    x: float                     # centred on x
+    y: float                     # the alphabetic baseline
+    font: str
+    px: float                    # as a NodeLine's: hidden under the type floor or unless wholly in view
+    w: float
+    color: Role
+
+
+class Glyph(TypedDict):
+    track: Literal["lit", "grad"]  # the node track that is its opacity: the value, or the gradient
+    px: float                    # its cells' legibility size (4 cells): hidden, as a text of px, under the type floor
+    cell: float                  # a cell's side
+    box: list[float]             # x, y, w, h around its images: hidden unless wholly in view
+    images: list[GlyphImage]     # the heatmap (channels side by side), then its scale bar
+    frames: list[list[float]]    # x, y, w, h of each channel's image: a hairline around it
+    frame_color: Role
+    frame_width: float
+    text: GlyphText
+
+
 class Node(TypedDict):
     id: str
     kind: Literal["loss", "op", "leaf", "const", "frozen"]
@@ -125,10 +159,12 @@ class Node(TypedDict):
     info: NodeInfo
     reach: list[str]             # the nodes on its gradient paths to the loss (highlighting)
     group: str                   # the legend group that hides it
+    glyphs: NotRequired[list[Glyph]]  # a tensor's heatmaps below its text: value, then gradient
 
 
 class EdgeLabel(TypedDict):
     text: str
+    texts: NotRequired[list[str]]  # training: the label at every step, picked by the step
     font: str
     px: float
     color: Role
@@ -284,6 +320,46 @@ class LossCurve(TypedDict):
     shown: Track                 # how many points have appeared
 
 
+class PredictionHead(TypedDict):
+    y: float
+    texts: list[str]             # "#", "target", "output" (or "class")
+    xs: list[float]              # left edge of the first; right edges of the others
+
+
+class PredictionRow(TypedDict):
+    y: float
+    label: str                   # the sample's number
+    target: str
+    texts: list[str]             # the model's output at every training step
+    colors: list[Role]           # per step: "text" near the target, "loss" still far
+
+
+class PlacedText(TypedDict):
+    text: str
+    x: float
+    y: float
+
+
+class Predictions(TypedDict):
+    x: float
+    y: float
+    w: float
+    h: float
+    radius: float
+    track: Track                 # opacity: shown once step 1's output exists
+    background: Role
+    border: Role
+    text: Role
+    muted: Role
+    title_font: str
+    font: str
+    px: float
+    title: TitleText
+    head: PredictionHead
+    rows: list[PredictionRow]
+    more: Optional[PlacedText]   # "… 12 more" when not every sample fits
+
+
 class CameraTrack(TypedDict):
     x: Track                     # the centre of the view, in graph coordinates
     y: Track
@@ -340,6 +416,7 @@ class Scene(TypedDict):
     dim: float                   # opacity of what a highlight leaves out
     train: NotRequired[Train]
     loss_curve: NotRequired[LossCurve]
+    predictions: NotRequired[Predictions]  # training: the outputs against the targets
     # a graph bigger than its view at reading size is drawn through a camera (without one,
     # graph coordinates are frame coordinates)
     camera: NotRequired[Camera]

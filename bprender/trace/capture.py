@@ -47,7 +47,7 @@ _SUFFIX = re.compile(r"Backward\d*$")
 
 def _safe_summary(t: Any) -> dict | None:
     try:
-        return summarize(t)
+        return summarize(t, heat=True)
     except Exception:  # an exotic tensor (sparse, quantized...) must not break the user's run
         return None
 
@@ -393,7 +393,7 @@ class _Graph:
         self.attrs = {i: ({} if _is_leaf_node(fn) else _saved_attrs(fn)) for i, fn in enumerate(nodes)}
         seqs = [fn._sequence_nr() for fn in nodes if not _is_leaf_node(fn)]
         self.seq_base = min(seqs) if seqs else 0
-        self.leaf_values = {i: summarize(t) for i, t in self.leaf_tensor.items()}
+        self.leaf_values = {i: summarize(t, heat=True, kernels=True) for i, t in self.leaf_tensor.items()}
         self.had_grad = {n: t.grad is not None for n, t in named_leaves.items()}
 
         self.edges_into: dict[int, list[int]] = {}
@@ -471,7 +471,7 @@ class _Graph:
                 used.add(match)
                 items.append({"edge": f"e{match}"})
             else:   # requires grad, but this op sends no gradient to it (or runs under no_grad)
-                item = {"const": self.leaf_name_of.get(id(arg.tensor)), "value": summarize(arg.tensor)}
+                item = {"const": self.leaf_name_of.get(id(arg.tensor)), "value": summarize(arg.tensor, heat=True)}
                 if i is None and src is not None:
                     item["from"] = f"n{src}"
                 items.append(item)
@@ -519,7 +519,9 @@ class _Graph:
         # summaries are the costly part of a captured step: a gradient the engine passed on
         # unchanged (one consumer) is summarised once, for the edge and for the node it reached
         edge_grads = [self._edge_grad(e) for e in range(len(edges))]
-        edge_summary = [summarize(g) for g in edge_grads]
+        # the gradient along an edge from a leaf is a parameter's: heatmaps draw a 4-d one by filter
+        edge_summary = [summarize(g, heat=True, kernels=_is_leaf_node(nodes[edges[e][0]]))
+                        for e, g in enumerate(edge_grads)]
         uses: dict[int, list[int]] = {}
         for e, (src, dst, slot, out_nr) in enumerate(edges):
             uses.setdefault(src, []).append(e)
@@ -531,7 +533,7 @@ class _Graph:
             g, only = grads[0], uses.get(i, [])
             if len(only) == 1 and edges[only[0]][3] == 0 and _same(g, edge_grads[only[0]]):
                 return edge_summary[only[0]]
-            return summarize(g)
+            return summarize(g, heat=True, kernels=_is_leaf_node(nodes[i]))
 
         node_grads = {i: node_grad(i) for i in range(len(nodes))}
         out_nodes = []
@@ -598,17 +600,17 @@ class _Graph:
             arrived_here = arrived[i][0] if i is not None and arrived.get(i) else None
             leaves.append({"name": name, "node": f"n{i}" if i is not None else None, "shape": list(t.shape),
                            "value": self.leaf_values[i] if i is not None else summarize(t),
-                           "grad": node_grads[i] if _same(g, arrived_here) else summarize(g)})
+                           "grad": node_grads[i] if _same(g, arrived_here) else summarize(g, heat=True, kernels=True)})
         named = {id(t) for t in self.named_leaves.values()}
         for i, t in self.leaf_tensor.items():
             if id(t) not in named:
                 leaves.append({"name": self.node_name[i], "node": f"n{i}", "shape": list(t.shape),
-                               "value": self.leaf_values[i], "grad": summarize(t.grad)})
+                               "value": self.leaf_values[i], "grad": summarize(t.grad, heat=True, kernels=True)})
 
         roles = self.roles
         inputs = []
         for n, t in self.constants.items():
-            item = {"name": n, "shape": list(t.shape), "value": summarize(t)}
+            item = {"name": n, "shape": list(t.shape), "value": summarize(t, heat=True)}
             if n in roles:
                 item["role"] = roles[n]
             inputs.append(item)
@@ -641,5 +643,5 @@ def trace_built(built: Built, title: str = "", description: str = "",
     out = {"schema": SCHEMA, "title": title or "", "description": description or "", **capture.body}
     if training:
         from .train import train_steps
-        out["train"] = train_steps(built, loss, train)
+        out["train"] = train_steps(built, loss, train, capture.body)
     return out

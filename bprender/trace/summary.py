@@ -3,7 +3,9 @@
 A summary is ``{"shape", "dtype", "stats": {"min", "max", "mean", "norm"}, "values"}``;
 ``values`` (flattened, row-major) only for tensors of at most ``MAX_VALUES`` elements. A bigger
 2-D tensor (a batch of feature vectors) keeps ``sample``: its first row, when that row has at most
-``MAX_SAMPLE`` elements, so the neurons view can draw the first sample of a real batch.
+``MAX_SAMPLE`` elements, and ``samples``: its rows, all of them when the tensor has at most
+``MAX_SAMPLE`` elements, else the first ``KEPT_SAMPLES``, so the neurons view can draw another
+sample of a real batch (``--sample K``) and the trace stays small.
 Float32/16 numbers are written with the shortest decimal that round-trips in their own
 precision (0.1, not 0.10000000149011612). NaN and infinities stay floats here; jsonio
 writes them as strings.
@@ -17,8 +19,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from .heat import heat_of
+
 MAX_VALUES = 64
 MAX_SAMPLE = 1024
+KEPT_SAMPLES = 4    # rows of a big 2-D tensor the neurons view can show (--sample 1..4)
 
 _SHORT = {torch.float32: np.float32, torch.bfloat16: np.float32, torch.float16: np.float16}
 _LARGEST = {t: float(np.finfo(t).max) for t in (np.float32, np.float16)}
@@ -46,8 +51,10 @@ def _number_summary(v: int | float) -> dict:
             "stats": {"min": v, "max": v, "mean": v, "norm": abs(v)}, "values": [v]}
 
 
-def summarize(t: Any) -> dict | None:
-    """The summary of a tensor or a Python number; None for None."""
+def summarize(t: Any, heat: bool = False, kernels: bool = False) -> dict | None:
+    """The summary of a tensor or a Python number; None for None. heat: add the tensor's
+    heatmap preview (heat.py), for what the graph's nodes draw; kernels: t is a parameter or
+    its gradient (a 4-d one is a conv weight)."""
     if t is None:
         return None
     if isinstance(t, (bool, int, float)):
@@ -100,6 +107,13 @@ def summarize(t: Any) -> dict | None:
             out["values"] = values
         elif t.dim() == 2 and 0 < t.shape[1] <= MAX_SAMPLE and not t.is_complex():
             out["sample"] = _plain(t[0], short)
+            if t.shape[0] > 1:
+                rows = t if n <= MAX_SAMPLE else t[:KEPT_SAMPLES]
+                out["samples"] = [_plain(row, short) for row in rows]
+        if heat:
+            preview = heat_of(t, lambda flat: _plain(flat, short), kernels)
+            if preview is not None:
+                out["heat"] = preview
         return out
 
 

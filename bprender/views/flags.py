@@ -22,6 +22,7 @@ naming the layers. Plain data only (no torch).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -77,9 +78,10 @@ def layer_flags(trace: dict) -> list[LayerFlag]:
     return flags
 
 
-def flag_notes(flags: list[LayerFlag]) -> list[str]:
-    """One caption line per kind, e.g. "Vanishing gradient: layer 0 (Linear) gets 3.1e−6 of
-    the gradient norm of layer 14, the largest"."""
+def flag_notes(flags: list[LayerFlag], names=None) -> list[str]:
+    """One caption line per kind, e.g. "Vanishing gradient: layer 1 (Linear) gets 3.1e−6 of
+    the gradient norm of layer 8, the largest" (names: a Notation; None: module paths)."""
+    flags = [_renamed(f, names) for f in flags] if names is not None else flags
     notes = []
     for kind in ("vanishing", "exploding"):
         these = [f for f in flags if f.kind == kind]
@@ -105,11 +107,28 @@ def flag_notes(flags: list[LayerFlag]) -> list[str]:
     return notes
 
 
+def layer_title(name: str, names) -> str:
+    """A chart row's or a flag's layer as the notation names it: a module path as its layer
+    ("layer 1"), a parameter outside any module by its name."""
+    if names is None:
+        return name
+    return names.param(name) if name in names._params else names.layer(name)
+
+
+def _renamed(f: LayerFlag, names) -> LayerFlag:
+    """The flag with its layers named for the caption ("layer 1" is written "1" after the word)."""
+    def short(name: str) -> str:
+        title = layer_title(name, names)
+        return title[len("layer "):] if title.startswith("layer ") else title
+    return dataclasses.replace(f, layer=short(f.layer), reference=short(f.reference))
+
+
 def _layer_name(f: LayerFlag) -> str:
     return f"{f.layer} ({f.type})" if f.type else f.layer
 
 
-def apply_flags(graph: ViewGraph, flags: list[LayerFlag], nodes_of_layer: dict[str, list[str]] | None = None) -> None:
+def apply_flags(graph: ViewGraph, flags: list[LayerFlag], nodes_of_layer: dict[str, list[str]] | None = None,
+                names=None) -> None:
     """Mark the flagged layers' nodes and add the caption notes. A layer's nodes are its
     parameters' trace node ids (when the view shows them) plus nodes_of_layer[layer]."""
     if not flags:
@@ -120,7 +139,7 @@ def apply_flags(graph: ViewGraph, flags: list[LayerFlag], nodes_of_layer: dict[s
             node = by_id.get(node_id)
             if node is not None:
                 node.flag = f.kind
-    graph.notes.extend(flag_notes(flags))
+    graph.notes.extend(flag_notes(flags, names))
 
 
 # --- what kind of module a path is, told from its ops and parameter shapes ------------------

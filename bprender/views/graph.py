@@ -23,6 +23,10 @@ class ViewNode:
     op: str = ""                # what the node computes, for the tooltip (e.g. AddmmBackward0)
     group: str = ""             # legend group; default: top-level module, else by kind
     flag: str = ""              # "vanishing" / "exploding" when its gradient stands out
+    # captions' names for the node's output: `symbol` always (the lecture's z¹, a¹), `word` only
+    # where no formula fits (numbered: matmul₁, matmul₂); both "" with PyTorch's names
+    symbol: str = ""
+    word: str = ""
     # repeated blocks drawn as one node (modules view): one gradient norm per repeat, forward
     # order (its parameters' gradient norm, or without parameters its output's), and the
     # repeats' module paths; empty for any other node

@@ -48,7 +48,8 @@ import math
 import re
 
 from ..fmt import num, summary_text, to_float
-from .flags import apply_flags, layer_flags, module_type, summary_norm
+from ..notation import Notation, residual_adds
+from .flags import apply_flags, layer_flags, layer_title, module_type, summary_norm
 from .blocks import Plan, plan_blocks
 from .budget import NODE_BUDGET
 from .graph import Step, ViewEdge, ViewGraph, ViewNode
@@ -79,9 +80,12 @@ class _Group:
         self.parts: list[_Group] = [] # coarsened: the groups merged into it, forward order
 
 
-def modules_view(trace: dict, depth: int | None = None, expand=(), collapse: bool = True) -> ViewGraph:
+def modules_view(trace: dict, depth: int | None = None, expand=(), collapse: bool = True,
+                 names: Notation | None = None) -> ViewGraph:
     """depth: how many levels of the module tree to draw (None: all); expand: modules, classes
-    or repeated blocks to open; collapse: fold repeated blocks (views/blocks.py)."""
+    or repeated blocks to open; collapse: fold repeated blocks (views/blocks.py); names: the
+    notation its labels, groups and captions use (default: PyTorch's)."""
+    names = names or Notation(trace, "torch")
     plan = plan_blocks(trace, depth, expand, collapse)
     repeat_norms = _repeat_norms(trace, plan)
     original = trace  # flags are per real layer: a vanishing repeat flags its group
@@ -175,13 +179,14 @@ def modules_view(trace: dict, depth: int | None = None, expand=(), collapse: boo
         ids = {member_of[i] for i in f.leaf_nodes if i in member_of}
         ids |= {g.id for g in groups if g.module and g.module == plan.path(f.layer)}
         layer_nodes[f.layer] = sorted(ids)
-    apply_flags(graph, flags, layer_nodes)
+    apply_flags(graph, flags, layer_nodes, names=names)
+    _rename(graph, by_group, names, residual_adds(original) if names.lecture else set())
     flag_of: dict = {}
     for f in flags:  # a group of repeats is captioned with its first flagged layer (chart order)
         for node_id in layer_nodes[f.layer]:
             flag_of.setdefault(node_id, f)
 
-    graph.steps = _steps(trace, graph, by_group, types, leaf_grads, flag_of)
+    graph.steps = _steps(trace, graph, by_group, types, leaf_grads, flag_of, names)
     if len(groups) < drawn_before:
         hint = "; --depth and --expand choose what to open" if has_modules else ""
         graph.notes.append(f"Drawn coarser: {drawn_before:,} boxes merged into {len(groups)} "
@@ -288,6 +293,30 @@ def _group_node(g: _Group, parents: set[str], params_of: dict, trace: dict, loss
     return ViewNode(id=g.id, kind="op", label=path or "model", sub=description or summary,
                     value=out.get("value"), grad=out.get("grad"), module=path, op=op,
                     group=path.split(".")[0] if path else "model"), type_name or summary
+
+
+def _rename(graph: ViewGraph, by_group: dict, names: Notation, residual: set[str]) -> None:
+    """The boxes and groups named as the notation names them: a module's box by its layer
+    ("layer 1") or what it computes (σ), a parameter by its name (W¹), the model's input x,
+    a residual add "+ residual"; PyTorch's names leave every label as it is."""
+    if not names.lecture and not names.renames:
+        return
+    for node in graph.nodes:
+        g = by_group.get(node.id)
+        if node.kind == "leaf":
+            node.label = names.param(node.label)
+        elif node.id.startswith("c:"):
+            node.label = names.const(node.label)
+        elif node.kind == "loss" and names.lecture:
+            node.label = "L"
+        elif g is not None and g.module and not g.title:
+            base, _, count = node.label.partition(" #")
+            if base == g.module:
+                node.label = names.module(g.module) + (f" #{count}" if count else "")
+        if g is not None and len(g.ops) == 1 and g.ops[0]["id"] in residual:
+            node.label = "+ residual"
+        if node.group and node.group not in ("inputs", "parameters", "ops", "loss", "model", NO_GRAD_GROUP):
+            node.group = names.group(node.group)
 
 
 def _output_op(g: _Group, loss_id: str, used_outside: set[str]) -> dict:
@@ -510,7 +539,8 @@ def _waves(graph: ViewGraph) -> list[list[str]]:
 
 # --- steps ---------------------------------------------------------------------------------
 
-def _steps(trace: dict, graph: ViewGraph, by_group: dict, types: dict, leaf_grads: dict, flag_of: dict) -> list[Step]:
+def _steps(trace: dict, graph: ViewGraph, by_group: dict, types: dict, leaf_grads: dict, flag_of: dict,
+           names: Notation) -> list[Step]:
     fired = {s["node"]: k for k, s in enumerate(trace.get("backward", []))}
     first = {}
     for n in graph.nodes:
@@ -549,14 +579,14 @@ def _steps(trace: dict, graph: ViewGraph, by_group: dict, types: dict, leaf_grad
         node = view[node_id]
         sends = [e for e in into.get(node_id, []) if e.grad is not None]
         lines = _step_lines(node, by_group.get(node_id), types.get(node_id, ""), sends, view, leaf_grads,
-                            flag_of.get(node_id))
+                            flag_of.get(node_id), names)
         label = node.label + (f": {node.sub}" if node.sub and node.kind == "op" else "")
         steps.append(Step(nodes=[node_id], edges=[e.id for e in sends], lines=lines, label=label))
     return steps
 
 
 def _step_lines(node: ViewNode, g, type_name: str, sends: list[ViewEdge], view: dict, leaf_grads: dict,
-                flag) -> list[str]:
+                flag, names: Notation) -> list[str]:
     if node.kind == "loss":
         head = f"The loss L = {summary_text(node.value)} starts the backward pass: ∂L/∂L = 1"
     elif node.kind == "leaf":
@@ -567,7 +597,8 @@ def _step_lines(node: ViewNode, g, type_name: str, sends: list[ViewEdge], view: 
         head = f"{node.label}{where}: {repeat_caption(node.repeats, node.repeat_labels, symbol)}"
     else:
         name = f"{node.label} ({type_name})" if type_name else node.label
-        params = [(_short_param(leaf.get("name") or leaf["label"], node.module),
+        params = [(names.param(leaf["name"]) if names.lecture and leaf.get("name") else
+                   _short_param(leaf.get("name") or leaf["label"], node.module),
                    leaf_grads.get(leaf["id"]) or leaf.get("grad")) for leaf in (g.leaves if g else [])]
         if params:
             shown = ", ".join(f"‖∂L/∂{p}‖ = {_norm_text(grad)}" for p, grad in params[:3])
@@ -586,8 +617,10 @@ def _step_lines(node: ViewNode, g, type_name: str, sends: list[ViewEdge], view: 
             lines.append(send[0].upper() + send[1:])
     if flag is not None:
         what = "of the largest layer's" if flag.kind == "vanishing" else "times the nearest-to-loss layer's"
-        lines.append(f"{flag.kind.capitalize()} gradient: layer {flag.layer} gets {num(flag.ratio, 2)} "
-                     f"{what} gradient norm ({flag.reference})")
+        layer, reference = layer_title(flag.layer, names), layer_title(flag.reference, names)
+        layer = layer if layer.startswith("layer ") else f"layer {layer}"
+        lines.append(f"{flag.kind.capitalize()} gradient: {layer} gets {num(flag.ratio, 2)} "
+                     f"{what} gradient norm ({reference})")
     return lines[:MAX_LINES]
 
 

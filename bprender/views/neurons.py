@@ -13,8 +13,8 @@ whatever follows the last Linear layer and its activations is "the loss". Anythi
 convolution, a norm, attention, a residual branch, an expression) raises a BprenderError
 naming the view that fits.
 
-For a batch, neurons show the first sample; weight gradients are PyTorch's, summed over the
-batch. Plain data in, plain data out: no torch here.
+For a batch, neurons show one sample (the first, or --sample K); weight gradients are
+PyTorch's, summed over the batch. Plain data in, plain data out: no torch here.
 """
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ import re
 from dataclasses import dataclass, field
 
 from ..errors import BprenderError
+from ..chain_rule.tensors import alternatives
 from ..fmt import num, to_float
+from ..notation import Notation
 from .flags import apply_flags, layer_flags
 from .graph import Step, ViewEdge, ViewGraph, ViewNode
 
@@ -37,7 +39,7 @@ RESHAPES = {"View", "UnsafeView", "Reshape", "Squeeze", "Unsqueeze", "Alias", "C
 PARAM_VIEWS = RESHAPES | {"T", "Transpose", "Permute", "Expand"}
 # elementwise activation op label -> (the function's name in captions, its derivative)
 ACTIVATIONS = {
-    "Sigmoid": ("σ", "a(1 − a)"), "Tanh": ("tanh", "1 − a²"), "Relu": ("relu", "[z > 0]"),
+    "Sigmoid": ("σ", "a(1 − a)"), "Tanh": ("tanh", "1 − tanh²(z)"), "Relu": ("relu", "[z > 0]"),
     "LeakyRelu": ("leaky_relu", ""), "Gelu": ("gelu", ""), "Elu": ("elu", ""), "Celu": ("celu", ""),
     "Selu": ("selu", ""), "Softplus": ("softplus", "σ(z)"), "Silu": ("silu", ""), "Mish": ("mish", ""),
     "Hardtanh": ("hardtanh", ""), "Hardsigmoid": ("hardsigmoid", ""), "Hardswish": ("hardswish", ""),
@@ -65,6 +67,7 @@ class _Layer:
     bias: _Param | None = None
     z: dict | None = None            # the node whose output is z = Wa + b
     acts: list[dict] = field(default_factory=list)  # activation nodes after it, in order
+    title: str = ""                  # its number as the captions name it ("2")
 
     @property
     def a(self) -> dict:
@@ -75,7 +78,9 @@ class _Layer:
         return self.weight.leaf.get("name", "").rpartition(".")[0] or self.op.get("module") or ""
 
 
-def neurons_view(trace: dict) -> ViewGraph:
+def neurons_view(trace: dict, names: Notation | None = None, sample: int = 0) -> ViewGraph:
+    """sample: which sample of a batch the neurons show (0: the first)."""
+    names = names or Notation(trace, "torch")
     nodes = {n["id"]: n for n in trace["nodes"]}
     into: dict[str, list[dict]] = {}
     for e in trace["edges"]:
@@ -91,7 +96,7 @@ def neurons_view(trace: dict) -> ViewGraph:
         layers, tail = _read_chain(trace, nodes, into, leaves)
     except _NotAStack as err:
         raise BprenderError(_message(trace, nodes, leaves, str(err))) from None
-    return _build(trace, layers, tail, uses)
+    return _build(trace, layers, tail, uses, names, sample)
 
 
 # --- reading the trace as a stack of layers ------------------------------------------------
@@ -226,7 +231,8 @@ def _foreign(label: str, weight_dims: int | None, plain_matmul: bool) -> str:
 
 # --- building the diagram -----------------------------------------------------------------
 
-def _build(trace: dict, layers: list[_Layer], tail: list[dict], uses: dict[str, int]) -> ViewGraph:
+def _build(trace: dict, layers: list[_Layer], tail: list[dict], uses: dict[str, int], names: Notation,
+           sample: int = 0) -> ViewGraph:
     first = layers[0]
     widths_in = []
     orient = []  # per layer: True when the weight is stored [out, in] (nn.Linear)
@@ -257,11 +263,12 @@ def _build(trace: dict, layers: list[_Layer], tail: list[dict], uses: dict[str, 
         d_rows.append(_rows(layer.z.get("grad"), width, "gradients", layer, k))
     shape = (x_summary or {}).get("shape") or []
     batch = int(shape[0]) if len(shape) == 2 else len(x_rows)
+    s = _sample_index(sample, batch, [x_rows] + a_rows[1:] + g_rows + z_rows + d_rows)
 
     weight_grads, bias_grads, shares = [], [], []
     for k, layer in enumerate(layers):
         n_in, n_out = widths_in[k]
-        wgrad, share = _weight_grad(layer.weight, uses, d_rows[k], a_rows[k], n_in, n_out, orient[k], batch)
+        wgrad, share = _weight_grad(layer.weight, uses, d_rows[k], a_rows[k], n_in, n_out, orient[k], batch, s)
         weight_grads.append(wgrad)
         shares.append(share)
         bias_grads.append(_grad_values(layer.bias, uses) if layer.bias else None)
@@ -269,18 +276,19 @@ def _build(trace: dict, layers: list[_Layer], tail: list[dict], uses: dict[str, 
     # largest weight gradients leaving them), an ellipsis node for the rest
     shown = [_pick(_column_norms(weight_grads[0]), n_inputs)]
     for k in range(len(layers)):
-        shown.append(_pick([abs(to_float(g)) for g in g_rows[k][0]], widths_in[k][1]))
+        shown.append(_pick([abs(to_float(g)) for g in g_rows[k][s]], widths_in[k][1]))
 
     graph = ViewGraph(kind="neurons", shape="circle", edge_labels=False)
     n_hidden = len(layers) - 1
     ids: list[list[str]] = [[f"x{j}" for j in shown[0]]]
     columns = [_column(graph, shown[0], n_inputs, 0, lambda j: ViewNode(
-        id=f"x{j}", kind="const", label="x" + _sub(j + 1), value=_scalar(x_rows[0][j]), group="inputs",
-        op=f"input feature {j + 1}" + _sample_note(batch)))]
+        id=f"x{j}", kind="const", label="x" + _sub(j + 1), value=_scalar(x_rows[s][j]), group="inputs",
+        op=f"input feature {j + 1}" + _sample_note(batch, s)))]
 
     for k, layer in enumerate(layers):
         n_in, n_out = widths_in[k]
         module = layer.module
+        layer.title = _title(layer, k, names)
         last = k == len(layers) - 1
         wgrad, bgrad = weight_grads[k], bias_grads[k]
         ids.append([f"l{k}n{i}" for i in shown[k + 1]])
@@ -289,13 +297,16 @@ def _build(trace: dict, layers: list[_Layer], tail: list[dict], uses: dict[str, 
             if last:
                 label = "y" + (_sub(i + 1) if n_out > 1 else "")  # ŷ: not in the bundled font
             else:
-                label = "h" + (str(k + 1).translate(SUP) if n_hidden > 1 else "") + _sub(i + 1)
-            info = [f"a = {_function(layer)}", f"z = {num(z_rows[k][0][i])}"]
+                letter = "a" if names.lecture else "h"   # the lecture's a = σ(z), as its captions say
+                numbered = len(layers) > 1 if names.lecture else n_hidden > 1   # a¹₁ as its captions say
+                label = letter + (str(k + 1).translate(SUP) if numbered else "") + _sub(i + 1)
+            info = [f"a = {_function(layer)}", f"z = {num(z_rows[k][s][i])}"]
             if bgrad is not None:
                 info.append(f"∂L/∂b = {num(bgrad[i])}")
-            return ViewNode(id=f"l{k}n{i}", kind="op", label=label, value=_scalar(a_rows[k + 1][0][i]),
-                            grad=_scalar(g_rows[k][0][i]), module=module, group=module or _layer_name(layer, k),
-                            op=", ".join(info) + _sample_note(batch))
+            return ViewNode(id=f"l{k}n{i}", kind="op", label=label, value=_scalar(a_rows[k + 1][s][i]),
+                            grad=_scalar(g_rows[k][s][i]), module=names.layer(module),
+                            group=names.group(module) if module else _layer_name(layer, k),
+                            op=", ".join(info) + _sample_note(batch, s))
 
         columns.append(_column(graph, shown[k + 1], n_out, k + 1, neuron))
         for i in shown[k + 1]:
@@ -306,27 +317,29 @@ def _build(trace: dict, layers: list[_Layer], tail: list[dict], uses: dict[str, 
     loss = trace["loss"]
     loss_node = next(n for n in tail if n["id"] == loss["node"]) if any(
         n["id"] == loss["node"] for n in tail) else tail[-1]
-    tail_text = " → ".join(n["label"] for n in tail if n["label"] not in RESHAPES)
+    tail_text = " → ".join(names.op(n["label"]) for n in tail if n["label"] not in RESHAPES)
     graph.nodes.append(ViewNode(id="loss", kind="loss", label="L", value=loss.get("value") or loss_node.get("value"),
-                                grad=loss_node.get("grad"), op=tail_text, module=loss_node.get("module") or ""))
+                                grad=loss_node.get("grad"), op=tail_text,
+                                module=names.layer(loss_node.get("module") or "")))
     for i in shown[-1]:
         graph.edges.append(ViewEdge(id=f"out{i}", src=f"l{len(layers) - 1}n{i}", dst="loss", carries_grad=True,
-                                    grad=_scalar(g_rows[-1][0][i])))
+                                    grad=_scalar(g_rows[-1][s][i])))
     _link_ellipses(graph, shown, [n_inputs] + [w[1] for w in widths_in], ids)
 
     graph.forward = columns + [["loss"]]
-    out_grads = [g_rows[-1][0][i] for i in shown[-1]]
-    graph.steps = [_loss_step(graph, tail_text, loss, out_grads, ids[-1], batch, widths_in[-1][1])]
+    out_grads = [g_rows[-1][s][i] for i in shown[-1]]
+    graph.steps = [_loss_step(graph, tail_text, loss, out_grads, ids[-1], batch, widths_in[-1][1], names, s)]
     for k in range(len(layers) - 1, -1, -1):
-        graph.steps.append(_layer_step(k, layers[k], ids, widths_in[k], g_rows[k][0], d_rows[k][0],
-                                       a_rows[k][0], weight_grads[k], bias_grads[k], batch, uses, shown, shares[k]))
-    graph.notes = _notes(batch, shown, [n_inputs] + [w[1] for w in widths_in], any(shares))
+        graph.steps.append(_layer_step(k, layers[k], ids, widths_in[k], g_rows[k][s], d_rows[k][s],
+                                       a_rows[k][s], weight_grads[k], bias_grads[k], batch, uses, shown, shares[k],
+                                       names, len(layers), s))
+    graph.notes = _notes(batch, shown, [n_inputs] + [w[1] for w in widths_in], any(shares), s)
     # vanishing / exploding layers: their neurons carry the flag, the caption names them
     by_module: dict[str, list[str]] = {}
-    for node in graph.nodes:
-        if node.module:
-            by_module.setdefault(node.module, []).append(node.id)
-    apply_flags(graph, layer_flags(trace), by_module)
+    for k, layer in enumerate(layers):
+        if layer.module:
+            by_module.setdefault(layer.module, []).extend(ids[k + 1])
+    apply_flags(graph, layer_flags(trace), by_module, names=names)
     return graph
 
 
@@ -382,12 +395,12 @@ def _link_ellipses(graph: ViewGraph, shown, widths, ids) -> None:
             graph.edges.append(ViewEdge(id=f"{node}>{dst}", src=node, dst=dst, carries_grad=False))
 
 
-def _notes(batch: int, shown, widths, share: bool) -> list[str]:
+def _notes(batch: int, shown, widths, share: bool, s: int = 0) -> list[str]:
     """End-caption lines for what the picture leaves out (a narrow layer on a small batch needs
     none: the loss step's caption already names the sample drawn)."""
     notes = []
     if share:
-        notes.append(f"Neurons show sample 1 of {batch}; the weight edges show its share δ·a of ∂L/∂W.")
+        notes.append(f"Neurons show sample {s + 1} of {batch}; the weight edges show its share δ·a of ∂L/∂W.")
     if any(len(s) < w for s, w in zip(shown, widths)):
         notes.append("Wide layers show their first, last and largest-gradient neurons; … stands for the rest.")
     return notes
@@ -395,6 +408,17 @@ def _notes(batch: int, shown, widths, share: bool) -> list[str]:
 
 def _layer_name(layer: _Layer, k: int) -> str:
     return layer.module or f"{k + 1}"
+
+
+def _title(layer: _Layer, k: int, names: Notation) -> str:
+    """The layer as a caption names it: "layer 2" counted (lecture; a `names:` map may rename it),
+    "layer 14" by its module path (torch)."""
+    if names.lecture and layer.module and layer.module in names.layer_number:
+        shown = names.layer(layer.module)
+        return shown if shown != layer.module else f"layer {layer.module}"
+    if names.lecture:
+        return f"layer {k + 1}"
+    return f"layer {_layer_name(layer, k)}"
 
 
 def _function(layer: _Layer) -> str:
@@ -406,8 +430,20 @@ def _function(layer: _Layer) -> str:
     return text
 
 
-def _sample_note(batch: int) -> str:
-    return f"; sample 1 of {batch}" if batch > 1 else ""
+def _sample_note(batch: int, s: int = 0) -> str:
+    return f"; sample {s + 1} of {batch}" if batch > 1 else ""
+
+
+def _sample_index(sample: int, batch: int, rows: list[list[list]]) -> int:
+    """The sample to show, checked against the batch and the rows the trace keeps of it."""
+    if sample < 0 or sample >= batch:
+        raise BprenderError(f"--sample {sample + 1}: the batch has {batch} sample{'s' if batch != 1 else ''}; "
+                            f"choose 1 to {batch}")
+    kept = min(len(r) for r in rows)
+    if sample >= kept:
+        raise BprenderError(f"--sample {sample + 1}: the trace keeps only the first {kept} samples of this "
+                            f"batch of {batch} for its wide layers; choose 1 to {kept}")
+    return sample
 
 
 def _input_value(layer: _Layer, n_inputs: int) -> dict | None:
@@ -427,8 +463,10 @@ def _rows(summary: dict | None, width: int, what: str, layer: _Layer, k: int) ->
     if summary is None:
         return [[0.0] * width]
     values = summary.get("values")
+    if values is None and summary.get("samples") and all(len(r) == width for r in summary["samples"]):
+        return summary["samples"]   # a big batch: the trace keeps its first few samples
     if values is None and summary.get("sample") is not None and len(summary["sample"]) == width:
-        return [summary["sample"]]  # a big batch: the trace keeps its first sample only
+        return [summary["sample"]]  # an older trace: the first sample only
     if values is None:
         count = 1
         for d in summary.get("shape") or []:
@@ -448,14 +486,17 @@ def _grad_values(param: _Param, uses: dict[str, int]) -> list | None:
     return (summary or {}).get("values")
 
 
-def _weight_grad(param: _Param, uses, deltas, a_prev, n_in, n_out, standard, batch) -> tuple[list[list], bool]:
+def _weight_grad(param: _Param, uses, deltas, a_prev, n_in, n_out, standard, batch,
+                 s: int = 0) -> tuple[list[list], bool]:
     """∂L/∂W[i][j] (i: neuron of this layer, j: of the layer before), from PyTorch's weight
-    gradient; for a weight too big to keep its numbers, the sum over the samples kept of δᵢ · aⱼ.
-    The flag says the sum is one sample's share only (a big batch keeps its first sample)."""
+    gradient; for a weight too big to keep its numbers, the sum over the batch of δᵢ · aⱼ when
+    the trace keeps every sample, else sample s's term (the flag says it is that share only)."""
     values = _grad_values(param, uses)
     if values is None:
-        return ([[sum(to_float(d[i]) * to_float(a[j]) for d, a in zip(deltas, a_prev)) for j in range(n_in)]
-                 for i in range(n_out)], len(deltas) < batch)
+        whole = len(deltas) >= batch and len(a_prev) >= batch
+        pairs = list(zip(deltas, a_prev)) if whole else [(deltas[s], a_prev[s])]
+        return ([[sum(to_float(d[i]) * to_float(a[j]) for d, a in pairs) for j in range(n_in)]
+                 for i in range(n_out)], not whole)
     if standard:
         return [[values[i * n_in + j] for j in range(n_in)] for i in range(n_out)], False
     return [[values[j * n_out + i] for j in range(n_in)] for i in range(n_out)], False
@@ -499,55 +540,88 @@ def _norm(values: list[list]) -> float:
     return math.sqrt(sum(to_float(v) ** 2 for row in values for v in row))
 
 
-def _loss_step(graph, tail_text, loss, grads, out_ids, batch, n_outputs) -> Step:
-    names = [graph.node(i).label for i in out_ids]
+def _loss_step(graph, tail_text, loss, grads, out_ids, batch, n_outputs, names: Notation, s: int = 0) -> Step:
+    outputs = [graph.node(i).label for i in out_ids]
     value = (loss.get("value") or {}).get("values")
-    lines = [f"L = {tail_text}(y, target)" + (f" = {num(value[0])}" if value else "")
+    loss_fn = tail_text.replace(" loss", "") if names.lecture else tail_text   # MSE(y, target)
+    lines = [f"L = {loss_fn}(y, target)" + (f" = {num(value[0])}" if value else "")
              + "   (backward starts at ∂L/∂L = 1)"]
-    shown = ", ".join(f"∂L/∂{name} = {num(g)}" for name, g in list(zip(names, grads))[:4])
+    shown = ", ".join(f"∂L/∂{name} = {num(g)}" for name, g in list(zip(outputs, grads))[:4])
     lines.append(shown + (f", … ({n_outputs} outputs)" if n_outputs > 4 else "")
                  + "   (the gradient arriving at each output)")
     if batch > 1:
-        lines.append(f"Neurons show sample 1 of {batch}; weight gradients add up over all {batch} samples.")
+        lines.append(f"Neurons show sample {s + 1} of {batch}; weight gradients add up over all {batch} samples.")
     return Step(nodes=["loss"], edges=[f"out{i[i.index('n') + 1:]}" for i in out_ids], lines=lines, label="loss")
 
 
+def _derivative_example(layer: _Layer, g: float, d: float, a: float, z: float) -> str:
+    """f'(z) at one neuron, from its own activation a and pre-activation z where the rule is
+    known (σ' = a(1 − a), tanh' = 1 − a², relu' = [z > 0]), else the number d/g."""
+    if len(layer.acts) == 1:
+        label = layer.acts[0]["label"]
+        if label == "Sigmoid":
+            return f"{num(a)}·(1 − {num(a)})"
+        if label == "Tanh":
+            return f"(1 − {_factor(a)}²)"
+        if label == "Relu":
+            return f"[{num(z)} > 0]"
+    return _factor(d / g)
+
+
 def _layer_step(k, layer: _Layer, ids, widths, grads, deltas, a_prev, wgrad, bgrad, batch, uses, shown,
-                share: bool) -> Step:
+                share: bool, names: Notation, n_layers: int, s: int = 0) -> Step:
+    """A layer's backward step in three lines: δ at its neurons (with one worked neuron), the
+    weight gradient δ·a (one worked weight), the norms. Lecture notation numbers the layer's
+    symbols (δ², z², a², W²); PyTorch's names leave them plain and name the parameters."""
     n_in, n_out = widths
-    name = _layer_name(layer, k)
+    name = layer.title or f"layer {_layer_name(layer, k)}"
+    number = names.layer_number.get(layer.module, k + 1)
+    up = str(number).translate(SUP) if names.lecture and n_layers > 1 else ""
+    down = str(number - 1).translate(SUP) if up and number > 1 else ""   # the layer before: a¹ feeds layer 2
+    weight = names.param(layer.weight.leaf["name"]) if not names.lecture or layer.module else "W" + up
+    bias = names.param(layer.bias.leaf["name"]) if layer.bias and (not names.lecture or layer.module) else "b" + up
+    delta, z, a = "δ" + up, "z" + up, "a" + up
     i = _argmax(deltas)
+    g, d = to_float(grads[i]), to_float(deltas[i])
     lines = []
     if layer.acts:
-        fnames = [ACTIVATIONS[a["label"]] for a in layer.acts]
+        fnames = [ACTIVATIONS[act["label"]] for act in layer.acts]
         f = fnames[0][0] if len(fnames) == 1 else "f"
-        formula = f"{f}'(z)" + (f" = {fnames[0][1]}" if len(fnames) == 1 and fnames[0][1] else "")
-        head = f"layer {name}: δ = ∂L/∂z = ∂L/∂a · {formula}"
-        g, d = to_float(grads[i]), to_float(deltas[i])
+        rule = f"{f}'(z) = {fnames[0][1]}" if len(fnames) == 1 and fnames[0][1] else ""
         if g != 0 and math.isfinite(g) and math.isfinite(d):
-            head += f"   e.g. δ{_sub(i + 1)} = {num(g)} · {_factor(d / g)} = {num(d)}"
+            a_i = to_float(layer.a["value"]["values"][i]) if (layer.a.get("value") or {}).get("values") else math.nan
+            z_i = to_float(layer.z["value"]["values"][i]) if (layer.z.get("value") or {}).get("values") else math.nan
+            example = _derivative_example(layer, g, d, a_i, z_i) if math.isfinite(a_i) else _factor(d / g)
+            example = f"e.g. {delta}{_sub(i + 1)} = {num(g)} · {example} = {num(d)}"
         else:
-            head += f"   e.g. δ{_sub(i + 1)} = {num(d)}"
+            example = f"e.g. {delta}{_sub(i + 1)} = {num(d)}"
+        # the rule is a clause of its own (", where σ'(z) = a(1 − a)"): run into the chain it
+        # read as δ = a(1 − a); the longest form that fits the band is shown
+        lines.append(alternatives([
+            f"{name}: {delta} = ∂L/∂{z} = ∂L/∂{a} · {f}'({z}), where {rule};   {example}" if rule else "",
+            f"{name}: {delta} = ∂L/∂{a} · {f}'({z}), where {rule};   {example}" if rule else "",
+            f"{name}: {delta} = ∂L/∂{z} = ∂L/∂{a} · {f}'({z});   {example}",
+            f"{name}: {delta} = ∂L/∂{a} · {f}'({z});   {example}"]))
     else:
-        head = f"layer {name}: δ = ∂L/∂z = ∂L/∂a (no activation)   e.g. δ{_sub(i + 1)} = {num(deltas[i])}"
-    lines.append(head)
+        lines.append(f"{name}: {delta} = ∂L/∂{z} = ∂L/∂{a} (no activation);   e.g. {delta}{_sub(i + 1)} = {num(d)}")
     j = _argmax(a_prev)
-    a_name = "x" if k == 0 else "a"
-    w_ij = f"∂L/∂W{_pair(i + 1, j + 1)}"
+    a_name = "x" if k == 0 else "a" + down
+    w_ij = f"∂L/∂{weight}{_pair(i + 1, j + 1)}"
     if share:
-        lines.append(f"∂L/∂W[i,j] = Σ over the {batch} samples of δ[i] · {a_name}[j]; edges: sample 1's term, "
-                     f"e.g. {num(deltas[i])} · {_factor(a_prev[j])} = {num(wgrad[i][j])}")
+        lines.append(f"∂L/∂{weight}[i,j] = Σ over the {batch} samples of {delta}[i] · {a_name}[j]; edges: sample {s + 1}'s "
+                     f"term, e.g. {num(deltas[i])} · {_factor(a_prev[j])} = {num(wgrad[i][j])}")
     elif batch > 1:
-        lines.append(f"∂L/∂W[i,j] = Σ over the {batch} samples of δ[i] · {a_name}[j]   e.g. {w_ij} = {num(wgrad[i][j])}")
+        lines.append(f"∂L/∂{weight}[i,j] = Σ over the {batch} samples of {delta}[i] · {a_name}[j]   "
+                     f"e.g. {w_ij} = {num(wgrad[i][j])}")
     else:
-        lines.append(f"∂L/∂W[i,j] = δ[i] · {a_name}[j]   e.g. {w_ij} = {num(deltas[i])} · {_factor(a_prev[j])}"
-                     f" = {num(wgrad[i][j])}")
-    norms = f"‖∂L/∂W‖ = {num(_norm(wgrad), 3)}"
+        lines.append(f"∂L/∂{weight}[i,j] = {delta}[i] · {a_name}[j]   e.g. {w_ij} = {num(deltas[i])} · "
+                     f"{_factor(a_prev[j])} = {num(wgrad[i][j])}")
+    norms = f"‖∂L/∂{weight}‖ = {num(_norm(wgrad), 3)}"
     if bgrad is not None:
-        norms += f", ‖∂L/∂b‖ = {num(_norm([bgrad]), 3)}  (∂L/∂b = {'δ' if batch == 1 else 'Σ δ'})"
+        norms += f", ‖∂L/∂{bias}‖ = {num(_norm([bgrad]), 3)}  (∂L/∂{bias} = {delta if batch == 1 else 'Σ ' + delta})"
     if uses.get(layer.weight.node, 0) > 1:
-        norms += f"; {layer.weight.leaf['name']} is used {uses[layer.weight.node]} times: its .grad adds the uses"
+        norms += f"; {weight} is used {uses[layer.weight.node]} times: its .grad adds the uses"
     lines.append(norms)
     nodes = ids[k + 1]
     edges = [f"w{k}:{i}:{j}" for i in shown[k + 1] for j in shown[k]]
-    return Step(nodes=list(nodes), edges=edges, lines=lines[:MAX_LINES], label=f"layer {name}")
+    return Step(nodes=list(nodes), edges=edges, lines=lines[:MAX_LINES], label=name)

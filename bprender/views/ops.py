@@ -17,8 +17,9 @@ from (``"from"``: a frozen op, or the graph node a detached branch left).
 from __future__ import annotations
 
 from ..chain_rule import Symbols, fanin_line, step_lines
-from ..chain_rule.symbols import SUB
+from ..chain_rule.symbols import SUB, SUPERSCRIPT
 from ..fmt import num, summary_scalar
+from ..notation import Notation, residual_adds
 from .flags import apply_flags, layer_flags
 from .graph import Step, ViewEdge, ViewGraph, ViewNode
 
@@ -29,24 +30,17 @@ MAX_LINES = 3
 NO_GRAD_GROUP = "no gradient"   # legend group of frozen parts outside any module
 
 
-def ops_view(trace: dict, collapse: bool = True) -> ViewGraph:
+def ops_view(trace: dict, collapse: bool = True, names: Notation | None = None) -> ViewGraph:
+    names = names or Notation(trace, "torch")
     folded = _foldable(trace) if collapse else set()
     frozen_folded = _foldable_frozen(trace) if collapse else set()
     graph = ViewGraph(kind="ops")
-    names = step_labels(trace)
+    steps = step_labels(trace)
+    residual = residual_adds(trace) if names.lecture else set()
     for tnode in trace["nodes"]:
         if tnode["id"] in folded or tnode["id"] in frozen_folded:
             continue
-        kind = tnode["kind"]
-        label = tnode["name"] if kind == "leaf" and tnode.get("name") else names.get(tnode["id"], tnode["label"])
-        sub = _subtitle(tnode)
-        if tnode["id"] in names:   # the name on top, the op it computes under it
-            sub = f"{tnode['label']} {sub}" if sub else tnode["label"]
-        graph.nodes.append(ViewNode(
-            id=tnode["id"], kind=kind, label=label, sub=sub, value=tnode.get("value"),
-            grad=tnode.get("grad"), trace=tnode, module=tnode.get("module") or "",
-            op="no gradient" if kind == "frozen" else tnode.get("op") or "",
-            group=NO_GRAD_GROUP if kind == "frozen" and not tnode.get("module") else ""))
+        graph.nodes.append(_op_node(tnode, steps, names, residual))
 
     # an edge into a folded node continues along that node's own outgoing edges
     source = {}  # trace edge id -> the node its gradient reaches in this view
@@ -61,10 +55,52 @@ def ops_view(trace: dict, collapse: bool = True) -> ViewGraph:
             continue
         graph.edges.append(ViewEdge(id=tedge["id"], src=source[tedge["id"]], dst=tedge["to"], carries_grad=True,
                                     grad=tedge.get("grad"), slot=tedge.get("slot")))
-    _add_constants(graph, trace, folded, frozen_folded, source)
-    apply_flags(graph, layer_flags(trace))  # vanishing / exploding: the layers' parameter nodes
-    graph.steps = _steps(trace, graph, folded, source)
+    _add_constants(graph, trace, folded, frozen_folded, source, names)
+    apply_flags(graph, layer_flags(trace), names=names)  # vanishing / exploding: the layers' parameters
+    graph.steps = _steps(trace, graph, folded, source, names)
     return graph
+
+
+def _op_node(tnode: dict, steps: dict[str, str], names: Notation, residual: set[str]) -> ViewNode:
+    """A trace node's box: a parameter by its name (W¹), a steps model's value by its name with
+    the op under it, a layer's output by the lecture's symbol (z¹ over "Wx + b"), another op by
+    what it computes (σ, max-pool, "+ residual"; PyTorch's Sigmoid, MaxPool2DWithIndices with
+    --names torch)."""
+    kind, label, node_id = tnode["kind"], tnode["label"], tnode["id"]
+    module = tnode.get("module") or ""
+    op = "no gradient" if kind == "frozen" else tnode.get("op") or ""
+    sub = _subtitle(tnode, names)
+    symbol = word = ""
+    power = _power(tnode) if names.lecture else ""
+    if power:   # (·)² says what ^2 under "power" did
+        sub = "" if sub.startswith("^") else sub
+    if kind == "leaf" and tnode.get("name"):
+        title = names.param(tnode["name"])
+    elif node_id in steps:   # the name on top, the op it computes under it
+        title = steps[node_id]
+        meaning = power or names.op(label)
+        sub = f"{meaning} {sub}" if sub else meaning
+    elif names.symbol(node_id):
+        title = symbol = names.symbol(node_id)
+        sub = names.formula(node_id) or names.op(label)
+        op = f"{symbol} = {sub}"
+    elif kind == "loss" and names.lecture:
+        title, sub = "L", names.op(label)
+        op = sub
+    else:
+        title = "+ residual" if node_id in residual else names.formula(node_id) or power or names.op(label)
+        word = names.word(label) if names.lecture else ""
+    group = NO_GRAD_GROUP if kind == "frozen" and not module else names.group(module) if module else ""
+    return ViewNode(id=node_id, kind=kind, label=title, sub=sub, value=tnode.get("value"), grad=tnode.get("grad"),
+                    trace=tnode, module=names.where(module), op=op, group=group, symbol=symbol, word=word)
+
+
+def _power(tnode: dict) -> str:
+    """x**2 as the lecture writes the op: (·)²; "" for another op or a non-integer exponent."""
+    exponent = (tnode.get("attrs") or {}).get("exponent")
+    if tnode["label"] != "Pow" or not isinstance(exponent, (int, float)) or not float(exponent).is_integer():
+        return ""
+    return "(·)" + str(int(exponent)).translate(SUPERSCRIPT)
 
 
 def step_labels(trace: dict) -> dict[str, str]:
@@ -100,7 +136,7 @@ def _foldable_frozen(trace: dict) -> set[str]:
 
 
 def _add_constants(graph: ViewGraph, trace: dict, folded: set[str], frozen_folded: set[str],
-                   source: dict[str, str]) -> None:
+                   source: dict[str, str], names: Notation) -> None:
     roles = {i["name"]: i.get("role") for i in trace.get("inputs", [])}
     nodes = {n["id"]: n for n in trace["nodes"]}
     into = {e["to"]: e for e in trace["edges"] if e["to"] in folded}
@@ -131,7 +167,7 @@ def _add_constants(graph: ViewGraph, trace: dict, folded: set[str], frozen_folde
         const_id = f"c:{name}"
         if const_id not in consts:
             role = roles.get(name)
-            consts[const_id] = ViewNode(id=const_id, kind="frozen" if role else "const", label=name,
+            consts[const_id] = ViewNode(id=const_id, kind="frozen" if role else "const", label=names.const(name),
                                         value=inp.get("value"), group=NO_GRAD_GROUP if role else "inputs",
                                         sub=role or "", op="no gradient" if role else "")
             graph.nodes.append(consts[const_id])
@@ -150,9 +186,9 @@ def _add_constants(graph: ViewGraph, trace: dict, folded: set[str], frozen_folde
                 edge(src, tnode["id"], slot)
 
 
-def _steps(trace: dict, graph: ViewGraph, folded: set[str], source: dict[str, str]) -> list[Step]:
+def _steps(trace: dict, graph: ViewGraph, folded: set[str], source: dict[str, str], names: Notation) -> list[Step]:
     """The engine's firing order, each step captioned with the chain rule."""
-    symbols = Symbols(graph, source, trace)
+    symbols = Symbols(graph, source, trace, consts={c["name"]: names.const(c["name"]) for c in trace.get("inputs", [])})
     fanout = {f["node"]: f for f in trace.get("fanout", [])}
     edge_grad = {e["id"]: e.get("grad") for e in trace["edges"]}
     nodes = {n["id"]: n for n in trace["nodes"]}
@@ -182,8 +218,8 @@ def _operand_position(consumer: dict, edge_id: str) -> int:
     return 0
 
 
-def _subtitle(tnode: dict) -> str:
-    """Unnamed scalar constants of an op (the 2 of x**2), else its module path."""
+def _subtitle(tnode: dict, names: Notation) -> str:
+    """Unnamed scalar constants of an op (the 2 of x**2), else its module (its layer)."""
     if tnode["kind"] == "leaf":
         return ""
     exponent = (tnode.get("attrs") or {}).get("exponent")
@@ -194,4 +230,4 @@ def _subtitle(tnode: dict) -> str:
     unnamed = [v for v in unnamed if v is not None]
     if unnamed:
         return ", ".join(num(v) for v in unnamed[:2])
-    return tnode.get("module") or ""
+    return names.where(tnode.get("module") or "")

@@ -93,9 +93,10 @@ test("defaults match the Canvas 2D spec", () => {
 });
 
 test("the method and property lists match the Python recording canvas", () => {
-  assert.ok(METHODS.includes("roundRect") && METHODS.includes("setLineDash"));
+  assert.ok(METHODS.includes("roundRect") && METHODS.includes("setLineDash") && METHODS.includes("drawImage"));
   assert.ok(!METHODS.includes("measureText"));
-  assert.equal(PROPERTIES.length, 11);
+  assert.equal(PROPERTIES.length, 12);
+  assert.ok(PROPERTIES.includes("imageSmoothingEnabled"));
 });
 
 test("opsDiff / opsEqual", () => {

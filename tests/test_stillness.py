@@ -1,0 +1,56 @@
+"""Frames the same as the one before are not drawn again: the skipped frames must be exactly
+the pixels a fresh drawing gives, on every frame of real scenes (a camera, training steps, a
+side-by-side composite), and the skip must really happen in the holds."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bprender.pipeline import Request, open_source, scene_for
+from bprender.render import drawn_times, frame_times, raster_frames, raster_frames_ahead, render_frame
+from bprender.stillness import Stillness, moving_spans
+
+FPS = 6
+SMALL = Request(size=(320, 180))
+
+
+def small_scene(*names: str) -> dict:
+    return scene_for([open_source(name, SMALL) for name in names], cache=True)
+
+
+@pytest.mark.parametrize("names", [("linear",), ("training",), ("deep_sigmoid",), ("linear", "mlp")],
+                         ids=lambda names: "+".join(names))
+def test_skipped_frames_are_the_frames_drawn_afresh(names):
+    scene = small_scene(*names)
+    times = frame_times(scene, FPS)
+    drawn = drawn_times(scene, times)
+    assert 0 < sum(drawn) < len(times)   # some frames are skipped, not all
+    for frames in (raster_frames(scene, FPS), raster_frames_ahead(scene, FPS)):
+        for i, (t, frame) in enumerate(zip(times, frames)):
+            if not drawn[i] or (i + 1 < len(times) and not drawn[i + 1]):
+                assert np.array_equal(frame, render_frame(scene, t)), (names, t)
+
+
+def test_the_holds_of_linear_are_not_drawn():
+    scene = small_scene("linear")
+    times = frame_times(scene, 30)
+    drawn = drawn_times(scene, times)
+    settled = max(b for a, b in moving_spans(scene) if a <= times[-1])   # then the final hold
+    after = [d for t, d in zip(times, drawn) if t > settled]
+    assert len(after) > 10 and not any(after[1:])
+    assert sum(drawn) < 0.85 * len(times)
+
+
+def test_stillness_of_a_hand_made_scene():
+    scene = {"a": {"track": [[1.0, 0.0], [2.0, 1.0], [3.0, 1.0]]},       # a ramp, then a hold
+             "b": [{"track": [[5.0, 0.0], [5.0, 1.0]]}],                    # a jump at 5
+             "route": [[0.5, 0.5]]}                                          # read as a track too
+    assert moving_spans(scene)[0][0] == 0.5
+    still = Stillness(scene)
+    assert still.same(0.6, 0.9)          # before anything moves
+    assert not still.same(0.9, 1.5)      # the ramp
+    assert still.same(2.0, 2.9)          # the hold: the ramp ended at 2
+    assert not still.same(2.9, 3.1)      # the track's last keyframe
+    assert still.same(3.1, 4.9)
+    assert not still.same(4.9, 5.0)      # the jump shows at 5 itself
+    assert still.same(5.1, 9.0)
