@@ -287,3 +287,38 @@ def test_the_api_and_a_saved_trace_keep_depth_and_expand(tmp_path):
     assert direct.read_bytes() == again.read_bytes()
     result = runner.invoke(cli, ["frame", str(again), "--at", "end", "--depth", "2", "-o", str(tmp_path / "x.png")])
     assert result.exit_code == 1 and "--depth cannot change it" in result.output
+
+
+# --- the strip of gradient per repeat ------------------------------------------------------
+
+def _sigmoid_blocks(seed=0, blocks=12):
+    torch.manual_seed(seed)
+    model = nn.Sequential(*[nn.Sequential(nn.Linear(6, 6), nn.Sigmoid()) for _ in range(blocks)], nn.Linear(6, 1))
+    return model, torch.randn(4, 6), torch.randn(4, 1)
+
+
+def folded_scene() -> dict:
+    model, x, y = _sigmoid_blocks()
+    return build_scene(trace_model(model, x, y, "mse"), _settings(), FontBook())
+
+
+def test_a_folded_block_draws_its_gradient_per_repeat_on_the_scenes_magnitude_scale():
+    """Vanishing across the repeats is seen: one cell per repeat, its level the repeat's norm on
+    the scene's log scale (the first block's far fainter than the last's)."""
+    from bprender.scene.glyphs import LEVELS
+    from bprender.scene.style import gradient_style
+    scene = folded_scene()
+    node = next(n for n in scene["nodes"] if "× 12" in n["info"]["label"])
+    strip = next(g for g in node["glyphs"] if "per repeat" in g["text"]["text"])
+    cells = strip["images"][0]["cells"]
+    ref, rx, ry = _sigmoid_blocks()
+    norms = _param_norms(ref, rx, ry, "", 12)
+    assert len(cells) == 12 and cells[0] < cells[-1] - 40
+    # the legend's magnitude range reaches down to the faintest repeat
+    legend = next(item["text"] for item in scene["header"]["legend"] if item["color"] == "magnitude")
+    low = float(legend.split()[1].replace("\u2212", "-"))
+    assert low <= min(norms) * 1.05
+    assert cells == sorted(cells) and all(0 <= c <= LEVELS for c in cells)   # fading towards the input
+    style = gradient_style([low, 1.0])
+    assert abs(cells[0] - LEVELS * style.level(norms[0])) <= 2
+    assert strip["images"][0]["tips"][0].startswith("0: ‖∂L/∂·‖")

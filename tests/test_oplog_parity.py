@@ -199,3 +199,20 @@ def test_heatmap_images_are_in_the_compared_logs():
         keys.setdefault(theme, set()).update(tuple(op[1]) for op in python_ops(scene, case) if op[0] == "drawImage")
     assert set(keys) == {"light", "dark", "colorblind"} and all(keys.values())
     assert not keys["light"] & keys["dark"] and not keys["light"] & keys["colorblind"]
+
+
+def test_js_painter_matches_python_folded_blocks(node, tmp_path):
+    """A folded block's strip of gradient per repeat (modules view of 12 identical blocks)."""
+    import torch
+    from torch import nn
+
+    from bprender.canvas import FontBook
+    from bprender.pipeline import scene_settings
+    from bprender.scene import build_scene
+    from bprender.trace import trace_model
+    torch.manual_seed(0)
+    model = nn.Sequential(*[nn.Sequential(nn.Linear(6, 6), nn.Sigmoid()) for _ in range(12)], nn.Linear(6, 1))
+    settings = dict(scene_settings(open_preset("linear")), view="modules")
+    scene = build_scene(trace_model(model, torch.randn(4, 6), torch.randn(4, 1), "mse"), settings, FontBook())
+    assert any("per repeat" in g["text"]["text"] for n in scene["nodes"] for g in n.get("glyphs", []))
+    assert_parity(node, scene, tmp_path, "12 folded blocks")

@@ -56,7 +56,8 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
     n_train = train_count(trace)
     timing = make_timing(graph, settings["pacing"], n_train)
     grads = gradient_style([summary_sign_value(e.grad) for e in graph.edges if e.carries_grad]
-                           + [summary_sign_value(n.grad) for n in graph.nodes if n.grad])
+                           + [summary_sign_value(n.grad) for n in graph.nodes if n.grad]
+                           + [x for n in graph.nodes for x in n.repeats])   # a folded block's per repeat
     header = build_header(trace, width, sizes, fitter, timing.phases, extra=_legend_extras(graph, grads))
     traces = step_traces(trace)            # every training step's numbers, for a small graph
     graphs = [view_of(t) for t in traces] if traces else None
@@ -64,9 +65,10 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
     regions = regions_for(width, height, sizes, training=bool(n_train), header_lines=header_lines(header),
                           prediction_rows=len(table["targets"]) if table else 0)
     per_step = step_texts(trace, graph, graphs)
-    layout = fit_layout(graph, regions.graph, sizes, fonts, per_step)
+    layout = fit_layout(graph, regions.graph, sizes, fonts, per_step, grads.level)
 
-    nodes = [scene_node(n, layout.boxes[n.id], graph, timing, sizes, fonts, per_step.get(n.id)) for n in graph.nodes]
+    nodes = [scene_node(n, layout.boxes[n.id], graph, timing, sizes, fonts, per_step.get(n.id), grads.level)
+             for n in graph.nodes]
     edges, particles = [], []
     edge_texts = edge_step_texts(graphs, edge_label_text)
     for index, e in enumerate(graph.edges):
@@ -153,13 +155,13 @@ def _dim_stale(nodes: list[dict], edges: list[dict], timing: Timing) -> None:
             edge["tracks"]["label"] = edge["tracks"]["label"] + dim
 
 
-def fit_layout(graph: ViewGraph, area, sizes: Sizes, fonts, per_step: dict | None = None):
+def fit_layout(graph: ViewGraph, area, sizes: Sizes, fonts, per_step: dict | None = None, level_of=None):
     """The graph laid out with its text at the made size (never smaller: the type floor) in
     `area` (x, y, w, h), or, when it needs more room, in a world as much bigger as it needs,
     which the camera then shows part by part."""
     ids = [n.id for n in graph.nodes]
     edges = [(e.id, e.src, e.dst) for e in graph.edges]
-    widths, heights = node_boxes(graph, sizes, fonts, per_step or {})
+    widths, heights = node_boxes(graph, sizes, fonts, per_step or {}, level_of)
     sized = {k: (w, heights[k]) for k, w in widths.items()}
     max_gaps = (sizes.px(170), sizes.px(70))
     round_nodes = graph.shape == "circle"

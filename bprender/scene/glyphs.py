@@ -54,7 +54,7 @@ def _heat(summary: dict | None) -> dict | None:
 
 
 def has_glyphs(node, shape: str) -> bool:
-    return shape != "circle" and any(_heat(s) is not None for s in (node.value, node.grad))
+    return shape != "circle" and (bool(node.repeats) or any(_heat(s) is not None for s in (node.value, node.grad)))
 
 
 def _cell(heat: dict, sizes: Sizes) -> float:
@@ -118,14 +118,48 @@ def _panel(summary: dict, grad: bool, sizes: Sizes, fonts, other: dict | None = 
                      "w": round(text_w, 2), "color": "muted"}}
 
 
-def glyph_panels(node, shape: str, sizes: Sizes, fonts, per_step: dict | None = None) -> list[dict]:
-    """The node's glyphs at the origin (value first, then gradient), or none: not for round
-    neurons, nor for a node whose numbers change with each training step (per_step: a
-    parameter, the loss), as the trace keeps the tensors of step 1 only."""
+def repeat_panel(node, level_of, sizes: Sizes, fonts) -> dict | None:
+    """A folded block's gradient per repeat ("TransformerEncoderLayer × 6"): one cell per repeat
+    in forward order, its shade the repeat's gradient norm on the scene's absolute magnitude
+    scale (level_of: norm -> 0..1, log10 between the scene's smallest and largest gradient), so
+    a gradient vanishing across the repeats shows as a strip fading out; None for other nodes."""
+    if not node.repeats:
+        return None
+    norms = [to_float(x) for x in node.repeats]
+    cells = [NONFINITE if not math.isfinite(x) else round(LEVELS * max(0.0, min(1.0, level_of(x)))) for x in norms]
+    n = len(cells)
+    cell = round(max(min(sizes.px(MAX_CELL), sizes.px(WIDTH) / n), sizes.floor / CELL_RATIO * 1.1), 2)
+    image_w, image_h = round(n * cell, 2), round(cell * 1.6, 2)   # tall cells: a strip reads as one
+    font, px = sizes.font(FONT), sizes.text_px(FONT)
+    text = "‖∂L/∂·‖ per repeat, log scale"
+    text_w = fonts.measure(text, font)
+    gap = sizes.px(4)
+    width = round(max(image_w, text_w), 2)
+    left = round((width - image_w) / 2, 2)
+    labels = node.repeat_labels or [str(k + 1) for k in range(n)]
+    images = [{"x": left, "y": 0.0, "w": image_w, "h": image_h, "cols": n, "rows": 1, "map": "positive",
+               "cells": cells, "tips": [f"{labels[k]}: ‖∂L/∂·‖ {num(x)}" for k, x in enumerate(norms)]}]
+    frames = [[round(left + k * cell, 2), 0.0, cell, image_h] for k in range(n)]   # a hairline per repeat
+    baseline = image_h + gap + px * 0.8
+    return {"track": "grad", "px": round(cell * CELL_RATIO, 2), "cell": cell, "w": width,
+            "h": round(baseline + px * 0.25, 2), "images": images, "frames": frames,
+            "frame_color": "node_stroke", "frame_width": sizes.px(1),
+            "text": {"text": text, "x": round(width / 2, 2), "y": round(baseline, 2), "font": font, "px": px,
+                     "w": round(text_w, 2), "color": "muted"}}
+
+
+def glyph_panels(node, shape: str, sizes: Sizes, fonts, per_step: dict | None = None,
+                 level_of=None) -> list[dict]:
+    """The node's glyphs at the origin (value first, then gradient; a folded block's strip of
+    gradient per repeat), or none: not for round neurons, nor for a node whose numbers change
+    with each training step (per_step: a parameter, the loss), as the trace keeps the tensors of
+    step 1 only. level_of: the scene's magnitude scale (norm -> 0..1), for the repeat strip."""
     if shape == "circle" or per_step:
         return []
-    return [_panel(s, grad, sizes, fonts, node.value if grad else node.grad)
-            for s, grad in ((node.value, False), (node.grad, True)) if _heat(s) is not None]
+    panels = [_panel(s, grad, sizes, fonts, node.value if grad else node.grad)
+              for s, grad in ((node.value, False), (node.grad, True)) if _heat(s) is not None]
+    strip = repeat_panel(node, level_of, sizes, fonts) if level_of is not None else None
+    return panels + ([strip] if strip is not None else [])
 
 
 def block_size(panels: list[dict], sizes: Sizes) -> tuple[float, float]:

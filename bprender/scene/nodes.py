@@ -51,9 +51,11 @@ def fitted_lines(n, per_step: dict | None, sizes: Sizes, fonts) -> list[tuple[st
     return out
 
 
-def node_boxes(graph: ViewGraph, sizes: Sizes, fonts, per_step: dict) -> tuple[dict[str, float], dict[str, float]]:
+def node_boxes(graph: ViewGraph, sizes: Sizes, fonts, per_step: dict,
+               level_of=None) -> tuple[dict[str, float], dict[str, float]]:
     """A width and a height per node: the text's rows are one height for the scene (same rows
-    everywhere reads calmly); a tensor node grows to fit its heatmap glyphs below them."""
+    everywhere reads calmly); a tensor node grows to fit its heatmap glyphs below them (level_of:
+    the scene's magnitude scale, for a folded block's strip per repeat)."""
     pad = sizes.px(12)
     widths, glyphs = {}, {}
     rows = 0.0
@@ -61,7 +63,7 @@ def node_boxes(graph: ViewGraph, sizes: Sizes, fonts, per_step: dict) -> tuple[d
         lines = fitted_lines(n, per_step.get(n.id), sizes, fonts)
         widest = max(fonts.measure(text, _font(sizes, role))
                      for line_text, role, _, texts in lines for text in [line_text] + (texts or []))
-        glyphs[n.id] = block_size(glyph_panels(n, graph.shape, sizes, fonts, per_step.get(n.id)), sizes)
+        glyphs[n.id] = block_size(glyph_panels(n, graph.shape, sizes, fonts, per_step.get(n.id), level_of), sizes)
         widths[n.id] = round(max(widest + 2 * pad, glyphs[n.id][0] + 2 * pad, sizes.px(84)), 2)
         rows = max(rows, sum(_px(sizes, role) * 1.3 for _, role, _, _ in lines))
     height = round(rows + 2 * pad - sizes.px(4), 2)
@@ -113,7 +115,8 @@ def _px(sizes: Sizes, role: str) -> float:
     return sizes.text_px(base, primary)
 
 
-def scene_node(n, box, graph: ViewGraph, timing: Timing, sizes: Sizes, fonts, per_step: dict | None = None) -> dict:
+def scene_node(n, box, graph: ViewGraph, timing: Timing, sizes: Sizes, fonts, per_step: dict | None = None,
+               level_of=None) -> dict:
     fill = {"leaf": "leaf_fill", "const": "const_fill", "frozen": "const_fill"}.get(n.kind, "node_fill")
     # a flagged layer's border and gradient take the flag colour: that is what to look at
     grad_color = "flag" if n.flag else grad_role(n.grad, summary_sign_value(n.grad))
@@ -132,7 +135,7 @@ def scene_node(n, box, graph: ViewGraph, timing: Timing, sizes: Sizes, fonts, pe
 
     line_specs = fitted_lines(n, per_step, sizes, fonts)
     total = sum(_px(sizes, role) * 1.3 for _, role, _, _ in line_specs)
-    panels = glyph_panels(n, graph.shape, sizes, fonts, per_step)
+    panels = glyph_panels(n, graph.shape, sizes, fonts, per_step, level_of)
     block_h = block_size(panels, sizes)[1]
     content = total + (block_h + sizes.px(GLYPH_GAP) if panels else 0.0)
     y = box.y - content / 2
