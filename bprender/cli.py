@@ -302,6 +302,7 @@ def cli():
       bprender frame linear --at 3.5 -o figure.pdf
       bprender html linear -o backprop.html
       bprender sheet linear -o sheet.pdf
+      bprender watch presets/linear.yaml --open
       bprender trace linear -o linear.trace.json && bprender video linear.trace.json
       bprender presets
 
@@ -636,6 +637,66 @@ def sheet(preset, output, size, cols, backward, theme, view_kind, depth, expand,
     view = view_for(s, highlight, hide, theme)
     layout = run(lambda: render_sheet(s, out, cols=cols, backward=backward, view=view, image_format=image_format))
     click.echo(f"wrote {out} ({len(layout.cells)} frames, {layout.width}x{layout.height})", err=True)
+
+
+@cli.command(context_settings=CONTEXT)
+@cache_option
+@preset_argument
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="The port on 127.0.0.1 to serve on (0: a free one, chosen by the system).")
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in the default web browser.")
+@look_options
+def watch(preset, port, open_browser, theme, view_kind, depth, expand, step):
+    """Serve a live preview of PRESET that follows your edits, until Ctrl-C.
+
+    A local web server (on 127.0.0.1 only: no other machine can connect) serves the player.
+    It watches the preset, its model file and the Python files beside it; after every save the
+    open page shows the new animation in place (within a second when only the presentation
+    changed: the model is traced again only when it changed), at the same time and view. A
+    mistake in the edited file is shown in the page (file, line, message) over the last
+    animation that worked.
+
+    \b
+    Examples:
+      bprender watch presets/linear.yaml --open
+      bprender watch presets/mlp.yaml --port 8765 --theme dark
+    """
+    import time
+    import webbrowser
+
+    from .watch import Watch
+    request = request_of(theme=theme, view=view_kind, depth=depth, expand=expand, step=step)
+    live = Watch(preset, request, cache=use_cache(), port=port, theme=theme,
+                 log=lambda line: click.echo(f"{time.strftime('%H:%M:%S')} {one_line(line)}", err=True))
+    try:
+        run(lambda: _start_watch(live, port))
+        files = live.files
+        more = f" and {len(files) - 1} Python file{'s' if len(files) > 2 else ''} of its model" if len(files) > 1 else ""
+        click.echo(f"Watching {files[0] if files else preset}{more}; each save updates the page.", err=True)
+        click.echo(f"Serving {live.url} on the loopback interface only (127.0.0.1: other machines "
+                   "cannot connect). Ctrl-C stops.", err=True)
+        if open_browser and not webbrowser.open(live.url):
+            click.echo(f"could not open a browser: open {live.url} yourself", err=True)
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt as exc:
+        live.stop()
+        click.echo("\nStopped watching.", err=True)
+        sys.exit(128 + getattr(exc, "signum", signal.SIGINT))
+
+
+def _start_watch(live, port: int) -> None:
+    import errno
+    try:
+        live.start()
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise BprenderError(f"--port {port}: the port is in use on 127.0.0.1; give another or leave "
+                                "--port out for a free one") from None
+        if exc.errno == errno.EACCES:
+            raise BprenderError(f"--port {port}: not allowed to listen on it (ports under 1024 need "
+                                "privileges); give another") from None
+        raise
 
 
 def resolve_time(scene: dict, at: str) -> float:

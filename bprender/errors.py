@@ -21,18 +21,26 @@ class PresetError(BprenderError):
     """
 
     def __init__(self, message: str, *, path: str | Path | None = None, line: int | None = None,
-                 key: str | None = None, hint: str | None = None):
+                 key: str | None = None, hint: str | None = None,
+                 code: tuple[str, int] | None = None):
         self.message = message
         self.path = str(path) if path is not None else None
         self.line = line
         self.key = key
         self.hint = hint
+        # (file, line) in the user's own Python code where it failed (a model file), when known:
+        # `bprender watch` points there rather than at the preset line naming the file
+        self.code = code
         super().__init__(str(self))
 
     def located(self, path: str | Path | None, line: int | None) -> "PresetError":
         """The same error with the file and line filled in where they were unknown."""
         return PresetError(self.message, path=self.path or path, line=self.line or line,
-                           key=self.key, hint=self.hint)
+                           key=self.key, hint=self.hint, code=self.code)
+
+    def unlocated(self) -> str:
+        """The message without its file and line: key, message and hint."""
+        return str(PresetError(self.message, key=self.key, hint=self.hint))
 
     def __str__(self) -> str:
         where = ""

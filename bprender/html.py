@@ -29,6 +29,7 @@ from .scene.fonts import font_path
 WEB_PLAYER = Path(__file__).parent / "web_player"
 
 SCRIPTS = ("tracks.js", "geometry.js", "paint.js", "player.js")
+LIVE_SCRIPT = "live.js"  # only in the pages `bprender watch` serves: it talks to that server
 STYLE = "player.css"
 TEMPLATE = "player.html"
 
@@ -38,15 +39,24 @@ FAMILY_OK = re.compile(r"^[A-Za-z0-9 _-]+$")
 PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
-def export_html(scene: dict, theme: str | None = None) -> str:
+def export_html(scene: dict, theme: str | None = None, live: dict | None = None) -> str:
     """The player page for a scene (single or composite); it opens in `theme` (else the
-    scene's own) and can switch to any theme whose palette the scene carries."""
+    scene's own) and can switch to any theme whose palette the scene carries.
+
+    live ({"scene_version": N}): the page `bprender watch` serves, which also runs live.js and
+    may connect to the server it came from (and only to it); the exported page cannot connect
+    anywhere and has no live.js."""
     if theme is not None and theme not in scene["palettes"]:
         raise BprenderError(f"no theme called '{theme}' (themes: {', '.join(scene['palettes'])})")
     data = {"theme": theme or scene["theme"], "scene": scene}
+    names, connect = SCRIPTS, "'none'"
+    if live is not None:
+        connect = "'self'"
+        data["live"] = live
+        names = SCRIPTS + (LIVE_SCRIPT,)
     # the browser hashes a script's text after turning CR LF into LF: hash the same text
-    scripts = [_read(name).replace("\r\n", "\n").replace("\r", "\n") for name in SCRIPTS]
-    for name, text in zip(SCRIPTS, scripts):
+    scripts = [_read(name).replace("\r\n", "\n").replace("\r", "\n") for name in names]
+    for name, text in zip(names, scripts):
         if re.search(r"</script|<!--", text, flags=re.I):
             raise BprenderError(f"web_player/{name} contains '</script' or '<!--' and cannot be inlined")
     script_tags = "\n".join(f"<script>{text}</script>" for text in scripts)
@@ -54,7 +64,8 @@ def export_html(scene: dict, theme: str | None = None) -> str:
                       for t in scripts)
     parts = {
         "csp": html.escape(f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; "
-                           "font-src data:; img-src data: blob:; connect-src 'none'; "
+                           "font-src data:; img-src data: blob:; "
+                           f"connect-src {connect}; "
                            "base-uri 'none'; form-action 'none'", quote=True),
         "title": html.escape(str(scene.get("title") or "bprender"), quote=False),
         "fonts_css": font_css(scene.get("fonts", [])),

@@ -106,8 +106,15 @@ def trace_of(preset: Preset, cache: bool = False) -> dict:
         trace = trace_preset(preset)
         if key:
             trace_cache.store(key, trace)
-    trace["preset"] = presentation(preset)
-    return trace
+    return for_preset(trace, preset)
+
+
+def for_preset(trace: dict, preset: Preset) -> dict:
+    """A trace of the preset's model with the preset's own title, description and presentation
+    sections (a copy: a trace re-used from the cache, or from memory in `bprender watch`, was
+    made for a preset that may have had other ones, and none of them is part of its key)."""
+    return {**trace, "title": preset.data.get("title") or "", "description": preset.data.get("description") or "",
+            "preset": presentation(preset)}
 
 
 def presentation(preset: Preset) -> dict:

@@ -50,6 +50,22 @@ def tracer_source() -> str:
     return digest.hexdigest()
 
 
+def model_file(preset) -> Path | None:
+    """The preset's model file (model: {python: FILE.py:FUNCTION}), or None for a formula."""
+    model = preset.data["model"]
+    if not (model and model.get("python")):
+        return None
+    return preset.base_dir / model["python"].rpartition(":")[0]
+
+
+def model_sources(preset) -> list[Path]:
+    """The Python files a preset's trace depends on: its model file and the files beside it
+    (what it can import from its folder), sorted; none for a formula. Raises OSError when
+    the folder cannot be read."""
+    file = model_file(preset)
+    return [] if file is None else sorted(file.resolve().parent.glob("*.py"))
+
+
 def key_of(preset) -> str | None:
     """The cache key of a preset's trace, or None when it cannot be keyed (a missing file)."""
     from . import __version__
@@ -58,12 +74,11 @@ def key_of(preset) -> str | None:
     parts = {"bprender": __version__, "content": CONTENT, "tracer": tracer_source(), "torch": _version("torch"),
              "python": platform.python_version(),
              "model": model, "train": preset.data.get("train")}
-    if model and model.get("python"):
-        file = (preset.base_dir / model["python"].rpartition(":")[0])
+    file = model_file(preset)
+    if file is not None:
         try:
-            folder = file.resolve().parent
             sources = {}
-            for path in sorted(folder.glob("*.py")):
+            for path in model_sources(preset):
                 stat = path.stat()
                 sources[path.name] = hashlib.sha256(path.read_bytes()).hexdigest() if stat.st_size <= MAX_SOURCE \
                     else f"{stat.st_size}:{stat.st_mtime_ns}"

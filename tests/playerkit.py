@@ -1,4 +1,5 @@
-"""Shared by the HTML player tests: animations traced once per session, and the exported pages."""
+"""Shared by the HTML player tests: animations traced once per session, the exported pages, and a
+guard on what a page does (PageWatch)."""
 from __future__ import annotations
 
 import functools
@@ -47,3 +48,25 @@ def evil_animation():
 @functools.lru_cache(maxsize=None)
 def evil_page() -> str:
     return evil_animation().html()
+
+
+class PageWatch:
+    """Everything a page does that the tests forbid: console errors, uncaught exceptions,
+    dialogs and network requests."""
+
+    def __init__(self, pg):
+        self.errors, self.dialogs, self.requests = [], [], []
+        pg.on("console", lambda m: m.type in ("error", "warning") and self.errors.append(f"{m.type}: {m.text}"))
+        pg.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        pg.on("dialog", self._dialog)
+        pg.on("request", lambda r: self.requests.append(r.url))
+
+    def _dialog(self, dialog):
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def check(self, document_url: str | None = None):
+        assert self.errors == []
+        assert self.dialogs == []
+        others = [u for u in self.requests if not u.startswith("data:") and u != document_url]
+        assert others == []

@@ -152,7 +152,7 @@ def test_command_help(runner, name, flag):
 
 
 def test_every_readme_command_exists():
-    assert set(COMMANDS) == {"video", "gif", "frame", "html", "check", "trace", "scene", "presets", "sheet"}
+    assert set(COMMANDS) == {"video", "gif", "frame", "html", "check", "trace", "scene", "presets", "sheet", "watch"}
 
 
 def test_version(runner):

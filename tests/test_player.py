@@ -12,31 +12,9 @@ import pytest
 
 from browser import decode_png_data_url, evaluate, open_file, open_html
 from bprender.fmt import num
-from playerkit import EVIL_IMG, EVIL_SCRIPT, EVIL_TITLE, animation, evil_animation, evil_page, page
+from playerkit import EVIL_IMG, EVIL_SCRIPT, EVIL_TITLE, PageWatch, animation, evil_animation, evil_page, page
 
 READY = "window.bprender.ready.then(() => true)"
-
-
-class Watch:
-    """Everything a page does that the tests forbid: console errors, uncaught exceptions,
-    dialogs and network requests."""
-
-    def __init__(self, pg):
-        self.errors, self.dialogs, self.requests = [], [], []
-        pg.on("console", lambda m: m.type in ("error", "warning") and self.errors.append(f"{m.type}: {m.text}"))
-        pg.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
-        pg.on("dialog", self._dialog)
-        pg.on("request", lambda r: self.requests.append(r.url))
-
-    def _dialog(self, dialog):
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def check(self, document_url: str | None = None):
-        assert self.errors == []
-        assert self.dialogs == []
-        others = [u for u in self.requests if not u.startswith("data:") and u != document_url]
-        assert others == []
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +27,7 @@ def linear_file(tmp_path_factory):
 @pytest.fixture
 def player(chromium_page, linear_file):
     """The linear page opened from file://, fonts loaded, first frame drawn, paused at 0."""
-    watch = Watch(chromium_page)
+    watch = PageWatch(chromium_page)
     open_file(chromium_page, linear_file)
     assert evaluate(chromium_page, READY)
     evaluate(chromium_page, "() => { bprender.pause(); bprender.seek(0); }")
@@ -67,7 +45,7 @@ def pixels(pg, t: float) -> np.ndarray:
 
 
 def test_loads_from_file_without_requests_or_errors(chromium_page, linear_file):
-    watch = Watch(chromium_page)
+    watch = PageWatch(chromium_page)
     open_file(chromium_page, linear_file)
     assert evaluate(chromium_page, READY)
     scene = animation().scene()
@@ -237,7 +215,7 @@ def test_a_scene_of_an_unknown_version_is_refused_on_the_page(chromium_page, tmp
 def test_markup_in_names_stays_text(chromium_page, tmp_path):
     path = tmp_path / "evil.html"
     path.write_text(evil_page(), encoding="utf-8")
-    watch = Watch(chromium_page)
+    watch = PageWatch(chromium_page)
     open_file(chromium_page, path)
     assert evaluate(chromium_page, READY)
     evaluate(chromium_page, "bprender.pause()")
@@ -267,7 +245,7 @@ def test_markup_in_names_stays_text(chromium_page, tmp_path):
 def test_jupyter_iframe_plays(chromium_page):
     anim = animation()
     shown = anim._repr_html_()
-    watch = Watch(chromium_page)
+    watch = PageWatch(chromium_page)
     open_html(chromium_page, f"<!DOCTYPE html><html><body>{shown}</body></html>")
     frame = chromium_page.frames[1]
     frame.wait_for_function("window.bprender !== undefined")
@@ -291,7 +269,7 @@ def camera_player(chromium_page, tmp_path):
     """The attention page (too big for the frame at reading size: it has a camera), paused."""
     path = tmp_path / "attention.html"
     path.write_text(page("attention"), encoding="utf-8")
-    watch = Watch(chromium_page)
+    watch = PageWatch(chromium_page)
     open_file(chromium_page, path)
     assert evaluate(chromium_page, READY)
     evaluate(chromium_page, "() => { bprender.pause(); bprender.seek(0); }")

@@ -73,6 +73,19 @@ def test_a_changed_model_or_module_beside_it_is_traced_again(traced, tmp_path):
     assert (tmp_path / "t1.json").read_bytes() == (tmp_path / "t2.json").read_bytes()
 
 
+def test_a_cached_trace_takes_the_presets_own_title_and_description(traced, tmp_path):
+    preset = tmp_path / "p.yaml"
+    model = "model: {expression: (w * x - 1) ** 2, params: {w: 2.0}, inputs: {x: 3.0}}\n"
+    preset.write_text('title: "First"\ndescription: "one"\n' + model, encoding="utf-8")
+    render("trace", preset, "-o", tmp_path / "t1.json")
+    preset.write_text('title: "Second"\ndescription: "two"\n' + model, encoding="utf-8")
+    render("trace", preset, "-o", tmp_path / "t2.json")
+    assert len(traced) == 1   # title and description are not in the key...
+    import json
+    second = json.loads((tmp_path / "t2.json").read_text(encoding="utf-8"))
+    assert (second["title"], second["description"]) == ("Second", "two")   # ...but are the preset's
+
+
 def test_a_corrupt_entry_is_made_again(traced, tmp_path):
     render("check", "linear")
     entries = list(trace_cache.cache_dir().glob("*.trace.json"))

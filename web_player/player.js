@@ -39,12 +39,15 @@
   var scene0 = data.scene || {};
   // the theme menu's order (JSON keeps no key order): the usual ones first, any others after
   var THEME_ORDER = ["light", "dark", "colorblind"];
-  var themes = Object.keys(scene0.palettes || {}).sort(function (a, b) {
-    var i = THEME_ORDER.indexOf(a), j = THEME_ORDER.indexOf(b);
-    i = i < 0 ? THEME_ORDER.length : i;
-    j = j < 0 ? THEME_ORDER.length : j;
-    return i !== j ? i - j : (a < b ? -1 : a > b ? 1 : 0);
-  });
+  function themeNames(palettes) {
+    return Object.keys(palettes || {}).sort(function (a, b) {
+      var i = THEME_ORDER.indexOf(a), j = THEME_ORDER.indexOf(b);
+      i = i < 0 ? THEME_ORDER.length : i;
+      j = j < 0 ? THEME_ORDER.length : j;
+      return i !== j ? i - j : (a < b ? -1 : a > b ? 1 : 0);
+    });
+  }
+  var themes = themeNames(scene0.palettes);
 
   var state = {
     scene: scene0,
@@ -562,6 +565,7 @@
 
   function buildThemeSelect() {
     clear(el.theme);
+    el.theme.parentNode.hidden = false;
     for (var i = 0; i < themes.length; i++) {
       var opt = document.createElement("option");
       opt.value = themes[i];
@@ -853,14 +857,55 @@
   }
 
   /* A scene of a version this player does not read is refused on the page. */
-  function checkVersion() {
-    if (READS.indexOf(state.scene.schema) < 0) {
-      var err = new Error("this page holds a scene of version " + JSON.stringify(state.scene.schema) +
+  function checkVersion(scene) {
+    scene = scene || state.scene;
+    if (READS.indexOf(scene.schema) < 0) {
+      var err = new Error("this page holds a scene of version " + JSON.stringify(scene.schema) +
                           "; this player reads " + READS.join(" and ") +
                           ". Make the page again with the bprender that wrote the scene.");
       err.refusal = true;
       throw err;
     }
+  }
+
+  // ------------------------------------------------------------------ live preview (bprender watch)
+
+  function hasKey(object, key) {
+    return !!object && Object.prototype.hasOwnProperty.call(object, key);
+  }
+
+  /* The live-preview hook: put another scene (the edited preset's) in place of the current one
+   * without reloading, keeping what the viewer set: the time (clamped to the new duration),
+   * playing or paused, the highlight and hidden groups (those that still exist), a camera put
+   * by hand, and a theme picked in the page (a page still in the scene's own theme takes the
+   * new scene's, so a theme edited in the preset shows). Resolves once the new frame is drawn.
+   * It exists only on pages served by `bprender watch` (their data has a `live` section); an
+   * exported page has no such function. The new scene's fonts must be the page's own (they
+   * are inlined in the page): live.js reloads the page when they are not. */
+  function replaceScene(next) {
+    return ready.then(function () {
+      checkVersion(next);
+      var followTheme = state.view.theme === state.scene.theme;
+      var theme = followTheme || !hasKey(next.palettes, state.view.theme) ? next.theme : state.view.theme;
+      var ids = {};
+      (next.nodes || []).forEach(function (n) { ids[n.id] = true; });
+      var groups = next.groups || [];
+      state.view = {
+        highlight: hasKey(ids, state.view.highlight) ? state.view.highlight : null,
+        hidden: state.view.hidden.filter(function (g) { return groups.indexOf(g) >= 0; }),
+        theme: theme,
+        camera: next.camera ? state.view.camera : null
+      };
+      hideTooltip();
+      state.scene = next;
+      themes = themeNames(next.palettes);
+      buildThemeSelect();
+      buildCameraControls();
+      el.follow.checked = !state.view.camera;
+      document.title = next.title || "bprender";
+      setTheme(theme);                 // clamps the time, rebuilds the phases and legend, draws
+      if (state.playing) invalidate();
+    });
   }
 
   var ready = Promise.resolve().then(function () {
@@ -877,7 +922,7 @@
   });
   ready.catch(fail);
 
-  window.bprender = Object.freeze({
+  var api = {
     get duration() { return state.scene.duration; },
     get time() { return state.t; },
     get playing() { return state.playing; },
@@ -911,5 +956,7 @@
     present: present,
     nextStep: presentNext,
     previousStep: presentPrevious
-  });
+  };
+  if (data.live) api.replaceScene = replaceScene;   // served by `bprender watch` only (live.js)
+  window.bprender = Object.freeze(api);
 })();

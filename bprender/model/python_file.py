@@ -237,17 +237,20 @@ def _user_error(exc: BaseException, user_file: Path, what: str) -> PresetError:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
     frame = _user_frame(exc, user_file)
+    code = None
     if isinstance(exc, SyntaxError) and exc.lineno and \
             Path(exc.filename or "").resolve() == user_file:
         where = f" at {user_file.name}:{exc.lineno}"
         text = f"SyntaxError: {exc.msg}"
         hint = (exc.text or "").strip() or None
+        code = (str(user_file), exc.lineno)
     elif frame is not None:
         where = f" at {user_file.name}:{frame.lineno}"
         hint = (frame.line or "").strip() or None
+        code = (str(user_file), frame.lineno)
     else:
         where, hint = "", None
-    return PresetError(f"{what}{where}: {text}", key=KEY, hint=hint)
+    return PresetError(f"{what}{where}: {text}", key=KEY, hint=hint, code=code)
 
 
 @contextlib.contextmanager

@@ -40,7 +40,9 @@ def trace_preset(preset: Any) -> dict:
         if exc.key and not exc.path:
             if isinstance(exc, StepError) and hasattr(preset, "locate"):
                 raise preset.locate(exc) from None   # on the step's own line of the file
-            raise preset.error(exc.key, exc.message, exc.hint) from None
+            located = preset.error(exc.key, exc.message, exc.hint)
+            located.code = exc.code   # where in the user's own code, when it was there
+            raise located from None
         raise
 
 
