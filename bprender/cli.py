@@ -646,7 +646,7 @@ def sheet(preset, output, size, cols, backward, theme, view_kind, depth, expand,
               help="The port on 127.0.0.1 to serve on (0: a free one, chosen by the system).")
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in the default web browser.")
 @look_options
-def watch(preset, port, open_browser, theme, view_kind, depth, expand, step):
+def watch(preset, port, open_browser, theme, view_kind, depth, expand, step, pace):
     """Serve a live preview of PRESET that follows your edits, until Ctrl-C.
 
     A local web server (on 127.0.0.1 only: no other machine can connect) serves the player.
@@ -665,7 +665,7 @@ def watch(preset, port, open_browser, theme, view_kind, depth, expand, step):
     import webbrowser
 
     from .watch import Watch
-    request = request_of(theme=theme, view=view_kind, depth=depth, expand=expand, step=step)
+    request = request_of(theme=theme, view=view_kind, depth=depth, expand=expand, step=step, pace=pace)
     live = Watch(preset, request, cache=use_cache(), port=port, theme=theme,
                  log=lambda line: click.echo(f"{time.strftime('%H:%M:%S')} {one_line(line)}", err=True))
     try:
