@@ -309,3 +309,16 @@ def test_help_has_an_example(runner):
     from bprender.cli import cli
     result = runner.invoke(cli, ["watch", "--help"])
     assert result.exit_code == 0 and "bprender watch presets/linear.yaml --open" in result.output
+
+
+def test_the_command_takes_the_pace(linear):
+    """`watch --pace fast` serves the fast scene (the option reaches the request it builds)."""
+    proc, lines = start_command(linear, "--pace", "fast")
+    try:
+        url = re.search(r"http://127\.0\.0\.1:\d+/", lines[-1]).group(0)
+        served = get_json(url + "scene.json")["scene"]["duration"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    normal = fresh_scene(linear)["duration"]
+    assert served == pytest.approx(0.7 * normal, abs=1e-3)
