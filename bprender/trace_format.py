@@ -45,7 +45,7 @@ class Summary(TypedDict):
     stats: Stats
     values: NotRequired[list[Number]]     # flat, row-major; only for small tensors
     sample: NotRequired[list[Number]]     # a bigger 2-D tensor's first row (up to 1024 numbers)
-    samples: NotRequired[list[list[Number]]]  # its rows (all up to 1024 numbers, else 4), for --sample
+    samples: NotRequired[list[list[Number]]]  # its rows (all up to 256 numbers, else 4), for --sample
     heat: NotRequired[Heat]               # float tensors of 2+ elements in the graph (not training steps)
 
 

@@ -87,7 +87,7 @@ SCHEMA: dict[str, Key] = {
     "expand": Key("names", [], "Modules view: modules, classes or repeated blocks to open (a"
                   " module path such as encoder.layers, or a class such as TransformerEncoderLayer)."),
     "sample": Key("int", None, "Neurons view: which sample of a batch the neurons show (1: the first;"
-                  " a trace keeps every sample of a small tensor, the first 4 of a big one). Default: 1.", min=1, max=1 << 20, nullable=True),
+                  " a trace keeps every sample of a tensor of at most 256 numbers, the first 4 of a bigger one). Default: 1.", min=1, max=1 << 20, nullable=True),
     "notation": Key("enum", "lecture", "How things are named: lecture (W¹, b¹, z¹, a¹ counted by layer;"
                     " σ, ReLU, + residual) or torch (PyTorch's own: 0.weight, Addmm). --names on the"
                     " command line.", choices=("lecture", "torch")),

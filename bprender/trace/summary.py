@@ -4,7 +4,7 @@ A summary is ``{"shape", "dtype", "stats": {"min", "max", "mean", "norm"}, "valu
 ``values`` (flattened, row-major) only for tensors of at most ``MAX_VALUES`` elements. A bigger
 2-D tensor (a batch of feature vectors) keeps ``sample``: its first row, when that row has at most
 ``MAX_SAMPLE`` elements, and ``samples``: its rows, all of them when the tensor has at most
-``MAX_SAMPLE`` elements, else the first ``KEPT_SAMPLES``, so the neurons view can draw another
+``ALL_ROWS`` elements, else the first ``KEPT_SAMPLES``, so the neurons view can draw another
 sample of a real batch (``--sample K``) and the trace stays small.
 Float32/16 numbers are written with the shortest decimal that round-trips in their own
 precision (0.1, not 0.10000000149011612). NaN and infinities stay floats here; jsonio
@@ -24,6 +24,8 @@ from .heat import heat_of
 MAX_VALUES = 64
 MAX_SAMPLE = 1024
 KEPT_SAMPLES = 4    # rows of a big 2-D tensor the neurons view can show (--sample 1..4)
+ALL_ROWS = 256      # a 2-D tensor of at most this many numbers keeps every row (a captured
+                    # training step summarises every tensor: each number kept costs)
 
 _SHORT = {torch.float32: np.float32, torch.bfloat16: np.float32, torch.float16: np.float16}
 _LARGEST = {t: float(np.finfo(t).max) for t in (np.float32, np.float16)}
@@ -106,10 +108,11 @@ def summarize(t: Any, heat: bool = False, kernels: bool = False) -> dict | None:
                 values = flat.tolist()
             out["values"] = values
         elif t.dim() == 2 and 0 < t.shape[1] <= MAX_SAMPLE and not t.is_complex():
-            out["sample"] = _plain(t[0], short)
+            rows = t if n <= ALL_ROWS else t[:KEPT_SAMPLES]
+            samples = [_plain(row, short) for row in rows]
+            out["sample"] = samples[0]          # the first row, as older readers take it
             if t.shape[0] > 1:
-                rows = t if n <= MAX_SAMPLE else t[:KEPT_SAMPLES]
-                out["samples"] = [_plain(row, short) for row in rows]
+                out["samples"] = samples
         if heat:
             preview = heat_of(t, lambda flat: _plain(flat, short), kernels)
             if preview is not None:
