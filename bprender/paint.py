@@ -11,13 +11,11 @@ import math
 
 from .canvas.bitmap import Bitmap
 from .layout import point_along
+from .scene.glyphs import GAP, LEVELS, NONFINITE  # a heatmap cell's levels, as the scene writes them
 from .tracks import active, value_at
 
 TAU = 2 * math.pi
 VISIBLE = 0.002  # below this an alpha is invisible: skip the draw calls
-LEVELS = 100  # a heatmap cell's level: -LEVELS..LEVELS, then NaN/Inf, then transparent (scene/glyphs.py)
-NONFINITE = LEVELS + 1
-GAP = LEVELS + 2
 
 
 def palette_of(scene: dict, view: dict | None) -> dict:
@@ -442,17 +440,22 @@ def paint_caption(ctx, captions: dict, t: float, colors: dict) -> None:
     ctx.globalAlpha = 1.0
 
 
+def paint_panel_frame(ctx, panel: dict, colors: dict) -> None:
+    """A side panel's box and title (the loss curve's, the predictions')."""
+    outlined_box(ctx, panel["x"], panel["y"], panel["w"], panel["h"], panel["radius"], colors[panel["background"]],
+                 colors[panel["border"]])
+    ctx.textBaseline = "alphabetic"
+    ctx.textAlign = "left"
+    ctx.font = panel["title_font"]
+    ctx.fillStyle = colors[panel["text"]]
+    ctx.fillText(panel["title"]["text"], panel["title"]["x"], panel["title"]["y"])
+
+
 def paint_loss_curve(ctx, curve: dict, t: float, colors: dict) -> None:
     """The loss-curve panel of a training scene: loss per step, filled in as the steps run,
     the newest point highlighted and labelled."""
     ctx.globalAlpha = 1.0
-    outlined_box(ctx, curve["x"], curve["y"], curve["w"], curve["h"], curve["radius"], colors[curve["background"]],
-                 colors[curve["border"]])
-    ctx.textBaseline = "alphabetic"
-    ctx.textAlign = "left"
-    ctx.font = curve["title_font"]
-    ctx.fillStyle = colors[curve["text"]]
-    ctx.fillText(curve["title"]["text"], curve["title"]["x"], curve["title"]["y"])
+    paint_panel_frame(ctx, curve, colors)
     plot = curve["plot"]
     ctx.font = curve["font"]
     ctx.textAlign = "right"
@@ -501,13 +504,7 @@ def paint_predictions(ctx, panel: dict, t: float, step: int, colors: dict) -> No
     if alpha <= VISIBLE:
         return
     ctx.globalAlpha = alpha
-    outlined_box(ctx, panel["x"], panel["y"], panel["w"], panel["h"], panel["radius"], colors[panel["background"]],
-                 colors[panel["border"]])
-    ctx.textBaseline = "alphabetic"
-    ctx.textAlign = "left"
-    ctx.font = panel["title_font"]
-    ctx.fillStyle = colors[panel["text"]]
-    ctx.fillText(panel["title"]["text"], panel["title"]["x"], panel["title"]["y"])
+    paint_panel_frame(ctx, panel, colors)
     ctx.font = panel["font"]
     ctx.fillStyle = colors[panel["muted"]]
     head = panel["head"]

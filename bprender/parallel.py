@@ -20,6 +20,7 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
+import queue as queue_module
 import sys
 import tempfile
 from pathlib import Path
@@ -99,7 +100,7 @@ def render_video_in_ranges(scene: dict, path, *, fps, quality: str, view: dict |
                         done += queue.get(timeout=0.1)
                         if progress is not None:
                             progress(done)
-                    except Exception:   # queue.Empty: nothing reported in the last 0.1 s
+                    except queue_module.Empty:   # nothing reported in the last 0.1 s
                         pass
                 for f in futures:
                     f.result()          # a worker's error, raised here

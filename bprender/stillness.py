@@ -2,37 +2,39 @@
 before, so the raster loop can hand the encoder the previous pixels instead of drawing again.
 
 A frame is a pure function of (scene, t, view), and everything in a Scene that changes with
-time is a track: a list of [time, value] keyframes (bprender/tracks.py). So the picture can
-change only where some track moves: between two keyframes of different value, at a jump, and
-at a track's first and last keyframe (a particle exists only while its track runs). Any list
-of number pairs in the scene is read as a track, wherever it sits (nested panels, new parts
-of the scene): a list that is not one (an edge's route points) only adds moments that are
-drawn anyway, never skips one that changes. That errs on the side of drawing.
+time is a track: a list of [time, value] keyframes (bprender/tracks.py), held under a "track",
+"shown" or "tracks" key (scene/types.py; a "track" or "tracks" mapping holds several, as the
+camera's x, y and zoom). So the picture can change only where some track moves: between two
+keyframes of different value, at a jump, and at a track's first and last keyframe (a particle
+exists only while its track runs). The tracks are found by those keys wherever they sit
+(nested panels, new parts of the scene), not by their shape: an edge's sampled route is also a
+list of number pairs, and read as keyframes it would mark its x coordinates as moments of change.
 """
 from __future__ import annotations
 
 from bisect import bisect_left
-from numbers import Real
 
 EDGE = 1e-9  # a moment just after a track's last keyframe still counts as a change
 
 
-def _is_pair(item) -> bool:
-    return (isinstance(item, list) and len(item) == 2
-            and all(isinstance(v, Real) and not isinstance(v, bool) for v in item))
+TRACK_KEYS = ("track", "shown", "tracks")
 
 
 def _tracks(node):
-    """Every list of number pairs anywhere in the JSON-like value."""
+    """Every track anywhere in the JSON-like value: the lists (or the values of the mappings)
+    under TRACK_KEYS."""
     if isinstance(node, dict):
-        for value in node.values():
-            yield from _tracks(value)
-    elif isinstance(node, list) and node:
-        if all(_is_pair(item) for item in node):
-            yield node
-        else:
-            for value in node:
+        for key, value in node.items():
+            if key in TRACK_KEYS and isinstance(value, list):
+                if value:
+                    yield value
+            elif key in TRACK_KEYS and isinstance(value, dict):
+                yield from (v for v in value.values() if isinstance(v, list) and v)
+            else:
                 yield from _tracks(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _tracks(value)
 
 
 def moving_spans(scene: dict) -> list[tuple[float, float]]:

@@ -26,3 +26,17 @@ def _own_trace_cache(tmp_path_factory, monkeypatch):
     test sees another's cached traces; it is not in the test's tmp_path, which tests check for
     stray files."""
     monkeypatch.setenv("BPRENDER_CACHE_DIR", str(tmp_path_factory.mktemp("trace-cache")))
+
+
+@pytest.fixture
+def traced(monkeypatch):
+    """Counts the times a model really runs (pipeline.trace_of imports trace_preset late)."""
+    import bprender.trace as trace_module
+    calls = []
+    real = trace_module.trace_preset
+
+    def counted(preset):
+        calls.append(preset.name)
+        return real(preset)
+    monkeypatch.setattr(trace_module, "trace_preset", counted)
+    return calls

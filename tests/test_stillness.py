@@ -43,9 +43,9 @@ def test_the_holds_of_linear_are_not_drawn():
 
 def test_stillness_of_a_hand_made_scene():
     scene = {"a": {"track": [[1.0, 0.0], [2.0, 1.0], [3.0, 1.0]]},       # a ramp, then a hold
-             "b": [{"track": [[5.0, 0.0], [5.0, 1.0]]}],                    # a jump at 5
-             "route": [[0.5, 0.5]]}                                          # read as a track too
-    assert moving_spans(scene)[0][0] == 0.5
+             "b": [{"tracks": {"lit": [[5.0, 0.0], [5.0, 1.0]]}}],           # a jump at 5
+             "poly": [[0.5, 0.5], [0.7, 0.9]]}                               # a route: not a track
+    assert moving_spans(scene)[0][0] == 1.0
     still = Stillness(scene)
     assert still.same(0.6, 0.9)          # before anything moves
     assert not still.same(0.9, 1.5)      # the ramp

@@ -16,20 +16,6 @@ from bprender.cli import cli
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def traced(monkeypatch):
-    """Counts the real traces made."""
-    import bprender.trace as trace_module
-    calls = []
-    real = trace_module.trace_preset
-
-    def counted(preset):
-        calls.append(preset.name)
-        return real(preset)
-    monkeypatch.setattr(trace_module, "trace_preset", counted)
-    return calls
-
-
 def render(*args) -> None:
     result = CliRunner().invoke(cli, [str(a) for a in args])
     assert result.exit_code == 0, result.output

@@ -41,14 +41,19 @@ def scene(preset, trace):
     return scene_of(trace, preset)
 
 
-def plain_loop(steps: int, make_optimizer) -> tuple[list[float], list[dict[str, torch.Tensor]]]:
-    """presets/training.py trained by hand: the losses and the parameters at every step."""
+def training_model():
+    """presets/training.py's model, inputs and targets, freshly built (its own fixed seed)."""
     path = builtin_presets_dir() / "training.py"
     spec = importlib.util.spec_from_file_location("training_model_for_test", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     parts = module.build()
-    model, x, y = parts["model"], parts["inputs"], parts["target"]
+    return parts["model"], parts["inputs"], parts["target"]
+
+
+def plain_loop(steps: int, make_optimizer) -> tuple[list[float], list[dict[str, torch.Tensor]]]:
+    """presets/training.py trained by hand: the losses and the parameters at every step."""
+    model, x, y = training_model()
     optimizer = make_optimizer(model.parameters())
     losses, params = [], []
     for _ in range(steps):
@@ -343,12 +348,7 @@ def test_the_predictions_panel_shows_each_steps_outputs_against_the_targets(scen
     """The oracle is a plain PyTorch loop: its model's outputs at step k are the numbers the
     panel draws at step k, and the targets stay put; more rows are near their target at the end."""
     from bprender.fmt import num
-    path = builtin_presets_dir() / "training.py"
-    spec = importlib.util.spec_from_file_location("training_model_for_panel", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    parts = module.build()
-    model, x, y = parts["model"], parts["inputs"], parts["target"]
+    model, x, y = training_model()
     _, params = plain_loop(25, lambda p: torch.optim.SGD(p, lr=0.1))
     panel = scene["predictions"]
     assert [row["target"] for row in panel["rows"]] == [num(v, 3) for v in y.reshape(-1).tolist()]

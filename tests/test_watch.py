@@ -28,20 +28,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def traced(monkeypatch):
-    """Counts the times a model really runs (pipeline.trace_of imports trace_preset late)."""
-    import bprender.trace as trace_module
-    calls = []
-    real = trace_module.trace_preset
-
-    def counted(preset):
-        calls.append(preset.name)
-        return real(preset)
-    monkeypatch.setattr(trace_module, "trace_preset", counted)
-    return calls
-
-
-@pytest.fixture
 def linear(tmp_path) -> Path:
     path = tmp_path / "linear.yaml"
     shutil.copy(builtin_presets_dir() / "linear.yaml", path)

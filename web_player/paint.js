@@ -570,12 +570,8 @@
     ctx.globalAlpha = 1.0;
   }
 
-  /* The predictions panel: each sample's target and the model's output at the step shown
-   * (in the loss colour while it is still far from the target). */
-  function paintPredictions(ctx, panel, t, step, colors) {
-    var alpha = valueAt(panel.track, t);
-    if (alpha <= VISIBLE) return;
-    ctx.globalAlpha = alpha;
+  /* A side panel's box and title (the loss curve's, the predictions'). */
+  function paintPanelFrame(ctx, panel, colors) {
     outlinedBox(ctx, panel.x, panel.y, panel.w, panel.h, panel.radius, colors[panel.background],
                 colors[panel.border]);
     ctx.textBaseline = "alphabetic";
@@ -583,6 +579,15 @@
     ctx.font = panel.title_font;
     ctx.fillStyle = colors[panel.text];
     ctx.fillText(panel.title.text, panel.title.x, panel.title.y);
+  }
+
+  /* The predictions panel: each sample's target and the model's output at the step shown
+   * (in the loss colour while it is still far from the target). */
+  function paintPredictions(ctx, panel, t, step, colors) {
+    var alpha = valueAt(panel.track, t);
+    if (alpha <= VISIBLE) return;
+    ctx.globalAlpha = alpha;
+    paintPanelFrame(ctx, panel, colors);
     ctx.font = panel.font;
     ctx.fillStyle = colors[panel.muted];
     var head = panel.head, k;
@@ -613,13 +618,7 @@
    * the newest point highlighted and labelled. */
   function paintLossCurve(ctx, curve, t, colors) {
     ctx.globalAlpha = 1.0;
-    outlinedBox(ctx, curve.x, curve.y, curve.w, curve.h, curve.radius, colors[curve.background],
-                colors[curve.border]);
-    ctx.textBaseline = "alphabetic";
-    ctx.textAlign = "left";
-    ctx.font = curve.title_font;
-    ctx.fillStyle = colors[curve.text];
-    ctx.fillText(curve.title.text, curve.title.x, curve.title.y);
+    paintPanelFrame(ctx, curve, colors);
     var plot = curve.plot;
     ctx.font = curve.font;
     ctx.textAlign = "right";

@@ -437,11 +437,11 @@ def _sample_note(batch: int, s: int = 0) -> str:
 def _sample_index(sample: int, batch: int, rows: list[list[list]]) -> int:
     """The sample to show, checked against the batch and the rows the trace keeps of it."""
     if sample < 0 or sample >= batch:
-        raise BprenderError(f"--sample {sample + 1}: the batch has {batch} sample{'s' if batch != 1 else ''}; "
+        raise BprenderError(f"sample {sample + 1} (--sample, or sample: in the preset): the batch has {batch} sample{'s' if batch != 1 else ''}; "
                             f"choose 1 to {batch}")
     kept = min(len(r) for r in rows)
     if sample >= kept:
-        raise BprenderError(f"--sample {sample + 1}: the trace keeps only the first {kept} samples of this "
+        raise BprenderError(f"sample {sample + 1} (--sample, or sample: in the preset): the trace keeps only the first {kept} samples of this "
                             f"batch of {batch} for its wide layers; choose 1 to {kept}")
     return sample
 
