@@ -330,22 +330,28 @@ def presets():
 
 @cli.command(context_settings=CONTEXT)
 @cache_option
+@names_option
 @preset_argument
 def check(preset):
     """Validate a preset (or a saved trace), trace it, and summarise what the animation will show.
 
+    Parameters are named as the animation names them (W¹, b¹; --names torch: 0.weight).
+
     \b
     Examples:
       bprender check presets/linear.yaml
+      bprender check deep_sigmoid --names torch
       bprender trace linear -o linear.trace.json && bprender check linear.trace.json
     """
     from .fmt import summary_text
-    from .pipeline import scene_of, trace_for
+    from .notation import notation_for
+    from .pipeline import scene_of, scene_settings, trace_for
     from .render import frame_count
     source = open_sources((preset,), request_of())[0]
     trace = run(lambda: trace_for(source, use_cache()))
     p = source.preset
     scene = run(lambda: scene_of(trace, p))
+    names = run(lambda: notation_for(trace, scene_settings(p)))
     kinds = {}
     for node in trace["nodes"]:
         kinds[node["kind"]] = kinds.get(node["kind"], 0) + 1
@@ -357,7 +363,7 @@ def check(preset):
                f"{kinds.get('leaf', 0)} leaves), {len(trace['edges'])} edges, {len(trace['backward'])} backward steps")
     click.echo(f"  loss      {summary_text(trace['loss']['value'])}")
     for leaf in trace["leaves"]:
-        click.echo(f"  grad      {leaf['name']}: {summary_text(leaf['grad'])}")
+        click.echo(f"  grad      {names.param(leaf['name'])}: {summary_text(leaf['grad'])}")
     click.echo(f"  video     {scene['duration']:.2f} s, {w}x{h} at {fps} fps = {frame_count(scene, fps)} frames")
 
 

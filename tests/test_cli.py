@@ -190,6 +190,16 @@ def test_check_linear(runner):
     assert f"1280x720 at 30 fps = {round(duration * 30)} frames" in out
 
 
+def test_check_names_parameters_as_the_animation_does(runner):
+    lecture = ok(invoke(runner, "check", "deep_sigmoid")).stdout
+    assert re.search(r"^\s*grad\s+W\u00b9: 4\u00d74, norm ", lecture, re.M), lecture
+    assert re.search(r"^\s*grad\s+b\u2078: ", lecture, re.M), lecture   # the eighth layer's bias
+    assert "0.weight" not in lecture
+    torch_names = ok(invoke(runner, "check", "deep_sigmoid", "--names", "torch")).stdout
+    assert re.search(r"^\s*grad\s+0\.weight: 4\u00d74, norm ", torch_names, re.M), torch_names
+    assert "W\u00b9" not in torch_names
+
+
 def test_check_follows_pacing_and_pace(runner, tmp_path):
     slow = tmp_path / "slow.yaml"       # longer than any caption takes to read: the pacing counts
     slow.write_text(LINEAR_MODEL + "pacing: {intro: 20, backward_step: 12, hold: 9}\n")
@@ -443,7 +453,7 @@ def expected_grads(tmp_path: Path) -> dict:
 
 def test_python_model_check(runner, tmp_path):
     preset = write_py_preset(tmp_path)  # relative to the preset's folder, not the cwd
-    result = ok(invoke(runner, "check", preset))
+    result = ok(invoke(runner, "check", preset, "--names", "torch"))   # PyTorch's names, as the oracle's
     expected = expected_grads(tmp_path)
     for name in expected["grads"]:
         assert re.search(rf"^\s*grad\s+{re.escape(name)}: ", result.stdout, re.M), result.stdout
