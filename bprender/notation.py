@@ -52,6 +52,9 @@ OP_MEANING = {
 OP_WORD = {"Mm": "matmul", "Bmm": "matmul", "Mv": "matmul", "Softmax": "softmax", "LogSoftmax": "logsoftmax",
            "MaxPool2DWithIndices": "maxpool", "NativeLayerNorm": "LN", "Convolution": "conv", "Addmm": "linear",
            "Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div", "Pow": "pow", "Sum": "sum", "Mean": "mean"}
+# an op's symbol -> a word, where a label is the symbol alone ("step 2: × (multiply)" in a menu)
+SYMBOL_WORD = {"+": "add", "−": "subtract", "×": "multiply", "÷": "divide", "1/·": "reciprocal",
+               "Σ": "sum", "√": "square root", "|·|": "absolute value", "⋆": "convolution"}
 # a module class -> what it means (the modules view's title for a numbered activation module)
 CLASS_MEANING = {"Sigmoid": "σ", "ReLU": "ReLU", "Tanh": "tanh", "GELU": "GELU", "LeakyReLU": "leaky ReLU",
                  "Softmax": "softmax", "Flatten": "flatten", "MaxPool2d": "max-pool", "AvgPool2d": "avg-pool",
@@ -224,6 +227,13 @@ class Notation:
                 raise PresetError(f"nothing in this model is called '{key}'", key=f"names.{key}",
                                   hint=f"{hint}names: {', '.join(known[:12])}{', …' if len(known) > 12 else ''}")
             self.renames[name] = str(value)
+
+
+def spelled(label: str) -> str:
+    """A label that is an op's bare symbol, with its word: "×" -> "× (multiply)", "(·)³" ->
+    "(·)³ (power)"; any other label ("ReLU", "g₂", "σ") is itself."""
+    word = SYMBOL_WORD.get(label, "power" if label.startswith("(·)") else "")
+    return f"{label} ({word})" if word else label
 
 
 def notation_for(trace: dict, settings: dict) -> Notation:

@@ -216,3 +216,13 @@ def test_highlight_takes_a_lecture_name_typed_plainly():
     w2 = next(n["id"] for n in scene["nodes"] if n["info"]["label"] == "W²")
     assert resolve_view(scene, highlight="W2")["highlight"] == w2
     assert resolve_view(scene, highlight="W²")["highlight"] == w2
+
+
+def test_a_step_named_by_a_bare_symbol_says_its_word_in_the_menu():
+    scene = scene_for([open_source("micrograd_ops")])
+    steps = [e["label"] for e in scene["events"] if e["name"].startswith("backward:")]
+    assert "step 2: × (multiply)" in steps and "step 3: 1/· (reciprocal)" in steps, steps
+    assert "step 24: (·)³ (power)" in steps, steps
+    assert "step 1: g₂" in steps   # a named step keeps its name
+    for label in steps:            # no menu entry is a lone symbol
+        assert re.search(r"[^\W\d_]", label.split(": ", 1)[1].replace("·", "")), label

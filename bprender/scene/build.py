@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from ..fmt import summary_sign_value
-from ..notation import notation_for
+from ..notation import notation_for, spelled
 from ..jsonio import to_float
 from ..layout import DoesNotFit, layered_layout
 from ..lecture import stop_times
@@ -241,7 +241,7 @@ def fit_layout(graph: ViewGraph, area, sizes: Sizes, fonts, per_step: dict | Non
 def _events(timing: Timing, graph: ViewGraph) -> list[dict]:
     events = [{"t": p["t0"], "name": p["name"], "label": p["label"]} for p in timing.phases]
     for k, (step, t) in enumerate(zip(graph.steps, timing.steps)):
-        events.append({"t": t, "name": f"backward:{k}", "label": f"step {k + 1}: {step.label}"})
+        events.append({"t": t, "name": f"backward:{k}", "label": f"step {k + 1}: {spelled(step.label)}"})
     for k, t in enumerate(timing.train_starts[1:], start=2):
         events.append({"t": t, "name": f"step:{k}", "label": f"training step {k}"})
     return sorted(events, key=lambda e: (e["t"], e["name"]))
