@@ -349,3 +349,19 @@ def test_the_captions_read_before_the_timing_use_the_scenes_notation():
     notation (W¹), not PyTorch's names (0.weight)."""
     closing = " ".join(preset_scene("mlp")["captions"]["items"][-1]["lines"])
     assert "W¹" in closing and "0.weight" not in closing
+
+
+@pytest.mark.parametrize("name", ["deep_sigmoid", "deep_relu", "attention", "cnn"])
+def test_the_closing_caption_turns_lines_and_pages_between_items(name):
+    """Each parameter's "∂L/∂W² (4×4), ‖·‖ = 8.7e−7" stays whole on one line: a line or page of the
+    closing caption never begins inside one (with its norm, its size or its values)."""
+    items = preset_scene(name)["captions"]["items"]
+    closing = [item["lines"] for item in items if item["lines"][0].startswith("Gradients ready")]
+    assert closing, name
+    start = items.index(next(i for i in items if i["lines"] == closing[0]))
+    for item in items[start:]:
+        for line in item["lines"]:
+            head = line.strip()
+            if "∂L/∂" not in head:   # the "and 8 more parameters (their norms ...)" tail, or a note
+                continue
+            assert head.startswith(("Gradients ready: ∂L/∂", "∂L/∂")), (name, line)

@@ -13,6 +13,7 @@ from ..reading import reading_time
 from .training import end_lines, later_step_lines, non_finite_loss_line, train_count, training_captions, update_lines
 
 FADE = 0.2  # seconds for a caption to fade in
+NBSP = "\u00a0"
 MAX_LEAVES = 8  # parameters named in the closing caption (it turns pages over the hold)
 
 
@@ -31,7 +32,10 @@ def caption_script(trace, graph: ViewGraph, caption_text_w: float, names=None) -
     }
     leaves = trace.get("leaves", [])
     shown = leaves[:MAX_LEAVES if caption_text_w >= 800 else 3]  # a narrow panel names fewer
-    summary = ", ".join(grad_text(names.param(leaf["name"]) if names else leaf["name"], leaf["grad"]) for leaf in shown)
+    # each parameter's item is one unbreakable word (no-break spaces inside it): a line or page of
+    # the closing caption ends between two items, never inside "∂L/∂W² (4×4), ‖·‖ = 8.7e−7"
+    summary = ", ".join(grad_text(names.param(leaf["name"]) if names else leaf["name"], leaf["grad"]).replace(" ", NBSP)
+                        for leaf in shown)
     if len(leaves) > len(shown):
         summary += f" and {len(leaves) - len(shown)} more parameters (their norms are in the chart)"
     final = ["Gradients ready: " + summary if leaves else "Done."]
