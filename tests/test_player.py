@@ -369,6 +369,26 @@ def test_the_training_page_fits_a_laptop_window(chromium_page, tmp_path):
     assert len(bottoms) > 10 and max(bottoms) <= 800
 
 
+def test_a_thirteen_layer_page_fits_a_laptop_window(chromium_page, tmp_path):
+    """13 layers: 13 chart rows and 15 group toggles, which wrap onto more rows as the page
+    narrows to make room for the chart; the page still settles inside 1280x800, hint line too."""
+    import torch
+    from torch import nn
+
+    import bprender
+    torch.manual_seed(0)
+    layers = [m for k in range(13) for m in ([nn.Linear(3, 1 if k == 12 else 3)] + ([nn.Tanh()] if k < 12 else []))]
+    anim = bprender.animate(model=nn.Sequential(*layers), inputs=torch.randn(4, 3), target=torch.randn(4, 1))
+    assert len(anim.scene()["chart"]["rows"]) == 13
+    path = tmp_path / "deep13.html"
+    path.write_text(anim.html(), encoding="utf-8")
+    open_file(chromium_page, path)
+    assert evaluate(chromium_page, READY)
+    assert evaluate(chromium_page, "document.documentElement.scrollHeight") <= 800
+    hint = chromium_page.locator(".bp-hint").bounding_box()
+    assert hint and hint["y"] + hint["height"] <= 800
+
+
 def node_value(node_scene: dict, r: int, c: int) -> float:
     """The traced value of the attention page's node at [r, c] (its trace node, by module)."""
     return _attention_summary(node_scene, "value")["values"][r * 4 + c]

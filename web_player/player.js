@@ -324,13 +324,17 @@
     el.chart.hidden = !scene.chart;
     var dpr = window.devicePixelRatio || 1;
     var availW = Math.max(document.documentElement.clientWidth - 16, 50);
-    var scale = 1;
-    for (var pass = 0; pass < 2; pass++) {   // the controls wrap differently at another width
+    var scale = Infinity;
+    // the controls take the canvas's width, so a narrower canvas wraps them onto more rows and
+    // leaves less height: shrink until the controls' height stops changing (the scale only ever
+    // goes down, so this settles in a few passes)
+    for (var pass = 0; pass < 8; pass++) {
       var availH = window.innerHeight - el.controls.offsetHeight - 16 - 18;
-      scale = Math.min(availW / scene.width, Math.max(availH / (scene.height + chart.height), 0.25));
-      if (!(scale > 0)) scale = 0.25;
-      var cssW = scene.width * scale;
-      document.documentElement.style.setProperty("--bp-width", Math.round(cssW) + "px");
+      var next = Math.min(availW / scene.width, Math.max(availH / (scene.height + chart.height), 0.25), scale);
+      if (!(next > 0)) next = 0.25;
+      if (Math.abs(next - scale) * scene.width < 0.5) break;   // under half a CSS pixel: settled
+      scale = next;
+      document.documentElement.style.setProperty("--bp-width", Math.round(scene.width * scale) + "px");
     }
     graphScale = sizeCanvas(el.graph, scene.width, scene.height, scale, dpr);
     if (scene.chart) chartScale = sizeCanvas(el.chart, chart.width, chart.height, scale, dpr);
