@@ -345,6 +345,9 @@ def paint_glyphs(ctx, node: dict, t: float, opacity: float, colors: dict, lens: 
             ctx.font = text["font"]
             ctx.fillStyle = colors[text["color"]]
             ctx.fillText(text["text"], text["x"], text["y"])
+            # an attention matrix's token labels: in the line's font and colour, with its images
+            for label in glyph.get("labels", ()) if alpha > VISIBLE else ():
+                ctx.fillText(label["text"], label["x"], label["y"])
 
 
 _bitmaps: dict = {}  # (id(image), id(palette)) -> (image, palette, Bitmap): made once per theme

@@ -239,3 +239,67 @@ def test_a_pooled_cell_tip_names_its_window(traced):
     assert last.startswith("channel 0 [27, 27]: value max |x| ") and last.endswith(num(expected[9][9]))
     assert image["tips"][10] == ""  # the gap column before channel 1
     assert ", grad" not in first  # a pooled value's window is not its gradient's
+
+
+def _attention_reference():
+    """The attention preset's weights A = softmax(q·kᵀ/√d) and ∂L/∂A, by plain PyTorch."""
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location("attention_preset", Path(bprender.__file__).parent / "presets" / "attention.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    built = module.build()
+    model, x = built["model"], built["inputs"]
+    attn = model.attn
+    q, k, v = attn.q(x), attn.k(x), attn.v(x)
+    weights = torch.softmax((q @ k.transpose(-2, -1)) * attn.scale, dim=-1)
+    weights.retain_grad()
+    pred = model.head(model.norm(x + attn.out(weights @ v)))
+    nn.functional.mse_loss(pred, built["target"]).backward()
+    return weights.detach(), weights.grad.detach()
+
+
+@pytest.mark.parametrize("view,label", [("ops", "softmax"), ("modules", "attn")])
+def test_the_attention_matrix_and_its_gradient_are_drawn_with_token_labels(view, label):
+    from bprender.pipeline import Request, open_source, scene_for
+    a, da = _attention_reference()
+    scene = scene_for([open_source("attention", Request(view=view))])
+    node = next(n for n in scene["nodes"] if n["info"]["label"] == label)
+    glyphs = {g["text"]["text"].split(" ")[0]: g for g in node["glyphs"] if "labels" in g}
+    assert set(glyphs) == {"A", "∂L/∂A"}, [g["text"]["text"] for g in node["glyphs"]]
+    for name, ref, signed in (("A", a, False), ("∂L/∂A", da, True)):
+        glyph = glyphs[name]
+        assert channels_of(glyph) == levels([ref.tolist()], signed), name
+        image = glyph["images"][0]
+        top = sorted((lab for lab in glyph["labels"] if lab["y"] < image["y"]), key=lambda lab: lab["x"])
+        left = sorted((lab for lab in glyph["labels"] if lab["x"] < image["x"]), key=lambda lab: lab["y"])
+        assert [lab["text"] for lab in top] == [lab["text"] for lab in left] == ["t₁", "t₂", "t₃"]
+        cell = image["w"] / image["cols"]
+        for k, lab in enumerate(top):      # each key over its column, each query beside its row
+            assert lab["x"] == pytest.approx(image["x"] + (k + 0.5) * cell, abs=0.03)
+            assert left[k]["y"] - lab["px"] * 0.35 == pytest.approx(image["y"] + (k + 0.5) * cell, abs=0.03)
+
+
+def test_a_square_softmax_that_is_not_attention_gets_no_token_labels():
+    """A batch of 4 samples' softmax over 4 classes is square by chance: not q·kᵀ, no tokens."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 4), nn.Softmax(dim=-1))
+    anim = bprender.animate(model=model, inputs=torch.randn(4, 4), target=torch.rand(4, 4), view="ops")
+    glyphs = [g for n in anim.scene()["nodes"] for g in n.get("glyphs", [])]
+    assert glyphs and not any("labels" in g for g in glyphs)
+    assert not any(g["text"]["text"].startswith(("A ", "∂L/∂A")) for g in glyphs)
+
+
+def test_both_painters_draw_the_token_labels():
+    """The skia painter's op log has every label's fillText, in the glyph's line font."""
+    from bprender.pipeline import Request, open_source, scene_for
+    scene = scene_for([open_source("attention", Request(view="ops"))])
+    node = next(n for n in scene["nodes"] if n["info"]["label"] == "softmax")
+    box = node["glyphs"][0]["box"]
+    ctx = RecordingCanvas2D()
+    paint_frame(ctx, scene, scene["duration"], {"camera": {"x": box[0] + box[2] / 2, "y": box[1] + box[3] / 2, "zoom": 1.0}})
+    texts = [op[1] for op in ctx.ops if op[0] == "fillText"]
+    for glyph in node["glyphs"]:
+        for lab in glyph.get("labels", []):
+            assert lab["text"] in texts
+    assert sum(t in ("t₁", "t₂", "t₃") for t in texts) >= 12   # 2 glyphs x 3 tokens x 2 axes

@@ -437,6 +437,9 @@
         ctx.font = text.font;
         ctx.fillStyle = colors[text.color];
         ctx.fillText(text.text, text.x, text.y);
+        // an attention matrix's token labels: in the line's font and colour, with its images
+        var labels = alpha > VISIBLE && hasOwn.call(glyph, "labels") ? glyph.labels : [];
+        for (var k = 0; k < labels.length; k++) ctx.fillText(labels[k].text, labels[k].x, labels[k].y);
       }
     }
   }

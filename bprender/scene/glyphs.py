@@ -30,6 +30,8 @@ WIDTH = 168             # px at 1280x720: the most a panel's images take across
 HEIGHT = 112
 FONT = 11               # the glyph's line (range, pooling), a secondary text
 GAP_X = 14              # px at 1280x720 between the value's glyph and the gradient's
+MAX_TOKENS = 12         # an attention matrix with more tokens than this is drawn without their labels
+SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 def glyph_levels(values: list, signed: bool) -> tuple[list[int], float]:
@@ -64,9 +66,10 @@ def _cell(heat: dict, sizes: Sizes) -> float:
     return round(max(fit, least), 2)
 
 
-def _note(heat: dict, signed: bool, top: float, grad: bool) -> str:
+def _note(heat: dict, signed: bool, top: float, grad: bool, name: str = "") -> str:
     lo = f"{MINUS}{num(top, 2)}" if signed and top > 0 else "0"
-    parts = [("grad " if grad else "") + f"{lo} … {num(top, 2)}"]
+    prefix = (f"∂L/∂{name} " if grad else f"{name} ") if name else ("grad " if grad else "")
+    parts = [prefix + f"{lo} … {num(top, 2)}"]
     if heat["pool"] != [1, 1]:
         parts.append(f"pooled {heat['pool'][0]}×{heat['pool'][1]}")
     if heat["more"]:
@@ -74,9 +77,20 @@ def _note(heat: dict, signed: bool, top: float, grad: bool) -> str:
     return " · ".join(parts)
 
 
-def _panel(summary: dict, grad: bool, sizes: Sizes, fonts, other: dict | None = None) -> dict:
+def token_count(summary: dict | None) -> int:
+    """The tokens of an attention matrix's glyph (token x token, unpooled, few enough to name
+    each at the type floor), else 0."""
+    heat = _heat(summary)
+    if heat is None or heat["pool"] != [1, 1] or heat["rows"] != heat["cols"] or not 1 < heat["rows"] <= MAX_TOKENS:
+        return 0
+    return heat["rows"]
+
+
+def _panel(summary: dict, grad: bool, sizes: Sizes, fonts, other: dict | None = None, attention: bool = False) -> dict:
     """A glyph laid out at the origin: its images, frames and text, and its size. other: the
-    node's other tensor (its gradient for a value, its value for a gradient), for the tips."""
+    node's other tensor (its gradient for a value, its value for a gradient), for the tips.
+    attention: the tensor is attention weights A (rows: queries, columns: keys), named so and
+    its rows and columns labelled with their tokens t₁, t₂, ... where they fit."""
     heat = summary["heat"]
     values = [to_float(v) for v in heat["values"]]
     stats = summary.get("stats") or {}
@@ -84,6 +98,9 @@ def _panel(summary: dict, grad: bool, sizes: Sizes, fonts, other: dict | None = 
     levels, top = glyph_levels(values, signed)
     cell = _cell(heat, sizes)
     rows, cols, channels = heat["rows"], heat["cols"], heat["channels"]
+    tokens = token_count(summary) if attention else 0
+    if tokens:
+        cell = max(cell, round(sizes.text_px(FONT) * 1.15, 2))   # a column per token label
     across = channels * cols + channels - 1
     cells = []
     for r in range(rows):  # the channels' images side by side, one GAP column between two
@@ -95,27 +112,42 @@ def _panel(summary: dict, grad: bool, sizes: Sizes, fonts, other: dict | None = 
     image_w, image_h = round(across * cell, 2), round(rows * cell, 2)
     font = sizes.font(FONT)
     px = sizes.text_px(FONT)
-    text = _note(heat, signed, top, grad)
+    text = _note(heat, signed, top, grad, "A" if attention else "")
     text_w = fonts.measure(text, font)
     bar_h = round(max(px * 0.35, sizes.px(3)), 2)
     gap = sizes.px(4)
-    width = round(max(image_w, text_w), 2)
+    names = [f"t{str(k + 1).translate(SUB)}" for k in range(tokens)]
+    gutter = round(max(fonts.measure(n, font) for n in names) + gap, 2) if tokens else 0.0  # row labels
+    band = round(px + gap, 2) if tokens else 0.0     # column labels above the image
+    width = round(max(image_w + 2 * gutter, text_w), 2)   # the image stays centred under the text
     left = (width - image_w) / 2
-    frames = [[round(left + c * (cols + 1) * cell, 2), 0.0, round(cols * cell, 2), image_h] for c in range(channels)]
+    frames = [[round(left + c * (cols + 1) * cell, 2), band, round(cols * cell, 2), image_h] for c in range(channels)]
+    labels = []
+    for k, name in enumerate(names):   # keys across the top of each channel's image, queries down the left
+        w = round(fonts.measure(name, font), 2)
+        for c in range(channels):
+            labels.append({"text": name, "x": round(left + (c * (cols + 1) + k + 0.5) * cell, 2),
+                           "y": round(band - gap, 2), "font": font, "px": px, "w": w, "color": "muted"})
+        labels.append({"text": name, "x": round(left - gutter / 2 - gap / 2, 2),
+                       "y": round(band + (k + 0.5) * cell + px * 0.35, 2), "font": font, "px": px, "w": w,
+                       "color": "muted"})
     bar_cells = [round(-LEVELS + 2 * LEVELS * k / (BAR_CELLS - 1)) for k in range(BAR_CELLS)] if signed else \
         [round(LEVELS * k / (BAR_CELLS - 1)) for k in range(BAR_CELLS)]
     bar_w = min(image_w, sizes.px(96))
-    images = [{"x": round(left, 2), "y": 0.0, "w": image_w, "h": image_h, "cols": across, "rows": rows,
+    images = [{"x": round(left, 2), "y": band, "w": image_w, "h": image_h, "cols": across, "rows": rows,
                "map": "signed" if signed else "positive", "cells": cells, "tips": cell_tips(summary, other, grad)},
-              {"x": round((width - bar_w) / 2, 2), "y": round(image_h + gap, 2), "w": round(bar_w, 2), "h": bar_h,
-               "cols": BAR_CELLS, "rows": 1, "map": "signed" if signed else "positive", "cells": bar_cells}]
-    baseline = image_h + gap + bar_h + gap + px * 0.8
+              {"x": round((width - bar_w) / 2, 2), "y": round(band + image_h + gap, 2), "w": round(bar_w, 2),
+               "h": bar_h, "cols": BAR_CELLS, "rows": 1, "map": "signed" if signed else "positive", "cells": bar_cells}]
+    baseline = band + image_h + gap + bar_h + gap + px * 0.8
     height = round(baseline + px * 0.25, 2)
-    return {"track": "grad" if grad else "lit", "px": round(cell * CELL_RATIO, 2), "cell": cell,
-            "w": width, "h": height, "images": images, "frames": frames,
-            "frame_color": "node_stroke", "frame_width": sizes.px(1),
-            "text": {"text": text, "x": round(width / 2, 2), "y": round(baseline, 2), "font": font, "px": px,
-                     "w": round(text_w, 2), "color": "muted"}}
+    panel = {"track": "grad" if grad else "lit", "px": round(cell * CELL_RATIO, 2), "cell": cell,
+             "w": width, "h": height, "images": images, "frames": frames,
+             "frame_color": "node_stroke", "frame_width": sizes.px(1),
+             "text": {"text": text, "x": round(width / 2, 2), "y": round(baseline, 2), "font": font, "px": px,
+                      "w": round(text_w, 2), "color": "muted"}}
+    if labels:
+        panel["labels"] = labels
+    return panel
 
 
 def repeat_panel(node, level_of, sizes: Sizes, fonts) -> dict | None:
@@ -156,8 +188,13 @@ def glyph_panels(node, shape: str, sizes: Sizes, fonts, per_step: dict | None = 
     step 1 only. level_of: the scene's magnitude scale (norm -> 0..1), for the repeat strip."""
     if shape == "circle" or per_step:
         return []
-    panels = [_panel(s, grad, sizes, fonts, node.value if grad else node.grad)
+    own = node.attention is not None and node.attention[0] is node.value   # the node's value is A
+    panels = [_panel(s, grad, sizes, fonts, node.value if grad else node.grad, attention=own)
               for s, grad in ((node.value, False), (node.grad, True)) if _heat(s) is not None]
+    if node.attention is not None and not own:   # a module with attention inside: its A and ∂L/∂A beside
+        a, da = node.attention
+        panels += [_panel(s, grad, sizes, fonts, a if grad else da, attention=True)
+                   for s, grad in ((a, False), (da, True)) if _heat(s) is not None]
     strip = repeat_panel(node, level_of, sizes, fonts) if level_of is not None else None
     return panels + ([strip] if strip is not None else [])
 
@@ -189,6 +226,9 @@ def place_glyphs(panels: list[dict], cx: float, top: float, sizes: Sizes) -> lis
                     "box": [x0, y0, round(x1 - x0, 2), round(y1 - y0, 2)], "images": images,
                     "frames": [at(f) for f in p["frames"]], "frame_color": p["frame_color"],
                     "frame_width": p["frame_width"], "text": text})
+        if "labels" in p:
+            out[-1]["labels"] = [{**lab, "x": round(lab["x"] + dx, 2), "y": round(lab["y"] + top, 2)}
+                                 for lab in p["labels"]]
         x += p["w"] + sizes.px(GAP_X)
     return out
 

@@ -135,6 +135,7 @@ class Glyph(TypedDict):
     frame_color: Role
     frame_width: float
     text: GlyphText
+    labels: NotRequired[list[GlyphText]]  # an attention matrix's token labels (t₁ ...): keys on top, queries left
 
 
 class Node(TypedDict):

@@ -32,6 +32,10 @@ class ViewNode:
     # repeats' module paths; empty for any other node
     repeats: list[float] = field(default_factory=list)
     repeat_labels: list[str] = field(default_factory=list)
+    # the attention weights the node draws as token x token matrices, (A, ∂L/∂A): the node's own
+    # value and gradient for the softmax op itself (ops view), the softmax's inside a module
+    # (modules view, beside the module's output); None for any other node
+    attention: tuple[dict | None, dict | None] | None = None
 
 
 @dataclass

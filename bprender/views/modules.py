@@ -50,6 +50,7 @@ import re
 from ..fmt import num, summary_text, to_float
 from ..notation import Notation, residual_adds
 from .flags import apply_flags, layer_flags, layer_title, module_type, summary_norm
+from .attention import attention_weights
 from .blocks import Plan, plan_blocks
 from .budget import NODE_BUDGET
 from .graph import Step, ViewEdge, ViewGraph, ViewNode
@@ -153,6 +154,7 @@ def modules_view(trace: dict, depth: int | None = None, expand=(), collapse: boo
                     if e["from"] in member_of and e["to"] in member_of and member_of[e["from"]] != member_of[e["to"]]}
     types: dict[str, str] = {}
     labels = step_labels(trace)
+    weights = attention_weights(trace)
     call_count: dict[str, int] = {}
     leaves_before: dict[int, list[str]] = {}
     for n in leaf_nodes:
@@ -161,6 +163,8 @@ def modules_view(trace: dict, depth: int | None = None, expand=(), collapse: boo
         graph.nodes.extend(leaf_view[i] for i in leaves_before.get(k, []))
         node, type_name = _group_node(g, parents, params_of, trace, loss_id, used_outside, labels, plan,
                                       repeat_norms)
+        if not node.repeats:   # a folded block's repeats each have their own: none stands for all
+            node.attention = _attention_inside(g.ops, node, weights)
         call_count[node.label] = call_count.get(node.label, 0) + 1
         if call_count[node.label] > 1:
             node.label += f" #{call_count[node.label]}"
@@ -293,6 +297,15 @@ def _group_node(g: _Group, parents: set[str], params_of: dict, trace: dict, loss
     return ViewNode(id=g.id, kind="op", label=path or "model", sub=description or summary,
                     value=out.get("value"), grad=out.get("grad"), module=path, op=op,
                     group=path.split(".")[0] if path else "model"), type_name or summary
+
+
+def _attention_inside(ops: list[dict], node: ViewNode, weights: set[str]) -> tuple[dict | None, dict | None] | None:
+    """(A, ∂L/∂A) of the last attention-weights softmax among a module's ops (views/attention.py);
+    the node's own (value, gradient) when the softmax is the module's output."""
+    for n in reversed(ops):
+        if n["id"] in weights:
+            return (node.value, node.grad) if n.get("value") is node.value else (n.get("value"), n.get("grad"))
+    return None
 
 
 def _rename(graph: ViewGraph, by_group: dict, names: Notation, residual: set[str]) -> None:

@@ -21,6 +21,7 @@ from ..chain_rule.symbols import SUB, SUPERSCRIPT
 from ..fmt import num, summary_scalar
 from ..notation import Notation, residual_adds
 from .flags import apply_flags, layer_flags
+from .attention import attention_weights
 from .graph import Step, ViewEdge, ViewGraph, ViewNode
 
 # ops that only re-index their input: same numbers, another shape or order
@@ -37,10 +38,14 @@ def ops_view(trace: dict, collapse: bool = True, names: Notation | None = None) 
     graph = ViewGraph(kind="ops")
     steps = step_labels(trace)
     residual = residual_adds(trace) if names.lecture else set()
+    weights = attention_weights(trace)
     for tnode in trace["nodes"]:
         if tnode["id"] in folded or tnode["id"] in frozen_folded:
             continue
-        graph.nodes.append(_op_node(tnode, steps, names, residual))
+        node = _op_node(tnode, steps, names, residual)
+        if node.id in weights:
+            node.attention = (node.value, node.grad)
+        graph.nodes.append(node)
 
     # an edge into a folded node continues along that node's own outgoing edges
     source = {}  # trace edge id -> the node its gradient reaches in this view
