@@ -216,3 +216,20 @@ def test_js_painter_matches_python_folded_blocks(node, tmp_path):
     scene = build_scene(trace_model(model, torch.randn(4, 6), torch.randn(4, 1), "mse"), settings, FontBook())
     assert any("per repeat" in g["text"]["text"] for n in scene["nodes"] for g in n.get("glyphs", []))
     assert_parity(node, scene, tmp_path, "12 folded blocks")
+
+
+def test_js_painter_matches_python_attention_token_labels(node, tmp_path):
+    """The attention matrix's token labels (ops view, the camera on the softmax): both painters
+    make the same calls, and the compared logs hold the labels."""
+    preset = open_preset("attention", {"view": "ops"})
+    scene = scene_of(trace_of(preset), preset)
+    softmax = next(n for n in scene["nodes"] if any("labels" in g for g in n.get("glyphs", [])))
+    box = softmax["glyphs"][0]["box"]
+    camera = {"camera": {"x": box[0] + box[2] / 2, "y": box[1] + box[3] / 2, "zoom": 1.0}}
+    cases = [{"t": t, "view": {**camera, **extra}, "what": "frame"} for t in (scene["duration"] * 0.6, scene["duration"])
+             for extra in ({}, {"theme": "dark"})]
+    labels = [op for op in python_ops(scene, cases[-1]) if op[0] == "fillText" and op[1] in ("t₁", "t₂", "t₃")]
+    assert len(labels) >= 12
+    for case, js in zip(cases, js_ops(node, scene, cases, tmp_path)):
+        diff = ops_diff(python_ops(scene, case), js, tol=TOL)
+        assert diff is None, f"t={case['t']} {case['view']}: {diff} (Python first, JS second)"
