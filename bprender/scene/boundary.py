@@ -5,8 +5,9 @@ one image per step, the training samples as dots coloured by their target on the
 The map is diverging around the decision threshold: a probability (a sigmoid output, a BCE
 loss) around 0.5, any other single output (a regression) around 0, and two classes' logits by
 their margin, class 1's minus class 0's, around 0. Its scale is fixed over the whole run (the
-largest distance from the threshold at any step, the targets' too), so the image starts pale
-and sharpens as the model grows confident, and a fitted sample's dot melts into its background.
+largest distance from the threshold at any step, the targets' too), so an untrained model's
+nearly flat map grows its contrast as it learns, and a fitted sample's dot melts into its
+background.
 Cells are the heatmap glyphs' levels (glyphs.py); the painters colour them by theme.
 """
 from __future__ import annotations
