@@ -527,7 +527,44 @@ def paint_predictions(ctx, panel: dict, t: float, step: int, colors: dict) -> No
         ctx.textAlign = "left"
         ctx.fillStyle = colors[panel["muted"]]
         ctx.fillText(panel["more"]["text"], panel["more"]["x"], panel["more"]["y"])
+    if "boundary" in panel:
+        paint_boundary(ctx, panel["boundary"], step, colors)
     ctx.globalAlpha = 1.0
+
+
+def paint_boundary(ctx, boundary: dict, step: int, colors: dict) -> None:
+    """The decision boundary: the model's output over the input plane at the step shown (one
+    image per step, nearest-neighbour), its scale bar, the samples as dots in their target's
+    colour on the same map, and the legend line."""
+    ctx.imageSmoothingEnabled = False
+    image = boundary["images"][step]
+    ctx.drawImage(bitmap_of(image, colors), image["x"], image["y"], image["w"], image["h"])
+    bar = boundary["bar"]
+    ctx.drawImage(bitmap_of(bar, colors), bar["x"], bar["y"], bar["w"], bar["h"])
+    frame = boundary["frame"]
+    ctx.strokeStyle = colors[boundary["frame_color"]]
+    ctx.lineWidth = boundary["frame_width"]
+    ctx.strokeRect(frame[0], frame[1], frame[2], frame[3])
+    ctx.strokeStyle = colors[boundary["dot_ring"]]
+    ctx.lineWidth = boundary["dot_ring_width"]
+    for dot in boundary["dots"]:
+        ctx.beginPath()
+        ctx.arc(dot["x"], dot["y"], boundary["dot_r"], 0, TAU)
+        ctx.fillStyle = heat_color(dot["level"], colors)
+        ctx.fill()
+        ctx.stroke()
+    legend = boundary["legend"]
+    ctx.font = legend["font"]
+    ctx.fillStyle = colors[legend["color"]]
+    for text in legend["texts"]:
+        ctx.textAlign = text["align"]
+        ctx.fillText(text["text"], text["x"], text["y"])
+
+
+def heat_color(level: int, colors: dict) -> str:
+    """A signed heatmap level's colour as #rrggbb (a boundary's dot: the map's own colour)."""
+    rgba = heat_rgba([level], True, colors)
+    return "#" + "".join(format(rgba[k], "02x") for k in range(3))
 
 
 def paint_chart(ctx, chart: dict, t: float, colors: dict) -> None:

@@ -14,8 +14,9 @@ except ImportError:  # Python 3.10
     from typing_extensions import NotRequired
 
 NON_FINITE = "non-finite as a string in JSON"
-# What a trace holds, for the trace cache's key: bumped when capture records something new (2: heat)
-CONTENT = 2
+# What a trace holds, for the trace cache's key: bumped when capture records something new
+# (2: heat; 3: a two-feature model's output over its input plane per training step)
+CONTENT = 3
 Real = Annotated[float, NON_FINITE]      # a float that may be NaN or infinite
 Number = Union[int, Real]                 # an integer tensor keeps integer min/max/values
 
@@ -144,12 +145,24 @@ class TrainStep(TypedDict):
     # order) and each edge's gradient (in edge order); step 1's are the trace's own
     nodes: NotRequired[list[StepNode]]
     edges: NotRequired[list[Optional[Summary]]]
+    # a model whose input has two features: its output at every point of Train.plane's grid,
+    # with this step's parameters; row-major (row, column, output), rows bottom to top
+    plane: NotRequired[list[Real]]
+
+
+class Plane(TypedDict):
+    """The grid of the input plane a two-feature model is evaluated on (trace/boundary.py)."""
+    x: list[Real]                         # the first feature's value at each column, left to right
+    y: list[Real]                         # the second feature's value at each row, bottom to top
+    samples: list[list[Real]]             # the input's first 256 samples, [first, second feature]
+    outputs: int                          # numbers per point: 1, or 2 (two classes' logits)
 
 
 class Train(TypedDict):
     optimizer: Optimizer
     steps: list[TrainStep]
     final: list[StepLeaf]
+    plane: NotRequired[Plane]
 
 
 class CapturedTrace(TypedDict):

@@ -201,6 +201,21 @@ def test_heatmap_images_are_in_the_compared_logs():
     assert not keys["light"] & keys["dark"] and not keys["light"] & keys["colorblind"]
 
 
+def test_the_decision_boundary_is_in_the_compared_logs():
+    """training's sampled cases draw its boundary map at several steps (different images) and
+    its dots in their targets' colours, so the gate above compares them."""
+    scene = scene_for("training", "video")
+    maps, dots = set(), set()
+    boundary = scene["predictions"]["boundary"]
+    for case in cases_for(scene):
+        if case["what"] == "frame" and case["view"] is None:
+            ops = python_ops(scene, case)
+            maps.update(tuple(op[1]) for op in ops if op[0] == "drawImage" and op[1][:2] == [24.0, 24.0])
+            dots.update(ops[i + 1][2] for i, op in enumerate(ops)   # a dot: its arc, then its colour
+                        if op[0] == "arc" and op[3] == boundary["dot_r"] and ops[i + 1][:2] == ["set", "fillStyle"])
+    assert len(maps) >= 3 and len(dots) >= 3
+
+
 def test_js_painter_matches_python_folded_blocks(node, tmp_path):
     """A folded block's strip of gradient per repeat (modules view of 12 identical blocks)."""
     import torch

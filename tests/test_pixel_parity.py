@@ -146,3 +146,23 @@ def test_side_by_side_matches_the_video(chromium_page, tmp_path):
     t = scene["duration"] - 0.5
     shot = snapshots(chromium_page, tmp_path, scene, [t])[0]
     assert_close("parity-side-by-side", shot, render_frame(scene, t)[..., [2, 1, 0]], WITH_TEXT)
+
+
+@pytest.mark.parametrize("theme", ["light", "colorblind"])
+def test_the_decision_boundary_matches_exactly(chromium_page, tmp_path, theme):
+    """The training preset's boundary map (drawImage, nearest-neighbour), its scale bar and the
+    sample dots, cropped to the map and its bar (no text there): the same pixels in Chromium and
+    skia at step 1 and at the end."""
+    from playerkit import animation
+    scene = animation("training").scene()
+    scene["theme"] = theme
+    drawn = scene["predictions"]["boundary"]
+    x, y, w, _ = drawn["frame"]
+    bottom = drawn["bar"]["y"] + drawn["bar"]["h"]
+    crop = (slice(int(y) - 2, int(bottom) + 3), slice(int(x) - 2, int(x + w) + 3))
+    times = [scene["phases"][3]["t0"], scene["duration"]]
+    shots = snapshots(chromium_page, tmp_path, scene, times)
+    frames = [render_frame(scene, t)[..., [2, 1, 0]] for t in times]
+    assert not np.array_equal(frames[0][crop], frames[1][crop])   # the map changed as it trained
+    for t, shot, frame in zip(times, shots, frames):
+        assert_close(f"parity-boundary-{theme}-{t:.2f}", shot[crop], frame[crop], WITHOUT_TEXT)

@@ -322,17 +322,18 @@ def test_each_shown_step_draws_its_own_op_numbers(scene, trace):
     paint_frame(ctx, scene, t)
     texts = [op[1] for op in ctx.ops if op[0] == "fillText"]
     index = {n["id"]: i for i, n in enumerate(trace["nodes"])}
-    tanh = next(n for n in trace["nodes"] if n["label"] == "Tanh")
-    step = trace["train"]["steps"][k]["nodes"][index[tanh["id"]]]
+    # z², the output layer's Addmm: in view while the camera follows the loss at a training step
+    op = next(n for n in trace["nodes"] if n["label"] == "Addmm" and n["module"] == "2")
+    step = trace["train"]["steps"][k]["nodes"][index[op["id"]]]
     assert summary_text(step["value"]) in texts and "grad " + summary_text(step["grad"]) in texts
-    assert summary_text(tanh["value"]) not in texts          # step 1's number is gone
+    assert summary_text(op["value"]) not in texts          # step 1's number is gone
     labelled = [e for e in scene["edges"] if "label" in e]
     assert labelled and all(len(e["label"]["texts"]) == len(trace["train"]["steps"]) for e in labelled)
     assert any(e["label"]["texts"][k] in texts for e in labelled)
     captions = " ".join(" ".join(item["lines"]) for item in scene["captions"]["items"])
     assert "still step 1's" not in captions and f"Every box shows step {k + 1}'s" in captions
     # nothing is dimmed as stale: op values keep full opacity at a later step
-    node = next(n for n in scene["nodes"] if n["id"] == tanh["id"])
+    node = next(n for n in scene["nodes"] if n["id"] == op["id"])
     assert value_at(node["tracks"]["lit"], t) == 1.0
 
 

@@ -614,7 +614,48 @@
       ctx.fillStyle = colors[panel.muted];
       ctx.fillText(panel.more.text, panel.more.x, panel.more.y);
     }
+    if (hasOwn.call(panel, "boundary")) paintBoundary(ctx, panel.boundary, step, colors);
     ctx.globalAlpha = 1.0;
+  }
+
+  /* The decision boundary: the model's output over the input plane at the step shown (one
+   * image per step, nearest-neighbour), its scale bar, the samples as dots in their target's
+   * colour on the same map, and the legend line. */
+  function paintBoundary(ctx, boundary, step, colors) {
+    ctx.imageSmoothingEnabled = false;
+    var image = boundary.images[step];
+    ctx.drawImage(bitmapOf(image, colors), image.x, image.y, image.w, image.h);
+    var bar = boundary.bar;
+    ctx.drawImage(bitmapOf(bar, colors), bar.x, bar.y, bar.w, bar.h);
+    var frame = boundary.frame;
+    ctx.strokeStyle = colors[boundary.frame_color];
+    ctx.lineWidth = boundary.frame_width;
+    ctx.strokeRect(frame[0], frame[1], frame[2], frame[3]);
+    ctx.strokeStyle = colors[boundary.dot_ring];
+    ctx.lineWidth = boundary.dot_ring_width;
+    var dots = boundary.dots;
+    for (var i = 0; i < dots.length; i++) {
+      ctx.beginPath();
+      ctx.arc(dots[i].x, dots[i].y, boundary.dot_r, 0, TAU);
+      ctx.fillStyle = heatColor(dots[i].level, colors);
+      ctx.fill();
+      ctx.stroke();
+    }
+    var legend = boundary.legend;
+    ctx.font = legend.font;
+    ctx.fillStyle = colors[legend.color];
+    for (var k = 0; k < legend.texts.length; k++) {
+      ctx.textAlign = legend.texts[k].align;
+      ctx.fillText(legend.texts[k].text, legend.texts[k].x, legend.texts[k].y);
+    }
+  }
+
+  /* A signed heatmap level's colour as #rrggbb (a boundary's dot: the map's own colour). */
+  function heatColor(level, colors) {
+    var rgba = heatRgba([level], true, colors);
+    var out = "#";
+    for (var k = 0; k < 3; k++) out += (rgba[k] < 16 ? "0" : "") + rgba[k].toString(16);
+    return out;
   }
 
   /* The loss-curve panel of a training scene: loss per step, filled in as the steps run,
@@ -722,6 +763,7 @@
     paintEdge: paintEdge, paintParticle: paintParticle, boxPath: boxPath,
     paintNode: paintNode, paintGlyphs: paintGlyphs, bitmapOf: bitmapOf, heatRgba: heatRgba,
     makeBitmap: makeBitmap, outlinedBox: outlinedBox, paintEdgeLabel: paintEdgeLabel, paintCaption: paintCaption,
-    paintLossCurve: paintLossCurve, paintPredictions: paintPredictions, paintChart: paintChart
+    paintLossCurve: paintLossCurve, paintPredictions: paintPredictions, paintBoundary: paintBoundary,
+    heatColor: heatColor, paintChart: paintChart
   };
 });

@@ -31,6 +31,10 @@ class Built:
     inputs and targets have none.
     names: (name, value) of every step of the last run(), in order (steps models; the trace
         labels each value's node with its name), else empty.
+    predict: x -> the model's output for inputs x shaped like ``features`` (python models
+        called as model(x) on one input tensor), else None; the training trace evaluates it
+        over a grid of the input plane when that tensor has two features (trace/boundary.py).
+    features: that one input tensor (the samples), else None.
     """
     run: Callable[[], Any]
     leaves: dict = field(default_factory=dict)
@@ -38,6 +42,8 @@ class Built:
     module: Any = None
     roles: dict = field(default_factory=dict)
     names: list = field(default_factory=list)
+    predict: Callable[[Any], Any] | None = None
+    features: Any = None
 
 
 def build_model(spec: Mapping[str, Any], base_dir: str | Path = ".") -> Built:

@@ -131,7 +131,13 @@ def build_from_module(model: Any, inputs: Any, target: Any, loss: Any, *,
             raise fail("the loss does not depend on any parameter that requires grad", None)
         return value
 
-    return Built(run=run, leaves=leaves, constants=constants, module=model, roles=roles)
+    def predict(x: torch.Tensor):
+        with guard("while running the model on a grid of inputs"):
+            return model(x)
+
+    one_input = len(args) == 1 and not kwargs
+    return Built(run=run, leaves=leaves, constants=constants, module=model, roles=roles,
+                 predict=predict if one_input else None, features=args[0] if one_input else None)
 
 
 _PACKAGES = tuple(str(Path(m.__file__).resolve().parent) for m in (torch, sys.modules["bprender"]))

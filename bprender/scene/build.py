@@ -20,6 +20,7 @@ from ..tracks import count_track
 from ..views import make_view
 from ..views.graph import ViewGraph
 from .captions import build_captions, caption_font, caption_script, reading_needs
+from .boundary import boundary_map
 from .chart import build_chart
 from .edges import edge_label_text, place_labels, scene_edge
 from .header import build_header, header_lines
@@ -70,8 +71,9 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
     traces = step_traces(trace)            # every training step's numbers, for a small graph
     graphs = [view_of(t) for t in traces] if traces else None
     table = prediction_table(trace, traces) if traces else None
+    plane = boundary_map(trace, table["output"], table["kind"], table["target_values"]) if table else None
     regions = regions_for(width, height, sizes, training=bool(n_train), header_lines=header_lines(header),
-                          prediction_rows=len(table["targets"]) if table else 0)
+                          prediction_rows=len(table["targets"]) if table else 0, boundary=plane is not None)
     per_step = step_texts(trace, graph, graphs)
     layout = fit_layout(graph, regions.graph, sizes, fonts, per_step, grads.level)
 
@@ -126,7 +128,7 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
         scene["loss_curve"] = build_loss_curve(trace, timing, regions.curve, sizes, fonts, compact=table is not None)
         if table is not None:
             loss_phase = next(p for p in timing.phases if p["name"] == "loss")
-            scene["predictions"] = build_predictions(table, regions.predictions, sizes, loss_phase["t0"])
+            scene["predictions"] = build_predictions(table, regions.predictions, sizes, loss_phase["t0"], plane, fonts)
     return scene
 
 

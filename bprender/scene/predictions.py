@@ -13,10 +13,14 @@ import math
 
 from ..fmt import num, to_float
 from ..tracks import ramp
+from .boundary import LEAST_CELL, build_boundary, legend_texts, least_side
+from .glyphs import CELL_RATIO
 from .style import Sizes
 
 MAX_ROWS = 8          # samples listed; the rest are counted in a last line
 NEAR = 0.1            # an output within 10% of its target (at least 0.1) reads as fitted
+GRID_SIDE = 24        # cells per side of the decision boundary (trace/boundary.py's GRID)
+LEGEND_ROWS = 1.0     # rows' height under the table for the boundary's legend line
 
 
 def _numbers(summary: dict | None) -> list[float] | None:
@@ -90,13 +94,15 @@ def prediction_table(trace: dict, step_traces: list[dict]) -> dict | None:
         return None
     if kind == "numbers":
         scales = [max([1.0] + [abs(v) for v in row]) for row in target_rows]
-        return {"kind": kind, "targets": [_point_text(row) for row in target_rows],
+        return {"kind": kind, "output": output_id, "target_values": [row[0] for row in target_rows],
+                "targets": [_point_text(row) for row in target_rows],
                 "outputs": [[_point_text(row) for row in step] for step in outputs],
                 "near": [[max(abs(a - b) for a, b in zip(o, t)) <= NEAR * s
                           for o, t, s in zip(step, target_rows, scales)] for step in outputs]}
     wanted = [int(row[0]) for row in target_rows]
     classes = [[_argmax(row) for row in step] for step in outputs]
-    return {"kind": kind, "targets": [str(c) for c in wanted],
+    return {"kind": kind, "output": output_id, "target_values": [float(c) for c in wanted],
+            "targets": [str(c) for c in wanted],
             "outputs": [[str(c) for c in step] for step in classes],
             "near": [[c == w for c, w in zip(step, wanted)] for step in classes]}
 
@@ -106,34 +112,79 @@ def _metrics(sizes: Sizes) -> tuple[float, float, float]:
     return sizes.px(14), sizes.text_px(15), round(sizes.text_px(13) * 1.3, 2)
 
 
-def predictions_height(sizes: Sizes, rows: int) -> float:
-    """The panel's height for `rows` samples (at most MAX_ROWS are listed)."""
+def predictions_height(sizes: Sizes, rows: int, boundary: bool = False) -> float:
+    """The panel's height for `rows` samples (at most MAX_ROWS are listed); boundary: room for
+    the decision boundary beside the rows, at least its smallest legible size, and its legend
+    line under both."""
     pad, title_px, row_h = _metrics(sizes)
-    return round(2 * pad + title_px + row_h * (1.3 + min(rows, MAX_ROWS) + 0.3), 2)
+    body = row_h * (1.3 + min(rows, MAX_ROWS) + 0.3)
+    if boundary:
+        body = max(body, sizes.floor / CELL_RATIO * LEAST_CELL * GRID_SIDE + row_h) + row_h * LEGEND_ROWS
+    return round(2 * pad + title_px + body, 2)
 
 
-def build_predictions(table: dict, rect, sizes: Sizes, shown_from: float) -> dict:
+def _table_xs(table: dict, shown: int, x: float, pad: float, font: str, fonts) -> list[float]:
+    """Column edges of a table as narrow as its texts (the boundary takes the rest): the
+    label's left edge, the target's and the output's right edges."""
+    gap = pad
+    label_w = max(fonts.measure(t, font) for t in ["#"] + [str(i + 1) for i in range(shown)])
+    target_w = max(fonts.measure(t, font) for t in ["target"] + table["targets"][:shown])
+    head = "class" if table["kind"] == "classes" else "output"
+    output_w = max(fonts.measure(t, font) for t in [head] + [text for step in table["outputs"] for text in step[:shown]])
+    left = x + pad
+    return [round(left, 2), round(left + label_w + gap + target_w, 2),
+            round(left + label_w + gap + target_w + gap + output_w, 2)]
+
+
+def build_predictions(table: dict, rect, sizes: Sizes, shown_from: float, boundary: dict | None = None,
+                      fonts=None) -> dict:
     """The panel at rect (x, y, w, h), fading in at shown_from (step 1's output is known once
-    its forward pass has reached the loss). The painters pick each row's output by step."""
+    its forward pass has reached the loss). The painters pick each row's output by step.
+    boundary (scene/boundary.py's boundary_map, with fonts to measure the table): the decision
+    boundary beside the rows, where it fits at a legible size."""
     x, y, w, h = rect
     pad, title_px, row_h = _metrics(sizes)
     px = sizes.text_px(13)
     title_y = round(y + pad + title_px, 2)
     head_y = round(title_y + row_h * 1.3, 2)
-    fit = max(1, int((y + h - pad - head_y) // row_h))
+    bottom = y + h - pad - (row_h * LEGEND_ROWS if boundary is not None else 0)
+    fit = max(1, int((bottom - head_y) // row_h))
     n = len(table["targets"])
     shown = n if n <= min(fit, MAX_ROWS) else max(1, min(fit, MAX_ROWS) - 1)
+    xs = [round(x + pad, 2), round(x + pad + (w - 2 * pad) * 0.55, 2), round(x + w - pad, 2)]
+    drawn = None
+    if boundary is not None:
+        font = sizes.font(13)
+        narrow = _table_xs(table, shown, x, pad, font, fonts)
+        legend_y = round(y + h - pad - px * 0.25, 2)
+        bar_h = round(max(px * 0.35, sizes.px(3)), 2)
+        image_top = head_y - px * 0.8
+        image_bottom = legend_y - px * 0.8 - sizes.px(4) - bar_h - sizes.px(4)
+        left, right = narrow[2] + pad, x + w - pad
+        side = min(image_bottom - image_top, right - left)
+        scale, dots = legend_texts(boundary)
+        title_w = fonts.measure("Predictions", sizes.font(15, True))
+        fits = fonts.measure(scale, font) <= w - 2 * pad and title_w + pad + fonts.measure(dots, font) <= w - 2 * pad
+        if side >= least_side(boundary, sizes) and fits:
+            xs = narrow
+            legend = {"font": font, "px": px, "color": "muted",
+                      "texts": [{"text": scale, "x": round(x + pad, 2), "y": legend_y, "align": "left"},
+                                {"text": dots, "x": round(x + w - pad, 2), "y": title_y, "align": "right"}]}
+            drawn = build_boundary(boundary, (right - side, image_top, side, side), legend, sizes)
     rows = [{"y": round(head_y + row_h * (i + 1), 2), "label": str(i + 1), "target": table["targets"][i],
              "texts": [step[i] for step in table["outputs"]],
              "colors": ["text" if step[i] else "loss" for step in table["near"]]} for i in range(shown)]
-    return {
+    out = {
         "x": x, "y": y, "w": w, "h": h, "radius": sizes.px(10), "track": ramp(shown_from, shown_from + 0.3),
         "background": "panel", "border": "edge_idle", "text": "text", "muted": "muted",
         "title_font": sizes.font(15, True), "font": sizes.font(13), "px": px,
         "title": {"text": "Predictions", "x": round(x + pad, 2), "y": title_y},
         "head": {"y": head_y, "texts": ["#", "target", "class" if table["kind"] == "classes" else "output"],
-                 "xs": [round(x + pad, 2), round(x + pad + (w - 2 * pad) * 0.55, 2), round(x + w - pad, 2)]},
+                 "xs": xs},
         "rows": rows,
         "more": {"text": f"… {n - shown} more", "x": round(x + pad, 2),
                  "y": round(head_y + row_h * (shown + 1), 2)} if shown < n else None,
     }
+    if drawn is not None:
+        out["boundary"] = drawn
+    return out

@@ -11,6 +11,7 @@ from .style import Sizes
 Rect = tuple[float, float, float, float]  # x, y, w, h
 CAPTION_LINES = 3  # the caption band holds three lines
 CAPTION_BASE_PX = 19  # its font size at 1280x720
+BOUNDARY_COLUMN = 0.31  # of the frame's width: the side panels' column with a decision boundary
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,10 @@ class Regions:
 
 
 def regions_for(width: int, height: int, sizes: Sizes, training: bool = False, header_lines: int = 1,
-                prediction_rows: int = 0) -> Regions:
+                prediction_rows: int = 0, boundary: bool = False) -> Regions:
     """header_lines: the header's lines of description (a long one wraps onto two).
-    prediction_rows: the rows of the predictions panel under the loss curve (0: none)."""
+    prediction_rows: the rows of the predictions panel under the loss curve (0: none).
+    boundary: that panel also draws the decision boundary beside its rows (a wider column)."""
     margin = sizes.px(40)
     header_bottom = sizes.px(22) + sizes.text_px(26) + sizes.text_px(15) * (1.9 + 1.35 * (header_lines - 1))
     band_h = round(sizes.px(18) * 1.6 + CAPTION_LINES * sizes.text_px(CAPTION_BASE_PX, primary=True) * 1.35, 2)
@@ -39,12 +41,12 @@ def regions_for(width: int, height: int, sizes: Sizes, training: bool = False, h
     curve = table = None
     reserve = 0.0
     if training:
-        w = round(width * 0.23, 2)
+        w = round(width * (BOUNDARY_COLUMN if boundary and prediction_rows else 0.23), 2)
         left = round(width - margin - w, 2)
-        if prediction_rows:   # the table as tall as its rows need (up to 60%), the curve above it
+        if prediction_rows:   # the table as tall as its rows need (up to 60%, 64% with a boundary), the curve above
             gap = sizes.px(12)
-            need = predictions_height(sizes, prediction_rows)
-            table_h = round(min(need, (bottom - top - gap) * 0.6), 2)
+            need = predictions_height(sizes, prediction_rows, boundary)
+            table_h = round(min(need, (bottom - top - gap) * (0.64 if boundary else 0.6)), 2)
             h = round(min(w * 0.9, bottom - top - gap - table_h), 2)
             curve = (left, round(top, 2), w, h)
             table = (left, round(top + h + gap, 2), w, table_h)

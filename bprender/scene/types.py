@@ -341,6 +341,41 @@ class PlacedText(TypedDict):
     y: float
 
 
+class BoundaryDot(TypedDict):
+    x: float                     # a training sample's place on the map
+    y: float
+    level: int                   # its target's level on the map's signed scale (colour: heat_rgba)
+
+
+class LegendText(TypedDict):
+    text: str
+    x: float
+    y: float
+    align: Literal["left", "right"]
+
+
+class BoundaryLegend(TypedDict):
+    font: str
+    px: float
+    color: Role
+    texts: list[LegendText]      # what the colour means (under the map); what the dots are (title line)
+
+
+class Boundary(TypedDict):
+    """A two-feature model's output over its input plane (scene/boundary.py)."""
+    px: float                    # its cell size times CELL_RATIO (legibility, as a glyph's)
+    images: list[GlyphImage]     # one per training step, all at one place; map "signed"
+    bar: GlyphImage              # the map's scale, under it
+    frame: list[float]           # x, y, w, h of the map's outline
+    frame_color: Role
+    frame_width: float
+    dots: list[BoundaryDot]      # the training samples
+    dot_r: float
+    dot_ring: Role               # each dot's outline
+    dot_ring_width: float
+    legend: BoundaryLegend
+
+
 class Predictions(TypedDict):
     x: float
     y: float
@@ -359,6 +394,7 @@ class Predictions(TypedDict):
     head: PredictionHead
     rows: list[PredictionRow]
     more: Optional[PlacedText]   # "… 12 more" when not every sample fits
+    boundary: NotRequired[Boundary]  # a two-feature model's decision boundary beside the rows
 
 
 class CameraTrack(TypedDict):

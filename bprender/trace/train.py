@@ -7,7 +7,9 @@ presets) it is captured in full too, so that each shown step's boxes and edge la
 step's numbers, not step 1's: the step's ``nodes`` (value and gradient, in the trace's node
 order) and ``edges`` (gradients, in edge order). A bigger graph's later steps are plain
 PyTorch, no hooks and no dispatch mode (about 1.3x a plain step; a full capture is 10-30x).
-Step 1's update uses the gradients the traced backward left in ``.grad``.
+Step 1's update uses the gradients the traced backward left in ``.grad``. A model whose input
+has two features also has its output over the input plane recorded at every step
+(trace/boundary.py), between the step's backward pass and its update.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import torch
 
 from bprender.model import Built
 
+from .boundary import plane_of, plane_outputs
 from .summary import summarize
 
 OPTIMIZERS = ("sgd", "adam")
@@ -72,6 +75,9 @@ def train_steps(built: Built, loss: torch.Tensor, spec: Mapping[str, Any], first
     optimizer, settings = make_optimizer(list(leaves.values()), spec)
     records = [_record(1, loss, leaves)]
     full = first is not None and len(first["nodes"]) <= FULL_STEP_NODES
+    plane = plane_of(built)
+    if plane is not None:
+        records[-1]["plane"] = plane_outputs(built, plane)
     optimizer.step()                            # step 1: the traced backward's gradients
     for k in range(2, steps + 1):
         optimizer.zero_grad(set_to_none=True)
@@ -85,10 +91,15 @@ def train_steps(built: Built, loss: torch.Tensor, spec: Mapping[str, Any], first
         records.append(_record(k, loss, leaves))
         if numbers is not None:
             records[-1].update(numbers)
+        if plane is not None:
+            records[-1]["plane"] = plane_outputs(built, plane)
         optimizer.step()
     optimizer.zero_grad(set_to_none=True)
     final = [{"name": n, "value": summarize(t)} for n, t in leaves.items()]
-    return {"optimizer": settings, "steps": records, "final": final}
+    out = {"optimizer": settings, "steps": records, "final": final}
+    if plane is not None:
+        out["plane"] = {"x": plane.x, "y": plane.y, "samples": plane.samples, "outputs": plane.outputs}
+    return out
 
 
 __all__ = ["OPTIMIZERS", "make_optimizer", "train_steps"]
