@@ -119,7 +119,9 @@ def layered_layout(node_ids: list[str], sizes: dict[str, tuple[float, float]],
     widths = [sum(col_w[first:last + 1]) for first, last in bands]
     spare_x = min(width - w - gaps[0] * (last - first) for w, (first, last) in zip(widths, bands))
     most_columns = max(last - first for first, last in bands)
-    col_gap = min(max_gaps[0], gaps[0] + spare_x / max(most_columns, 1))
+    # wrapped bands keep room at both sides for the return sweeps' turns (inside the area)
+    reserve = min(gaps[0] * 0.8, max(spare_x, 0.0) / 2) if len(bands) > 1 else 0.0
+    col_gap = min(max_gaps[0], gaps[0] + (spare_x - 2 * reserve) / max(most_columns, 1))
     rows = sum(hi - lo for lo, hi in spans)
     spare_y = height - tallest * len(bands) - (tallest + gaps[1]) * rows - band_gap * (len(bands) - 1)
     row_pitch = min(max_gaps[1] + tallest, tallest + gaps[1] + spare_y / max(rows, 1.0))
@@ -127,7 +129,7 @@ def layered_layout(node_ids: list[str], sizes: dict[str, tuple[float, float]],
     centres = [0.0] * n_columns
     for (first, last), w in zip(bands, widths):
         x = left + (width - (w + col_gap * (last - first))) / 2 if len(bands) == 1 else \
-            left + (width - max(wd + col_gap * (l - f) for wd, (f, l) in zip(widths, bands))) / 2
+            left + reserve + (width - 2 * reserve - max(wd + col_gap * (l - f) for wd, (f, l) in zip(widths, bands))) / 2
         for c in range(first, last + 1):
             centres[c] = x + col_w[c] / 2
             x += col_w[c] + col_gap
@@ -156,7 +158,7 @@ def layered_layout(node_ids: list[str], sizes: dict[str, tuple[float, float]],
             routes[eid] = [_smooth_segment(p, q) for p, q in zip(points, points[1:])]
         else:
             gap_y = band_top[b_src] + heights[b_src] + band_gap / 2
-            routes[eid] = _return_sweep(out_ports[eid], in_ports[eid], gap_y, col_gap * 0.8)
+            routes[eid] = _return_sweep(out_ports[eid], in_ports[eid], gap_y, col_gap * 0.8, (left, left + width))
     return Layout(boxes, routes)
 
 
@@ -192,15 +194,21 @@ def _split(col_w: list[float], count: int, gap: float) -> list[tuple[int, int]]:
     return bands
 
 
-def _return_sweep(p: Point, q: Point, gap_y: float, reach: float) -> list[list[float]]:
+def _return_sweep(p: Point, q: Point, gap_y: float, reach: float, span: tuple[float, float]) -> list[list[float]]:
     """An edge to the next band: out to the right, down into the gap, back left along it, and
-    in from the left, like a typewriter's carriage return."""
+    in from the left, like a typewriter's carriage return. Its turns stay inside span (the
+    area's left and right): a full-width band's first and last columns sit at the area's edges,
+    and a turn a whole column gap beyond them would leave the frame's margins. A bezier's
+    control points bound it, so keeping them inside keeps the curve inside."""
+    least = min(reach, 6.0)   # a turn needs some room, or the end's tangent (its arrowhead) is lost
+    out = max(least, min(reach, span[1] - p[0]))
+    back = max(least, min(reach, q[0] - span[0]))
     g1 = (p[0], gap_y)
     g2 = (q[0], gap_y)
     third = (g1[0] - g2[0]) / 3
-    return [[p[0], p[1], round(p[0] + reach, 2), p[1], round(p[0] + reach, 2), gap_y, g1[0], gap_y],
+    return [[p[0], p[1], round(p[0] + out, 2), p[1], round(p[0] + out, 2), gap_y, g1[0], gap_y],
             [g1[0], gap_y, round(g1[0] - third, 2), gap_y, round(g2[0] + third, 2), gap_y, g2[0], gap_y],
-            [g2[0], gap_y, round(q[0] - reach, 2), gap_y, round(q[0] - reach, 2), q[1], q[0], q[1]]]
+            [g2[0], gap_y, round(q[0] - back, 2), gap_y, round(q[0] - back, 2), q[1], q[0], q[1]]]
 
 
 def _ports(edges, boxes: dict[str, Box], end: str, round_nodes: bool = False) -> dict[str, Point]:
