@@ -32,7 +32,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 # CLI flag <-> preset key, so an override error names the flag the user typed
 FLAGS = {"view": "--view", "render.size": "--size", "render.fps": "--fps", "render.quality": "--quality",
          "render.theme": "--theme", "render.font": "--font", "gif.width": "--width", "gif.fps": "--fps",
-         "depth": "--depth", "expand": "--expand", "notation": "--names", "sample": "--sample", "pace": "--pace"}
+         "depth": "--depth", "expand": "--expand", "notation": "--names", "sample": "--sample", "pace": "--pace", "hide": "--hide"}
 
 
 BUG_STATUS = 70  # EX_SOFTWARE (sysexits.h): an internal error, not the user's mistake
@@ -120,10 +120,14 @@ def load_scene(args: tuple, request, target: str = "video"):
     return sources[0], run(lambda: scene_for(sources, target, cache=use_cache()))
 
 
-def view_for(scene: dict, highlight, hide, theme=None):
+def view_for(source, scene: dict, highlight, hide, theme=None):
+    """The view state. --hide has already left its groups out of a scene built here (request_of
+    got it, and the rest was laid out again); a saved scene is laid out, so there the hidden
+    groups are view state and leave holes."""
     if "panels" in scene and (highlight or hide):
         raise UserError("--highlight and --hide work on one preset, not side by side")
-    return run(lambda: resolve_view(scene, highlight, hide, theme))
+    laid_out = source.scene is not None
+    return run(lambda: resolve_view(scene, highlight, hide if laid_out else (), theme))
 
 
 def default_output_many(presets: tuple, output: str | None, suffix: str) -> Path:
@@ -207,7 +211,8 @@ def format_option(f):
 
 def view_options(f):
     f = click.option("--hide", "hide", multiple=True, metavar="GROUP",
-                     help="Hide a group of nodes: a top-level module, or inputs / parameters / ops. Repeatable.")(f)
+                     help="Leave a group of nodes out and lay the rest out again: a top-level module, or inputs / "
+                          "parameters / ops. Repeatable. (On a saved scene, which is laid out, it leaves holes.)")(f)
     f = click.option("--highlight", metavar="NODE", default=None,
                      help="Keep the gradient paths from the loss to NODE (a name such as w) bright, dim the rest.")(f)
     return f
@@ -472,11 +477,11 @@ def video(presets, output, size, fps, quality, jobs, theme, view_kind, depth, ex
     from .lecture import part_span
     from .render import frame_count, render_video
     out = default_output_many(presets, output, ".mp4")
-    source, s = load_scene(presets, request_of(size=size, fps=fps, quality=quality, theme=theme, view=view_kind, depth=depth, expand=expand, step=step, pace=pace))
+    source, s = load_scene(presets, request_of(size=size, fps=fps, quality=quality, theme=theme, view=view_kind, depth=depth, expand=expand, step=step, pace=pace, hide=hide))
     if list_steps:
         return print_steps(s)
     span = run(lambda: part_span(s, only)) if only is not None else None
-    view = view_for(s, highlight, hide, theme)
+    view = view_for(source, s, highlight, hide, theme)
     fps = fps or video_fps(source, s)
     vtt = subtitles_path(out) if subtitles else None
     with progress_reporter(quiet, frame_count(s, fps, span), "video") as report:
@@ -527,12 +532,12 @@ def gif(presets, output, width, fps, theme, view_kind, depth, expand, step, pace
     from .lecture import part_span
     from .render import frame_count, render_gif
     out = default_output_many(presets, output, ".gif")
-    source, s = load_scene(presets, request_of(gif_width=width, gif_fps=fps, theme=theme, view=view_kind, depth=depth, expand=expand, step=step, pace=pace),
+    source, s = load_scene(presets, request_of(gif_width=width, gif_fps=fps, theme=theme, view=view_kind, depth=depth, expand=expand, step=step, pace=pace, hide=hide),
                            target="gif")
     if list_steps:
         return print_steps(s)
     span = run(lambda: part_span(s, only)) if only is not None else None
-    view = view_for(s, highlight, hide, theme)
+    view = view_for(source, s, highlight, hide, theme)
     fps = fps or video_fps(source, s, "gif")
     with progress_reporter(quiet, 2 * frame_count(s, fps, span), "gif (2 passes)") as report:
         run(lambda: render_gif(s, out, fps=fps, view=view, progress=report, span=span))
@@ -601,9 +606,9 @@ def frame(presets, at, output, size, theme, view_kind, depth, expand, step, pace
     """
     from .render import render_still
     out = default_output_many(presets, output, ".png")
-    _, s = load_scene(presets, request_of(size=size, theme=theme, view=view_kind, depth=depth, expand=expand, step=step, pace=pace))
+    source, s = load_scene(presets, request_of(size=size, theme=theme, view=view_kind, depth=depth, expand=expand, step=step, pace=pace, hide=hide))
     t = run(lambda: resolve_time(s, at))
-    view = view_for(s, highlight, hide, theme)
+    view = view_for(source, s, highlight, hide, theme)
     run(lambda: render_still(s, out, t, view=view, image_format=image_format))
     click.echo(f"wrote {out} (t = {t:.2f} s)", err=True)
 
@@ -638,9 +643,9 @@ def sheet(preset, output, size, cols, backward, theme, view_kind, depth, expand,
     out = default_output(preset, output, ".sheet.png")
     if image_format is None and out.suffix.lower() not in (".png", ".pdf", ".svg") and str(out) != "-":
         raise UserError(f"cannot write {out}: a contact sheet is a .png or a .pdf (or an .svg)")
-    _, s = load_scene((preset,), request_of(size=size, theme=theme, view=view_kind, depth=depth, expand=expand, step=step, pace=pace),
+    source, s = load_scene((preset,), request_of(size=size, theme=theme, view=view_kind, depth=depth, expand=expand, step=step, pace=pace, hide=hide),
                       target="video" if size else "sheet")
-    view = view_for(s, highlight, hide, theme)
+    view = view_for(source, s, highlight, hide, theme)
     layout = run(lambda: render_sheet(s, out, cols=cols, backward=backward, view=view, image_format=image_format))
     click.echo(f"wrote {out} ({len(layout.cells)} frames, {layout.width}x{layout.height})", err=True)
 

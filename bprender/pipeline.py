@@ -13,7 +13,7 @@ from pathlib import Path
 from .errors import BprenderError, PresetError
 from .preset import Preset, apply_overrides, load_preset, resolve_preset_path, settings_from_dict
 
-PRESENTATION = ("view", "depth", "expand", "sample", "collapse_views", "notation", "names", "render", "pacing", "pace", "gif")  # a preset's sections a trace keeps
+PRESENTATION = ("view", "depth", "expand", "hide", "sample", "collapse_views", "notation", "names", "render", "pacing", "pace", "gif")  # a preset's sections a trace keeps
 SHEET_FRAME_W = 640  # a contact sheet's frames, by default: readable in print, three to a row
 
 
@@ -34,11 +34,12 @@ class Request:
     sample: int | None = None     # the neurons view's sample of a batch, 1-based
     step: int | None = None       # a recorded run's captured step (not a preset key)
     pace: str | None = None       # slow | normal | fast (reading.PACES)
+    hide: tuple | None = None     # groups left out, the rest laid out again (a saved scene: holes)
 
     # the preset key each field overrides (an error about it names the option: cli.FLAGS)
     KEYS = {"size": "render.size", "fps": "render.fps", "quality": "render.quality", "theme": "render.theme",
             "view": "view", "font": "render.font", "gif_width": "gif.width", "gif_fps": "gif.fps", "depth": "depth", "expand": "expand",
-            "names": "notation", "sample": "sample", "pace": "pace"}
+            "names": "notation", "sample": "sample", "pace": "pace", "hide": "hide"}
 
     def overrides(self) -> dict:
         return {self.KEYS[f.name]: getattr(self, f.name) for f in fields(self)
@@ -150,7 +151,7 @@ def scene_settings(preset: Preset, target: str = "video") -> dict:
     font = data["render"]["font"]
     return {"size": [width, height], "fps": fps, "theme": data["render"]["theme"],
             "pacing": dict(data["pacing"]), "pace": data["pace"], "view": data["view"], "collapse_views": data["collapse_views"],
-            "depth": data["depth"], "expand": list(data["expand"]), "sample": data["sample"],
+            "depth": data["depth"], "expand": list(data["expand"]), "hide": list(data["hide"]), "sample": data["sample"],
             "names": data["notation"], "renames": dict(data["names"]),
             "fonts": scene_fonts(preset.base_dir / font if font else None)}
 

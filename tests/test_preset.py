@@ -343,7 +343,7 @@ def test_override_paths_relative_to_cwd(tmp_path, monkeypatch):
 
 def test_schema_keys_documented():
     keys = all_keys()
-    assert {"title", "description", "view", "depth", "expand", "sample", "notation", "names", "collapse_views", "model.expression", "model.python", "model.params",
+    assert {"title", "description", "view", "depth", "expand", "hide", "sample", "notation", "names", "collapse_views", "model.expression", "model.python", "model.params",
             "model.steps", "model.loss", "model.inputs", "model.seed", "render.size", "render.fps", "render.quality",
             "render.theme", "render.font", "pacing.intro", "pacing.forward_step", "pacing.loss",
             "pacing.backward_step", "pacing.pause", "pacing.update", "pacing.train_step",

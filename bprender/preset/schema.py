@@ -86,6 +86,8 @@ SCHEMA: dict[str, Key] = {
                  nullable=True),
     "expand": Key("names", [], "Modules view: modules, classes or repeated blocks to open (a"
                   " module path such as encoder.layers, or a class such as TransformerEncoderLayer)."),
+    "hide": Key("names", [], "Groups of nodes to leave out (a top-level module, or inputs / parameters /"
+                " ops): the rest is laid out again to fill the frame. --hide on the command line."),
     "sample": Key("int", None, "Neurons view: which sample of a batch the neurons show (1: the first;"
                   " a trace keeps every sample of a tensor of at most 256 numbers, the first 4 of a bigger one). Default: 1.", min=1, max=1 << 20, nullable=True),
     "notation": Key("enum", "lecture", "How things are named: lecture (W¹, b¹, z¹, a¹ counted by layer;"

@@ -25,6 +25,7 @@ from .chart import build_chart
 from .edges import edge_label_text, place_labels, scene_edge
 from .header import build_header, header_lines
 from .glyphs import has_glyphs
+from ..views.hide import without_groups
 from .nodes import downstream, group_of, groups, node_boxes, scene_node
 from .regions import caption_text_width, regions_for
 from .style import Sizes, gradient_style, magnitude_text, sizes_for
@@ -52,9 +53,12 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
     names = notation_for(trace, settings)
 
     def view_of(t: dict):
-        return make_view(t, settings.get("view", "ops"), collapse=settings.get("collapse_views", True),
+        view = make_view(t, settings.get("view", "ops"), collapse=settings.get("collapse_views", True),
                          depth=settings.get("depth"), expand=settings.get("expand") or (), names=names,
                          sample=settings.get("sample"))
+        if settings.get("hide"):   # left out before the layout: the rest fills the frame
+            view = without_groups(view, settings["hide"], lambda n: group_of(n, names))
+        return view
 
     graph = view_of(trace)
     n_train = train_count(trace)
