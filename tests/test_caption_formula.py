@@ -67,8 +67,11 @@ def test_asides_and_sums_stay_plain_around_a_chain():
     line = "∂L/∂q = 1 − 4 = −3   (used 2 times: gradients add)"
     assert formula.terms(line) == [("∂L/∂q", "result"), (" = ", "operator"), ("1 − 4", "text"), (" = ", "operator"),
                                    ("−3", "result"), ("   (used 2 times: gradients add)", "text")]
-    line = "b.grad = ∂L/∂b (2 values, ‖·‖ = 1.25), e.g. b.grad[0] = −1.239"
-    assert [t for t, k in formula.terms(line) if k == "result"] == ["b.grad", "∂L/∂b", "b.grad[0]", "−1.239"]
+    for line in ("b.grad = ∂L/∂b (2 values, ‖·‖ = 1.25), e.g. b.grad[0] = −1.239",
+                 "b.grad = ∂L/∂b (2×2, ‖·‖ = 1.25), e.g. b.grad[0] = −1.239"):
+        assert [t for t, k in formula.terms(line) if k == "result"] == ["b.grad", "∂L/∂b", "b.grad[0]", "−1.239"]
+    # a bracket after a space inside a product is part of the factor, not an aside
+    assert ("(1 − tanh²(z¹))", "local") in formula.terms("∂L/∂z¹ = ∂L/∂a¹ · (1 − tanh²(z¹))")
 
 
 @pytest.mark.parametrize("name", TINTED)

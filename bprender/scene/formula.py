@@ -19,8 +19,8 @@ STAGE = {UPSTREAM: 0, TEXT: 0, LOCAL: 1, RESULT: 2}  # the order terms appear in
 
 EQUALS, TIMES = " = ", " · "
 # where one chain ends and the next text starts, outside brackets: "; ", a run of spaces, ": ",
-# ", ", "e.g. ", " where ", a parenthetical aside " (no activation", " (2 values"
-BOUNDARY = re.compile(r";\s*|\s{2,}|: |, |e\.g\. | where | \((?=[0-9a-z]+ )")
+# ", ", "e.g. ", " where ", a parenthetical aside " (no activation", " (2 values", " (1×3"
+BOUNDARY = re.compile(r";\s*|\s{2,}|: |, |e\.g\. | where | \((?=[a-z]+ |\d+ values|\d+×)")
 PROSE = re.compile(r"[A-Za-z]{2,} [A-Za-z]{2,}|\b(?:to|of|the|and)\b")
 OPEN, CLOSE = "([{‖", ")]}‖"
 
