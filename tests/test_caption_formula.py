@@ -45,7 +45,8 @@ def kinds(line: str) -> list[str]:
 def test_the_scalar_chain_rule_is_split_into_its_terms():
     line = "∂L/∂w = ∂L/∂(w·x) · x = −2 · 3 = −6"
     assert formula.terms(line) == [
-        ("∂L/∂w", "result"), (" = ", "operator"), ("∂L/∂(w·x)", "upstream"), (" · ", "operator"), ("x", "local"),
+        ("∂L/∂w", "result"), (" = ", "operator"), ("∂L/∂(w·x)", "upstream"), (" · ", "operator"),
+        ("x", "local"),
         (" = ", "operator"), ("−2", "upstream"), (" · ", "operator"), ("3", "local"), (" = ", "operator"),
         ("−6", "result")]
     # an operator comes in with the later of its terms: "· x" in one go, "= −6" with the result
@@ -65,8 +66,8 @@ def test_what_is_not_a_chain_stays_plain(line):
 
 def test_asides_and_sums_stay_plain_around_a_chain():
     line = "∂L/∂q = 1 − 4 = −3   (used 2 times: gradients add)"
-    assert formula.terms(line) == [("∂L/∂q", "result"), (" = ", "operator"), ("1 − 4", "text"), (" = ", "operator"),
-                                   ("−3", "result"), ("   (used 2 times: gradients add)", "text")]
+    assert formula.terms(line) == [("∂L/∂q", "result"), (" = ", "operator"), ("1 − 4", "text"),
+                                   (" = ", "operator"), ("−3", "result"), ("   (used 2 times: gradients add)", "text")]
     for line in ("b.grad = ∂L/∂b (2 values, ‖·‖ = 1.25), e.g. b.grad[0] = −1.239",
                  "b.grad = ∂L/∂b (2×2, ‖·‖ = 1.25), e.g. b.grad[0] = −1.239"):
         assert [t for t, k in formula.terms(line) if k == "result"] == ["b.grad", "∂L/∂b", "b.grad[0]", "−1.239"]
