@@ -437,10 +437,28 @@ def paint_caption(ctx, captions: dict, t: float, colors: dict) -> None:
         alpha = value_at(item["track"], t)
         if alpha > VISIBLE:
             ctx.globalAlpha = alpha
+            spans = item.get("spans")
             for i, line in enumerate(item["lines"]):
-                ctx.fillText(line, captions["x"] + captions["pad"],
-                             captions["y"] + captions["pad"] + captions["line_height"] * (i + 0.75))
+                x = captions["x"] + captions["pad"]
+                y = captions["y"] + captions["pad"] + captions["line_height"] * (i + 0.75)
+                if spans and spans[i]:
+                    paint_spans(ctx, spans[i], x, y, alpha, t, colors)
+                    ctx.globalAlpha = alpha
+                    ctx.fillStyle = colors[captions["color"]]
+                else:
+                    ctx.fillText(line, x, y)
     ctx.globalAlpha = 1.0
+
+
+def paint_spans(ctx, spans: list, x: float, y: float, alpha: float, t: float, colors: dict) -> None:
+    """A caption line's formula, term by term: each span in its own colour at its own x, shown as
+    its track says (within the caption's alpha)."""
+    for span in spans:
+        a = alpha * value_at(span["track"], t)
+        if a > VISIBLE:
+            ctx.globalAlpha = a
+            ctx.fillStyle = colors[span["color"]]
+            ctx.fillText(span["text"], x + span["x"], y)
 
 
 def paint_panel_frame(ctx, panel: dict, colors: dict) -> None:

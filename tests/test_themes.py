@@ -16,7 +16,7 @@ import math
 
 import pytest
 
-from bprender.scene.themes import ROLES, THEMES
+from bprender.scene.themes import CAPTION_TINTS, ROLES, THEMES, readable
 
 # the colours that mark something on the graph at the same time: values going forward, the loss,
 # gradient signs and magnitude, NaN/Inf, the vanishing/exploding flag. ("zero" is left out: an
@@ -135,3 +135,33 @@ def test_text_contrast(theme):
            for text, grounds in TEXT_ON.items() for ground in grounds
            if contrast(palette[text], palette[ground]) < 4.5]
     assert not low, f"{theme}: text under 4.5:1: {low}"
+
+
+@pytest.mark.parametrize("theme", sorted(THEMES))
+def test_caption_tints_read_on_the_band(theme):
+    """A backward step's formula terms are tinted like their marks (scene/formula.py): every tint
+    used for caption text has 4.5:1 on the caption band, still looks tinted (apart from the
+    band's plain text), and the gradient signs' tints stay apart from each other and from the
+    local derivative's."""
+    palette = THEMES[theme]
+    tints = {role: palette["caption_" + role] for role in CAPTION_TINTS}
+    low = [(role, round(contrast(c, palette["caption_fill"]), 2)) for role, c in tints.items()
+           if contrast(c, palette["caption_fill"]) < 4.5]
+    assert not low, f"{theme}: caption tints under 4.5:1 on the band: {low}"
+    plain = [role for role, c in tints.items() if delta_e_2000(c, palette["caption_text"]) < 20]
+    assert not plain, f"{theme}: tints that look like the plain caption text: {plain}"
+    shown = ("positive", "negative", "magnitude", "forward_glow")
+    close = [(a, b) for a, b in itertools.combinations(shown, 2) if delta_e_2000(tints[a], tints[b]) < MIN_DELTA_E]
+    assert not close, f"{theme}: caption tints too close: {close}"
+
+
+def test_a_tint_is_made_readable_not_refused():
+    """readable() lightens a dark mark on a dark band and darkens a light one on a light band,
+    keeping its hue, and leaves a colour that already reads alone."""
+    dark_band, light_band = "#1d2330", "#e8eaf0"
+    lighter = readable("#1f5fbf", dark_band)
+    assert contrast("#1f5fbf", dark_band) < 4.5 <= contrast(lighter, dark_band)
+    assert luminance(lighter) > luminance("#1f5fbf") and rgb(lighter)[2] == max(rgb(lighter))  # still blue
+    darker = readable("#4ea1ff", light_band)
+    assert contrast(darker, light_band) >= 4.5 and luminance(darker) < luminance("#4ea1ff")
+    assert readable("#ffffff", dark_band) == "#ffffff"

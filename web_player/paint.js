@@ -564,13 +564,35 @@
       var alpha = valueAt(item.track, t);
       if (alpha > VISIBLE) {
         ctx.globalAlpha = alpha;
+        var spans = hasOwn.call(item, "spans") ? item.spans : null;
         for (var i = 0; i < item.lines.length; i++) {
-          ctx.fillText(item.lines[i], captions.x + captions.pad,
-                       captions.y + captions.pad + captions.line_height * (i + 0.75));
+          var x = captions.x + captions.pad;
+          var y = captions.y + captions.pad + captions.line_height * (i + 0.75);
+          if (spans && spans[i].length) {
+            paintSpans(ctx, spans[i], x, y, alpha, t, colors);
+            ctx.globalAlpha = alpha;
+            ctx.fillStyle = colors[captions.color];
+          } else {
+            ctx.fillText(item.lines[i], x, y);
+          }
         }
       }
     }
     ctx.globalAlpha = 1.0;
+  }
+
+  /* A caption line's formula, term by term: each span in its own colour at its own x, shown as
+   * its track says (within the caption's alpha). */
+  function paintSpans(ctx, spans, x, y, alpha, t, colors) {
+    for (var k = 0; k < spans.length; k++) {
+      var span = spans[k];
+      var a = alpha * valueAt(span.track, t);
+      if (a > VISIBLE) {
+        ctx.globalAlpha = a;
+        ctx.fillStyle = colors[span.color];
+        ctx.fillText(span.text, x + span.x, y);
+      }
+    }
   }
 
   /* A side panel's box and title (the loss curve's, the predictions'). */

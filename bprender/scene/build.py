@@ -115,7 +115,7 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
         "nodes": nodes,
         "edges": edges,
         "particles": particles,
-        "captions": build_captions(trace, graph, timing, script, sizes, fitter, regions, names),
+        "captions": build_captions(trace, graph, timing, script, sizes, fitter, regions, names, nodes, edges),
         "view": graph.kind,
         "groups": groups(nodes),
         "chart": build_chart(trace, leaf_times(trace, graph, timing, names), sizes, fonts, width,

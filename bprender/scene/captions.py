@@ -3,12 +3,15 @@ every backward step (the chain rule with real numbers) to the final gradients. E
 is fitted to the band here, with the real font, and shown by its own track."""
 from __future__ import annotations
 
-from ..fmt import grad_text, summary_text
+from ..fmt import grad_text, summary_text, to_float
+from ..lecture import EVENT_SETTLE
 from ..timeline import Timing
-from ..tracks import shown_between
+from ..tracks import ramp, shown_between
 from ..views.graph import ViewGraph
+from . import formula
 from .regions import CAPTION_BASE_PX, CAPTION_LINES, Regions
-from .style import Sizes
+from .style import Sizes, sign_role
+from .themes import CAPTION_TINTS
 from ..reading import reading_time
 from .training import end_lines, later_step_lines, non_finite_loss_line, train_count, training_captions, update_lines
 
@@ -74,11 +77,12 @@ def caption_font(sizes: Sizes) -> str:
 
 
 def build_captions(trace, graph: ViewGraph, timing: Timing, script: dict, sizes: Sizes, fitter,
-                   regions: Regions, names=None) -> dict:
+                   regions: Regions, names=None, nodes=(), edges=()) -> dict:
+    """nodes, edges: the scene's, whose colour roles a backward step's formula terms take."""
     font = caption_font(sizes)
     items = []
 
-    def add(t0, t1, slots, seen_until=None, last=()):
+    def add(t0, t1, slots, seen_until=None, last=(), tints=None):
         """A caption from t0 to t1; one longer than the band turns its pages in the time it is
         seen (up to seen_until, the end of the animation for the closing caption), each page for
         a share of that time in proportion to its reading time (so each page stays its reading
@@ -94,6 +98,8 @@ def build_captions(trace, graph: ViewGraph, timing: Timing, script: dict, sizes:
             # nothing would leave the band blank at every step boundary
             follows = bool(items) and abs(items[-1]["track"][-1][0] - round(start, 6)) < 1e-6
             items.append({"lines": lines, "track": shown_between(start, end, 0.0 if follows else FADE)})
+            if tints is not None:
+                items[-1]["spans"] = [line_spans(line, tints, start, end, fitter, font) for line in lines]
             start = end
 
     phase = {p["name"]: p for p in timing.phases}
@@ -101,7 +107,7 @@ def build_captions(trace, graph: ViewGraph, timing: Timing, script: dict, sizes:
         add(phase[name]["t0"], phase[name]["t1"], script[name])
     for k, (step, t) in enumerate(zip(graph.steps, timing.steps)):
         end = timing.steps[k + 1] if k + 1 < len(timing.steps) else phase["backward"]["t1"]
-        add(t, end, step.lines)
+        add(t, end, step.lines, tints=step_tints(step, nodes, edges))
     if timing.train_starts:
         for t0, t1, lines in training_captions(trace, timing, names):
             add(t0, t1, lines)
@@ -114,3 +120,84 @@ def build_captions(trace, graph: ViewGraph, timing: Timing, script: dict, sizes:
     return {"font": font, "line_height": round(sizes.text_px(CAPTION_BASE_PX, primary=True) * 1.35, 2),
             "x": x, "y": y, "w": w, "h": h, "pad": sizes.px(18), "radius": sizes.px(10),
             "fill": "caption_fill", "color": "caption_text", "items": items}
+
+
+# when each stage of a formula starts to appear, as a share of the step's settle window (the
+# upstream gradient is there when the step starts: it arrived in the step before), and how long
+# it takes to fade in: the result is fully shown at 3/4 of the window, before the settle moment
+# where presentation mode stops and a still is taken (lecture.settle_time)
+STAGE_AT = (0.0, 0.25, 0.5)
+STAGE_FADE = 0.25
+
+
+def step_tints(step, nodes, edges) -> dict:
+    """The colour roles a backward step's formula terms take, where the step says them: the
+    upstream gradient the colour of the edges it arrives on (those leaving the step's nodes
+    toward the loss), the result the colour of the edges it sends along (a leaf's: its own),
+    None where those edges disagree (each chain's own number then says its sign); the fallback:
+    the step's first node's gradient colour."""
+    mine = set(step.nodes)
+    node = next((n for n in nodes if n["id"] in mine), None)
+    arrive = {e["grad_color"] for e in edges if e["from"] in mine and "grad_color" in e}
+    sends = set(step.edges)
+    sent = {e["grad_color"] for e in edges if e["id"] in sends and "grad_color" in e}
+    fallback = node["grad_color"] if node else "magnitude"
+    if not step.edges:
+        sent = {fallback}
+    return {formula.UPSTREAM: next(iter(arrive)) if len(arrive) == 1 else None,
+            formula.RESULT: next(iter(sent)) if len(sent) == 1 else None, "fallback": fallback}
+
+
+def _term_role(text: str, kind: str, chain: list, tints: dict) -> str:
+    """A term's colour role (a caption_* tint): a norm and what equals it are a tensor's (magnitude); a tensor's
+    edges are the neutral magnitude colour whatever element a number picks; a scalar's, the
+    sign of the chain's own number for that term (the edge it names shows that sign)."""
+    if kind == formula.LOCAL:
+        role = "forward_glow"  # the op's colour: its forward ring, the legend's forward value
+    elif any(t.startswith("\u2016") for t, k in chain if k == kind):  # "‖∂L/∂W‖ = 0.172": a norm
+        role = "magnitude"
+    elif tints[kind] == "magnitude":
+        role = "magnitude"
+    else:
+        signs = [_sign(t) for t, k in chain if k == kind and _sign(t)]
+        pick = (signs[0] if kind == formula.UPSTREAM else signs[-1]) if signs else None
+        role = pick or tints[kind] or tints["fallback"]
+    return "caption_" + role if role in CAPTION_TINTS else "caption_text"
+
+
+def _sign(text: str) -> str | None:
+    try:
+        return sign_role(to_float(text.strip().replace("\u2212", "-")))
+    except (TypeError, ValueError):
+        return None
+
+
+def line_spans(line: str, tints: dict, t0: float, t1: float, fitter, font: str) -> list[dict]:
+    """A fitted caption line as spans: each term of its formula tinted and appearing in order,
+    upstream, local, result, from t0 (the page's start) on, all shown well before the settle
+    moment; [] when the line says no formula (it is drawn whole, in the caption colour)."""
+    pieces = formula.terms(line)
+    if not formula.is_formula(pieces):
+        return []
+    window = min(EVENT_SETTLE, 0.75 * (t1 - t0))
+    # each piece's chain (one list shared by the pieces between two plain texts, filled as it
+    # goes): a term's colour reads the signs of its chain's numbers
+    chain_of, chain = [], []
+    for piece in pieces:
+        if piece[1] == formula.TEXT:
+            chain = []
+        else:
+            chain.append(piece)
+        chain_of.append(chain)
+    spans, offset = [], 0
+    for (text, kind), stage, chain in zip(pieces, formula.stages(pieces), chain_of):
+        if kind in (formula.UPSTREAM, formula.LOCAL, formula.RESULT):
+            color = _term_role(text, kind, chain, tints)
+        else:
+            color = "caption_text"
+        at = t0 + STAGE_AT[stage] * window
+        track = [[round(at, 6), 0.0], [round(at, 6), 1.0]] if stage == 0 else ramp(at, at + STAGE_FADE * window)
+        spans.append({"text": text, "x": round(fitter.measure(line[:offset], font), 2) if offset else 0.0,
+                      "color": color, "track": track})
+        offset += len(text)
+    return spans

@@ -4,6 +4,8 @@ paint time, so one laid-out scene is drawn in any theme (the player switches wit
 scene, and `bprender html` lays the graph out once for all of them)."""
 from __future__ import annotations
 
+import colorsys
+
 # Sign colours follow the usual diverging-map convention: red positive, blue negative. A tensor's
 # gradient has no one sign: it takes the neutral "magnitude" violet, its size shown by width and opacity.
 # Heatmap glyphs blend from heat_mid (zero) to the sign colours (signed tensors) or to heat_seq
@@ -71,6 +73,45 @@ THEMES["colorblind"] = {**THEMES["light"], "forward_glow": "#a88f00", "loss": "#
                         "magnitude": "#332288", "flag": "#009e73",
                         "heat_seq": "#117733"}
 
+# A backward step's caption tints each term of its chain-rule formula like what it names on the
+# graph (scene/formula.py): gradients in their sign (or magnitude, NaN, flag) colour, the local
+# derivative in the op's forward colour. Text needs 4.5:1 on the caption band, which the mark
+# colours do not all have there (the light theme's blue on its dark band is 2.6:1), so each
+# tint is the mark colour made lighter or darker, hue and saturation kept, until it reads.
+CAPTION_TINTS = ("positive", "negative", "zero", "nonfinite", "flag", "magnitude", "forward_glow")
+TEXT_CONTRAST = 4.5
+
+
+def _luminance(color: str) -> float:
+    channels = [int(color[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG 2.1 contrast ratio of two "#rrggbb" colours."""
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def readable(color: str, ground: str, ratio: float = TEXT_CONTRAST) -> str:
+    """color, or the nearest lighter (on a dark ground) or darker (on a light one) colour of the
+    same hue and saturation that has `ratio` contrast on ground."""
+    r, g, b = (int(color[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    h, light, s = colorsys.rgb_to_hls(r, g, b)
+    step = 0.01 if _luminance(ground) < 0.18 else -0.01
+    out = color
+    while contrast(out, ground) < ratio and 0.0 <= light <= 1.0:
+        light = min(1.0, max(0.0, light + step))
+        out = "#" + "".join(f"{round(c * 255):02x}" for c in colorsys.hls_to_rgb(h, light, s))
+        if light in (0.0, 1.0):
+            break
+    return out
+
+
+for _palette in THEMES.values():
+    for _role in CAPTION_TINTS:
+        _palette["caption_" + _role] = readable(_palette[_role], _palette["caption_fill"])
 
 ROLES = tuple(THEMES["light"])  # every palette defines every role
 

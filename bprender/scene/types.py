@@ -19,7 +19,10 @@ Keyframe = Tuple[float, float]   # [t, value]
 Track = list[Keyframe]
 Role = Literal["background", "panel", "text", "muted", "node_fill", "node_stroke", "leaf_fill", "const_fill",
                "edge_idle", "forward", "forward_glow", "loss", "positive", "negative", "zero", "nonfinite",
-               "flag", "magnitude", "heat_mid", "heat_seq", "caption_fill", "caption_text"]
+               "flag", "magnitude", "heat_mid", "heat_seq", "caption_fill", "caption_text",
+               # caption text tinted like a mark (scene/themes.py: the mark colour made readable on the band)
+               "caption_positive", "caption_negative", "caption_zero", "caption_nonfinite", "caption_flag",
+               "caption_magnitude", "caption_forward_glow"]
 Palette = dict[str, str]         # role -> CSS colour ("#rrggbb"); every palette defines every Role
 
 
@@ -216,9 +219,19 @@ class Particle(TypedDict):
     alpha: float                 # opacity: the magnitude scale (1 for forward particles)
 
 
+class CaptionSpan(TypedDict):
+    text: str                    # one term of a chain-rule formula, or the plain text around it
+    x: float                     # from the line's start: the width of the line's text before it
+    color: Role                  # upstream: its edge's sign; local: the op's; result: the target's
+    track: Track                 # opacity within the item's: upstream, then local, then result
+
+
 class CaptionItem(TypedDict):
     lines: list[str]             # at most three, each fitted to the band
     track: Track                 # opacity: fades in, shows, then is gone
+    # a backward step's: each line as spans concatenating to it ([] a plain line); all fully
+    # shown by the step's settle moment (lecture.settle_time)
+    spans: NotRequired[list[list[CaptionSpan]]]
 
 
 class Captions(TypedDict):
