@@ -36,10 +36,16 @@ _SHORT = {torch.float32: np.float32, torch.bfloat16: np.float32, torch.float16: 
 _LARGEST = {t: float(np.finfo(t).max) for t in (np.float32, np.float16)}
 
 
-@functools.lru_cache(maxsize=1 << 16)   # a captured step summarises many equal numbers
 def _shorten(x: float, np_type) -> float:
-    if not math.isfinite(x):
+    # a zero is its own shortest form; the cache below cannot tell -0.0 from 0.0 (equal keys):
+    # through it, -0.0 came out as whichever zero the process had met first
+    if x == 0 or not math.isfinite(x):
         return x
+    return _shorten_cached(x, np_type)
+
+
+@functools.lru_cache(maxsize=1 << 16)   # a captured step summarises many equal numbers
+def _shorten_cached(x: float, np_type) -> float:
     if abs(x) > _LARGEST[np_type]:   # beyond float32's range (a norm of huge numbers): no warning
         with np.errstate(over="ignore"):
             return float(str(np_type(x)))
@@ -53,11 +59,11 @@ def shortest(a: np.ndarray, np_type) -> list[float]:
     a = np.asarray(a).reshape(-1)
     if a.size == 0:
         return []
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):   # overflow to inf, signalling NaNs
         out = a.astype(np_type).astype(str).astype(np.float64)
-    finite = np.isfinite(a)
-    if not finite.all():
-        out[~finite] = a[~finite]
+        finite = np.isfinite(a)
+        if not finite.all():
+            out[~finite] = a[~finite]
     return out.tolist()
 
 
