@@ -63,8 +63,7 @@ class _Summaries:
         if isinstance(t, torch.Tensor) and t.layout == torch.strided and t.device.type == "cpu" \
                 and not t.is_quantized and t.numel() <= min(self.DEFER_ELEMENTS, self.budget):
             self.budget -= t.numel()
-            with torch.no_grad():
-                copy = t.detach() if private else t.detach().clone()
+            copy = t.detach() if private else t.detach().clone()   # detached: no autograd record
             return Deferred(copy, heat, kernels, safe)
         return summarize(t, heat=heat, kernels=kernels, defer=True)
 
@@ -346,11 +345,17 @@ def _walk(root) -> tuple[list, list[tuple[int, int, int, int]]]:
     return nodes, edges
 
 
+_SAVED_NAMES: dict[type, list[str]] = {}   # node class -> its _saved_* attribute names
+
+
 def _saved_attrs(fn) -> dict:
     attrs = {}
-    for name in dir(fn):
-        if not name.startswith("_saved_"):
-            continue
+    names = _SAVED_NAMES.get(type(fn))
+    if names is None:   # dir() of every node of every captured step costs: once per class
+        names = [n for n in dir(fn) if n.startswith("_saved_")]
+        if not hasattr(fn, "__dict__"):   # a custom Function's node may have its own attributes
+            _SAVED_NAMES[type(fn)] = names
+    for name in names:
         try:
             v = getattr(fn, name)
         except Exception:
