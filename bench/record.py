@@ -10,14 +10,18 @@ For each model, three kinds of training step are timed side by side in one run, 
 - captured:   the same inside ``with rec.step(capture=True):`` (the full trace)
 
 Prints the median time of each and the ratios to plain. The captured traces are dropped after
-each timed step (a real run keeps a few). Goals: uncaptured <= 1.1x, captured
-<= 10x (the full trace summarises every tensor of the forward and backward pass).
+each timed step (a real run keeps a few). A captured step copies what it summarises and leaves
+the summaries to ``rec.save()``, outside the loop: "save" is the time rec.save() takes per
+captured step it writes (the median of a few saves of one captured step). Goals: uncaptured
+<= 1.1x, captured <= 10x (the full trace summarises every tensor of the forward and backward
+pass).
 """
 from __future__ import annotations
 
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -83,7 +87,21 @@ def bench(model, x, y, loss_fn, reps: int) -> dict[str, float]:
         for _ in range(4):
             times["plain"].append(step("plain"))
             times["uncaptured"].append(step("uncaptured"))
-    return {k: statistics.median(v) for k, v in times.items()}
+    out = {k: statistics.median(v) for k, v in times.items()}
+    saves = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for _ in range(5):
+            rec.captures.clear()
+            rec.steps.clear()     # the losses of the timed steps: not this capture's cost
+            with rec.step(capture=True):
+                loss_fn(model(x), y).backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            t0 = time.perf_counter()
+            rec.save(Path(tmp) / "run.trace.json")
+            saves.append(time.perf_counter() - t0)
+    out["save"] = statistics.median(saves)
+    return out
 
 
 def main() -> None:
@@ -91,14 +109,14 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=40)
     args = parser.parse_args()
     torch.set_num_threads(1)  # steadier timings on a shared machine
-    print(f"{'model':40} {'plain':>9} {'uncapt.':>9} {'capt.':>9} {'uncapt./plain':>14} {'capt./plain':>12}")
+    print(f"{'model':40} {'plain':>9} {'uncapt.':>9} {'capt.':>9} {'uncapt./plain':>14} {'capt./plain':>12} {'save':>9}")
     worst_u, worst_c = 0.0, 0.0
     for name, model, x, y, loss_fn in models():
         t = bench(model, x, y, loss_fn, args.reps)
         u, c = t["uncaptured"] / t["plain"], t["captured"] / t["plain"]
         worst_u, worst_c = max(worst_u, u), max(worst_c, c)
         print(f"{name:40} {t['plain'] * 1e3:8.3f}ms {t['uncaptured'] * 1e3:8.3f}ms {t['captured'] * 1e3:8.2f}ms "
-              f"{u:13.3f}x {c:11.1f}x")
+              f"{u:13.3f}x {c:11.1f}x {t['save'] * 1e3:7.1f}ms")
     print(f"worst: uncaptured {worst_u:.3f}x (goal <= 1.1x), captured {worst_c:.1f}x (goal <= 10x)")
 
 

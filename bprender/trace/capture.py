@@ -37,19 +37,47 @@ from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_mod
 
 from bprender.model import Built
 
-from .summary import summarize
+from .summary import Deferred, summarize
+
+
+class _Summaries:
+    """How one captured pass summarises its tensors. Right away (``defer`` off: trace_built), or,
+    for a step of the user's training loop (``defer`` on), as little as possible inside it: a
+    tensor is cloned and its summary taken when the recording is saved (summary.Deferred); one
+    too big to keep a copy of (more than DEFER_ELEMENTS, or past the step's DEFER_BUDGET) is
+    summarised now with its number lists left for save (summary.Floats). Either way the same
+    summary, hence the same trace bytes."""
+
+    DEFER_ELEMENTS = 1 << 16     # a copy of at most 256 KB (float32) per tensor
+    DEFER_BUDGET = 1 << 22       # and at most 16 MB of copies per captured step
+
+    def __init__(self, defer: bool):
+        self.defer = defer
+        self.budget = self.DEFER_BUDGET
+
+    def __call__(self, t: Any, heat: bool = False, kernels: bool = False, *, safe: bool = False,
+                 private: bool = False) -> Any:
+        """private: t is already a copy nobody changes (a hook's cloned gradient)."""
+        if not self.defer:
+            return summarize(t, heat=heat, kernels=kernels)
+        if isinstance(t, torch.Tensor) and t.layout == torch.strided and t.device.type == "cpu" \
+                and not t.is_quantized and t.numel() <= min(self.DEFER_ELEMENTS, self.budget):
+            self.budget -= t.numel()
+            copy = t.detach() if private else t.detach().clone()   # detached: no autograd record
+            return Deferred(copy, heat, kernels, safe)
+        return summarize(t, heat=heat, kernels=kernels, defer=True)
+
+    def safe(self, t: Any) -> Any:
+        try:
+            return self(t, heat=True, safe=True)
+        except Exception:  # an exotic tensor (sparse, quantized...) must not break the user's run
+            return None
+
 
 SCHEMA = "bprender.trace/1"
 
 _SKIP_OPS = {"aten.detach", "aten.lift_fresh", "aten.lift_fresh_copy"}
 _SUFFIX = re.compile(r"Backward\d*$")
-
-
-def _safe_summary(t: Any) -> dict | None:
-    try:
-        return summarize(t, heat=True)
-    except Exception:  # an exotic tensor (sparse, quantized...) must not break the user's run
-        return None
 
 
 def op_label(op_name: str) -> str:
@@ -81,8 +109,10 @@ class _Record:
 
 class _Recorder(TorchDispatchMode):
     def __init__(self, const_names: dict[int, str], module_stack: list[str],
-                 name_const: Callable[[torch.Tensor], str | None] | None = None):
+                 name_const: Callable[[torch.Tensor], str | None] | None = None,
+                 summaries: _Summaries | None = None):
         super().__init__()
+        self.summaries = summaries or _Summaries(defer=False)
         self.const_names = const_names
         self.module_stack = module_stack
         self.name_const = name_const        # names a constant met for the first time (or None)
@@ -147,9 +177,9 @@ class _Recorder(TorchDispatchMode):
                     name = self.const_names.get(id(a))
                     if name is None and source is None and self.name_const is not None:
                         name = self.name_const(a)
-                    out.append(_Arg(const_name=name, const_value=_safe_summary(a), source=source))
+                    out.append(_Arg(const_name=name, const_value=self.summaries.safe(a), source=source))
             elif isinstance(a, (int, float)) and not isinstance(a, bool):
-                out.append(_Arg(const_value=_safe_summary(a)))
+                out.append(_Arg(const_value=self.summaries.safe(a)))
 
         for i, a in enumerate(args):
             ty = types[i] if i < len(types) else "Tensor"
@@ -176,7 +206,7 @@ class _Recorder(TorchDispatchMode):
                    if isinstance(t, torch.Tensor)]
         rec = _Record(aten=str(func), module=self.module_stack[-1] if self.module_stack else "",
                       args=self._args(func, args),
-                      value=_safe_summary(outputs[0]) if outputs else None, outputs=outputs,
+                      value=self.summaries.safe(outputs[0]) if outputs else None, outputs=outputs,
                       index=self._count)
         self._count += 1
         for t in outputs:
@@ -215,8 +245,11 @@ class Capture:
     name_const(tensor) may name constants met for the first time (the recorder names the
     target); add_constant() names tensors while the forward runs (the model's inputs)."""
 
-    def __init__(self, built: Built, name_const: Callable[[torch.Tensor], str | None] | None = None):
+    def __init__(self, built: Built, name_const: Callable[[torch.Tensor], str | None] | None = None,
+                 defer: bool = False):
         self.built = built
+        # defer: the body keeps summary.Deferred and Floats; the caller materializes it
+        self.summaries = _Summaries(defer)
         self.leaves = dict(built.leaves)
         self.constants = dict(built.constants)
         self.body: dict | None = None
@@ -224,7 +257,7 @@ class Capture:
         self._stack: list[str] = []
         self.classes: dict[str, str] = {}  # module path -> class name, of the modules called
         self._const_names = {id(t): n for n, t in self.constants.items()}
-        self.recorder = _Recorder(self._const_names, self._stack, name_const)
+        self.recorder = _Recorder(self._const_names, self._stack, name_const, self.summaries)
         self._handles: list = []
         self._entered = False
 
@@ -285,7 +318,7 @@ class Capture:
                 raise ValueError("the loss has no grad_fn: it does not depend on a tensor that "
                                  "requires grad through an operation")
             graph = _Graph(loss, recorder, self.leaves, self.constants, self.built.roles,
-                           _step_names(self.built))
+                           _step_names(self.built), self.summaries)
             result = graph.run_backward(run or loss.backward)
             self.body = graph.assemble(self.built.module is not None)
             if self.classes:  # the modules view names repeated blocks by class ("TransformerEncoderLayer × 6")
@@ -312,11 +345,17 @@ def _walk(root) -> tuple[list, list[tuple[int, int, int, int]]]:
     return nodes, edges
 
 
+_SAVED_NAMES: dict[type, list[str]] = {}   # node class -> its _saved_* attribute names
+
+
 def _saved_attrs(fn) -> dict:
     attrs = {}
-    for name in dir(fn):
-        if not name.startswith("_saved_"):
-            continue
+    names = _SAVED_NAMES.get(type(fn))
+    if names is None:   # dir() of every node of every captured step costs: once per class
+        names = [n for n in dir(fn) if n.startswith("_saved_")]
+        if not hasattr(fn, "__dict__"):   # a custom Function's node may have its own attributes
+            _SAVED_NAMES[type(fn)] = names
+    for name in names:
         try:
             v = getattr(fn, name)
         except Exception:
@@ -364,7 +403,9 @@ class _Graph:
     hook on every node, and the trace body assembled from both."""
 
     def __init__(self, loss, recorder: _Recorder, named_leaves: dict, constants: dict,
-                 roles: dict | None = None, step_name: dict | None = None):
+                 roles: dict | None = None, step_name: dict | None = None,
+                 summaries: _Summaries | None = None):
+        self.summaries = summary = summaries or _Summaries(defer=False)
         self.loss = loss
         self.roles = roles or {}
         self.step_name = step_name or {}
@@ -393,7 +434,7 @@ class _Graph:
         self.attrs = {i: ({} if _is_leaf_node(fn) else _saved_attrs(fn)) for i, fn in enumerate(nodes)}
         seqs = [fn._sequence_nr() for fn in nodes if not _is_leaf_node(fn)]
         self.seq_base = min(seqs) if seqs else 0
-        self.leaf_values = {i: summarize(t, heat=True, kernels=True) for i, t in self.leaf_tensor.items()}
+        self.leaf_values = {i: summary(t, heat=True, kernels=True) for i, t in self.leaf_tensor.items()}
         self.had_grad = {n: t.grad is not None for n, t in named_leaves.items()}
 
         self.edges_into: dict[int, list[int]] = {}
@@ -471,7 +512,7 @@ class _Graph:
                 used.add(match)
                 items.append({"edge": f"e{match}"})
             else:   # requires grad, but this op sends no gradient to it (or runs under no_grad)
-                item = {"const": self.leaf_name_of.get(id(arg.tensor)), "value": summarize(arg.tensor, heat=True)}
+                item = {"const": self.leaf_name_of.get(id(arg.tensor)), "value": self.summaries(arg.tensor, heat=True)}
                 if i is None and src is not None:
                     item["from"] = f"n{src}"
                 items.append(item)
@@ -520,7 +561,8 @@ class _Graph:
         # unchanged (one consumer) is summarised once, for the edge and for the node it reached
         edge_grads = [self._edge_grad(e) for e in range(len(edges))]
         # the gradient along an edge from a leaf is a parameter's: heatmaps draw a 4-d one by filter
-        edge_summary = [summarize(g, heat=True, kernels=_is_leaf_node(nodes[edges[e][0]]))
+        summary = self.summaries   # the hooks' gradients are private copies: no second clone
+        edge_summary = [summary(g, heat=True, kernels=_is_leaf_node(nodes[edges[e][0]]), private=True)
                         for e, g in enumerate(edge_grads)]
         uses: dict[int, list[int]] = {}
         for e, (src, dst, slot, out_nr) in enumerate(edges):
@@ -533,7 +575,7 @@ class _Graph:
             g, only = grads[0], uses.get(i, [])
             if len(only) == 1 and edges[only[0]][3] == 0 and _same(g, edge_grads[only[0]]):
                 return edge_summary[only[0]]
-            return summarize(g, heat=True, kernels=_is_leaf_node(nodes[i]))
+            return summary(g, heat=True, kernels=_is_leaf_node(nodes[i]), private=True)
 
         node_grads = {i: node_grad(i) for i in range(len(nodes))}
         out_nodes = []
@@ -588,7 +630,7 @@ class _Graph:
                 if g is not None:
                     total = g.clone() if total is None else total + g
             fanout.append({"node": f"n{src}", "edges": [f"e{e}" for e in es],
-                           "sum": summarize(total)})
+                           "sum": summary(total, private=True)})
 
         leaves = []
         for name, t in self.named_leaves.items():
@@ -599,18 +641,18 @@ class _Graph:
                 g = arrived[i][0] if i is not None and arrived.get(i) else None
             arrived_here = arrived[i][0] if i is not None and arrived.get(i) else None
             leaves.append({"name": name, "node": f"n{i}" if i is not None else None, "shape": list(t.shape),
-                           "value": self.leaf_values[i] if i is not None else summarize(t),
-                           "grad": node_grads[i] if _same(g, arrived_here) else summarize(g, heat=True, kernels=True)})
+                           "value": self.leaf_values[i] if i is not None else summary(t),
+                           "grad": node_grads[i] if _same(g, arrived_here) else summary(g, heat=True, kernels=True)})
         named = {id(t) for t in self.named_leaves.values()}
         for i, t in self.leaf_tensor.items():
             if id(t) not in named:
                 leaves.append({"name": self.node_name[i], "node": f"n{i}", "shape": list(t.shape),
-                               "value": self.leaf_values[i], "grad": summarize(t.grad, heat=True, kernels=True)})
+                               "value": self.leaf_values[i], "grad": summary(t.grad, heat=True, kernels=True)})
 
         roles = self.roles
         inputs = []
         for n, t in self.constants.items():
-            item = {"name": n, "shape": list(t.shape), "value": summarize(t, heat=True)}
+            item = {"name": n, "shape": list(t.shape), "value": summary(t, heat=True)}
             if n in roles:
                 item["role"] = roles[n]
             inputs.append(item)
@@ -620,7 +662,7 @@ class _Graph:
             "edges": out_edges,
             "backward": backward,
             "fanout": fanout,
-            "loss": {"node": "n0", "value": summarize(self.loss)},
+            "loss": {"node": "n0", "value": summary(self.loss)},
             "leaves": leaves,
             "inputs": inputs,
         }

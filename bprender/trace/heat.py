@@ -72,8 +72,8 @@ def _cut(t: torch.Tensor, kernels: bool) -> tuple[str, torch.Tensor, int, tuple[
 
 
 def heat_of(t: torch.Tensor, shorten, kernels: bool = False) -> dict | None:
-    """The preview of a float tensor of at least two elements (else None). shorten(list) writes
-    its numbers as the trace does. kernels: t is a parameter (or its gradient), whose 4-d form is
+    """The preview of a float tensor of at least two elements (else None). shorten(array) writes
+    the pooled numbers (a 1-d float64 numpy array of its own) as the trace does. kernels: t is a parameter (or its gradient), whose 4-d form is
     a conv weight, drawn filter by filter, not sample by sample."""
     if not t.is_floating_point() or t.numel() < 2:
         return None
@@ -86,4 +86,4 @@ def heat_of(t: torch.Tensor, shorten, kernels: bool = False) -> dict | None:
     pooled, pool = max_abs_pool(images.double().cpu().numpy(), limits)
     channels, rows, cols = pooled.shape
     return {"layout": layout, "rows": rows, "cols": cols, "channels": channels, "more": more,
-            "pool": pool, "values": shorten(torch.from_numpy(np.ascontiguousarray(pooled).reshape(-1)))}
+            "pool": pool, "values": shorten(np.ascontiguousarray(pooled).reshape(-1))}

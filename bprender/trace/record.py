@@ -35,7 +35,7 @@ from bprender.errors import BprenderError
 from bprender.model import Built
 
 from .capture import SCHEMA, Capture
-from .summary import summarize
+from .summary import materialize, summarize
 
 
 def _loss_of(tensors: Any) -> torch.Tensor | None:
@@ -146,7 +146,8 @@ class Recorder:
             cap.add_constant(name, t)
             return name
 
-        cap = Capture(self._built(), name_const=name_target)
+        # the numbers are written at save time, outside the training loop (summary.Floats)
+        cap = Capture(self._built(), name_const=name_target, defer=True)
 
         def pre(module, args, kwargs):
             if inside[0] == 0 and not seen_model[0]:
@@ -190,6 +191,7 @@ class Recorder:
         if not self.captures:
             raise BprenderError("nothing to save: no step was captured; use rec.step(capture=True) "
                                 "for at least one step")
+        materialize(self.captures)   # in place: once, whichever of trace/save comes first
         first = self.captures[0]["trace"]
         return {"schema": SCHEMA, **first,
                 "recording": {"steps": [{**e, "loss": _number(e["loss"]) if e["loss"] is not None else None}
