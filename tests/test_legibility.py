@@ -143,3 +143,24 @@ def test_no_text_is_drawn_under_the_overview_inset(name):
                 y0 < inset["y"] + inset["h"]
             assert not (under and text.alpha > 0.002), (t, text.text)
     assert checked > 3
+
+
+def test_side_by_side_panels_have_their_own_cameras_and_keep_the_floor():
+    """deep_sigmoid | deep_relu: each panel follows its own gradient with its own camera, and
+    every text drawn in either panel is at least 1/40 of the whole frame's height, inside it."""
+    from bprender.pipeline import open_source, scene_for as composite_for
+    scene = composite_for([open_source("deep_sigmoid"), open_source("deep_relu")])
+    assert [("camera" in p["scene"]) for p in scene["panels"]] == [True, True]
+    floor = scene["height"] / 40
+    problems, drawn = [], 0
+    for t in sample_times(scene):
+        for text in drawn_texts(scene, t, fonts=FONTS):
+            if text.alpha <= 0.002 or not text.text.strip():
+                continue
+            drawn += 1
+            x0, y0, x1, y1 = text.box
+            if text.size < floor - 0.01:
+                problems.append(f"t={t:.2f} {text.text!r}: {text.size:.1f} px < {floor:.1f}")
+            if x0 < -0.5 or y0 < -0.5 or x1 > scene["width"] + 0.5 or y1 > scene["height"] + 0.5:
+                problems.append(f"t={t:.2f} {text.text!r}: leaves the frame")
+    assert drawn > 100 and not problems, "\n".join(problems[:12])
