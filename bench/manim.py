@@ -145,7 +145,9 @@ def spec_of(scene: dict) -> dict:
             "meta": {"from": "bprender bench/manim.py", "title": scene.get("title", "")}}
 
 
-SSIM_GRAPH = ("[0:v]split[m1][m2];[1:v]split[r1][r2];"
+# the MP4 holds a picture while it does not change (variable frame durations): fps= turns it
+# back into one picture per frame time, to compare with every uncompressed frame
+SSIM_GRAPH = ("[0:v]fps={fps},split[m1][m2];[1:v]split[r1][r2];"
               "[m1]format=yuv444p[a];[r1]format=yuv444p[b];[a][b]ssim=stats_file=ssim444.log;"
               "[m2]format=yuv420p[c];[r2]format=yuv420p[d];[c][d]ssim=stats_file=ssim420.log")
 
@@ -163,7 +165,7 @@ def min_ssim(preset: str, mp4: Path) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         # the stats files' names go into a filter graph: plain names in ffmpeg's cwd need no escaping
         cmd = [ffmpeg_exe(), "-v", "error", "-i", str(mp4), *raw_input_args(scene["width"], scene["height"], fps),
-               "-lavfi", SSIM_GRAPH, "-f", "null", "-"]
+               "-lavfi", SSIM_GRAPH.format(fps=fps), "-f", "null", "-"]
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, cwd=tmp)
         try:
             for frame in raster_frames(scene, fps):

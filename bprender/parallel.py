@@ -49,15 +49,16 @@ def _init_worker(queue) -> None:
 
 def _render_range(scene: dict, times: list[float], path: str, fps, quality: str, view) -> int:
     from .encode import write_mp4
-    from .render import raster_frames_ahead
-    frames = raster_frames_ahead(scene, fps, view=view, times=times)
+    from .render import drawn_times, raster_frames_ahead
+    drawn = drawn_times(scene, times)   # a range's first frame is always drawn (and sent)
+    frames = raster_frames_ahead(scene, fps, view=view, times=times, drawn=drawn)
 
     def report(n: int) -> None:
         if _progress_queue is not None and (n % 10 == 0 or n == len(times)):
             _progress_queue.put(10 if n % 10 == 0 else n % 10)
     try:
         return write_mp4(path, frames, width=scene["width"], height=scene["height"], fps=fps,
-                         quality=quality, progress=report)
+                         quality=quality, held=[not d for d in drawn], progress=report)
     finally:
         frames.close()
 

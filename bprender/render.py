@@ -57,7 +57,7 @@ def raster_frames(scene: dict, fps: float, fonts: FontBook | None = None, view: 
 
 def raster_frames_ahead(scene: dict, fps: float, fonts: FontBook | None = None,
                         ahead: int = 2, view: dict | None = None, span: Span = None,
-                        times: list[float] | None = None) -> Iterator:
+                        times: list[float] | None = None, drawn: list[bool] | None = None) -> Iterator:
     """raster_frames drawn by a worker thread up to ``ahead`` frames before the consumer.
 
     The consumer (write_mp4) spends most of a frame blocked in the pipe write to ffmpeg, which
@@ -67,12 +67,12 @@ def raster_frames_ahead(scene: dict, fps: float, fonts: FontBook | None = None,
     the same as the one before is not drawn: the last drawn surface is handed on again (it is
     never the one drawn next: at most ``ahead`` frames are in flight, on the latest surfaces).
     times: the frame times to draw instead of the whole animation's (a range of them, for a
-    worker process).
+    worker process); drawn: drawn_times of those times, if the caller has them already.
     """
     fonts = fonts or font_book(scene)
     surfaces = [RasterSurface(scene["width"], scene["height"], fonts=fonts) for _ in range(ahead + 1)]
     times = frame_times(scene, fps, span) if times is None else times
-    drawn = drawn_times(scene, times)
+    drawn = drawn_times(scene, times) if drawn is None else drawn
     free = threading.Semaphore(len(surfaces))
     ready: queue.Queue = queue.Queue()
     stop = threading.Event()
@@ -126,10 +126,12 @@ def render_video(scene: dict, path, *, fps: float, quality: str = "final", view:
         render_video_in_ranges(scene, path, fps=fps, quality=quality, view=view, progress=progress,
                                span=span, jobs=jobs)
         return
-    frames = raster_frames_ahead(scene, fps, view=view, span=span)
-    try:
+    times = frame_times(scene, fps, span)
+    drawn = drawn_times(scene, times)
+    frames = raster_frames_ahead(scene, fps, view=view, times=times, drawn=drawn)
+    try:  # the held frames (not drawn again) are not encoded again either
         write_mp4(path, frames, width=scene["width"], height=scene["height"], fps=fps,
-                  quality=quality, progress=progress)
+                  quality=quality, held=[not d for d in drawn], progress=progress)
     finally:
         frames.close()  # on an ffmpeg error too: stops the drawing thread now
 

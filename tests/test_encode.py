@@ -15,7 +15,7 @@ skia = pytest.importorskip("skia")
 from bprender.encode import atomic_output, write_gif, write_mp4, write_still
 from bprender.encode import video as video_mod
 from bprender.errors import BprenderError
-from testkit import top_level_boxes
+from testkit import frames_by_time, top_level_boxes
 
 W, H, FPS = 64, 48, 15
 N = 15  # one second
@@ -75,6 +75,71 @@ def test_mp4_deterministic(tmp_path, quality):
     write_mp4(a, frames(), width=W, height=H, fps=FPS, quality=quality)
     write_mp4(b, frames(), width=W, height=H, fps=FPS, quality=quality)
     assert sha(a) == sha(b)
+
+
+# A clip with holds: which picture each of its 45 frames (3 s at 15 fps) shows. Pictures 0-5
+# move, picture 5 is held for frames 5-29, pictures 6-10 move again, picture 10 is held to the end.
+HOLD_PICTURES = [0, 1, 2, 3, 4] + [5] * 25 + [6, 7, 8, 9] + [10] * 11
+
+
+def picture(k, buf):
+    """Picture k of the held clip: a bar at its own place and colour on white."""
+    buf[...] = 255
+    r, g, b = COLOURS[k % len(COLOURS)]
+    x = 4 * k
+    buf[:, x:x + 12, :3] = (b, g, r)
+    return buf
+
+
+def held_clip():
+    buf = np.empty((H, W, 4), np.uint8)
+    for k in HOLD_PICTURES:
+        yield picture(k, buf)
+
+
+def test_sent_frames_and_their_times():
+    held = [i > 0 and HOLD_PICTURES[i] == HOLD_PICTURES[i - 1] for i in range(len(HOLD_PICTURES))]
+    sent = video_mod.sent_frames(held)
+    # every change, and the last TAIL + 1 frames (they end the video on time)
+    assert video_mod.TAIL == 3
+    assert sent == [0, 1, 2, 3, 4, 5, 30, 31, 32, 33, 34, 41, 42, 43, 44]
+    # the n-th frame sent is frame N + (the frames held before it) of the video
+    assert video_mod.pts_expression(sent) == "N+24*gte(N,6)+6*gte(N,11)"
+    assert video_mod.pts_expression(list(range(5))) == "N"
+
+
+@pytest.mark.parametrize("quality", ["draft", "final"])
+def test_mp4_holds_are_stored_once_and_keep_their_time(tmp_path, quality):
+    """A held frame is not encoded again: the MP4 has fewer pictures, each shown until the next,
+    and plays the full 3 s with every frame time showing its own picture."""
+    held = [i > 0 and HOLD_PICTURES[i] == HOLD_PICTURES[i - 1] for i in range(len(HOLD_PICTURES))]
+    out, cfr = tmp_path / "held.mp4", tmp_path / "cfr.mp4"
+    seen = []
+    n = write_mp4(out, held_clip(), width=W, height=H, fps=FPS, quality=quality, held=held, progress=seen.append)
+    assert n == len(HOLD_PICTURES) and seen == list(range(1, n + 1))
+    write_mp4(cfr, held_clip(), width=W, height=H, fps=FPS, quality=quality)
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert float(stream.duration * stream.time_base) == pytest.approx(len(HOLD_PICTURES) / FPS)
+        assert container.duration / 1e6 == pytest.approx(len(HOLD_PICTURES) / FPS)
+        assert stream.base_rate == FPS
+        pts = [round(float(f.pts * f.time_base) * FPS) for f in container.decode(video=0)]
+    assert pts == video_mod.sent_frames(held)
+    shown = frames_by_time(out, FPS, rgb=True)
+    plain = frames_by_time(cfr, FPS, rgb=True)
+    assert len(shown) == len(plain) == len(HOLD_PICTURES)
+    buf = np.empty((H, W, 4), np.uint8)
+    for i, k in enumerate(HOLD_PICTURES):
+        want = picture(k, buf)[..., 2::-1].astype(int)
+        assert np.abs(shown[i].astype(int) - want).mean() < 4, i
+        assert np.abs(shown[i].astype(int) - plain[i].astype(int)).mean() < 3, i
+    assert out.stat().st_size < cfr.stat().st_size
+
+
+def test_mp4_held_count_must_match(tmp_path):
+    with pytest.raises(BprenderError, match="held"):
+        write_mp4(tmp_path / "x.mp4", frames(), width=W, height=H, fps=FPS, quality="draft",
+                  held=[False] * (N + 5))
 
 
 def test_mp4_odd_size_rejected(tmp_path):

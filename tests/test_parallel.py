@@ -11,7 +11,7 @@ from bprender.errors import BprenderError
 from bprender.parallel import frame_ranges
 from bprender.pipeline import Request, open_source, scene_for
 from bprender.render import frame_count, render_video
-from testkit import invoke, ok
+from testkit import frames_by_time, invoke, ok
 
 FPS = 10
 
@@ -22,8 +22,8 @@ def scene():
 
 
 def decoded(path) -> list[np.ndarray]:
-    with av.open(str(path)) as container:
-        return [f.to_ndarray(format="rgb24").astype(np.int16) for f in container.decode(video=0)]
+    """The pictures shown at each frame time (the MP4 holds a picture while it does not change)."""
+    return [f.astype(np.int16) for f in frames_by_time(path, FPS, rgb=True)]
 
 
 def test_frame_ranges_cover_every_frame_once():

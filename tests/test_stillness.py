@@ -54,3 +54,25 @@ def test_stillness_of_a_hand_made_scene():
     assert still.same(3.1, 4.9)
     assert not still.same(4.9, 5.0)      # the jump shows at 5 itself
     assert still.same(5.1, 9.0)
+
+
+def test_the_video_shows_each_frame_time_its_picture(tmp_path):
+    """render_video does not encode the holds again (a variable frame rate MP4): decoded by
+    time, the video still shows at each sampled frame time the skia frame for that time, and
+    lasts the animation's frame count."""
+    import av
+
+    from bprender.render import render_video
+    from testkit import frames_by_time
+    scene = small_scene("linear")
+    out = tmp_path / "linear.mp4"
+    render_video(scene, out, fps=FPS, quality="draft")
+    times = frame_times(scene, FPS)
+    shown = frames_by_time(out, FPS, rgb=True)
+    assert len(shown) == len(times)
+    with av.open(str(out)) as container:
+        pictures = sum(1 for _ in container.decode(video=0))
+    assert pictures < sum(drawn_times(scene, times)) + 5 < len(times)
+    for i in range(0, len(times), max(1, len(times) // 12)):
+        want = render_frame(scene, times[i])[..., 2::-1].astype(int)
+        assert np.abs(shown[i].astype(int) - want).mean() < 3, times[i]

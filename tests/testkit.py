@@ -37,6 +37,26 @@ def top_level_boxes(data: bytes) -> list[str]:
     return boxes
 
 
+def frames_by_time(source, fps: float, *, rgb: bool = False) -> list:
+    """What an MP4 (a path or a file object) shows at each frame time i / fps, as a player shows
+    it: bprender's MP4s hold a picture for as long as it does not change (variable frame
+    durations), so frame i is the last decoded picture whose time is <= i / fps. The list runs
+    to the video stream's end (its duration, else the last picture's time + 1 / fps); each item
+    is the decoded picture's number, or its RGB array with rgb=True."""
+    import av
+    with av.open(source if not hasattr(source, "__fspath__") else str(source)) as container:
+        stream = container.streams.video[0]
+        shown = [(float(f.pts * f.time_base), f.to_ndarray(format="rgb24") if rgb else n)
+                 for n, f in enumerate(container.decode(video=0))]
+        end = float(stream.duration * stream.time_base) if stream.duration else shown[-1][0] + 1 / fps
+    out, j = [], 0
+    for i in range(round(end * fps)):
+        while j + 1 < len(shown) and shown[j + 1][0] <= i / fps + 1e-6:
+            j += 1
+        out.append(shown[j][1])
+    return out
+
+
 def assert_boxes_fit(scene: dict) -> None:
     """Every node box lies inside the frame (with a camera: inside its view in the overview it
     starts with) and no two overlap."""
