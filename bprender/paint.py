@@ -49,19 +49,22 @@ def paint_frame(ctx, scene: dict, t: float, view: dict | None = None) -> None:
         ctx.translate(camera["x"] + camera["w"] / 2, camera["y"] + camera["h"] / 2)
         ctx.scale(zoom, zoom)
         ctx.translate(-cx, -cy)
+    # under the camera what lies wholly outside the view is not drawn at all (a big graph seen
+    # close up: most of it), by the same rule in both painters
+    edge_seen = [edge_opacity[i] > 0 and in_view(lens, edge_bounds(edge)) for i, edge in enumerate(scene["edges"])]
     for i, edge in enumerate(scene["edges"]):
-        if edge_opacity[i] > 0:
+        if edge_seen[i]:
             paint_edge(ctx, edge, t, edge_opacity[i], colors)
     for particle in scene["particles"]:
-        if active(particle["track"], t) and edge_opacity[particle["edge"]] > 0:
+        if active(particle["track"], t) and edge_seen[particle["edge"]]:
             paint_particle(ctx, particle, scene["edges"][particle["edge"]], t, edge_opacity[particle["edge"]],
                            colors)
     step = int(value_at(scene["train"]["track"], t)) if "train" in scene else 0
     for i, node in enumerate(scene["nodes"]):
-        if node_opacity[i] > 0:
+        if node_opacity[i] > 0 and in_view(lens, node_bounds(node)):
             paint_node(ctx, node, t, node_opacity[i], step, colors, lens)
     for i, edge in enumerate(scene["edges"]):
-        if "label" in edge and edge_opacity[i] > 0:
+        if "label" in edge and edge_opacity[i] > 0 and in_view(lens, box_bounds(edge["label"]["box"])):
             paint_edge_label(ctx, edge, t, edge_opacity[i], colors, step, lens)
     if camera is not None:
         ctx.restore()
@@ -119,6 +122,43 @@ def lens_of(camera: dict, cx: float, cy: float, zoom: float) -> list:
         ix = cx + (inset["x"] - camera["x"] - camera["w"] / 2) / zoom
         iy = cy + (inset["y"] - camera["y"] - camera["h"] / 2) / zoom
     return [zoom, camera["floor"], cx - half_w, cy - half_h, cx + half_w, cy + half_h, ix, iy]
+
+
+CULL_MARGIN = 32.0  # graph px around a box or a route that a ring, a glow or a particle may reach
+
+
+def in_view(lens: list | None, bounds: list) -> bool:
+    """Whether [x0, y0, x1, y1] (graph coordinates) meets the camera's view; True without one."""
+    return lens is None or not (bounds[2] < lens[2] or bounds[0] > lens[4] or bounds[3] < lens[3] or bounds[1] > lens[5])
+
+
+def node_bounds(node: dict) -> list:
+    m = CULL_MARGIN
+    return [node["x"] - node["w"] / 2 - m, node["y"] - node["h"] / 2 - m,
+            node["x"] + node["w"] / 2 + m, node["y"] + node["h"] / 2 + m]
+
+
+def box_bounds(box: list) -> list:
+    m = CULL_MARGIN
+    return [box[0] - m, box[1] - m, box[0] + box[2] + m, box[1] + box[3] + m]
+
+
+_routes: dict = {}  # id(edge) -> (edge, bounds): a route's bounds, found once (the scene does not change)
+
+
+def edge_bounds(edge: dict) -> list:
+    """Around an edge's route: a bezier lies inside its control points' hull."""
+    hit = _routes.get(id(edge))
+    if hit is not None and hit[0] is edge:
+        return hit[1]
+    xs = [seg[k] for seg in edge["route"] for k in (0, 2, 4, 6)]
+    ys = [seg[k] for seg in edge["route"] for k in (1, 3, 5, 7)]
+    m = CULL_MARGIN
+    bounds = [min(xs) - m, min(ys) - m, max(xs) + m, max(ys) + m]
+    if len(_routes) > 100000:
+        _routes.clear()
+    _routes[id(edge)] = (edge, bounds)
+    return bounds
 
 
 def legible(lens: list | None, px: float, x0: float, y0: float, x1: float, y1: float) -> float:

@@ -80,21 +80,27 @@
       ctx.scale(at[2], at[2]);
       ctx.translate(-at[0], -at[1]);
     }
+    // under the camera what lies wholly outside the view is not drawn at all (a big graph seen
+    // close up: most of it), by the same rule in both painters
+    var edgeSeen = [];
+    for (i = 0; i < edges.length; i++) edgeSeen.push(edgeOpacity[i] > 0 && inView(lens, edgeBounds(edges[i])));
     for (i = 0; i < edges.length; i++) {
-      if (edgeOpacity[i] > 0) paintEdge(ctx, edges[i], t, edgeOpacity[i], colors);
+      if (edgeSeen[i]) paintEdge(ctx, edges[i], t, edgeOpacity[i], colors);
     }
     for (i = 0; i < particles.length; i++) {
       var particle = particles[i];
-      if (active(particle.track, t) && edgeOpacity[particle.edge] > 0) {
+      if (active(particle.track, t) && edgeSeen[particle.edge]) {
         paintParticle(ctx, particle, edges[particle.edge], t, edgeOpacity[particle.edge], colors);
       }
     }
     var step = hasOwn.call(scene, "train") ? Math.trunc(valueAt(scene.train.track, t)) : 0;
     for (i = 0; i < nodes.length; i++) {
-      if (nodeOpacity[i] > 0) paintNode(ctx, nodes[i], t, nodeOpacity[i], step, colors, lens);
+      if (nodeOpacity[i] > 0 && inView(lens, nodeBounds(nodes[i]))) {
+        paintNode(ctx, nodes[i], t, nodeOpacity[i], step, colors, lens);
+      }
     }
     for (i = 0; i < edges.length; i++) {
-      if (hasOwn.call(edges[i], "label") && edgeOpacity[i] > 0) {
+      if (hasOwn.call(edges[i], "label") && edgeOpacity[i] > 0 && inView(lens, boxBounds(edges[i].label.box))) {
         paintEdgeLabel(ctx, edges[i], t, edgeOpacity[i], colors, step, lens);
       }
     }
@@ -171,6 +177,42 @@
   /* [zoom, floor, x0, y0, x1, y1, ix, iy]: the camera's zoom, the type floor, the part of the
    * graph in view, and where the overview inset starts (its top left corner: it covers the view
    * right of ix and below iy while shown), all in graph coordinates. */
+  var CULL_MARGIN = 32.0; // graph px around a box or a route that a ring, a glow or a particle may reach
+
+  /* Whether [x0, y0, x1, y1] (graph coordinates) meets the camera's view; true without one. */
+  function inView(lens, b) {
+    return lens === null || !(b[2] < lens[2] || b[0] > lens[4] || b[3] < lens[3] || b[1] > lens[5]);
+  }
+
+  function nodeBounds(node) {
+    var m = CULL_MARGIN;
+    return [node.x - node.w / 2 - m, node.y - node.h / 2 - m, node.x + node.w / 2 + m, node.y + node.h / 2 + m];
+  }
+
+  function boxBounds(box) {
+    var m = CULL_MARGIN;
+    return [box[0] - m, box[1] - m, box[0] + box[2] + m, box[1] + box[3] + m];
+  }
+
+  var routeBounds = new WeakMap(); // edge -> its route's bounds, found once (the scene does not change)
+
+  /* Around an edge's route: a bezier lies inside its control points' hull. */
+  function edgeBounds(edge) {
+    var hit = routeBounds.get(edge);
+    if (hit !== undefined) return hit;
+    var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity, route = edge.route;
+    for (var s = 0; s < route.length; s++) {
+      for (var k = 0; k < 8; k += 2) {
+        x0 = Math.min(x0, route[s][k]); x1 = Math.max(x1, route[s][k]);
+        y0 = Math.min(y0, route[s][k + 1]); y1 = Math.max(y1, route[s][k + 1]);
+      }
+    }
+    var m = CULL_MARGIN;
+    hit = [x0 - m, y0 - m, x1 + m, y1 + m];
+    routeBounds.set(edge, hit);
+    return hit;
+  }
+
   function lensOf(camera, cx, cy, zoom) {
     var halfW = camera.w / 2 / zoom;
     var halfH = camera.h / 2 / zoom;
