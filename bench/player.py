@@ -8,7 +8,7 @@ inside the page, the same calls the player makes per animation frame are timed w
 performance.now() over N times spread across the timeline, on a canvas of the scene's size at
 scale 1:
 
-- paint ms: paintFrame(ctx, scene, t, view) + paintChart(chartCtx, chart, t), the JavaScript
+- paint ms: paintFrame(ctx, scene, t, view) + paintChart(chartCtx, chart, t, palette), the JavaScript
   side (Chromium records canvas commands and rasterises later);
 - frame ms: the same followed by a 1-pixel getImageData on each canvas, which forces the
   recorded commands to be rasterised: the whole cost of a frame (software raster, no GPU).
@@ -53,7 +53,7 @@ async ([frames]) => {
   const cctx = chartCanvas.getContext("2d");
   const d = scene.duration;
   const timeAt = (i) => d * ((i * 0.6180339887) % 1);    // spread over the whole timeline
-  const draw = (t) => { lib.paintFrame(ctx, scene, t, view); lib.paintChart(cctx, scene.chart, t); };
+  const draw = (t) => { lib.paintFrame(ctx, scene, t, view); lib.paintChart(cctx, scene.chart, t, scene.palettes[scene.theme]); };
   const flush = () => { ctx.getImageData(0, 0, 1, 1); cctx.getImageData(0, 0, 1, 1); };
   for (let i = 0; i < 60; i++) { draw(timeAt(i)); flush(); }          // warm up the JIT
   const paint = [], frame = [];
