@@ -4,9 +4,6 @@ PyTorch: the model with each step's parameters, run on the recorded grid."""
 from __future__ import annotations
 
 import statistics
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -20,7 +17,7 @@ from bprender.preset import preset_from_dict
 from bprender.trace import boundary, train, trace_model, trace_preset
 from test_training import plain_loop, step_starts, training_model
 
-ROOT = Path(__file__).resolve().parent.parent
+from testkit import run_fresh_python
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +196,4 @@ assert frame.std() > 0
 assert "torch" not in sys.modules, "torch was imported"
 print("ok")
 """
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "ok"
+    assert run_fresh_python(code).strip() == "ok"

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import copy
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -23,7 +20,7 @@ from bprender.errors import BprenderError
 from bprender.recording import captured_steps, loss_curve, select_capture
 from bprender.trace import trace_model
 
-ROOT = Path(__file__).resolve().parents[1]
+from testkit import run_fresh_python
 CAPTURED = (0, 49, 99)
 BACKWARD = torch.autograd.backward
 
@@ -229,18 +226,13 @@ for view in ("ops", "modules"):
 assert "torch" not in sys.modules, "torch was imported"
 print("ok")
 """
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "ok"
+    assert run_fresh_python(code).strip() == "ok"
 
 
 def test_import_bprender_does_not_import_torch():
-    out = subprocess.run([sys.executable, "-c", "import sys, bprender; assert 'torch' not in sys.modules; "
-                          "print(bprender.record.__module__)"], cwd=ROOT, capture_output=True, text=True,
-                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "bprender.trace.record"
+    out = run_fresh_python("import sys, bprender; assert 'torch' not in sys.modules; "
+                           "print(bprender.record.__module__)")
+    assert out.strip() == "bprender.trace.record"
 
 
 def test_a_plain_trace_passes_through_select_capture():
