@@ -572,11 +572,14 @@ def html(presets, output, theme, view_kind, depth, expand, step, pace, list_step
     """
     from .encode import atomic_output
     from .html import export_html
+    from .pipeline import page_for
     out = default_output_many(presets, output, ".html")
-    _, s = load_scene(presets, request_of(theme=theme, view=view_kind, depth=depth, expand=expand, step=step, pace=pace))
+    sources = open_sources(presets, request_of(theme=theme, view=view_kind, depth=depth, expand=expand, step=step, pace=pace))
     if list_steps:
-        return print_steps(s)
-    page = run(lambda: export_html(s, theme))
+        from .pipeline import scene_for
+        return print_steps(run(lambda: scene_for(sources, cache=use_cache())))
+    s, folds = run(lambda: page_for(sources, cache=use_cache()))
+    page = run(lambda: export_html(s, theme, folds=folds))
     run(lambda: _write_text(out, page, atomic_output))
     click.echo(f"wrote {out} ({s['duration']:.1f} s, opens in the {theme or s['theme']} theme, "
                f"{len(page.encode('utf-8')) // 1024} KB)", err=True)
