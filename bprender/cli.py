@@ -559,8 +559,10 @@ def html(presets, output, theme, view_kind, depth, expand, step, pace, list_step
     inside it. Open it from disk in any modern browser or put it on a course page. It plays,
     pauses (Space), scrubs, steps through events (arrow keys), jumps to a phase, switches
     between the light, dark and colour-blind themes, shows each node's values on hover and its
-    gradient paths on click, and saves the current frame as a PNG. Its presentation mode (P)
-    goes full screen and stops at every step until Space or the right arrow continues.
+    gradient paths on click, opens a folded group of repeated blocks on click (the page carries
+    those layouts too, a bounded number), and saves the current frame as a PNG. Its
+    presentation mode (P) goes full screen and stops at every step until Space or the right
+    arrow continues.
 
     \b
     Examples:

@@ -82,7 +82,7 @@ def test_a_click_opens_the_group_at_the_same_moment_and_fold_closes_it(chromium_
     t = settle(scene, "backward:2")              # at the group's backward step, paused
     evaluate(pg, "(t) => { bprender.pause(); bprender.seek(t); }", t)
     assert evaluate(pg, "bprender.step") == "backward:2" and evaluate(pg, "bprender.opened") == []
-    assert not pg.is_visible("#bp-folds")
+    assert not pg.is_visible("#bp-folds") and pg.is_visible("#bp-fold-hint")
     # the pointer says it can be clicked, the tooltip what a click does
     point = node_screen_point(pg, scene, group)
     pg.mouse.move(*point)
@@ -103,7 +103,7 @@ def test_a_click_opens_the_group_at_the_same_moment_and_fold_closes_it(chromium_
     assert step == "backward:2" and "tanh" in next(e["label"] for e in opened["scene"]["events"] if e["name"] == step)
     assert evaluate(pg, "bprender.playing") is False and evaluate(pg, "bprender.getView().highlight") is None
     assert same_picture(snapshot(pg), opened["scene"], mapped)      # what --expand 1.0–3 draws there
-    assert pg.is_visible("#bp-folds")
+    assert pg.is_visible("#bp-folds") and not pg.is_visible("#bp-fold-hint")   # nothing more to open
     assert pg.inner_text("#bp-folds button") == f"Fold Sequential × 4 ({GROUP})"
     pg.screenshot(path=str(stack_page.with_name("opened.png")))
 

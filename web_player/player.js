@@ -29,7 +29,7 @@
     loop: $("bp-loop"), theme: $("bp-theme"), save: $("bp-save"), event: $("bp-event"),
     legend: $("bp-legend"), error: $("bp-error"), app: $("bp-app"), present: $("bp-present"),
     camera: $("bp-camera"), follow: $("bp-follow"), fit: $("bp-fit"), caption: $("bp-caption"),
-    folds: $("bp-folds")
+    folds: $("bp-folds"), foldHint: $("bp-fold-hint")
   };
 
   /* The scene versions this player reads: a page whose scene is another major version says
@@ -990,6 +990,7 @@
     var fold = currentFold();
     var closes = fold ? fold.close : [];
     el.folds.hidden = !closes.length;
+    el.foldHint.hidden = !(fold && Object.keys(fold.open).length);
     for (var i = 0; i < closes.length; i++) {
       var b = document.createElement("button");
       b.type = "button";
