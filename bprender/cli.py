@@ -583,8 +583,9 @@ def html(presets, output, theme, view_kind, depth, expand, step, pace, list_step
     s, folds = run(lambda: page_for(sources, cache=use_cache()))
     page = run(lambda: export_html(s, theme, folds=folds))
     run(lambda: _write_text(out, page, atomic_output))
+    from .folds import folds_note
     click.echo(f"wrote {out} ({s['duration']:.1f} s, opens in the {theme or s['theme']} theme, "
-               f"{len(page.encode('utf-8')) // 1024} KB)", err=True)
+               f"{len(page.encode('utf-8')) // 1024} KB{folds_note(folds)})", err=True)
 
 
 @cli.command(context_settings=CONTEXT)

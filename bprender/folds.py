@@ -103,6 +103,21 @@ def page_folds(trace: dict, preset, scene: dict, target: str = "video",
     return {"variants": variants, "limits": {"variants": max_variants, "bytes": max_bytes}}
 
 
+def folds_note(folds: dict | None) -> str:
+    """What `bprender html` says of the page's groups: "" without any, else how many layouts
+    it carries and how many groups only --expand opens (past the bound)."""
+    if not folds:
+        return ""
+    count = len(folds["variants"]) - 1
+    missing = sorted({link["name"] for v in folds["variants"] for link in v["open"].values() if link["to"] is None})
+    note = f"; a click opens its groups ({count} more layout{'s' if count != 1 else ''} inside)"
+    if missing:
+        note += (f"; past the bound of {folds['limits']['variants']} layouts / {folds['limits']['bytes'] // 1_000_000} MB, "
+                 f"{len(missing)} group{'s' if len(missing) != 1 else ''} open{'' if len(missing) != 1 else 's'} "
+                 f"with --expand only")
+    return note
+
+
 def _open_tip(count: int, to, name: str, hint: str) -> str:
     if to is not None:
         return f"click to open: its {count} blocks drawn one by one"

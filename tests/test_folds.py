@@ -13,7 +13,7 @@ from torch import nn
 
 import bprender
 from bprender.cli import cli
-from bprender.folds import MAX_VARIANTS, page_folds
+from bprender.folds import MAX_VARIANTS, folds_note, page_folds
 from bprender.jsonio import dumps_compact
 from bprender.pipeline import open_source, page_for, scene_of, trace_for
 from playerkit import SCENES_JSON
@@ -136,6 +136,7 @@ def test_past_the_bound_the_tooltip_names_the_expand_option(nested):
     assert len(inner) == 3 and all(link["to"] is None and "times" not in link for link in inner.values())
     assert sorted(link["tip"] for link in inner.values()) == [
         f"too many variants for this page: render with --expand 1.{k} to open it" for k in range(3)]
+    assert folds_note(folds).endswith("past the bound of 1 layouts / 6 MB, 3 groups open with --expand only")
     # a byte budget smaller than the first variant: nothing is embedded, the tooltip says how
     tiny = page_folds(nested.trace, nested.preset, scene, max_bytes=1000)
     (only,) = tiny["variants"]
@@ -147,7 +148,8 @@ def test_the_page_embeds_the_variants_and_is_the_same_bytes_every_time(runner, t
     pages = []
     for k in range(2):
         out = tmp_path / f"stack{k}.html"
-        ok(runner.invoke(cli, ["html", STACK, "-o", str(out)]))
+        result = ok(runner.invoke(cli, ["html", STACK, "-o", str(out)]))
+        assert "a click opens its groups (1 more layout inside)" in result.output
         pages.append(out.read_bytes())
     assert pages[0] == pages[1]
     data = json.loads(SCENES_JSON.search(pages[0].decode("utf-8")).group(1))
