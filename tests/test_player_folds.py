@@ -170,3 +170,37 @@ def test_the_watch_page_opens_groups_the_same_way_and_keeps_them_open_over_an_ed
         assert evaluate(pg, "document.title") == "Edited live"
     assert guard.errors == [] and guard.dialogs == []
     assert [u for u in guard.requests if not u.startswith(served.url) and not u.startswith("data:")] == []
+
+
+def test_a_group_inside_an_opened_one_opens_too_and_folding_the_outer_folds_both(chromium_page, tmp_path):
+    from test_folds import _nested
+    path = tmp_path / "nested.html"
+    path.write_text(_nested().html(), encoding="utf-8")
+    data = page_data(path)
+    variants = data["folds"]["variants"]
+    pg = chromium_page
+    guard = PageWatch(pg)
+    open_file(pg, path)
+    assert evaluate(pg, READY)
+    evaluate(pg, "(t) => { bprender.pause(); bprender.seek(t); }", settle(data["scene"], "end"))
+    fit = "() => { if (bprender.camera) bprender.fit(); }"     # the whole graph: every group on screen
+
+    def click_group(scene, label):
+        evaluate(pg, fit)
+        node = next(n for n in scene["nodes"] if n["info"]["label"] == label)
+        pg.mouse.click(*node_screen_point(pg, scene, node))
+
+    click_group(data["scene"], "Sequential × 3")
+    assert evaluate(pg, "bprender.opened") == ["1.0–2"]
+    click_group(variants[1]["scene"], "Sequential × 3 #2")        # the second outer block's inner group
+    opened = evaluate(pg, "bprender.opened")
+    assert opened == ["1.0–2", "1.1.0–2"]
+    inner = next(v for v in variants if v["key"] == opened)
+    assert labels(pg) == [n["info"]["label"] for n in inner["scene"]["nodes"]]
+    assert pg.eval_on_selector_all("#bp-folds button", "bs => bs.map(b => b.textContent)") == [
+        "Fold Sequential × 3 (1.0–2)", "Fold Sequential × 3 (1.1.0–2)"]
+    assert evaluate(pg, "bprender.time") == pytest.approx(inner["scene"]["duration"])   # the end is the end
+    pg.click("#bp-folds button >> nth=0")                             # the outer one: both fold
+    assert evaluate(pg, "bprender.opened") == []
+    assert labels(pg) == [n["info"]["label"] for n in data["scene"]["nodes"]]
+    guard.check(path.resolve().as_uri())
