@@ -26,6 +26,7 @@ from .edges import edge_label_text, place_labels, scene_edge
 from .header import build_header, header_lines
 from .glyphs import has_glyphs
 from ..views.hide import without_groups
+from ..views.repeats import brief_repeats
 from .nodes import downstream, group_of, groups, node_boxes, scene_node
 from .regions import caption_text_width, regions_for
 from .style import Sizes, gradient_style, magnitude_text, sizes_for
@@ -248,13 +249,15 @@ def scene_view(trace: dict, settings: dict, names=None) -> ViewGraph:
                      sample=settings.get("sample"))
     if settings.get("hide"):   # left out before the layout: the rest fills the frame
         view = without_groups(view, settings["hide"], lambda n: group_of(n, names))
-    return view
+    return brief_repeats(view)
 
 
 def _events(timing: Timing, graph: ViewGraph) -> list[dict]:
     events = [{"t": p["t0"], "name": p["name"], "label": p["label"]} for p in timing.phases]
     for k, (step, t) in enumerate(zip(graph.steps, timing.steps)):
         events.append({"t": t, "name": f"backward:{k}", "label": f"step {k + 1}: {spelled(step.label)}"})
+        if step.repeat_of is not None:
+            events[-1]["repeat_of"] = f"backward:{step.repeat_of}"
     for k, t in enumerate(timing.train_starts[1:], start=2):
         events.append({"t": t, "name": f"step:{k}", "label": f"training step {k}"})
     return sorted(events, key=lambda e: (e["t"], e["name"]))
