@@ -54,12 +54,7 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
     names = notation_for(trace, settings)
 
     def view_of(t: dict):
-        view = make_view(t, settings.get("view", "ops"), collapse=settings.get("collapse_views", True),
-                         depth=settings.get("depth"), expand=settings.get("expand") or (), names=names,
-                         sample=settings.get("sample"))
-        if settings.get("hide"):   # left out before the layout: the rest fills the frame
-            view = without_groups(view, settings["hide"], lambda n: group_of(n, names))
-        return brief_repeats(view)
+        return scene_view(t, settings, names)
 
     graph = view_of(trace)
     n_train = train_count(trace)
@@ -243,6 +238,18 @@ def fit_layout(graph: ViewGraph, area, sizes: Sizes, fonts, per_step: dict | Non
             grow = 1.02 / max(err.ratio, 1e-3)
             world = (world[0], world[1], world[2] * grow, world[3] * grow)
     raise AssertionError("layout did not converge")  # each round grows the world: unreachable in practice
+
+
+def scene_view(trace: dict, settings: dict, names=None) -> ViewGraph:
+    """The view graph a scene of these settings draws (the page's fold variants match their
+    nodes and steps through it: folds.py)."""
+    names = names or notation_for(trace, settings)
+    view = make_view(trace, settings.get("view", "ops"), collapse=settings.get("collapse_views", True),
+                     depth=settings.get("depth"), expand=settings.get("expand") or (), names=names,
+                     sample=settings.get("sample"))
+    if settings.get("hide"):   # left out before the layout: the rest fills the frame
+        view = without_groups(view, settings["hide"], lambda n: group_of(n, names))
+    return brief_repeats(view)
 
 
 def _events(timing: Timing, graph: ViewGraph) -> list[dict]:
