@@ -155,3 +155,22 @@ def test_the_camera_keeps_up_with_the_quick_steps():
         assert zoom == pytest.approx(1.0)
         assert abs(node["x"] - cx) <= camera["w"] / 2 and abs(node["y"] - cy) <= camera["h"] / 2, event
         assert node["lines"][0]["text"] in {d.text for d in drawn_texts(scene, t, fonts=fonts)}, event
+
+
+def test_the_quick_steps_keep_the_floor_and_the_frame():
+    """The brief captions and the camera's quicker moves: every text at its floor, inside the
+    frame, whole (tests/test_legibility.py's rules), at the start and settle moment of repeats."""
+    scene = deep_scene()
+    fonts = FontBook()
+    floor = scene["height"] / 40
+    times = [t for e in backward_events(scene) if "repeat_of" in e for t in (e["t"], e["t"] + 0.45)]
+    problems = []
+    for t in times[::3]:
+        for text in drawn_texts(scene, t, fonts=fonts):
+            if text.alpha <= 0.002 or not text.text.strip():
+                continue
+            x0, y0, x1, y1 = text.box
+            if text.size < floor - 0.01 or text.text.rstrip().endswith("…") or \
+                    x0 < -0.5 or y0 < -0.5 or x1 > scene["width"] + 0.5 or y1 > scene["height"] + 0.5:
+                problems.append((round(t, 2), text.text, round(text.size, 1), text.box))
+    assert not problems, problems[:5]
