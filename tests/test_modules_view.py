@@ -239,3 +239,12 @@ def test_a_12_block_transformer_lays_out():
     scene = build_scene(trace, {**_settings(), "expand": ["blocks"]}, FontBook())
     assert len(scene["nodes"]) == len(graph.nodes)
     assert_boxes_fit(scene)  # too big for the frame at reading size: its camera's overview shows it all
+
+
+def test_a_long_op_summary_counts_the_rest_instead_of_trailing_off():
+    """A run of many op kinds (a GRU's gates) names three and counts the others: a trailing "…"
+    reads as text cut off (the legibility rule: no text ends in an ellipsis)."""
+    from bprender.views.modules import MAX_SUMMARY, op_summary
+    ops = [{"label": label} for label in ("Addmm", "Unbind", "UnsafeSplit", "Sigmoid", "Tanh")]
+    text = op_summary(ops)
+    assert text.endswith(f" + {5 - MAX_SUMMARY} more") and "…" not in text, text

@@ -342,7 +342,8 @@ def _output_op(g: _Group, loss_id: str, used_outside: set[str]) -> dict:
 
 def op_summary(op_nodes: list[dict]) -> str:
     """A short name for a run of ops: 'matmul·softmax·matmul' (view-only ops and scalings by a
-    constant left out, repeats merged, at most MAX_SUMMARY names)."""
+    constant left out, repeats merged, at most MAX_SUMMARY names and a count of the rest: a
+    trailing "…" would read as text cut off)."""
     names = []
     for n in op_nodes:
         label = n["label"]
@@ -356,7 +357,7 @@ def op_summary(op_nodes: list[dict]) -> str:
     if not names:
         names = [_snake(op_nodes[0]["label"])] if op_nodes else []
     text = "·".join(names[:MAX_SUMMARY])
-    return text + ("…" if len(names) > MAX_SUMMARY else "")
+    return text + (f" + {len(names) - MAX_SUMMARY} more" if len(names) > MAX_SUMMARY else "")
 
 
 def _scaled_by_constant(n: dict) -> bool:
