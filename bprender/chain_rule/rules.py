@@ -201,6 +201,6 @@ def broadcast_sum(ctx: Ctx, pos: int, sent: Tensor, values: Tensor | None = None
                 lines += [f"{head} = {t} = {num(sent.at(e))}" for t in total]
                 lines.append(f"{head} = {num(sent.at(e))}")
     rows = math.prod(out_shape) // max(1, math.prod(shape))
-    lines.append(f"{ctx.target(pos)} = {sign_pre}{ctx.own}{times.replace('[·]', '')} summed over {rows} rows;"
+    lines.append(f"{ctx.target(pos)} = {sign_pre}{ctx.own}{times.replace('[·]', '')} summed over {rows} row{'s' if rows != 1 else ''};"
                  f"  norm {sent.norm_text()}")
     return lines
