@@ -149,3 +149,24 @@ def test_the_legend_names_the_parts_without_gradient():
     assert ("no gradient", "node_stroke") in [(e["text"], e["color"]) for e in scene["header"]["legend"]]
     plain = open_preset("linear")
     assert "no gradient" not in [e["text"] for e in scene_of(trace_of(plain), plain)["header"]["legend"]]
+
+
+def test_an_uninitialised_buffer_is_not_recorded_so_traces_are_deterministic():
+    """Dropout in training mode fills an empty_like mask in place: the mask's numbers at its
+    creation are whatever memory it got. They are not recorded (so the same model traces to the
+    same bytes every time), and the filled mask the multiply reads is PyTorch's."""
+    import bprender
+    from bprender.jsonio import dumps_compact
+
+    def traced():
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Dropout(0.3), nn.Linear(6, 2))
+        model.train()
+        return bprender.animate(model=model, inputs=torch.randn(5, 4), target=torch.randn(5, 2), loss="mse",
+                                view="ops")
+
+    first, second = traced(), traced()
+    assert dumps_compact(first.trace) == dumps_compact(second.trace)
+    empty = [n for n in first.trace["nodes"] if (n.get("aten") or "").startswith("aten.empty_like")]
+    assert empty and all(n["value"] is None for n in empty)
+    first.frame(first.duration / 2)     # a node without a value still draws

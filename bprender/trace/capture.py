@@ -77,6 +77,9 @@ class _Summaries:
 SCHEMA = "bprender.trace/1"
 
 _SKIP_OPS = {"aten.detach", "aten.lift_fresh", "aten.lift_fresh_copy"}
+# ops whose output is memory nobody has written yet (its value is not recorded)
+_UNINITIALISED = {"aten.empty", "aten.empty_like", "aten.new_empty", "aten.empty_strided",
+                  "aten.new_empty_strided", "aten.empty_permuted"}
 _SUFFIX = re.compile(r"Backward\d*$")
 
 
@@ -204,9 +207,13 @@ class _Recorder(TorchDispatchMode):
             return out
         outputs = [t for t in (out if isinstance(out, (list, tuple)) else [out])
                    if isinstance(t, torch.Tensor)]
+        # an empty_like's output is whatever memory it got (an in-place op fills it later, as
+        # dropout's mask is): its numbers now are not the model's and differ from run to run
+        uninitialised = str(func.overloadpacket) in _UNINITIALISED
         rec = _Record(aten=str(func), module=self.module_stack[-1] if self.module_stack else "",
                       args=self._args(func, args),
-                      value=self.summaries.safe(outputs[0]) if outputs else None, outputs=outputs,
+                      value=self.summaries.safe(outputs[0]) if outputs and not uninitialised else None,
+                      outputs=outputs,
                       index=self._count)
         self._count += 1
         for t in outputs:
