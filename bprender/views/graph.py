@@ -57,6 +57,7 @@ class Step:
     edges: list[str]
     lines: list
     label: str = ""  # short name of the event, for the player's event list
+    ops: list[str] = field(default_factory=list)  # the trace op nodes it covers (its chain-rule factors' source)
 
 
 @dataclass
