@@ -74,7 +74,11 @@ def chain_block(factors: dict | None, band: Rect, sizes: Sizes, fonts, text_w: f
     widths = [max(width * cell, lw) for ((_, width), _), lw in zip(made, label_w)]
     total = sum(widths) + sum(w for _, w in ops)
     x = bx + bw - pad - total
-    mid = image_top + image_h / 2
+    # the labels on one line above the tallest image, the images centred on one line (a column
+    # beside a row reads as the outer product), all of it centred in the band's height
+    tallest = max(t["heat"]["rows"] for t in terms) * cell
+    top += (image_h - tallest) / 2
+    mid = top + label_px * 1.15 + gap + tallest / 2
     out_terms, out_ops = [], []
     for k, (((cells, width), term), label, lw, w) in enumerate(zip(made, labels, label_w, widths)):
         heat = term["heat"]
