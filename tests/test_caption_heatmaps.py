@@ -192,3 +192,29 @@ def test_the_caption_text_beside_the_heatmaps_keeps_clear_of_them(cnn):
         left = min(min(t["image"]["x"], t["label"]["x"] - t["label"]["w"] / 2) for t in item["heatmaps"]["terms"])
         for line in item["lines"]:
             assert captions["x"] + captions["pad"] + fonts.measure(line, captions["font"]) < left, line
+
+
+def test_a_weight_used_twice_shows_each_uses_own_term():
+    """shared_layer's fc runs twice: each Linear step shows its own δ·a⊤ (what PyTorch's autograd
+    sends to that use's Wᵀ), labelled as one of two uses, not the .grad that sums both."""
+    spec = built("shared_layer")
+    model, x, target = spec["model"], spec["inputs"], spec["target"]
+    fc = model.fc
+    z1 = fc(x)
+    z1.retain_grad()
+    h = torch.tanh(z1)
+    z2 = fc(h)
+    z2.retain_grad()
+    nn.functional.mse_loss(z2, target).backward()
+    uses = [torch.outer(z1.grad[0], x[0]), torch.outer(z2.grad[0], h[0].detach())]
+    assert torch.allclose(uses[0] + uses[1], fc.weight.grad)   # the engine's sum, which the leaf shows
+    preset = open_preset("shared_layer")
+    scene = scene_of(trace_of(preset), preset)
+    shown = []
+    for item in heat_items(scene, "∂L/∂W"):
+        w = terms_of(item)["∂L/∂W"]
+        assert w["label"]["text"] == "∂L/∂W · one of 2 uses"
+        if grid(w) not in shown:
+            shown.append(grid(w))
+    expected = [levels([u.detach().tolist()], signed=True)[0] for u in uses]
+    assert sorted(shown) == sorted(expected)

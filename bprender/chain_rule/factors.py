@@ -5,7 +5,8 @@ as heatmaps beside the formula (scene/chain_heat.py).
 - Linear (an addmm or mm whose weight operand is a parameter seen through its transpose, as
   nn.Linear computes x·Wᵀ): δ = ∂L/∂z, the gradient arriving at the op's output, as out x batch;
   a⊤ (aᵀ), the op's input, batch x in; ∂L/∂W = δ·aᵀ, the weight's gradient, out x in (the outer
-  product, summed over the batch).
+  product, summed over the batch); for a weight used more than once, this use's term (the
+  gradient sent to its transpose), not the .grad that sums the uses.
 - Conv2d: the input a, δ at the op's output, ∂L/∂K = a ⋆ δ (the kernels' gradient, filter by
   filter, as the weight's node glyph draws it).
 - Attention: the softmax's weights A and the gradient ∂L/∂A arriving at them.
@@ -69,6 +70,10 @@ class _Trace:
     def __init__(self, trace: dict):
         self.nodes = {n["id"]: n for n in trace["nodes"]}
         self.producer = {e["id"]: e["from"] for e in trace["edges"]}
+        self.edge_grad = {e["id"]: e.get("grad") for e in trace["edges"]}
+        self.uses: dict[str, int] = {}   # how many ops take each node's output
+        for e in trace["edges"]:
+            self.uses[e["from"]] = self.uses.get(e["from"], 0) + 1
 
     def operand(self, node: dict, k: int) -> tuple[dict | None, dict | None]:
         """(the producer node or None, the operand's value summary) of operand k."""
@@ -91,14 +96,24 @@ def _linear(t: _Trace, node: dict) -> dict | None:
     if leaf is None or leaf.get("kind") != "leaf" or len((leaf.get("value") or {}).get("shape") or []) != 2:
         return None
     _, a = t.operand(node, at_input)
-    w_grad = leaf.get("grad")
     out, in_ = leaf["value"]["shape"]
-    # a strip of ∂L/∂W (one row or one column of W) keeps W's orientation: out x in
-    w_turn = bool(w_grad and (_heat(w_grad) or {}).get("rows") == 1 and in_ == 1 and out > 1)
+    uses = t.uses.get(leaf["id"], 1)
+    if uses > 1:
+        # a weight used more than once: its .grad sums the uses; this step's δ·a⊤ is the one use's
+        # term, the gradient sent to its transpose (in x out, turned to out x in)
+        w_grad = t.edge_grad.get(node["inputs"][at_weight].get("edge"))
+        strip = (_heat(w_grad) or {}).get("rows") == 1
+        w_turn = not strip or (in_ == 1 and out > 1)
+    else:
+        # a strip of ∂L/∂W (one row or one column of W) keeps W's orientation: out x in
+        w_grad = leaf.get("grad")
+        w_turn = bool(w_grad and (_heat(w_grad) or {}).get("rows") == 1 and in_ == 1 and out > 1)
     terms = [_term("δ", node.get("grad"), True, 0, turn=True), _term("a⊤", a, False, 1),
              _term("∂L/∂W", w_grad, True, 2, turn=w_turn)]
     if any(x is None for x in terms):
         return None
+    if uses > 1:
+        terms[2]["note"] = f"one of {uses} uses"
     return {"kind": "linear", "terms": terms, "between": ["·", "="]}
 
 

@@ -21,8 +21,8 @@ SHARE = 0.42      # of the caption's line width: the most the heatmaps take acro
 EDGE = 8          # px at 1280x720 between the band's edge and the heatmaps, above and below
 
 
-def _note(name: str, heat: dict) -> str:
-    parts = [name]
+def _note(name: str, heat: dict, extra: str = "") -> str:
+    parts = [name] + ([extra] if extra else [])
     if heat["pool"] != [1, 1]:
         parts.append(f"pooled {heat['pool'][0]}×{heat['pool'][1]}")
     if heat.get("more"):
@@ -63,7 +63,7 @@ def chain_block(factors: dict | None, band: Rect, sizes: Sizes, fonts, text_w: f
     terms = factors["terms"]
     made = [(_cells(t["heat"], t["signed"]), t) for t in terms]
     ops = [(op, fonts.measure(op, op_font) + 2 * sizes.px(10) if op else sizes.px(20)) for op in factors["between"]]
-    labels = [_note(t["name"], t["heat"]) for t in terms]
+    labels = [_note(t["name"], t["heat"], t.get("note", "")) for t in terms]
     label_w = [fonts.measure(text, label_font) for text in labels]
     across = sum(width for (_, width), _ in made)
     room = SHARE * text_w - sum(w for _, w in ops)
