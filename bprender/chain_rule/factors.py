@@ -120,8 +120,8 @@ def _linear(t: _Trace, node: dict) -> dict | None:
 def _conv(t: _Trace, node: dict) -> dict | None:
     _, a = t.operand(node, 0)
     leaf, _ = t.operand(node, 1)
-    if leaf is None or leaf.get("kind") != "leaf":
-        return None
+    if leaf is None or leaf.get("kind") != "leaf" or t.uses.get(leaf["id"], 1) > 1:
+        return None   # a kernel shared by several convs: its .grad is not this step's a ⋆ δ
     terms = [_term("a", a, False, 1), _term("δ", node.get("grad"), True, 0), _term("∂L/∂K", leaf.get("grad"), True, 2)]
     if any(x is None for x in terms):
         return None
