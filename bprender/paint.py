@@ -487,7 +487,42 @@ def paint_caption(ctx, captions: dict, t: float, colors: dict) -> None:
                     ctx.fillStyle = colors[captions["color"]]
                 else:
                     ctx.fillText(line, x, y)
+            if "heatmaps" in item:
+                paint_caption_heat(ctx, item["heatmaps"], alpha, t, colors)
+                ctx.textAlign = "left"
+                ctx.font = captions["font"]
+                ctx.fillStyle = colors[captions["color"]]
     ctx.globalAlpha = 1.0
+
+
+def paint_caption_heat(ctx, heat: dict, alpha: float, t: float, colors: dict) -> None:
+    """A backward step's factors beside its caption (δ · aᵀ = ∂L/∂W): each heatmap drawn once,
+    nearest-neighbour, framed, its label centred above it, then the operators between them; each
+    shown as its track says, within the caption's alpha."""
+    ctx.imageSmoothingEnabled = False
+    ctx.textAlign = "center"
+    ctx.strokeStyle = colors[heat["frame_color"]]
+    ctx.lineWidth = heat["frame_width"]
+    for term in heat["terms"]:
+        a = alpha * value_at(term["track"], t)
+        if a > VISIBLE:
+            ctx.globalAlpha = a
+            image = term["image"]
+            ctx.drawImage(bitmap_of(image, colors), image["x"], image["y"], image["w"], image["h"])
+            for frame in term["frames"]:
+                ctx.strokeRect(frame[0], frame[1], frame[2], frame[3])
+            label = term["label"]
+            ctx.font = label["font"]
+            ctx.fillStyle = colors[label["color"]]
+            ctx.fillText(label["text"], label["x"], label["y"])
+    for op in heat["operators"]:
+        a = alpha * value_at(op["track"], t)
+        if a > VISIBLE:
+            ctx.globalAlpha = a
+            ctx.font = op["font"]
+            ctx.fillStyle = colors[op["color"]]
+            ctx.fillText(op["text"], op["x"], op["y"])
+    ctx.globalAlpha = alpha
 
 
 def paint_spans(ctx, spans: list, x: float, y: float, alpha: float, t: float, colors: dict) -> None:

@@ -201,6 +201,25 @@ def test_heatmap_images_are_in_the_compared_logs():
     assert not keys["light"] & keys["dark"] and not keys["light"] & keys["colorblind"]
 
 
+@pytest.mark.parametrize("name, labels", [("cnn", {"∂L/∂W · pooled 1×2", "∂L/∂K"}), ("attention", {"∂L/∂A"}),
+                                           ("mlp", {"∂L/∂W"})])
+def test_caption_heatmaps_are_in_the_compared_logs(name, labels):
+    """The gate covers the caption band's factors: the sampled cases of cnn, attention and mlp
+    draw the step's heatmaps (drawImage in the band) and their labels, so the parity test above
+    compares them call for call."""
+    scene = scene_for(name, "video")
+    terms = [term for item in scene["captions"]["items"] for term in item.get("heatmaps", {}).get("terms", [])]
+    places = {(t["image"]["x"], t["image"]["y"], t["image"]["w"], t["image"]["h"]) for t in terms}
+    spots = {(t["label"]["text"], t["label"]["x"], t["label"]["y"]) for t in terms}
+    images, texts = set(), set()
+    for case in cases_for(scene):
+        if case["what"] == "frame" and case["view"] is None:
+            ops = python_ops(scene, case)
+            images.update(tuple(op[1]) for op in ops if op[0] == "drawImage" and tuple(op[2:6]) in places)
+            texts.update(op[1] for op in ops if op[0] == "fillText" and tuple(op[1:4]) in spots)
+    assert len(images) >= 3 and labels <= texts, (len(images), labels - texts)
+
+
 def test_the_decision_boundary_is_in_the_compared_logs():
     """training's sampled cases draw its boundary map at several steps (different images) and
     its dots in their targets' colours, so the gate above compares them."""

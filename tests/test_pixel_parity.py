@@ -52,6 +52,12 @@ def without_text(scene: dict) -> dict:
             edge["label"]["text"] = ""
     for item in bare["captions"]["items"]:
         item["lines"] = []
+        heat = item.get("heatmaps")
+        if heat:   # a step's factors: the images stay, their labels and operators go
+            for term in heat["terms"]:
+                term["label"]["text"] = ""
+            for op in heat["operators"]:
+                op["text"] = ""
     return bare
 
 
@@ -93,7 +99,8 @@ def test_without_text_the_two_are_essentially_exact(chromium_page, tmp_path):
 @pytest.mark.parametrize("theme", ["light", "colorblind"])
 def test_heatmap_glyphs_match_exactly(chromium_page, tmp_path, theme):
     """drawImage, nearest-neighbour, in the theme's colours: cnn's feature maps and gradient
-    grids, text removed, are the same pixels in Chromium and skia."""
+    grids, and the caption band's factors at the fc and conv steps (δ · a⊤ = ∂L/∂W, a ⋆ δ = ∂L/∂K),
+    text removed, are the same pixels in Chromium and skia."""
     from bprender.canvas import RecordingCanvas2D
     from bprender.paint import paint_frame
     from playerkit import animation
@@ -105,6 +112,10 @@ def test_heatmap_glyphs_match_exactly(chromium_page, tmp_path, theme):
         ctx = RecordingCanvas2D()
         paint_frame(ctx, scene, t)
         assert sum(op[0] == "drawImage" for op in ctx.ops) >= 4
+        drawn = {tuple(op[2:6]) for op in ctx.ops if op[0] == "drawImage"}
+        factors = {(im["x"], im["y"], im["w"], im["h"]) for item in scene["captions"]["items"]
+                   for im in (term["image"] for term in item.get("heatmaps", {}).get("terms", []))}
+        assert len(drawn & factors) == 3   # the step's three factors, in the band
     for t, shot in zip(times, snapshots(chromium_page, tmp_path, scene, times)):
         assert_close(f"parity-glyphs-{theme}-{t:.2f}", shot, render_frame(scene, t)[..., [2, 1, 0]], WITHOUT_TEXT)
 

@@ -618,9 +618,55 @@
             ctx.fillText(item.lines[i], x, y);
           }
         }
+        if (hasOwn.call(item, "heatmaps")) {
+          paintCaptionHeat(ctx, item.heatmaps, alpha, t, colors);
+          ctx.textAlign = "left";
+          ctx.font = captions.font;
+          ctx.fillStyle = colors[captions.color];
+        }
       }
     }
     ctx.globalAlpha = 1.0;
+  }
+
+  /* A backward step's factors beside its caption (δ · aᵀ = ∂L/∂W): each heatmap drawn once,
+   * nearest-neighbour, framed, its label centred above it, then the operators between them; each
+   * shown as its track says, within the caption's alpha. */
+  function paintCaptionHeat(ctx, heat, alpha, t, colors) {
+    ctx.imageSmoothingEnabled = false;
+    ctx.textAlign = "center";
+    ctx.strokeStyle = colors[heat.frame_color];
+    ctx.lineWidth = heat.frame_width;
+    var terms = heat.terms;
+    for (var k = 0; k < terms.length; k++) {
+      var term = terms[k];
+      var a = alpha * valueAt(term.track, t);
+      if (a > VISIBLE) {
+        ctx.globalAlpha = a;
+        var image = term.image;
+        ctx.drawImage(bitmapOf(image, colors), image.x, image.y, image.w, image.h);
+        var frames = term.frames;
+        for (var f = 0; f < frames.length; f++) {
+          ctx.strokeRect(frames[f][0], frames[f][1], frames[f][2], frames[f][3]);
+        }
+        var label = term.label;
+        ctx.font = label.font;
+        ctx.fillStyle = colors[label.color];
+        ctx.fillText(label.text, label.x, label.y);
+      }
+    }
+    var ops = heat.operators;
+    for (var o = 0; o < ops.length; o++) {
+      var op = ops[o];
+      var b = alpha * valueAt(op.track, t);
+      if (b > VISIBLE) {
+        ctx.globalAlpha = b;
+        ctx.font = op.font;
+        ctx.fillStyle = colors[op.color];
+        ctx.fillText(op.text, op.x, op.y);
+      }
+    }
+    ctx.globalAlpha = alpha;
   }
 
   /* A caption line's formula, term by term: each span in its own colour at its own x, shown as
@@ -826,7 +872,7 @@
     paintHeader: paintHeader, traceRoute: traceRoute, strokeAgain: strokeAgain,
     paintEdge: paintEdge, paintParticle: paintParticle, boxPath: boxPath,
     paintNode: paintNode, paintGlyphs: paintGlyphs, bitmapOf: bitmapOf, heatRgba: heatRgba,
-    makeBitmap: makeBitmap, outlinedBox: outlinedBox, paintEdgeLabel: paintEdgeLabel, paintCaption: paintCaption,
+    makeBitmap: makeBitmap, outlinedBox: outlinedBox, paintEdgeLabel: paintEdgeLabel, paintCaption: paintCaption, paintCaptionHeat: paintCaptionHeat,
     paintLossCurve: paintLossCurve, paintPredictions: paintPredictions, paintBoundary: paintBoundary,
     heatColor: heatColor, paintChart: paintChart
   };

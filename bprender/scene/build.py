@@ -19,7 +19,9 @@ from ..timeline import Timing, make_timing
 from ..tracks import count_track
 from ..views import make_view
 from ..views.graph import ViewGraph
-from .captions import build_captions, caption_font, caption_script, reading_needs
+from ..chain_rule.factors import step_factors
+from .captions import build_captions, caption_font, caption_script, reading_needs, step_text_widths
+from .chain_heat import chain_block
 from .boundary import boundary_map
 from .chart import build_chart
 from .edges import edge_label_text, place_labels, scene_edge
@@ -28,7 +30,7 @@ from .glyphs import has_glyphs
 from ..views.hide import without_groups
 from ..views.repeats import brief_repeats
 from .nodes import downstream, group_of, groups, node_boxes, scene_node
-from .regions import caption_text_width, regions_for
+from .regions import caption_band, caption_text_width, regions_for
 from .style import Sizes, gradient_style, magnitude_text, sizes_for
 from .camera import build_camera
 from .text import TextFitter
@@ -61,7 +63,11 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
     # the captions' words first: each phase and step lasts as long as its caption takes to read
     text_w = caption_text_width(width, sizes)
     script = caption_script(trace, graph, text_w, names)
-    reading = reading_needs(script, graph, fitter, caption_font(sizes), text_w)
+    # a Linear's, a conv's, attention's step: its factors as heatmaps in the band, the text beside
+    band = caption_band(width, height, sizes)
+    blocks = [chain_block(f, band, sizes, fonts, text_w) for f in step_factors(trace, graph.steps)]
+    reading = reading_needs(script, graph, fitter, caption_font(sizes), text_w,
+                            step_text_widths(blocks, text_w, sizes))
     timing = make_timing(graph, settings["pacing"], n_train, reading, pace_scale(settings.get("pace")),
                          end_at=settings.get("end_at"))
     grads = gradient_style([summary_sign_value(e.grad) for e in graph.edges if e.carries_grad]
@@ -111,7 +117,8 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
         "nodes": nodes,
         "edges": edges,
         "particles": particles,
-        "captions": build_captions(trace, graph, timing, script, sizes, fitter, regions, names, nodes, edges),
+        "captions": build_captions(trace, graph, timing, script, sizes, fitter, regions, names, nodes, edges,
+                                   blocks),
         "view": graph.kind,
         "groups": groups(nodes),
         "chart": build_chart(trace, leaf_times(trace, graph, timing, names), sizes, fonts, width,

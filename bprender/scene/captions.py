@@ -53,15 +53,23 @@ def caption_script(trace, graph: ViewGraph, caption_text_w: float, names=None) -
     return script
 
 
-def reading_needs(script: dict, graph: ViewGraph, fitter, font: str, text_w: float) -> dict:
+def reading_needs(script: dict, graph: ViewGraph, fitter, font: str, text_w: float,
+                  step_widths: list[float] | None = None) -> dict:
     """Seconds each caption needs on screen, as timeline.make_timing takes them: the sum of its
-    pages' reading times (reading.reading_time), the pages being what the band will show."""
-    def need(slots, last=()):
-        return sum(reading_time(page) for page in paginate(fitter, font, text_w, slots, last))
+    pages' reading times (reading.reading_time), the pages being what the band will show.
+    step_widths: each backward step's line width (narrower beside its heatmaps: step_text_widths)."""
+    def need(slots, last=(), width=text_w):
+        return sum(reading_time(page) for page in paginate(fitter, font, width, slots, last))
     needs = {name: need(script[name]) for name in ("intro", "forward", "loss", "update", "train") if name in script}
     needs["end"] = need(script["closing"], graph.notes)
-    needs["steps"] = [need(step.lines) for step in graph.steps]
+    widths = step_widths or [text_w] * len(graph.steps)
+    needs["steps"] = [need(step.lines, width=w) for step, w in zip(graph.steps, widths)]
     return needs
+
+
+def step_text_widths(blocks: list, text_w: float, sizes: Sizes) -> list[float]:
+    """Each backward step's caption line width: the band's, less its heatmaps and a gap."""
+    return [round(text_w - b["w"] - sizes.px(24), 2) if b else text_w for b in blocks]
 
 
 def paginate(fitter, font: str, text_w: float, slots, last=()) -> list[list[str]]:
@@ -77,21 +85,25 @@ def caption_font(sizes: Sizes) -> str:
 
 
 def build_captions(trace, graph: ViewGraph, timing: Timing, script: dict, sizes: Sizes, fitter,
-                   regions: Regions, names=None, nodes=(), edges=()) -> dict:
-    """nodes, edges: the scene's, whose colour roles a backward step's formula terms take."""
+                   regions: Regions, names=None, nodes=(), edges=(), blocks=None) -> dict:
+    """nodes, edges: the scene's, whose colour roles a backward step's formula terms take.
+    blocks: each backward step's heatmaps of its factors (chain_heat.chain_block) or None."""
     font = caption_font(sizes)
     items = []
+    blocks = blocks or [None] * len(graph.steps)
+    widths = step_text_widths(blocks, regions.caption_text_w, sizes)
 
-    def add(t0, t1, slots, seen_until=None, last=(), tints=None):
+    def add(t0, t1, slots, seen_until=None, last=(), tints=None, width=None, block=None):
         """A caption from t0 to t1; one longer than the band turns its pages in the time it is
         seen (up to seen_until, the end of the animation for the closing caption), each page for
         a share of that time in proportion to its reading time (so each page stays its reading
         time, as the timing gave the caption the sum of them). `last` starts a page of its own,
         the one left showing at the end."""
-        pages = paginate(fitter, font, regions.caption_text_w, slots, last)
+        pages = paginate(fitter, font, width or regions.caption_text_w, slots, last)
         seen = (seen_until if seen_until is not None else t1) - t0
         weights = [reading_time(lines) for lines in pages]
         start = t0
+        heat = None
         for k, lines in enumerate(pages):
             end = t1 if k == len(pages) - 1 else start + seen * weights[k] / sum(weights)
             # a caption that takes over from the one before replaces it at once: fading in from
@@ -100,6 +112,9 @@ def build_captions(trace, graph: ViewGraph, timing: Timing, script: dict, sizes:
             items.append({"lines": lines, "track": shown_between(start, end, 0.0 if follows else FADE)})
             if tints is not None:
                 items[-1]["spans"] = [line_spans(line, tints, start, end, fitter, font) for line in lines]
+            if block is not None:   # timed with the first page's terms; on every page of the step
+                heat = heat or timed_block(block, start, end)
+                items[-1]["heatmaps"] = heat
             start = end
 
     phase = {p["name"]: p for p in timing.phases}
@@ -107,7 +122,7 @@ def build_captions(trace, graph: ViewGraph, timing: Timing, script: dict, sizes:
         add(phase[name]["t0"], phase[name]["t1"], script[name])
     for k, (step, t) in enumerate(zip(graph.steps, timing.steps)):
         end = timing.steps[k + 1] if k + 1 < len(timing.steps) else phase["backward"]["t1"]
-        add(t, end, step.lines, tints=step_tints(step, nodes, edges))
+        add(t, end, step.lines, tints=step_tints(step, nodes, edges), width=widths[k], block=blocks[k])
     if timing.train_starts:
         for t0, t1, lines in training_captions(trace, timing, names):
             add(t0, t1, lines)
@@ -201,3 +216,17 @@ def line_spans(line: str, tints: dict, t0: float, t1: float, fitter, font: str) 
                       "color": color, "track": track})
         offset += len(text)
     return spans
+
+
+def timed_block(block: dict, t0: float, t1: float) -> dict:
+    """The block as a caption item holds it: each heatmap and operator with its opacity track,
+    appearing from t0 (the step's first page) as the formula's terms of its stage do."""
+    window = min(EVENT_SETTLE, 0.75 * (t1 - t0))
+
+    def track(stage: int) -> list:
+        at = t0 + STAGE_AT[stage] * window
+        return [[round(at, 6), 0.0], [round(at, 6), 1.0]] if stage == 0 else ramp(at, at + STAGE_FADE * window)
+
+    terms = [{**{k: v for k, v in term.items() if k != "stage"}, "track": track(term["stage"])} for term in block["terms"]]
+    ops = [{**{k: v for k, v in op.items() if k != "stage"}, "track": track(op["stage"])} for op in block["operators"]]
+    return {"terms": terms, "operators": ops, "frame_color": block["frame_color"], "frame_width": block["frame_width"]}

@@ -34,8 +34,8 @@ def regions_for(width: int, height: int, sizes: Sizes, training: bool = False, h
     boundary: that panel also draws the decision boundary beside its rows (a wider column)."""
     margin = sizes.px(40)
     header_bottom = sizes.px(22) + sizes.text_px(26) + sizes.text_px(15) * (1.9 + 1.35 * (header_lines - 1))
-    band_h = round(sizes.px(18) * 1.6 + CAPTION_LINES * sizes.text_px(CAPTION_BASE_PX, primary=True) * 1.35, 2)
-    caption = (margin, round(height - band_h - sizes.px(16), 2), width - 2 * margin, band_h)
+    caption = caption_band(width, height, sizes)
+    band_h = caption[3]
     top = header_bottom + sizes.px(14)
     bottom = height - band_h - sizes.px(16) - sizes.px(14)
     curve = table = None
@@ -57,6 +57,14 @@ def regions_for(width: int, height: int, sizes: Sizes, training: bool = False, h
     graph = (margin, top, width - 2 * margin - reserve, bottom - top)
     return Regions(width, height, margin, header_bottom, caption, caption_text_width(width, sizes), curve, table,
                    graph)
+
+
+def caption_band(width: int, height: int, sizes: Sizes) -> Rect:
+    """The caption band's rectangle: the frame's width less the margins, three lines high, at the
+    bottom (known before the rest of the layout: the caption pages are fitted first)."""
+    margin = sizes.px(40)
+    band_h = round(sizes.px(18) * 1.6 + CAPTION_LINES * sizes.text_px(CAPTION_BASE_PX, primary=True) * 1.35, 2)
+    return (margin, round(height - band_h - sizes.px(16), 2), width - 2 * margin, band_h)
 
 
 def caption_text_width(width: int, sizes: Sizes) -> float:

@@ -227,12 +227,38 @@ class CaptionSpan(TypedDict):
     track: Track                 # opacity within the item's: upstream, then local, then result
 
 
+class CaptionHeatTerm(TypedDict):
+    image: GlyphImage            # the factor's heatmap (its channels side by side), nearest-neighbour
+    frames: list[list[float]]    # x, y, w, h of each channel's image: a hairline around it
+    label: GlyphText             # "δ", "a⊤", "∂L/∂W · pooled 1×2", centred above it
+    track: Track                 # opacity within the item's: as the formula's term of its kind
+
+
+class CaptionOperator(TypedDict):
+    text: str                    # "·", "⋆" or "=" between two factors, centred on x
+    x: float
+    y: float                     # the alphabetic baseline
+    font: str
+    color: Role
+    track: Track
+
+
+class CaptionHeat(TypedDict):
+    """A backward step's chain-rule factors as heatmaps at the band's right end (scene/chain_heat.py)."""
+    terms: list[CaptionHeatTerm]  # δ · a⊤ = ∂L/∂W; a ⋆ δ = ∂L/∂K; A, ∂L/∂A
+    operators: list[CaptionOperator]
+    frame_color: Role
+    frame_width: float
+
+
 class CaptionItem(TypedDict):
     lines: list[str]             # at most three, each fitted to the band
     track: Track                 # opacity: fades in, shows, then is gone
     # a backward step's: each line as spans concatenating to it ([] a plain line); all fully
     # shown by the step's settle moment (lecture.settle_time)
     spans: NotRequired[list[list[CaptionSpan]]]
+    # a Linear's, a conv's or attention's backward step: its factors as heatmaps beside the lines
+    heatmaps: NotRequired[CaptionHeat]
 
 
 class Captions(TypedDict):

@@ -58,6 +58,7 @@ class Step:
     lines: list
     label: str = ""  # short name of the event, for the player's event list
     repeat_of: int | None = None  # a repeat told briefly (views/repeats.py): the step said in full
+    ops: list[str] = field(default_factory=list)  # the trace op nodes it covers (its chain-rule factors' source)
 
 
 @dataclass

@@ -27,7 +27,7 @@ def without_groups(graph: ViewGraph, hidden, group_of: Callable[[ViewNode], str]
         shown = [i for i in step.nodes if i in kept]
         if shown:
             steps.append(Step(nodes=shown, edges=[e for e in step.edges if e in edge_ids], lines=step.lines,
-                              label=step.label))
+                              label=step.label, ops=step.ops))
     forward = None if graph.forward is None else [w for w in ([i for i in wave if i in kept] for wave in graph.forward) if w]
     return ViewGraph(kind=graph.kind, nodes=nodes, edges=edges, steps=steps, forward=forward, shape=graph.shape,
                      edge_labels=graph.edge_labels, notes=list(graph.notes))

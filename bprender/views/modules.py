@@ -595,7 +595,9 @@ def _steps(trace: dict, graph: ViewGraph, by_group: dict, types: dict, leaf_grad
         lines = _step_lines(node, by_group.get(node_id), types.get(node_id, ""), sends, view, leaf_grads,
                             flag_of.get(node_id), names)
         label = node.label + (f": {node.sub}" if node.sub and node.kind == "op" else "")
-        steps.append(Step(nodes=[node_id], edges=[e.id for e in sends], lines=lines, label=label))
+        g = by_group.get(node_id)
+        steps.append(Step(nodes=[node_id], edges=[e.id for e in sends], lines=lines, label=label,
+                          ops=[o["id"] for o in g.ops] if g else []))
     return steps
 
 

@@ -624,4 +624,4 @@ def _layer_step(k, layer: _Layer, ids, widths, grads, deltas, a_prev, wgrad, bgr
     lines.append(norms)
     nodes = ids[k + 1]
     edges = [f"w{k}:{i}:{j}" for i in shown[k + 1] for j in shown[k]]
-    return Step(nodes=list(nodes), edges=edges, lines=lines[:MAX_LINES], label=name)
+    return Step(nodes=list(nodes), edges=edges, lines=lines[:MAX_LINES], label=name, ops=[layer.op["id"]])

@@ -211,7 +211,7 @@ def _steps(trace: dict, graph: ViewGraph, folded: set[str], source: dict[str, st
         if len(lines) > MAX_LINES:
             lines = lines[:MAX_LINES - 1] + [f"… and {len(lines) - MAX_LINES + 1} more edges"]
         steps.append(Step(nodes=[node_id], edges=list(step["edges"]), lines=lines,
-                          label=graph.node(node_id).label))
+                          label=graph.node(node_id).label, ops=[node_id]))
     return steps
 
 
