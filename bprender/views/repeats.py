@@ -67,7 +67,7 @@ def result_of(line: str) -> str | None:
 def brief_lines(step: Step, first: int) -> list[str]:
     """One line of the step's results, pointing at the step that said the rule in full."""
     results = [result_of(shortest(slot)) for slot in step.lines]
-    where = f"   (as in step {first + 1})"
+    where = f"   (as in step\u00a0{first + 1})"   # a no-break space: "step" never ends a line
     if not results or any(r is None for r in results):
         return [shortest(step.lines[0]) + where] if step.lines else [where.strip()]
     more = len(results) - BRIEF_RESULTS
