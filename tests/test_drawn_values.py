@@ -34,6 +34,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 import bprender
 from bprender import jsonio
+from bprender.fmt import num
 from bprender.jsonio import to_float
 from bprender.pipeline import open_preset, scene_of, trace_of
 from bprender.preset import apply_overrides
@@ -235,6 +236,19 @@ def preview(t: torch.Tensor, kernels: bool) -> dict:
             "more": more, "pool": pooled[0][1], "values": cells}
 
 
+def shows(text: str, want: float) -> bool:
+    """A number as the painters write it (fmt.num: 4 significant digits) is want, to its last digit
+    (the trace's float32-shortest decimal may round that digit the other way: 0.015395 -> 0.0154)."""
+    text = text.replace("\u2212", "-")
+    if text in ("NaN", "\u221e", "-\u221e"):
+        return text == num(want).replace("\u2212", "-")
+    if want == 0:
+        return text == "0"
+    digits = 3 if "e" in text else 4        # fmt.num writes 1.23e-7 with three
+    half = 0.5 * 10.0 ** (math.floor(math.log10(abs(want))) - digits + 1)
+    return abs(float(text) - want) <= half + REL * abs(want)
+
+
 def close(got, want) -> bool:
     got, want = to_float(got), float(want)
     if math.isnan(want) or math.isnan(got):
@@ -342,8 +356,15 @@ def test_the_ops_views_glyphs_draw_those_cells(name):
             want = [heat["values"][(ch * rows + r) * cols + c]   # the channels side by side, row by row
                     for r in range(rows) for ch in range(channels) for c in range(cols)]
             levels, _ = glyph_levels(want, image["map"] == "signed")
-            assert cells == levels, \
-                (name, node["id"], panel["track"])
+            assert cells == levels, (name, node["id"], panel["track"])
+            # the player's tooltip of each cell: its number is PyTorch's, as the painters format it
+            mine = "grad" if panel["track"] == "grad" else "value"
+            pooled = "max |x| " if heat["pool"] != [1, 1] else ""
+            tips = [tip.split(": ", 1)[1].split(",")[0] for tip in image.get("tips") or [] if tip]
+            assert tips == [] or len(tips) == len(want), (name, node["id"])
+            for tip, v in zip(tips, want):
+                head = f"{mine} {pooled}"
+                assert tip.startswith(head) and shows(tip[len(head):], v), (name, node["id"], tip, v)
             drawn += 1
     if "train" in trace:
         return   # a training scene draws no heatmap of step 1's numbers (test_heatmaps)
