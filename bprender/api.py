@@ -26,6 +26,7 @@ class Animation:
         self.preset = preset        # the render settings; None for a saved scene
         self._scenes: dict[str, dict] = {}
         self._saved = scene
+        self._folds: dict | None = None   # {"folds": the page's fold variants}, once made
 
     def scene(self, target: str = "video") -> dict:
         """The resolved Scene for an output ("video", "gif" or "sheet" size). It carries every
@@ -52,8 +53,12 @@ class Animation:
 
     def html(self, theme: str | None = None) -> str:
         """The self-contained interactive player page (opening in `theme`, else the scene's)."""
+        from .folds import page_folds
         from .html import export_html
-        return export_html(self.scene(), theme)
+        scene = self.scene()
+        if self._folds is None:   # the groups a click opens: made once, like the scene
+            self._folds = {"folds": page_folds(self.trace, self.preset, scene) if self.trace is not None else None}
+        return export_html(scene, theme, folds=self._folds["folds"])
 
     def _repr_html_(self) -> str:
         """Jupyter shows the player inline, sandboxed in an iframe that may go full screen

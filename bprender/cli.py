@@ -559,8 +559,10 @@ def html(presets, output, theme, view_kind, depth, expand, step, pace, list_step
     inside it. Open it from disk in any modern browser or put it on a course page. It plays,
     pauses (Space), scrubs, steps through events (arrow keys), jumps to a phase, switches
     between the light, dark and colour-blind themes, shows each node's values on hover and its
-    gradient paths on click, and saves the current frame as a PNG. Its presentation mode (P)
-    goes full screen and stops at every step until Space or the right arrow continues.
+    gradient paths on click, opens a folded group of repeated blocks on click (the page carries
+    those layouts too, a bounded number), and saves the current frame as a PNG. Its
+    presentation mode (P) goes full screen and stops at every step until Space or the right
+    arrow continues.
 
     \b
     Examples:
@@ -572,14 +574,18 @@ def html(presets, output, theme, view_kind, depth, expand, step, pace, list_step
     """
     from .encode import atomic_output
     from .html import export_html
+    from .pipeline import page_for
     out = default_output_many(presets, output, ".html")
-    _, s = load_scene(presets, request_of(theme=theme, view=view_kind, depth=depth, expand=expand, step=step, pace=pace))
+    sources = open_sources(presets, request_of(theme=theme, view=view_kind, depth=depth, expand=expand, step=step, pace=pace))
     if list_steps:
-        return print_steps(s)
-    page = run(lambda: export_html(s, theme))
+        from .pipeline import scene_for
+        return print_steps(run(lambda: scene_for(sources, cache=use_cache())))
+    s, folds = run(lambda: page_for(sources, cache=use_cache()))
+    page = run(lambda: export_html(s, theme, folds=folds))
     run(lambda: _write_text(out, page, atomic_output))
+    from .folds import folds_note
     click.echo(f"wrote {out} ({s['duration']:.1f} s, opens in the {theme or s['theme']} theme, "
-               f"{len(page.encode('utf-8')) // 1024} KB)", err=True)
+               f"{len(page.encode('utf-8')) // 1024} KB{folds_note(folds)})", err=True)
 
 
 @cli.command(context_settings=CONTEXT)

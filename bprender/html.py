@@ -39,9 +39,13 @@ FAMILY_OK = re.compile(r"^[A-Za-z0-9 _-]+$")
 PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
-def export_html(scene: dict, theme: str | None = None, live: dict | None = None) -> str:
+def export_html(scene: dict, theme: str | None = None, live: dict | None = None,
+                folds: dict | None = None) -> str:
     """The player page for a scene (single or composite); it opens in `theme` (else the
     scene's own) and can switch to any theme whose palette the scene carries.
+
+    folds (folds.page_folds): the scenes with folded groups opened, which a click on a group
+    shows; without it a group stays folded.
 
     live ({"scene_version": N}): the page `bprender watch` serves, which also runs live.js and
     may connect to the server it came from (and only to it); the exported page cannot connect
@@ -49,6 +53,8 @@ def export_html(scene: dict, theme: str | None = None, live: dict | None = None)
     if theme is not None and theme not in scene["palettes"]:
         raise BprenderError(f"no theme called '{theme}' (themes: {', '.join(scene['palettes'])})")
     data = {"theme": theme or scene["theme"], "scene": scene}
+    if folds:
+        data["folds"] = folds
     names, connect = SCRIPTS, "'none'"
     if live is not None:
         connect = "'self'"

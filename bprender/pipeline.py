@@ -183,6 +183,18 @@ def scene_for(sources: list[Source], target: str = "video", cache: bool = False)
     return side_by_side(sources, target, cache)
 
 
+def page_for(sources: list[Source], cache: bool = False) -> tuple[dict, dict | None]:
+    """The HTML page's scene and its folded groups' variants (folds.py; None when it has none:
+    several sources, a saved scene, a view without groups)."""
+    from .folds import page_folds
+    if len(sources) != 1 or sources[0].scene is not None:
+        return scene_for(sources, cache=cache), None
+    source = sources[0]
+    trace = trace_for(source, cache)
+    scene = scene_of(trace, source.preset)
+    return scene, page_folds(trace, source.preset, scene)
+
+
 def side_by_side(sources: list, target: str = "video", cache: bool = False) -> dict:
     """Several sources (or presets) in panels on one clock (scene/compose.py): the output's
     size, frame rate and theme come from the first (with any command-line overrides)."""

@@ -28,6 +28,7 @@ class Timing:
     steps: list[float] = field(default_factory=list)         # start of each backward step (graph.steps)
     fired: dict[str, float] = field(default_factory=dict)    # node id -> when its gradient arrives
     sent: dict[str, float] = field(default_factory=dict)     # edge id -> start of the step sending along it
+    sent_length: dict[str, float] = field(default_factory=dict)  # edge id -> how long that step lasts
     phases: list[dict] = field(default_factory=list)  # {"name", "label", "t0", "t1"}
     duration: float = 0.0
     train_starts: list[float] = field(default_factory=list)  # start of each training step (1..N)
@@ -95,14 +96,22 @@ def make_timing(graph: ViewGraph, pacing: dict, train_steps: int = 0, reading: d
     phase("forward", played + max(pacing["pause"], needs("forward") - played))
     phase("loss", max(pacing["loss"], needs("loss")))
     at = t
+    repeat_step = pacing.get("repeat_step", 0.6 * scale)
     for k, step in enumerate(graph.steps):
+        # a step lasts its animation, or as long as its chain-rule caption takes to read; a
+        # repeat of a rule already read in full (views/repeats.py) goes quicker
+        if step.repeat_of is not None:
+            length = repeat_step
+        else:
+            length = max(timing.backward_step, step_needs[k] if k < len(step_needs) else 0.0)
         timing.steps.append(r6(at))
         for node_id in step.nodes:
             timing.fired.setdefault(node_id, r6(at))
         for edge_id in step.edges:
-            timing.sent.setdefault(edge_id, r6(at))
-        # a step lasts its animation, or as long as its chain-rule caption takes to read
-        at += max(timing.backward_step, step_needs[k] if k < len(step_needs) else 0.0)
+            if edge_id not in timing.sent:
+                timing.sent[edge_id] = r6(at)
+                timing.sent_length[edge_id] = min(length, timing.backward_step)
+        at += length
     phase("backward", at - t + pacing["pause"])
     def hold() -> float:
         return max(pacing["hold"], needs("end"), (end_at or 0.0) - t)

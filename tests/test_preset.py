@@ -346,7 +346,7 @@ def test_schema_keys_documented():
     assert {"title", "description", "view", "depth", "expand", "hide", "sample", "notation", "names", "collapse_views", "model.expression", "model.python", "model.params",
             "model.steps", "model.loss", "model.inputs", "model.seed", "render.size", "render.fps", "render.quality",
             "render.theme", "render.font", "pacing.intro", "pacing.forward_step", "pacing.loss",
-            "pacing.backward_step", "pacing.pause", "pacing.update", "pacing.train_step",
+            "pacing.backward_step", "pacing.repeat_step", "pacing.pause", "pacing.update", "pacing.train_step",
             "pacing.hold", "gif.width", "train.steps", "train.optimizer", "train.lr", "train.momentum",
             "gif.fps", "pace"} == set(keys)
     assert isinstance(Preset(None, {}).base_dir, Path)

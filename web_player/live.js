@@ -4,7 +4,8 @@
  * Content-Security-Policy forbids any connection anyway). It long-polls the server that served
  * the page for its state, {version, scene_version, error, building}; when the scene's version
  * moves on it fetches scene.json and swaps it into the running player through
- * window.bprender.replaceScene (player.js), so the time and view stay; an error in an edited
+ * window.bprender.replaceScene (player.js) with its folded groups' variants (a group opened
+ * stays open when the new scene has it), so the time and view stay; an error in an edited
  * file is shown in a banner above the last good animation, which keeps playing.
  *
  * window.bprender_live (read-only) tells a test or a curious reader the scene version shown,
@@ -85,7 +86,7 @@
         location.reload();          // other fonts: they are inlined, so the page is made again
         return;
       }
-      return api.replaceScene(reply.scene).then(function () {
+      return api.replaceScene(reply.scene, reply.folds).then(function () {
         shown = reply.scene_version;
         showState(state);
       });

@@ -28,7 +28,8 @@
     scrub: $("bp-scrub"), time: $("bp-time"), phases: $("bp-phases"), speed: $("bp-speed"),
     loop: $("bp-loop"), theme: $("bp-theme"), save: $("bp-save"), event: $("bp-event"),
     legend: $("bp-legend"), error: $("bp-error"), app: $("bp-app"), present: $("bp-present"),
-    camera: $("bp-camera"), follow: $("bp-follow"), fit: $("bp-fit"), caption: $("bp-caption")
+    camera: $("bp-camera"), follow: $("bp-follow"), fit: $("bp-fit"), caption: $("bp-caption"),
+    folds: $("bp-folds"), foldHint: $("bp-fold-hint")
   };
 
   /* The scene versions this player reads: a page whose scene is another major version says
@@ -60,7 +61,12 @@
     view: { highlight: null, hidden: [], theme: data.theme, camera: null },
     hover: null,         // the node under the pointer (tooltip), or null
     hoverCell: "",       // the tooltip line of the heatmap cell under the pointer, or ""
-    presenting: false    // presentation mode: playback stops at every step (lecture mode)
+    presenting: false,   // presentation mode: playback stops at every step (lecture mode)
+    // the folded groups' variants the page carries (bprender/folds.py), or null; `fold` is
+    // the one shown: 0 is the page's own scene, the others open groups in it
+    folds: data.folds || null,
+    fold: 0,
+    base: scene0         // the page's own scene (the live preview's latest)
   };
 
   var gctx = el.graph.getContext("2d");
@@ -698,11 +704,13 @@
     var cell = xy ? cellTip(node, xy) : "";
     if (state.hover !== node || state.hoverCell !== cell) {
       clear(tip);
-      var lines = ((node.info && node.info.lines) || [node.id]).concat(cell ? [cell] : []);
+      var link = foldLink(node);
+      var lines = ((node.info && node.info.lines) || [node.id]).concat(cell ? [cell] : [], link ? [link.tip] : []);
       for (var i = 0; i < lines.length; i++) {
         var line = document.createElement("div");
         if (i === 0) line.className = "bp-tip-title";
-        if (cell && i === lines.length - 1) line.className = "bp-tip-cell";
+        if (cell && i === lines.length - (link ? 2 : 1)) line.className = "bp-tip-cell";
+        if (link && i === lines.length - 1) line.className = "bp-tip-fold";
         line.textContent = lines[i];
         tip.appendChild(line);
       }
@@ -743,6 +751,11 @@
     if (dragged) return;   // the end of a pan, not a click on a node
     var xy = sceneXY(e);
     var node = nodeAt(xy[0], xy[1]);
+    var link = node ? foldLink(node) : null;
+    if (link && link.to !== null) {   // a folded group: open it
+      showFold(link.to, link.times);
+      return;
+    }
     var highlight = node && node.id !== state.view.highlight ? node.id : null;
     setView({ highlight: highlight, hidden: state.view.hidden });
     if (node) showTooltip(node, e, xy);
@@ -886,36 +899,114 @@
    * It exists only on pages served by `bprender watch` (their data has a `live` section); an
    * exported page has no such function. The new scene's fonts must be the page's own (they
    * are inlined in the page): live.js reloads the page when they are not. */
-  function replaceScene(next) {
+  function replaceScene(next, folds) {
     return ready.then(function () {
       checkVersion(next);
-      var followTheme = state.view.theme === state.scene.theme;
-      var theme = followTheme || !hasKey(next.palettes, state.view.theme) ? next.theme : state.view.theme;
-      var ids = {};
-      (next.nodes || []).forEach(function (n) { ids[n.id] = true; });
-      var groups = next.groups || [];
-      state.view = {
-        highlight: hasKey(ids, state.view.highlight) ? state.view.highlight : null,
-        hidden: state.view.hidden.filter(function (g) { return groups.indexOf(g) >= 0; }),
-        theme: theme,
-        camera: next.camera ? state.view.camera : null
-      };
-      hideTooltip();
-      state.scene = next;
-      themes = themeNames(next.palettes);
-      buildThemeSelect();
-      buildCameraControls();
-      el.follow.checked = !state.view.camera;
-      document.title = next.title || "bprender";
-      setTheme(theme);                 // clamps the time, rebuilds the phases and legend, draws
-      if (state.playing) invalidate();
+      // the same groups stay open when the new page data has them (the same key)
+      var key = JSON.stringify(currentFold() ? currentFold().key : []);
+      var index = 0;
+      var variants = folds ? folds.variants : [];
+      for (var i = 0; i < variants.length; i++) {
+        if (JSON.stringify(variants[i].key) === key) index = i;
+      }
+      state.folds = folds || null;
+      state.fold = index;
+      state.base = next;
+      swapScene(index ? variants[index].scene : next, true);
     });
+  }
+
+  /* Put another scene in place of the current one, keeping the viewer's theme, time (clamped),
+   * playing or paused and hidden groups (those that still exist); keepPlace: also the
+   * highlight and a camera put by hand (the same graph, edited), else those go (another
+   * layout: a group opened or folded). */
+  function swapScene(next, keepPlace) {
+    var followTheme = state.view.theme === state.scene.theme;
+    var theme = followTheme || !hasKey(next.palettes, state.view.theme) ? next.theme : state.view.theme;
+    var ids = {};
+    (next.nodes || []).forEach(function (n) { ids[n.id] = true; });
+    var groups = next.groups || [];
+    state.view = {
+      highlight: keepPlace && hasKey(ids, state.view.highlight) ? state.view.highlight : null,
+      hidden: state.view.hidden.filter(function (g) { return groups.indexOf(g) >= 0; }),
+      theme: theme,
+      camera: keepPlace && next.camera ? state.view.camera : null
+    };
+    hideTooltip();
+    state.scene = next;
+    themes = themeNames(next.palettes);
+    buildThemeSelect();
+    buildCameraControls();
+    buildFoldButtons();
+    el.follow.checked = !state.view.camera;
+    document.title = next.title || "bprender";
+    setTheme(theme);                 // clamps the time, rebuilds the phases and legend, draws
+    if (state.playing) invalidate();
+  }
+
+  // ------------------------------------------------------------------ folded groups
+
+  function currentFold() {
+    return state.folds ? state.folds.variants[state.fold] : null;
+  }
+
+  /* The link a folded group's node opens ({label, name, to, tip, times}), or null. */
+  function foldLink(node) {
+    var fold = currentFold();
+    return fold && hasKey(fold.open, node.id) ? fold.open[node.id] : null;
+  }
+
+  /* The time in the other scene: piecewise linear through the link's pairs (folds.py). */
+  function mapTime(pairs, t) {
+    if (!pairs || !pairs.length) return t;
+    if (t <= pairs[0][0]) return pairs[0][1];
+    for (var i = 1; i < pairs.length; i++) {
+      if (t <= pairs[i][0]) {
+        var a = pairs[i - 1], b = pairs[i];
+        return a[1] + (t - a[0]) * (b[1] - a[1]) / (b[0] - a[0]);
+      }
+    }
+    return pairs[pairs.length - 1][1];
+  }
+
+  /* Show variant `index` (0: the page's own scene) at the time the link maps the current to. */
+  function showFold(index, pairs) {
+    var next = index ? state.folds.variants[index].scene : state.base;
+    try {
+      checkVersion(next);
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    state.t = mapTime(pairs, state.t);
+    state.fold = index;
+    lastNow = null;
+    swapScene(next, false);
+  }
+
+  /* One "Fold …" button per group opened in the variant shown. */
+  function buildFoldButtons() {
+    clear(el.folds);
+    var fold = currentFold();
+    var closes = fold ? fold.close : [];
+    el.folds.hidden = !closes.length;
+    el.foldHint.hidden = !(fold && Object.keys(fold.open).length);
+    for (var i = 0; i < closes.length; i++) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.className = "bp-button bp-fold";
+      b.textContent = closes[i].label;
+      b.title = "Draw the opened group as one node again, at the same moment";
+      b.addEventListener("click", showFold.bind(null, closes[i].to, closes[i].times));
+      el.folds.appendChild(b);
+    }
   }
 
   var ready = Promise.resolve().then(function () {
     checkVersion();
     buildThemeSelect();
     buildCameraControls();
+    buildFoldButtons();
     wire();
     return loadFonts();
   }).then(function () {
@@ -940,6 +1031,9 @@
     get step() { var ev = currentEvent(); return ev ? ev.name : null; },
     get stops() { return stops(); },
     get caption() { return el.caption.textContent; },
+    // the groups opened now (their drawn paths, as --expand takes them) and the drawn nodes
+    get opened() { return currentFold() ? currentFold().key.slice() : []; },
+    get nodes() { return state.scene.nodes ? state.scene.nodes.map(function (n) { return { id: n.id, label: (n.info || {}).label }; }) : []; },
     ready: ready,
     seek: seek,
     play: play,

@@ -112,6 +112,9 @@ SCHEMA: dict[str, Key] = {
         "forward_step": _seconds(0.5, "Per node lighting up in the forward pass.", above=True),
         "loss": _seconds(1.0, "Loss highlight."),
         "backward_step": _seconds(1.2, "Per backward engine step.", above=True),
+        "repeat_step": _seconds(0.6, "Per backward step repeating a rule already shown in full three"
+                                " times (a deep stack's later layers): a one-line caption of its numbers.",
+                                above=True),
         "pause": _seconds(0.6, "Between phases."),
         "update": _seconds(3.0, "The parameter update after the first step (presets with train)."),
         "train_step": _seconds(0.4, "Per later training step (presets with train).", above=True),

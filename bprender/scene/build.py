@@ -26,6 +26,7 @@ from .edges import edge_label_text, place_labels, scene_edge
 from .header import build_header, header_lines
 from .glyphs import has_glyphs
 from ..views.hide import without_groups
+from ..views.repeats import brief_repeats
 from .nodes import downstream, group_of, groups, node_boxes, scene_node
 from .regions import caption_text_width, regions_for
 from .style import Sizes, gradient_style, magnitude_text, sizes_for
@@ -53,12 +54,7 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
     names = notation_for(trace, settings)
 
     def view_of(t: dict):
-        view = make_view(t, settings.get("view", "ops"), collapse=settings.get("collapse_views", True),
-                         depth=settings.get("depth"), expand=settings.get("expand") or (), names=names,
-                         sample=settings.get("sample"))
-        if settings.get("hide"):   # left out before the layout: the rest fills the frame
-            view = without_groups(view, settings["hide"], lambda n: group_of(n, names))
-        return view
+        return scene_view(t, settings, names)
 
     graph = view_of(trace)
     n_train = train_count(trace)
@@ -244,10 +240,24 @@ def fit_layout(graph: ViewGraph, area, sizes: Sizes, fonts, per_step: dict | Non
     raise AssertionError("layout did not converge")  # each round grows the world: unreachable in practice
 
 
+def scene_view(trace: dict, settings: dict, names=None) -> ViewGraph:
+    """The view graph a scene of these settings draws (the page's fold variants match their
+    nodes and steps through it: folds.py)."""
+    names = names or notation_for(trace, settings)
+    view = make_view(trace, settings.get("view", "ops"), collapse=settings.get("collapse_views", True),
+                     depth=settings.get("depth"), expand=settings.get("expand") or (), names=names,
+                     sample=settings.get("sample"))
+    if settings.get("hide"):   # left out before the layout: the rest fills the frame
+        view = without_groups(view, settings["hide"], lambda n: group_of(n, names))
+    return brief_repeats(view)
+
+
 def _events(timing: Timing, graph: ViewGraph) -> list[dict]:
     events = [{"t": p["t0"], "name": p["name"], "label": p["label"]} for p in timing.phases]
     for k, (step, t) in enumerate(zip(graph.steps, timing.steps)):
         events.append({"t": t, "name": f"backward:{k}", "label": f"step {k + 1}: {spelled(step.label)}"})
+        if step.repeat_of is not None:
+            events[-1]["repeat_of"] = f"backward:{step.repeat_of}"
     for k, t in enumerate(timing.train_starts[1:], start=2):
         events.append({"t": t, "name": f"step:{k}", "label": f"training step {k}"})
     return sorted(events, key=lambda e: (e["t"], e["name"]))

@@ -40,8 +40,9 @@ def scene_edge(index: int, e, route, timing: Timing, grads: GradientStyle, sizes
         color = grad_role(e.grad, value)
         width = sizes.px(0.75) if value == 0 else sizes.px(1.5 + 5.5 * level)
         alpha = round(0.2 + 0.8 * level, 4)  # faint when small: the scale is absolute over the scene
-        t0 = fired + 0.2 * timing.backward_step
-        t1 = fired + 0.85 * timing.backward_step
+        length = timing.sent_length.get(e.id, timing.backward_step)  # its step's, a repeat's shorter
+        t0 = fired + 0.2 * length
+        t1 = fired + 0.85 * length
         edge.update({"grad_color": color, "grad_width": round(width, 2), "grad_alpha": alpha})
         edge["tracks"]["bwd"] = ramp(t0, t1)
         if labels:

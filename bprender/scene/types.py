@@ -43,6 +43,7 @@ class Event(TypedDict):
     t: float                     # when it starts: the player's jumps, --only and --at
     name: str                    # a phase name, backward:K (backward step K+1) or step:K (training)
     label: str
+    repeat_of: NotRequired[str]  # a backward step told briefly: the event that said its rule in full
 
 
 class Text(TypedDict):

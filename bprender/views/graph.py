@@ -57,6 +57,7 @@ class Step:
     edges: list[str]
     lines: list
     label: str = ""  # short name of the event, for the player's event list
+    repeat_of: int | None = None  # a repeat told briefly (views/repeats.py): the step said in full
 
 
 @dataclass

@@ -52,7 +52,7 @@ class Watch:
         bind the port, and start serving and watching."""
         self._files = watched_files(self.builder.source_file())
         self._stamp = stamp(self._files)
-        self.state.publish_scene(self.builder.build())
+        self.state.publish_scene(*self.builder.build())
         self._follow_files()
         self.server = LiveServer(self.state, self.port, self.theme)
         for name, target in (("bprender-watch-server", self.server.serve_forever),
@@ -98,7 +98,7 @@ class Watch:
         """Make the scene again from the files as they are; publish it, or the error."""
         started = time.perf_counter()
         try:
-            scene = self.builder.build(on_trace=lambda: self.state.set_building(True))
+            scene, folds = self.builder.build(on_trace=lambda: self.state.set_building(True))
         except Exception as exc:  # noqa: BLE001 - any failure is shown; the watch goes on
             report = error_report(exc, self.builder.source_file())
             self._follow_files()
@@ -106,6 +106,6 @@ class Watch:
             self.log(f"error: {error_line(report)}")
         else:
             self._follow_files()    # before publishing: whoever sees the new scene sees its files
-            self.state.publish_scene(scene)
+            self.state.publish_scene(scene, folds)
             self.log(f"updated: {scene['duration']:.1f} s animation, built in "
                      f"{time.perf_counter() - started:.2f} s")

@@ -36,14 +36,17 @@ class SceneBuilder:
         except BprenderError:
             return None
 
-    def build(self, on_trace=None) -> dict:
-        """The scene of the source as it is on disk now (raises BprenderError for a mistake).
-        on_trace() is called before the model runs (the page then says it is tracing)."""
-        from ..pipeline import for_preset, open_source, scene_for, scene_of, trace_of
+    def build(self, on_trace=None) -> tuple[dict, dict | None]:
+        """The scene of the source as it is on disk now, and its folded groups' variants (the
+        page's, folds.py: a click opens a group the same way in the exported page and here);
+        raises BprenderError for a mistake. on_trace() is called before the model runs (the
+        page then says it is tracing)."""
+        from ..folds import page_folds
+        from ..pipeline import for_preset, open_source, page_for, scene_of, trace_of
         source = open_source(self.arg, self.request)
         if source.kind != "preset":
             self.preset = None
-            return scene_for([source], cache=self.cache)
+            return page_for([source], cache=self.cache)
         preset = source.preset
         self.preset = preset
         from .. import trace_cache
@@ -56,7 +59,8 @@ class SceneBuilder:
             forget_model_modules(preset)
             trace = trace_of(preset, cache=self.cache)
             self._key, self._trace = key, trace
-        return scene_of(trace, preset)
+        scene = scene_of(trace, preset)
+        return scene, page_folds(trace, preset, scene)
 
 
 def forget_model_modules(preset) -> None:

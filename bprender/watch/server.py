@@ -1,7 +1,8 @@
 """The watch server: a small HTTP server on the loopback interface only (http.server).
 
     GET /                  the player page with the last good scene (html.export_html, live mode)
-    GET /scene.json        {"scene_version": N, "scene": ...}: the last good scene
+    GET /scene.json        {"scene_version": N, "scene": ..., "folds": ...}: the last good scene
+                           and its folded groups' variants (folds.py)
     GET /events?after=V    the state {version, scene_version, error, building} once its version
                            is past V (a long poll: at most WAIT seconds)
 
@@ -43,8 +44,8 @@ class LiveServer(ThreadingHTTPServer):
 
     def page(self) -> bytes:
         from ..html import export_html
-        scene, version, _ = self.state.current()
-        return export_html(scene, self.theme, live={"scene_version": version}).encode("utf-8")
+        scene, folds, version = self.state.page_data()
+        return export_html(scene, self.theme, live={"scene_version": version}, folds=folds).encode("utf-8")
 
 
 class LiveHandler(BaseHTTPRequestHandler):

@@ -19,16 +19,20 @@ class LiveState:
         self.version = 0
         self.scene_version = 0
         self.scene: dict | None = None
+        self.folds: dict | None = None     # its folded groups' variants (folds.py), or None
         self.scene_json: bytes = b""
         self.error: dict | None = None
         self.building = False
         self.closed = False
 
-    def publish_scene(self, scene: dict) -> None:
+    def publish_scene(self, scene: dict, folds: dict | None = None) -> None:
         with self._changed:
             self.scene_version += 1
-            self.scene = scene
-            self.scene_json = dumps_compact({"scene_version": self.scene_version, "scene": scene}).encode("utf-8")
+            self.scene, self.folds = scene, folds
+            body = {"scene_version": self.scene_version, "scene": scene}
+            if folds:
+                body["folds"] = folds
+            self.scene_json = dumps_compact(body).encode("utf-8")
             self.error = None
             self.building = False
             self._bump()
@@ -53,6 +57,11 @@ class LiveState:
         """(the last good scene, its version, its scene.json body)."""
         with self._changed:
             return self.scene, self.scene_version, self.scene_json
+
+    def page_data(self) -> tuple[dict | None, dict | None, int]:
+        """(the last good scene, its folded groups' variants, its version), for the page."""
+        with self._changed:
+            return self.scene, self.folds, self.scene_version
 
     def snapshot(self) -> dict:
         with self._changed:
