@@ -14,8 +14,9 @@ from the loss (as torchviz does), so node k here is node nk of the trace. PyTorc
 Every summary of the trace is then checked against its tensor: all of its elements when it has
 at most MAX_VALUES (256) of them, else none kept; and each cell of its heatmap preview, cut and
 max-|x| pooled by the rule docs/formats.md states (pooled here loop by loop), equals PyTorch's
-element within 1e-6 relative. The ops view's glyphs are then those cells' levels. A model of
-bigger tensors checks the other side of the budget: no values, a preview of PyTorch's numbers.
+element within 1e-6 relative. The ops view's glyphs are then those cells' levels, and each cell's
+tooltip shows that number. tests/data/mnist_mlp.yaml (784-32-10 on 64 samples) and two small
+models check the other side of the budget: no values, a preview of PyTorch's numbers.
 """
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ from bprender.trace.summary import MAX_VALUES
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL = sorted(p.stem for p in (ROOT / "bprender" / "presets").glob("*.yaml"))
+BIG = str(ROOT / "tests" / "data" / "mnist_mlp.yaml")   # 784-32-10 on 64 samples: most tensors over the budget
 LOSSES = {"mse": F.mse_loss, "cross_entropy": F.cross_entropy, "bce": F.binary_cross_entropy}
 REL = 1e-6
 TINY = 1e-30   # numbers this close to zero are compared absolutely
@@ -165,8 +167,10 @@ class Oracle:
         finally:
             for h in handles:
                 h.remove()
-        self.edge_grad = [(sent.get(dst) or ())[slot] if slot < len(sent.get(dst) or ()) else None
-                          for src, dst, slot, out in self.edges]
+        self.edge_grad = []   # what each edge's consumer sent back along it: grad_inputs[slot]
+        for src, dst, slot, out in self.edges:
+            grads = sent.get(dst) or ()
+            self.edge_grad.append(grads[slot] if slot < len(grads) else None)
 
     def grad(self, i: int, output: int = 0) -> torch.Tensor | None:
         t = self.output.get((i, output))
@@ -286,7 +290,7 @@ def check(summary: dict | None, t: torch.Tensor | None, what: str, kernels: bool
 
 # --------------------------------------------------------------------------- the gallery
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", ALL + [BIG], ids=ALL + ["mnist_mlp"])
 def test_every_kept_number_and_drawn_cell_is_pytorchs(name):
     _, trace, oracle = traced(name)
     nodes = trace["nodes"]
@@ -332,7 +336,7 @@ def test_the_gallery_has_fan_outs_to_check():
     assert len(sums) >= 5 and any(math.prod(s["shape"]) >= 2 and s.get("heat") for s in sums if s)
 
 
-@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("name", ALL + [BIG], ids=ALL + ["mnist_mlp"])
 def test_the_ops_views_glyphs_draw_those_cells(name):
     """What the ops view draws in each heatmap cell is the level of PyTorch's number there."""
     preset, trace, oracle = traced(name)
