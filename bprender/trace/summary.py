@@ -33,9 +33,10 @@ import torch
 from .heat import GRID, heat_of
 
 # The budget: elements kept in full (values), 256. Each number kept costs (a captured training
-# step summarises every tensor, at save time); going from 64 to 256 grew the gallery's largest
-# change, cnn's trace, by 11% (48 -> 54 KB) and left the others as they were. 256 is a 16 x 16
-# grid glyph unpooled, every cell of a small tensor's glyph one of its kept elements.
+# step summarises every tensor, at save time); going from 64 to 256 grew cnn's trace by 11%
+# (48 -> 54 KB) and left the other gallery traces as they were (a 2-D tensor within it drops its
+# samples, which repeated values: bench/record.py's tiny conv net's recording got 7% smaller).
+# 256 is a 16 x 16 grid glyph unpooled, every cell of a small tensor's glyph a kept element.
 MAX_VALUES = GRID * GRID
 MAX_SAMPLE = 1024
 KEPT_SAMPLES = 4    # rows of a big 2-D tensor the neurons view can show (--sample 1..4);
