@@ -15,8 +15,9 @@ except ImportError:  # Python 3.10
 
 NON_FINITE = "non-finite as a string in JSON"
 # What a trace holds, for the trace cache's key: bumped when capture records something new
-# (2: heat; 3: a two-feature model's output over its input plane per training step)
-CONTENT = 3
+# (2: heat; 3: a two-feature model's output over its input plane per training step; 4: values
+# kept up to 256 elements, was 64, and a fan-out sum's heat preview)
+CONTENT = 4
 Real = Annotated[float, NON_FINITE]      # a float that may be NaN or infinite
 Number = Union[int, Real]                 # an integer tensor keeps integer min/max/values
 
@@ -44,10 +45,11 @@ class Summary(TypedDict):
     shape: list[int]
     dtype: str                            # "float32", "int64", "bool", ...
     stats: Stats
-    values: NotRequired[list[Number]]     # flat, row-major; only for small tensors
+    values: NotRequired[list[Number]]     # flat, row-major; only for tensors of at most 256 elements
     sample: NotRequired[list[Number]]     # a bigger 2-D tensor's first row (up to 1024 numbers)
-    samples: NotRequired[list[list[Number]]]  # its rows (all up to 256 numbers, else 4), for --sample
-    heat: NotRequired[Heat]               # float tensors of 2+ elements in the graph (not training steps)
+    samples: NotRequired[list[list[Number]]]  # its first 4 rows, for --sample
+    heat: NotRequired[Heat]               # float tensors of 2+ elements in the graph, edges and fan-out
+                                          # sums too (not training steps)
 
 
 ConstInput = TypedDict("ConstInput", {

@@ -208,15 +208,16 @@ def test_multi_output_op_edges_and_fanout():
 
 
 def test_values_only_for_small_tensors():
-    small = {"expression": "sum(w * x)", "params": {"w": [[1.0] * 8] * 8}, "inputs": {"x": 2.0}}
-    big = {"expression": "sum(w * x)", "params": {"w": [[1.0] * 9] * 9}, "inputs": {"x": 2.0}}
-    assert MAX_VALUES == 64
+    small = {"expression": "sum(w * x)", "params": {"w": [[1.0] * 16] * 16}, "inputs": {"x": 2.0}}
+    big = {"expression": "sum(w * x)", "params": {"w": [[1.0] * 17] * 17}, "inputs": {"x": 2.0}}
+    assert MAX_VALUES == 256
     leaf = trace_expr(small)["leaves"][0]
-    assert len(leaf["value"]["values"]) == 64 and leaf["grad"]["values"] == [2.0] * 64
+    assert len(leaf["value"]["values"]) == 256 and leaf["grad"]["values"] == [2.0] * 256
     leaf = trace_expr(big)["leaves"][0]
     assert "values" not in leaf["value"] and "values" not in leaf["grad"]
-    assert leaf["shape"] == [9, 9] and leaf["value"]["shape"] == [9, 9]
-    assert leaf["grad"]["stats"] == {"min": 2.0, "max": 2.0, "mean": 2.0, "norm": 18.0}
+    assert leaf["shape"] == [17, 17] and leaf["value"]["shape"] == [17, 17]
+    assert leaf["grad"]["stats"] == {"min": 2.0, "max": 2.0, "mean": 2.0, "norm": 34.0}
+    assert leaf["grad"]["heat"]["pool"] == [2, 2] and leaf["grad"]["heat"]["values"] == [2.0] * 81
     assert leaf["value"]["dtype"] == "float32"
 
 

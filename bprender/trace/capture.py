@@ -636,8 +636,10 @@ class _Graph:
                 g = self._edge_grad(e)
                 if g is not None:
                     total = g.clone() if total is None else total + g
+            # kept like the edges' own gradients (values within the budget, a heat preview
+            # beyond it), so each part and the sum can be checked and drawn alike
             fanout.append({"node": f"n{src}", "edges": [f"e{e}" for e in es],
-                           "sum": summary(total, private=True)})
+                           "sum": summary(total, heat=True, kernels=_is_leaf_node(nodes[src]), private=True)})
 
         leaves = []
         for name, t in self.named_leaves.items():

@@ -1,11 +1,17 @@
 """Tensor summaries for the trace JSON.
 
-A summary is ``{"shape", "dtype", "stats": {"min", "max", "mean", "norm"}, "values"}``;
-``values`` (flattened, row-major) only for tensors of at most ``MAX_VALUES`` elements. A bigger
-2-D tensor (a batch of feature vectors) keeps ``sample``: its first row, when that row has at most
-``MAX_SAMPLE`` elements, and ``samples``: its rows, all of them when the tensor has at most
-``ALL_ROWS`` elements, else the first ``KEPT_SAMPLES``, so the neurons view can draw another
-sample of a real batch (``--sample K``) and the trace stays small.
+A summary is ``{"shape", "dtype", "stats": {"min", "max", "mean", "norm"}, "values"}``.
+
+The budget: ``values`` (flattened, row-major, every element) is kept for a tensor of at most
+``MAX_VALUES`` = 256 elements (``GRID * GRID``: a grid glyph's whole unpooled image), whatever it is:
+a node's value or gradient, a parameter, an input, the gradient along one edge of a fan-out and the
+fan-out's sum. So every number a caption quotes and every cell a glyph draws of such a tensor can
+be checked against PyTorch element by element. A bigger tensor keeps its stats and, in the graph,
+its ``heat`` preview (heat.py: cut and max-|x| pooled, each cell one real element); the elements
+themselves are not kept. A bigger 2-D tensor (a batch of feature vectors) also keeps ``sample``:
+its first row, when that row has at most ``MAX_SAMPLE`` elements, and ``samples``: its first
+``KEPT_SAMPLES`` rows, so the neurons view can draw another sample of a real batch
+(``--sample K``) and the trace stays small.
 Float32/16 numbers are written with the shortest decimal that round-trips in their own
 precision (0.1, not 0.10000000149011612). NaN and infinities stay floats here; jsonio
 writes them as strings.
@@ -24,13 +30,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from .heat import heat_of
+from .heat import GRID, heat_of
 
-MAX_VALUES = 64
+# The budget: elements kept in full (values), 256. Each number kept costs (a captured training
+# step summarises every tensor, at save time); going from 64 to 256 grew cnn's trace by 11%
+# (48 -> 54 KB) and left the other gallery traces as they were (a 2-D tensor within it drops its
+# samples, which repeated values: bench/record.py's tiny conv net's recording got 7% smaller).
+# 256 is a 16 x 16 grid glyph unpooled, every cell of a small tensor's glyph a kept element.
+MAX_VALUES = GRID * GRID
 MAX_SAMPLE = 1024
-KEPT_SAMPLES = 4    # rows of a big 2-D tensor the neurons view can show (--sample 1..4)
-ALL_ROWS = 256      # a 2-D tensor of at most this many numbers keeps every row (a captured
-                    # training step summarises every tensor: each number kept costs)
+KEPT_SAMPLES = 4    # rows of a big 2-D tensor the neurons view can show (--sample 1..4);
+                    # a tensor within MAX_VALUES keeps them all in values
 
 _SHORT = {torch.float32: np.float32, torch.bfloat16: np.float32, torch.float16: np.float16}
 _LARGEST = {t: float(np.finfo(t).max) for t in (np.float32, np.float16)}
@@ -193,7 +203,7 @@ def summarize(t: Any, heat: bool = False, kernels: bool = False, defer: bool = F
                 values = flat.tolist()
             out["values"] = values
         elif t.dim() == 2 and 0 < t.shape[1] <= MAX_SAMPLE and not t.is_complex():
-            rows = t if n <= ALL_ROWS else t[:KEPT_SAMPLES]
+            rows = t[:KEPT_SAMPLES]
             if short is not None and rows.dtype != torch.bool:
                 kept = rows.float().numpy().copy()   # one copy for all rows
                 samples = [Floats(row, short) if defer else shortest(row, short) for row in kept]
