@@ -91,6 +91,8 @@ def test_spans_concatenate_to_the_line_and_appear_in_order(name):
                 lines += 1
                 assert "".join(span["text"] for span in spans) == line
                 assert spans[0]["x"] == 0.0 and [sp["x"] for sp in spans] == sorted(sp["x"] for sp in spans)
+                if line.startswith("  "):   # a wrapped line's rest: its terms are the whole line's (below)
+                    continue
                 by_kind = dict(zip(("upstream", "local", "result"), ([], [], [])))
                 for span, kind in zip(spans, kinds(line)):
                     if kind in by_kind:
@@ -211,3 +213,34 @@ def test_the_player_draws_the_tinted_formula_like_the_video(chromium_page, tmp_p
     times = _build_times(s)[:6]
     for t, shot in zip(times, snapshots(chromium_page, tmp_path, s, times)):
         assert_close(f"formula-{theme}-{t:.2f}", shot, render_frame(s, t)[..., [2, 1, 0]], WITH_TEXT)
+
+
+@pytest.mark.parametrize("name", ["deep_sigmoid", "mlp"])
+def test_a_wrapped_formula_keeps_its_tints_after_the_break(name):
+    """A chain-rule line the band wraps is parsed whole: the terms on its continuation lines
+    are tinted as they are in the whole line (a result number stays the result's colour)."""
+    from bprender.scene.captions import CONTINUED
+    s = scene(name)
+    checked = 0
+    for _, items in step_items(s):
+        for item in items:
+            lines, spans = item["lines"], item["spans"]
+            for k in range(1, len(lines)):
+                if not lines[k].startswith(CONTINUED) or not spans[k]:
+                    continue
+                if k + 1 < len(lines) and lines[k + 1].startswith(CONTINUED):
+                    continue   # the whole line ends further down
+                start = k
+                while start > 0 and lines[start].startswith(CONTINUED):
+                    start -= 1
+                whole = " ".join([lines[start]] + [line[len(CONTINUED):] for line in lines[start + 1:k + 1]])
+                pieces = formula.terms(whole)
+                if not formula.is_formula(pieces):
+                    continue
+                tail = [(t, kind) for t, kind in pieces][-1]
+                last = spans[k][-1]
+                assert whole.endswith(last["text"]) and tail[0].endswith(last["text"])
+                if tail[1] in ("upstream", "local", "result"):
+                    assert last["color"] != "caption_text", (whole, last)
+                    checked += 1
+    assert checked >= 1, "a preset whose band wraps a formula"

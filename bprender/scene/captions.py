@@ -111,7 +111,7 @@ def build_captions(trace, graph: ViewGraph, timing: Timing, script: dict, sizes:
             follows = bool(items) and abs(items[-1]["track"][-1][0] - round(start, 6)) < 1e-6
             items.append({"lines": lines, "track": shown_between(start, end, 0.0 if follows else FADE)})
             if tints is not None:
-                items[-1]["spans"] = [line_spans(line, tints, start, end, fitter, font) for line in lines]
+                items[-1]["spans"] = page_spans(lines, tints, start, end, fitter, font)
             if block is not None:   # timed with the first page's terms; on every page of the step
                 heat = heat or timed_block(block, start, end)
                 items[-1]["heatmaps"] = heat
@@ -185,6 +185,65 @@ def _sign(text: str) -> str | None:
         return sign_role(to_float(text.strip().replace("\u2212", "-")))
     except (TypeError, ValueError):
         return None
+
+
+CONTINUED = "  "  # TextFitter.wrap's indent: a display line that carries on the one above
+
+
+def page_spans(lines: list[str], tints: dict, t0: float, t1: float, fitter, font: str) -> list[list[dict]]:
+    """Spans for each display line of a caption page. A line the band wrapped is parsed whole
+    (its continuation lines joined back on), so the terms after the break keep their tints and
+    stages; each display line gets the spans, or parts of spans, that fall on it."""
+    out: list[list[dict]] = []
+    k = 0
+    while k < len(lines):
+        group = [lines[k]]
+        while k + len(group) < len(lines) and lines[k + len(group)].startswith(CONTINUED):
+            group.append(lines[k + len(group)])
+        out += _group_spans(group, tints, t0, t1, fitter, font)
+        k += len(group)
+    return out
+
+
+def _group_spans(group: list[str], tints: dict, t0: float, t1: float, fitter, font: str) -> list[list[dict]]:
+    if len(group) == 1:
+        return [line_spans(group[0], tints, t0, t1, fitter, font)]
+    parts = [group[0]] + [line[len(CONTINUED):] for line in group[1:]]
+    whole = " ".join(parts)
+    spans = line_spans(whole, tints, t0, t1, fitter, font)
+    if not spans:
+        return [[] for _ in group]
+    # the logical line's pieces with their character ranges, cut where the display lines break
+    pieces, at = [], 0
+    for span in spans:
+        pieces.append((at, at + len(span["text"]), span))
+        at += len(span["text"])
+    out, start = [], 0
+    for index, (line, part) in enumerate(zip(group, parts)):
+        end = start + len(part)
+        indent = CONTINUED if index else ""
+        mine = []
+        for a, b, span in pieces:
+            lo, hi = max(a, start), min(b, end)
+            if lo >= hi:
+                continue
+            text = whole[lo:hi]
+            if not mine:
+                text = text.lstrip(" ")   # the space the break took is the indent's
+                if not text:
+                    continue
+                lo = hi - len(text)
+            before = indent + whole[start:lo]
+            mine.append({**span, "text": text, "x": round(fitter.measure(before, font), 2) if before else 0.0})
+        if "".join(span["text"] for span in mine) != part.lstrip(" "):
+            # not the words the band shows (a word wider than the band was cut): each alone
+            return [line_spans(line, tints, t0, t1, fitter, font) for line in group]
+        if indent and mine:   # the spans join to the display line, indent and all
+            mine.insert(0, {"text": line[:len(line) - len(part.lstrip(" "))], "x": 0.0, "color": "caption_text",
+                            "track": spans[0]["track"]})
+        out.append(mine)
+        start = end + 1   # the space the wrap broke at
+    return out
 
 
 def line_spans(line: str, tints: dict, t0: float, t1: float, fitter, font: str) -> list[dict]:
