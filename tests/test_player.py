@@ -422,3 +422,35 @@ def test_hovering_a_heatmap_cell_shows_its_index_value_and_gradient(camera_playe
     evaluate(pg, "() => bprender.seek(0)")  # before the forward pass: no glyph, no cell line
     pg.mouse.move(*screen_point(pg, scene, (camera["x"] + camera["w"] / 2 + 1, camera["y"] + camera["h"] / 2)))
     assert pg.eval_on_selector_all("#bp-tooltip > div", "ds => ds.map(d => d.textContent)") == node["info"]["lines"]
+
+
+def test_many_groups_fold_into_a_closed_list_so_the_canvas_keeps_its_size(chromium_page, tmp_path):
+    """A 13-layer model has 15 legend groups: their checkboxes fold into a closed <details>
+    ("15 groups"), so the canvas is not shrunk to make room for rows of boxes; opening it shows
+    them (and the layout makes room), and they still hide a group."""
+    import torch
+    from torch import nn
+
+    import bprender
+    torch.manual_seed(0)
+    model = nn.Sequential(*[m for _ in range(13) for m in (nn.Linear(4, 4), nn.Tanh())])
+    anim = bprender.animate(model=model, inputs=torch.randn(2, 4), target=torch.randn(2, 4), loss="mse",
+                            view="neurons")
+    groups = anim.scene("html")["groups"]
+    assert len(groups) > 8
+    path = tmp_path / "deep13.html"
+    path.write_text(anim.html(), encoding="utf-8")
+    open_file(chromium_page, path)
+    assert evaluate(chromium_page, READY)
+    width = "document.getElementById('bp-graph').getBoundingClientRect().width"
+    folded = evaluate(chromium_page, width)
+    summary = chromium_page.locator("#bp-legend details > summary")
+    assert summary.text_content() == f"{len(groups)} groups"
+    assert not chromium_page.locator("#bp-legend label").first.is_visible()
+    summary.click()
+    assert chromium_page.locator("#bp-legend label").first.is_visible()
+    opened = evaluate(chromium_page, width)
+    assert opened < folded                       # the boxes' rows took height from the canvas
+    assert evaluate(chromium_page, "document.documentElement.scrollHeight") <= 800
+    chromium_page.locator("#bp-legend label").nth(1).locator("input").click()
+    assert evaluate(chromium_page, "bprender.getView().hidden") == [groups[1]]

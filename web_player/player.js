@@ -478,9 +478,24 @@
     }
   }
 
+  /* Past LEGEND_OPEN groups (a deep model's layers) the checkboxes fold into a closed
+   * <details>: a row of boxes per few layers would take the canvas's height. */
+  var LEGEND_OPEN = 8;
+
   function buildLegend() {
     clear(el.legend);
     var groups = state.scene.groups || [];
+    var into = el.legend;
+    if (groups.length > LEGEND_OPEN) {
+      var details = document.createElement("details");
+      details.className = "bp-legend-more";
+      var summary = document.createElement("summary");
+      summary.textContent = groups.length + " groups";
+      details.appendChild(summary);
+      details.addEventListener("toggle", layout);   // the controls' height changed
+      el.legend.appendChild(details);
+      into = details;
+    }
     for (var i = 0; i < groups.length; i++) {
       var label = document.createElement("label");
       label.className = "bp-legend-item";
@@ -493,7 +508,7 @@
       name.textContent = groups[i];
       label.appendChild(box);
       label.appendChild(name);
-      el.legend.appendChild(label);
+      into.appendChild(label);
     }
   }
 
