@@ -6,9 +6,11 @@ Choices, and why:
   stream is tagged BT.709, so colours match in players that honour the tags.
 - ``-movflags +faststart``: the index (moov) goes before the data, so a browser or a
   slide tool can start playing before the whole file is read.
-- Quality presets: "final" = x264 preset medium, CRF 18 (visually lossless for flat
-  diagrams); "draft" = preset veryfast, CRF 23 (about 1.6-1.8x faster to encode, for
-  previews). On 2 cores at 1280x720: see bench/encode.py.
+- Quality presets: "final" = x264 preset veryfast, CRF 19: on these flat diagrams it takes
+  about half medium's CPU (deep_sigmoid's 748 sent frames: 8.3 s against 14.9 s) for files of
+  the same size and a smallest per-frame SSIM of 0.982-0.998 (bench/manim.py); "draft" =
+  preset ultrafast, CRF 23 (a quarter less CPU again, files 2-3x bigger, for previews). On 2
+  cores at 1280x720: see bench/encode.py.
 - Holds (``held``): a frame the same as the one before is not sent; ffmpeg stamps each frame it
   gets with its time in the whole video (setpts, ``-fps_mode vfr``), so the MP4 shows a
   picture until the next one (variable frame durations on the fps clock). A paced lecture is
@@ -42,8 +44,8 @@ from bprender.encode.ffmpeg import BITEXACT_ARGS, FFmpegPipe, check_frame, raw_i
 from bprender.errors import BprenderError
 
 QUALITY = {
-    "final": {"preset": "medium", "crf": 18},
-    "draft": {"preset": "veryfast", "crf": 23},
+    "final": {"preset": "veryfast", "crf": 19},
+    "draft": {"preset": "ultrafast", "crf": 23},
 }
 X264_THREADS = 4
 TAIL = 3  # sent_frames: frames always sent before the last one
