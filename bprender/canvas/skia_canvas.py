@@ -158,6 +158,7 @@ class Canvas2D(DrawingState):
         self._empty = True  # the current path has no points (countPoints() == 0)
         self._rule = "nonzero"  # the current path's fill type (reset() makes it nonzero)
         self._texts: dict = {}  # (text, id(spec), baseline) -> (spec, blob, width, baseline offset)
+        self._rrects: dict = {}  # (x, y, w, h, radius) -> roundRect's (RRect, direction, start)
 
     # -- fast property setters (same acceptance as DrawingState's; the common case without
     #    re-validating, anything unusual goes to DrawingState's setter) ----------------------
@@ -321,13 +322,16 @@ class Canvas2D(DrawingState):
         if not self._empty:
             self._path.close()
 
+    # The path methods run hundreds of times a frame: finiteness is tested with arithmetic,
+    # no calls (v - v is 0.0 for a finite number, NaN for an infinite or NaN one, and a sum of
+    # those is 0.0 only when all are finite); a non-number raises TypeError as isfinite does.
     def moveTo(self, x: float, y: float) -> None:
-        if _isfinite(x) and _isfinite(y):
+        if (x - x) + (y - y) == 0.0:
             self._path.moveTo(x, y)
             self._empty = False
 
     def lineTo(self, x: float, y: float) -> None:
-        if not (_isfinite(x) and _isfinite(y)):
+        if (x - x) + (y - y) != 0.0:
             return
         if self._empty:
             self._path.moveTo(x, y)  # "ensure there is a subpath"
@@ -345,8 +349,7 @@ class Canvas2D(DrawingState):
 
     def bezierCurveTo(self, cp1x: float, cp1y: float, cp2x: float, cp2y: float,
                       x: float, y: float) -> None:
-        if not (_isfinite(cp1x) and _isfinite(cp1y) and _isfinite(cp2x) and _isfinite(cp2y)
-                and _isfinite(x) and _isfinite(y)):
+        if (cp1x - cp1x) + (cp1y - cp1y) + (cp2x - cp2x) + (cp2y - cp2y) + (x - x) + (y - y) != 0.0:
             return
         if self._empty:
             self._path.moveTo(cp1x, cp1y)
@@ -386,11 +389,31 @@ class Canvas2D(DrawingState):
         p.close()
 
     def roundRect(self, x: float, y: float, w: float, h: float, radii=0.0) -> None:
+        # The painter draws the same boxes frame after frame: a box with one radius is made
+        # into a skia.RRect once (a box that is not valid is never kept, so it is checked again)
+        key = (x, y, w, h, radii) if radii.__class__ is float or radii.__class__ is int else None
+        hit = self._rrects.get(key) if key is not None else None
+        if hit is None:
+            hit = self._rrect(x, y, w, h, radii)
+            if hit is None:
+                return
+            if key is not None:
+                if len(self._rrects) > 4096:
+                    self._rrects.clear()
+                self._rrects[key] = hit
+        path = self._path
+        path.addRRect(*hit)
+        path.moveTo(x, y)
+        self._empty = False
+
+    @staticmethod
+    def _rrect(x: float, y: float, w: float, h: float, radii):
+        """(skia.RRect, direction, start point index) of a roundRect, or None when it draws nothing."""
         if not _finite(x, y, w, h):
-            return
+            return None
         r = round_rect_radii(w, h, radii)
         if r is None:
-            return
+            return None
         ul, ur, lr, ll = r
         rect = skia.Rect.MakeLTRB(min(x, x + w), min(y, y + h), max(x, x + w), max(y, y + h))
         rrect = skia.RRect()
@@ -399,9 +422,7 @@ class Canvas2D(DrawingState):
         cw = (w >= 0) == (h >= 0)
         # The spec starts the outline at (x + upper-left radius, y): where a dash pattern begins
         start = _RRECT_START[(w < 0, h < 0)]
-        self._path.addRRect(rrect, skia.PathDirection.kCW if cw else skia.PathDirection.kCCW, start)
-        self._path.moveTo(x, y)
-        self._empty = False
+        return rrect, skia.PathDirection.kCW if cw else skia.PathDirection.kCCW, start
 
     def fill(self, fillRule: str = "nonzero") -> None:
         if not self._invertible or fillRule not in _FILL_RULES:
