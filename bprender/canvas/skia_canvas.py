@@ -19,6 +19,7 @@ from .fonts import FontBook, FontMetrics
 from .css_font import parse_font
 from .geometry import arc_sweep, round_rect_radii
 from .state import DrawingState, ENUMS, _styles
+from .blit_memo import BlitMemo
 from .text_tone import TextPaints
 
 _isfinite = math.isfinite
@@ -121,7 +122,9 @@ class Canvas2D(DrawingState):
     _get_saved = attrgetter(*_SAVED)
 
     def __init__(self, canvas: skia.Canvas, fonts: FontBook | None = None, *, owner=None,
-                 tone_text: bool | None = None):
+                 tone_text: bool | None = None, pixels: np.ndarray | None = None):
+        """pixels: the (H, W, 4) array the canvas draws into, when there is one (RasterSurface):
+        big texts drawn again on the same pixels are then pasted (blit_memo)."""
         self._init_state()
         self._owner = owner
         self._canvas = canvas
@@ -137,6 +140,13 @@ class Canvas2D(DrawingState):
         self._text_paints = TextPaints() if tone_text else None
         self.fonts = fonts or default_fontbook()
         self._base = canvas.getTotalMatrix()
+        b = self._base
+        # the base transform as (a, b, c, d, e, f) when it only scales and moves (else None: no
+        # memo), and the memo of big text draws
+        self._base_t = None
+        if b.getSkewX() == 0 and b.getSkewY() == 0 and b.getPerspX() == 0 and b.getPerspY() == 0:
+            self._base_t = (b.getScaleX(), 0.0, 0.0, b.getScaleY(), b.getTranslateX(), b.getTranslateY())
+        self._blits = BlitMemo(pixels) if pixels is not None and self._base_t is not None else None
         self._base_save_count = canvas.getSaveCount()
         self._m = _IDENTITY
         self._invertible = True
@@ -540,13 +550,15 @@ class Canvas2D(DrawingState):
         hit = self._texts.get(key) if text.__class__ is str else None
         if hit is None or hit[0] is not spec:
             lay = self.fonts.layout(str(text).translate(_WS), spec)
+            bounds = lay.blob.bounds() if lay.blob is not None else None
             hit = (spec, lay.blob, lay.width,
-                   self.fonts.metrics(spec).baseline_offset(self._textBaseline))
+                   self.fonts.metrics(spec).baseline_offset(self._textBaseline),
+                   None if bounds is None else (bounds.fLeft, bounds.fTop, bounds.fRight, bounds.fBottom))
             if len(self._texts) > 8192:
                 self._texts.clear()
             if text.__class__ is str:
                 self._texts[key] = hit
-        _, blob, width, base = hit
+        _, blob, width, base, bounds = hit
         if blob is None:
             return
         squeeze = max_width is not None and max_width < width
@@ -571,8 +583,36 @@ class Canvas2D(DrawingState):
             c.scale(max_width / width, 1.0)
             c.drawTextBlob(blob, 0.0, 0.0, paint)
             c.restore()
+        elif fill and self._blits is not None:
+            self._memo_text(blob, bounds, px, py, paint)
         else:
             self._canvas.drawTextBlob(blob, px, py, paint)
+
+    def _memo_text(self, blob, bounds, px: float, py: float, paint) -> None:
+        """drawTextBlob through the blit memo, when the transform only scales and moves: the key
+        is everything the pixels it leaves depend on besides the pixels under it (the blob, its
+        colour and alpha, where it lands, the clip)."""
+        canvas = self._canvas
+        a, b, c, d, e, f = _mul(self._base_t, self._m)
+        region = None
+        if b == 0.0 and c == 0.0:
+            l, t, r, btm = bounds
+            x0, x1 = a * (px + l) + e, a * (px + r) + e
+            y0, y1 = d * (py + t) + f, d * (py + btm) + f
+            region = self._blits.region(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+        if region is None:
+            canvas.drawTextBlob(blob, px, py, paint)
+            return
+        clip = canvas.getDeviceClipBounds()
+        key = (blob, self._fill, self._globalAlpha, px, py, a, d, e, f, canvas.isClipRect(),
+               clip.fLeft, clip.fTop, clip.fRight, clip.fBottom)
+        memo = self._blits
+        if memo.paste(key, region):
+            return
+        before = memo.before(key, region)
+        canvas.drawTextBlob(blob, px, py, paint)
+        if before is not None:
+            memo.after(key, region, before)
 
     # -- paints ----------------------------------------------------------------------------
     def _fill_ready(self) -> skia.Paint:
