@@ -133,22 +133,23 @@ def in_view(lens: list | None, bounds: list) -> bool:
     return lens is None or not (bounds[2] < lens[2] or bounds[0] > lens[4] or bounds[3] < lens[3] or bounds[1] > lens[5])
 
 
-_bounds: dict = {}  # id(node, box or edge) -> (it, bounds): found once (the scene does not change)
+_found: dict = {}  # id(a node, box, edge or node's lines) -> (it, what was found): the scene does not change
 
 
-def _bounds_of(obj, find) -> list:
-    hit = _bounds.get(id(obj))
+def _found_once(obj, find):
+    """find(obj), found once per obj (it is held, so its id stays its own)."""
+    hit = _found.get(id(obj))
     if hit is not None and hit[0] is obj:
         return hit[1]
-    bounds = find(obj)
-    if len(_bounds) > 100000:
-        _bounds.clear()
-    _bounds[id(obj)] = (obj, bounds)
-    return bounds
+    found = find(obj)
+    if len(_found) > 100000:
+        _found.clear()
+    _found[id(obj)] = (obj, found)
+    return found
 
 
 def node_bounds(node: dict) -> list:
-    return _bounds_of(node, _node_bounds)
+    return _found_once(node, _node_bounds)
 
 
 def _node_bounds(node: dict) -> list:
@@ -157,8 +158,17 @@ def _node_bounds(node: dict) -> list:
             node["x"] + node["w"] / 2 + m, node["y"] + node["h"] / 2 + m]
 
 
+def largest_line_px(node: dict) -> float:
+    """The size of the node's biggest line of text (found once)."""
+    return _found_once(node["lines"], _largest_px)
+
+
+def _largest_px(lines: list) -> float:
+    return max((line["px"] for line in lines), default=0.0)
+
+
 def box_bounds(box: list) -> list:
-    return _bounds_of(box, _box_bounds)
+    return _found_once(box, _box_bounds)
 
 
 def _box_bounds(box: list) -> list:
@@ -168,7 +178,7 @@ def _box_bounds(box: list) -> list:
 
 def edge_bounds(edge: dict) -> list:
     """Around an edge's route: a bezier lies inside its control points' hull."""
-    return _bounds_of(edge, _edge_bounds)
+    return _found_once(edge, _edge_bounds)
 
 
 def _edge_bounds(edge: dict) -> list:
@@ -375,7 +385,8 @@ def paint_node(ctx, node: dict, t: float, opacity: float, step: int, colors: dic
             ctx.stroke()
     ctx.textAlign = "center"
     ctx.textBaseline = "alphabetic"
-    for line in node["lines"]:
+    # under an overview camera every line of every node is under the type floor: one test
+    for line in node["lines"] if lens is None or not under_floor(lens, largest_line_px(node)) else ():
         if under_floor(lens, line["px"]):
             continue  # legible() would give it 0 (an overview camera: every line of every node)
         alpha = value_at(tracks.get(line["track"]), t) if line["track"] else 1.0
