@@ -32,7 +32,7 @@ def paint_frame(ctx, scene: dict, t: float, view: dict | None = None) -> None:
         paint_panels(ctx, scene, t, view)
         return
     colors = palette_of(scene, view)
-    node_opacity, edge_opacity = opacities(scene, view or {})
+    node_opacity, edge_opacity, edge_bound, node_bound = view_of(scene, view or {})
     ctx.globalAlpha = 1.0
     ctx.fillStyle = colors["background"]
     ctx.fillRect(0, 0, scene["width"], scene["height"])
@@ -51,7 +51,7 @@ def paint_frame(ctx, scene: dict, t: float, view: dict | None = None) -> None:
         ctx.translate(-cx, -cy)
     # under the camera what lies wholly outside the view is not drawn at all (a big graph seen
     # close up: most of it), by the same rule in both painters
-    edge_seen = [edge_opacity[i] > 0 and in_view(lens, edge_bounds(edge)) for i, edge in enumerate(scene["edges"])]
+    edge_seen = [edge_opacity[i] > 0 and in_view(lens, edge_bound[i]) for i in range(len(edge_opacity))]
     for i, edge in enumerate(scene["edges"]):
         if edge_seen[i]:
             paint_edge(ctx, edge, t, edge_opacity[i], colors)
@@ -61,7 +61,7 @@ def paint_frame(ctx, scene: dict, t: float, view: dict | None = None) -> None:
                            colors)
     step = int(value_at(scene["train"]["track"], t)) if "train" in scene else 0
     for i, node in enumerate(scene["nodes"]):
-        if node_opacity[i] > 0 and in_view(lens, node_bounds(node)):
+        if node_opacity[i] > 0 and in_view(lens, node_bound[i]):
             paint_node(ctx, node, t, node_opacity[i], step, colors, lens)
     for i, edge in enumerate(scene["edges"]):
         if ("label" in edge and edge_opacity[i] > 0 and not under_floor(lens, edge["label"]["px"])
@@ -233,6 +233,24 @@ def paint_inset(ctx, inset: dict, lens: list, colors: dict) -> None:
     ctx.lineWidth = 1.5
     ctx.strokeRect(x0, y0, x1 - x0, y1 - y0)
     ctx.globalAlpha = 1.0
+
+
+_views: dict = {}  # (id(scene), highlight, hidden) -> (scene, view_of's lists): a view state is kept for many frames
+
+
+def view_of(scene: dict, view: dict) -> tuple[list, list, list, list]:
+    """(node opacities, edge opacities, edge bounds, node bounds) of the scene under a view state,
+    found once per view state (read only: shared by the frames)."""
+    key = (id(scene), view.get("highlight"), tuple(view.get("hidden") or ()))
+    hit = _views.get(key)
+    if hit is not None and hit[0] is scene:
+        return hit[1]
+    found = (*opacities(scene, view), [edge_bounds(edge) for edge in scene["edges"]],
+             [node_bounds(node) for node in scene["nodes"]])
+    if len(_views) > 32:  # each holds its scene: a few at a time
+        _views.clear()
+    _views[key] = (scene, found)
+    return found
 
 
 def opacities(scene: dict, view: dict) -> tuple[list, list]:

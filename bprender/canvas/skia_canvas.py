@@ -626,7 +626,6 @@ class Canvas2D(DrawingState):
         return p
 
     def _stroke_ready(self) -> skia.Paint:
-        r, g, b, a = self._stroke
         dash = self._dash
         if dash and sum(dash) > 0:
             p = self._dash_paint
@@ -640,11 +639,13 @@ class Canvas2D(DrawingState):
             held = self._stroke_set
         rgba, alpha = self._stroke, self._globalAlpha
         if held[0] is not rgba or held[1] != alpha:
+            r, g, b, a = rgba
             p.setColor4f(_Color4f(r, g, b, a * alpha))
             held[0], held[1] = rgba, alpha
-        if held[2] != self._lineWidth:
-            p.setStrokeWidth(self._lineWidth)
-            held[2] = self._lineWidth
+        width = self._lineWidth
+        if held[2] != width:
+            p.setStrokeWidth(width)
+            held[2] = width
         if held[3] != self._lineCap:
             p.setStrokeCap(_CAPS[self._lineCap])
             held[3] = self._lineCap
