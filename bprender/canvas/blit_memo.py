@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 MIN_AREA = 1500          # device px: below this a draw costs about what the comparison does
-MAX_BYTES = 64 << 20     # the remembered blocks (before and after): start over past this
+MAX_BYTES = 16 << 20     # the remembered blocks (before and after) per canvas: start over past this
 
 
 class BlitMemo:
