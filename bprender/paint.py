@@ -4,6 +4,9 @@ web_player/paint.js mirrors this file function for function and call for call; t
 test holds them equal. So: no measuring, no formatting, no decisions about looks here. Read the
 scene, evaluate tracks, look colour roles up in the palette, draw. Any new look belongs in
 the scene stage (bprender/scene/).
+Python-only helpers that find something once per scene or view state (bounds, a view's
+opacities, route curves as tuples) and skip what legible() would zero (under_floor) only save
+work per frame: the calls stay those of paint.js.
 """
 from __future__ import annotations
 
