@@ -11,7 +11,10 @@ Two scenes at 1280x720 / 30 fps, built with the default settings of presets/line
   ~2000 frames, 7.5 GB, in memory).
 
 For each scene:
-- draw ms/frame: paint_frame on a RasterSurface, median over frames spread over the timeline;
+- draw ms/frame: paint_frame on a RasterSurface, median over frames spread over the timeline
+  (every one of them drawn, even where it is the same picture as the one before);
+- loop ms/frame: raster_frames over every frame of the timeline, the loop the video and GIF
+  writers read (a frame the same as the one before is not drawn again), total / frames;
 - video fps: bprender.render.render_video (draw + encode, streaming), quality final and draft;
 - ratio: render_video time / write_mp4 time on the same frames pre-rendered into memory, told
   the same holds (not encoded again) as render_video tells it (1.0 = encoder-bound: drawing
@@ -128,6 +131,15 @@ def draw_ms(scene: dict, samples: int) -> list[float]:
     return out
 
 
+def loop_ms(scene: dict) -> tuple[float, int, int]:
+    """(ms per frame, frames, frames drawn) of the raster loop over the whole timeline."""
+    times = frame_times(scene, scene["fps"])
+    drawn = sum(drawn_times(scene, times))
+    t0 = time.perf_counter()
+    n = sum(1 for _ in raster_frames(scene, scene["fps"]))
+    return (time.perf_counter() - t0) * 1000 / n, n, drawn
+
+
 def prerender(scene: dict) -> list:
     return [frame.copy() for frame in raster_frames(scene, scene["fps"])]
 
@@ -152,11 +164,14 @@ def bench_scene(name: str, scene: dict, reps: int, draw_samples: int, tmp: Path)
     n_frames = len(frame_times(scene, scene["fps"]))
     print(f"\n{name}: {len(scene['nodes'])} nodes, {len(scene['edges'])} edges, "
           f"{len(scene['particles'])} particles, {n_frames} frames ({scene['duration']:.1f} s)", flush=True)
-    draws = []
+    draws, loops = [], []
     for _ in range(reps):
         draws.extend(draw_ms(scene, draw_samples))
+        loops.append(loop_ms(scene))
     frames = prerender(scene)
-    result = {"draw_ms": statistics.median(draws), "draw_p90": sorted(draws)[int(0.9 * (len(draws) - 1))]}
+    result = {"draw_ms": statistics.median(draws), "draw_p90": sorted(draws)[int(0.9 * (len(draws) - 1))],
+              "loop_ms": statistics.median(ms for ms, _, _ in loops), "loop_frames": loops[0][1],
+              "loop_drawn": loops[0][2]}
     for quality in ("final", "draft"):
         video, encode = [], []
         for _ in range(reps):  # interleaved: both see the same machine load
@@ -171,6 +186,8 @@ def bench_scene(name: str, scene: dict, reps: int, draw_samples: int, tmp: Path)
     d = result
     print(f"  draw      {d['draw_ms']:6.2f} ms/frame median  (p90 {d['draw_p90']:.2f}, "
           f"{len(draws)} frames)  target <= {TARGET_DRAW_MS}")
+    print(f"  loop      {d['loop_ms']:6.2f} ms/frame over {d['loop_frames']} frames, {d['loop_drawn']} of them drawn "
+          f"(the others the same picture as the one before)")
     for quality in ("final", "draft"):
         q = d[quality]
         print(f"  {quality:<6} video {q['fps']:6.1f} fps ({q['video_s']:.2f} s)   ffmpeg alone "
@@ -204,7 +221,7 @@ def main() -> None:
     for name, r in results.items():
         ok_draw = r["draw_ms"] <= TARGET_DRAW_MS
         print(f"  {name:<9} draw {r['draw_ms']:.2f} ms{'' if ok_draw or name != '40 nodes' else ' (over target)'}"
-              f"  ratio final {r['final']['ratio']:.3f} draft {r['draft']['ratio']:.3f}"
+              f"  loop {r['loop_ms']:.2f} ms  ratio final {r['final']['ratio']:.3f} draft {r['draft']['ratio']:.3f}"
               f"  fps final {r['final']['fps']:.1f} draft {r['draft']['fps']:.1f}")
 
 

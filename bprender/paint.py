@@ -4,6 +4,9 @@ web_player/paint.js mirrors this file function for function and call for call; t
 test holds them equal. So: no measuring, no formatting, no decisions about looks here. Read the
 scene, evaluate tracks, look colour roles up in the palette, draw. Any new look belongs in
 the scene stage (bprender/scene/).
+Python-only helpers that find something once per scene or view state (bounds, a view's
+opacities, route curves as tuples) and skip what legible() would zero (under_floor) only save
+work per frame: the calls stay those of paint.js.
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ def paint_frame(ctx, scene: dict, t: float, view: dict | None = None) -> None:
         paint_panels(ctx, scene, t, view)
         return
     colors = palette_of(scene, view)
-    node_opacity, edge_opacity = opacities(scene, view or {})
+    node_opacity, edge_opacity, edge_bound, node_bound = view_of(scene, view or {})
     ctx.globalAlpha = 1.0
     ctx.fillStyle = colors["background"]
     ctx.fillRect(0, 0, scene["width"], scene["height"])
@@ -51,7 +54,7 @@ def paint_frame(ctx, scene: dict, t: float, view: dict | None = None) -> None:
         ctx.translate(-cx, -cy)
     # under the camera what lies wholly outside the view is not drawn at all (a big graph seen
     # close up: most of it), by the same rule in both painters
-    edge_seen = [edge_opacity[i] > 0 and in_view(lens, edge_bounds(edge)) for i, edge in enumerate(scene["edges"])]
+    edge_seen = [edge_opacity[i] > 0 and in_view(lens, edge_bound[i]) for i in range(len(edge_opacity))]
     for i, edge in enumerate(scene["edges"]):
         if edge_seen[i]:
             paint_edge(ctx, edge, t, edge_opacity[i], colors)
@@ -61,10 +64,11 @@ def paint_frame(ctx, scene: dict, t: float, view: dict | None = None) -> None:
                            colors)
     step = int(value_at(scene["train"]["track"], t)) if "train" in scene else 0
     for i, node in enumerate(scene["nodes"]):
-        if node_opacity[i] > 0 and in_view(lens, node_bounds(node)):
+        if node_opacity[i] > 0 and in_view(lens, node_bound[i]):
             paint_node(ctx, node, t, node_opacity[i], step, colors, lens)
     for i, edge in enumerate(scene["edges"]):
-        if "label" in edge and edge_opacity[i] > 0 and in_view(lens, box_bounds(edge["label"]["box"])):
+        if ("label" in edge and edge_opacity[i] > 0 and not under_floor(lens, edge["label"]["px"])
+                and in_view(lens, box_bounds(edge["label"]["box"]))):
             paint_edge_label(ctx, edge, t, edge_opacity[i], colors, step, lens)
     if camera is not None:
         ctx.restore()
@@ -132,33 +136,59 @@ def in_view(lens: list | None, bounds: list) -> bool:
     return lens is None or not (bounds[2] < lens[2] or bounds[0] > lens[4] or bounds[3] < lens[3] or bounds[1] > lens[5])
 
 
+_found: dict = {}  # id(a node, box, edge or node's lines) -> (it, what was found): the scene does not change
+
+
+def _found_once(obj, find):
+    """find(obj), found once per obj (it is held, so its id stays its own)."""
+    hit = _found.get(id(obj))
+    if hit is not None and hit[0] is obj:
+        return hit[1]
+    found = find(obj)
+    if len(_found) > 100000:
+        _found.clear()
+    _found[id(obj)] = (obj, found)
+    return found
+
+
 def node_bounds(node: dict) -> list:
+    return _found_once(node, _node_bounds)
+
+
+def _node_bounds(node: dict) -> list:
     m = CULL_MARGIN
     return [node["x"] - node["w"] / 2 - m, node["y"] - node["h"] / 2 - m,
             node["x"] + node["w"] / 2 + m, node["y"] + node["h"] / 2 + m]
 
 
+def largest_line_px(node: dict) -> float:
+    """The size of the node's biggest line of text (found once)."""
+    return _found_once(node["lines"], _largest_px)
+
+
+def _largest_px(lines: list) -> float:
+    return max((line["px"] for line in lines), default=0.0)
+
+
 def box_bounds(box: list) -> list:
+    return _found_once(box, _box_bounds)
+
+
+def _box_bounds(box: list) -> list:
     m = CULL_MARGIN
     return [box[0] - m, box[1] - m, box[0] + box[2] + m, box[1] + box[3] + m]
 
 
-_routes: dict = {}  # id(edge) -> (edge, bounds): a route's bounds, found once (the scene does not change)
-
-
 def edge_bounds(edge: dict) -> list:
     """Around an edge's route: a bezier lies inside its control points' hull."""
-    hit = _routes.get(id(edge))
-    if hit is not None and hit[0] is edge:
-        return hit[1]
+    return _found_once(edge, _edge_bounds)
+
+
+def _edge_bounds(edge: dict) -> list:
     xs = [seg[k] for seg in edge["route"] for k in (0, 2, 4, 6)]
     ys = [seg[k] for seg in edge["route"] for k in (1, 3, 5, 7)]
     m = CULL_MARGIN
-    bounds = [min(xs) - m, min(ys) - m, max(xs) + m, max(ys) + m]
-    if len(_routes) > 100000:
-        _routes.clear()
-    _routes[id(edge)] = (edge, bounds)
-    return bounds
+    return [min(xs) - m, min(ys) - m, max(xs) + m, max(ys) + m]
 
 
 def legible(lens: list | None, px: float, x0: float, y0: float, x1: float, y1: float) -> float:
@@ -168,14 +198,21 @@ def legible(lens: list | None, px: float, x0: float, y0: float, x1: float, y1: f
     camera, all of it."""
     if lens is None:
         return 1.0
+    size = px * lens[0]
+    floor = lens[1]
+    if size <= floor and size < floor * 1.1:  # under the floor (tested first: the cheapest test)
+        return 0.0
     if x0 < lens[2] or y0 < lens[3] or x1 > lens[4] or y1 > lens[5] or (x1 > lens[6] and y1 > lens[7]):
         return 0.0
-    size = px * lens[0]
-    if size >= lens[1] * 1.1:
+    if size >= floor * 1.1:
         return 1.0
-    if size <= lens[1]:
-        return 0.0
-    return (size - lens[1]) / (lens[1] * 0.1)
+    return (size - floor) / (floor * 0.1)
+
+
+def under_floor(lens: list | None, px: float) -> bool:
+    """Whether a text of px pixels is drawn under the camera's type floor (legible() gives it 0
+    wherever it is): the painters skip its other tests and its track."""
+    return lens is not None and px * lens[0] <= lens[1] and px * lens[0] < lens[1] * 1.1
 
 
 def paint_inset(ctx, inset: dict, lens: list, colors: dict) -> None:
@@ -199,6 +236,24 @@ def paint_inset(ctx, inset: dict, lens: list, colors: dict) -> None:
     ctx.lineWidth = 1.5
     ctx.strokeRect(x0, y0, x1 - x0, y1 - y0)
     ctx.globalAlpha = 1.0
+
+
+_views: dict = {}  # (id(scene), highlight, hidden) -> (scene, view_of's lists): a view state is kept for many frames
+
+
+def view_of(scene: dict, view: dict) -> tuple[list, list, list, list]:
+    """(node opacities, edge opacities, edge bounds, node bounds) of the scene under a view state,
+    found once per view state (read only: shared by the frames)."""
+    key = (id(scene), view.get("highlight"), tuple(view.get("hidden") or ()))
+    hit = _views.get(key)
+    if hit is not None and hit[0] is scene:
+        return hit[1]
+    found = (*opacities(scene, view), [edge_bounds(edge) for edge in scene["edges"]],
+             [node_bounds(node) for node in scene["nodes"]])
+    if len(_views) > 32:  # each holds its scene: a few at a time
+        _views.clear()
+    _views[key] = (scene, found)
+    return found
 
 
 def opacities(scene: dict, view: dict) -> tuple[list, list]:
@@ -247,11 +302,20 @@ def paint_header(ctx, header: dict, t: float, colors: dict) -> None:
         ctx.fillText(entry["text"], entry["x"], entry["y"])
 
 
+_curves: dict = {}  # id(route) -> (route, [(cp1x, cp1y, cp2x, cp2y, x, y), ...]): made once per route
+
+
 def trace_route(ctx, route: list) -> None:
+    hit = _curves.get(id(route))
+    if hit is None or hit[0] is not route:
+        if len(_curves) > 100000:
+            _curves.clear()
+        hit = _curves[id(route)] = (route, [tuple(seg[2:8]) for seg in route])
     ctx.beginPath()
     ctx.moveTo(route[0][0], route[0][1])
-    for seg in route:
-        ctx.bezierCurveTo(seg[2], seg[3], seg[4], seg[5], seg[6], seg[7])
+    curve = ctx.bezierCurveTo
+    for args in hit[1]:
+        curve(*args)
 
 
 def stroke_again(ctx, alpha: float, color: str, width: float) -> None:
@@ -312,6 +376,9 @@ def box_path(ctx, node: dict, grow: float) -> None:
                   node["w"] + 2 * grow, node["h"] + 2 * grow, node["radius"] + grow)
 
 
+RINGS = (("pulse", "ring_color"), ("gpulse", "grad_color"))  # a node's rings: (track, colour role key)
+
+
 def paint_node(ctx, node: dict, t: float, opacity: float, step: int, colors: dict, lens: list | None = None) -> None:
     tracks = node["tracks"]
     ctx.globalAlpha = opacity
@@ -329,17 +396,20 @@ def paint_node(ctx, node: dict, t: float, opacity: float, step: int, colors: dic
     grad = value_at(tracks.get("grad"), t)
     if grad > VISIBLE:
         stroke_again(ctx, grad * opacity, colors[node["grad_color"]], node["grad_stroke_width"])
-    for track, color in (("pulse", node["ring_color"]), ("gpulse", node["grad_color"])):
+    for track, role in RINGS:
         ring = value_at(tracks.get(track), t)
         if ring > VISIBLE:
             ctx.globalAlpha = ring * opacity
             box_path(ctx, node, node["ring_gap"])
-            ctx.strokeStyle = colors[color]
+            ctx.strokeStyle = colors[node[role]]
             ctx.lineWidth = node["ring_width"]
             ctx.stroke()
     ctx.textAlign = "center"
     ctx.textBaseline = "alphabetic"
-    for line in node["lines"]:
+    # under an overview camera every line of every node is under the type floor: one test
+    for line in node["lines"] if lens is None or not under_floor(lens, largest_line_px(node)) else ():
+        if under_floor(lens, line["px"]):
+            continue  # legible() would give it 0 (an overview camera: every line of every node)
         alpha = value_at(tracks.get(line["track"]), t) if line["track"] else 1.0
         if alpha > VISIBLE and lens is not None:
             half = line["w"] / 2
@@ -361,6 +431,8 @@ def paint_glyphs(ctx, node: dict, t: float, opacity: float, colors: dict, lens: 
     Under a camera a glyph is hidden like a text when its cells would be too small to see."""
     ctx.imageSmoothingEnabled = False
     for glyph in node["glyphs"]:
+        if under_floor(lens, glyph["px"]) and under_floor(lens, glyph["text"]["px"]):
+            continue  # legible() would give both the images and the line 0
         alpha = value_at(node["tracks"].get(glyph["track"]), t)
         if alpha <= VISIBLE:
             continue

@@ -19,6 +19,7 @@ from .fonts import FontBook, FontMetrics
 from .css_font import parse_font
 from .geometry import arc_sweep, round_rect_radii
 from .state import DrawingState, ENUMS, _styles
+from .blit_memo import BlitMemo
 from .text_tone import TextPaints
 
 _isfinite = math.isfinite
@@ -121,7 +122,9 @@ class Canvas2D(DrawingState):
     _get_saved = attrgetter(*_SAVED)
 
     def __init__(self, canvas: skia.Canvas, fonts: FontBook | None = None, *, owner=None,
-                 tone_text: bool | None = None):
+                 tone_text: bool | None = None, pixels: np.ndarray | None = None):
+        """pixels: the (H, W, 4) array the canvas draws into, when there is one (RasterSurface):
+        big texts drawn again on the same pixels are then pasted (blit_memo)."""
         self._init_state()
         self._owner = owner
         self._canvas = canvas
@@ -137,6 +140,13 @@ class Canvas2D(DrawingState):
         self._text_paints = TextPaints() if tone_text else None
         self.fonts = fonts or default_fontbook()
         self._base = canvas.getTotalMatrix()
+        b = self._base
+        # the base transform as (a, b, c, d, e, f) when it only scales and moves (else None: no
+        # memo), and the memo of big text draws
+        self._base_t = None
+        if b.getSkewX() == 0 and b.getSkewY() == 0 and b.getPerspX() == 0 and b.getPerspY() == 0:
+            self._base_t = (b.getScaleX(), 0.0, 0.0, b.getScaleY(), b.getTranslateX(), b.getTranslateY())
+        self._blits = BlitMemo(pixels) if pixels is not None and self._base_t is not None else None
         self._base_save_count = canvas.getSaveCount()
         self._m = _IDENTITY
         self._invertible = True
@@ -158,6 +168,7 @@ class Canvas2D(DrawingState):
         self._empty = True  # the current path has no points (countPoints() == 0)
         self._rule = "nonzero"  # the current path's fill type (reset() makes it nonzero)
         self._texts: dict = {}  # (text, id(spec), baseline) -> (spec, blob, width, baseline offset)
+        self._rrects: dict = {}  # (x, y, w, h, radius) -> roundRect's (RRect, direction, start)
 
     # -- fast property setters (same acceptance as DrawingState's; the common case without
     #    re-validating, anything unusual goes to DrawingState's setter) ----------------------
@@ -321,13 +332,16 @@ class Canvas2D(DrawingState):
         if not self._empty:
             self._path.close()
 
+    # The path methods run hundreds of times a frame: finiteness is tested with arithmetic,
+    # no calls (v - v is 0.0 for a finite number, NaN for an infinite or NaN one, and a sum of
+    # those is 0.0 only when all are finite); a non-number raises TypeError as isfinite does.
     def moveTo(self, x: float, y: float) -> None:
-        if _isfinite(x) and _isfinite(y):
+        if (x - x) + (y - y) == 0.0:
             self._path.moveTo(x, y)
             self._empty = False
 
     def lineTo(self, x: float, y: float) -> None:
-        if not (_isfinite(x) and _isfinite(y)):
+        if (x - x) + (y - y) != 0.0:
             return
         if self._empty:
             self._path.moveTo(x, y)  # "ensure there is a subpath"
@@ -345,8 +359,7 @@ class Canvas2D(DrawingState):
 
     def bezierCurveTo(self, cp1x: float, cp1y: float, cp2x: float, cp2y: float,
                       x: float, y: float) -> None:
-        if not (_isfinite(cp1x) and _isfinite(cp1y) and _isfinite(cp2x) and _isfinite(cp2y)
-                and _isfinite(x) and _isfinite(y)):
+        if (cp1x - cp1x) + (cp1y - cp1y) + (cp2x - cp2x) + (cp2y - cp2y) + (x - x) + (y - y) != 0.0:
             return
         if self._empty:
             self._path.moveTo(cp1x, cp1y)
@@ -386,11 +399,31 @@ class Canvas2D(DrawingState):
         p.close()
 
     def roundRect(self, x: float, y: float, w: float, h: float, radii=0.0) -> None:
+        # The painter draws the same boxes frame after frame: a box with one radius is made
+        # into a skia.RRect once (a box that is not valid is never kept, so it is checked again)
+        key = (x, y, w, h, radii) if radii.__class__ is float or radii.__class__ is int else None
+        hit = self._rrects.get(key) if key is not None else None
+        if hit is None:
+            hit = self._rrect(x, y, w, h, radii)
+            if hit is None:
+                return
+            if key is not None:
+                if len(self._rrects) > 4096:
+                    self._rrects.clear()
+                self._rrects[key] = hit
+        path = self._path
+        path.addRRect(*hit)
+        path.moveTo(x, y)
+        self._empty = False
+
+    @staticmethod
+    def _rrect(x: float, y: float, w: float, h: float, radii):
+        """(skia.RRect, direction, start point index) of a roundRect, or None when it draws nothing."""
         if not _finite(x, y, w, h):
-            return
+            return None
         r = round_rect_radii(w, h, radii)
         if r is None:
-            return
+            return None
         ul, ur, lr, ll = r
         rect = skia.Rect.MakeLTRB(min(x, x + w), min(y, y + h), max(x, x + w), max(y, y + h))
         rrect = skia.RRect()
@@ -399,9 +432,7 @@ class Canvas2D(DrawingState):
         cw = (w >= 0) == (h >= 0)
         # The spec starts the outline at (x + upper-left radius, y): where a dash pattern begins
         start = _RRECT_START[(w < 0, h < 0)]
-        self._path.addRRect(rrect, skia.PathDirection.kCW if cw else skia.PathDirection.kCCW, start)
-        self._path.moveTo(x, y)
-        self._empty = False
+        return rrect, skia.PathDirection.kCW if cw else skia.PathDirection.kCCW, start
 
     def fill(self, fillRule: str = "nonzero") -> None:
         if not self._invertible or fillRule not in _FILL_RULES:
@@ -519,13 +550,15 @@ class Canvas2D(DrawingState):
         hit = self._texts.get(key) if text.__class__ is str else None
         if hit is None or hit[0] is not spec:
             lay = self.fonts.layout(str(text).translate(_WS), spec)
+            bounds = lay.blob.bounds() if lay.blob is not None else None
             hit = (spec, lay.blob, lay.width,
-                   self.fonts.metrics(spec).baseline_offset(self._textBaseline))
+                   self.fonts.metrics(spec).baseline_offset(self._textBaseline),
+                   None if bounds is None else (bounds.fLeft, bounds.fTop, bounds.fRight, bounds.fBottom))
             if len(self._texts) > 8192:
                 self._texts.clear()
             if text.__class__ is str:
                 self._texts[key] = hit
-        _, blob, width, base = hit
+        _, blob, width, base, bounds = hit
         if blob is None:
             return
         squeeze = max_width is not None and max_width < width
@@ -550,8 +583,36 @@ class Canvas2D(DrawingState):
             c.scale(max_width / width, 1.0)
             c.drawTextBlob(blob, 0.0, 0.0, paint)
             c.restore()
+        elif fill and self._blits is not None:
+            self._memo_text(blob, bounds, px, py, paint)
         else:
             self._canvas.drawTextBlob(blob, px, py, paint)
+
+    def _memo_text(self, blob, bounds, px: float, py: float, paint) -> None:
+        """drawTextBlob through the blit memo, when the transform only scales and moves: the key
+        is everything the pixels it leaves depend on besides the pixels under it (the blob, its
+        colour and alpha, where it lands, the clip)."""
+        canvas = self._canvas
+        a, b, c, d, e, f = _mul(self._base_t, self._m)
+        region = None
+        if b == 0.0 and c == 0.0:
+            l, t, r, btm = bounds
+            x0, x1 = a * (px + l) + e, a * (px + r) + e
+            y0, y1 = d * (py + t) + f, d * (py + btm) + f
+            region = self._blits.region(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+        if region is None:
+            canvas.drawTextBlob(blob, px, py, paint)
+            return
+        clip = canvas.getDeviceClipBounds()
+        key = (blob, self._fill, self._globalAlpha, px, py, a, d, e, f, canvas.isClipRect(),
+               clip.fLeft, clip.fTop, clip.fRight, clip.fBottom)
+        memo = self._blits
+        if memo.paste(key, region):
+            return
+        before = memo.before(key, region)
+        canvas.drawTextBlob(blob, px, py, paint)
+        if before is not None:
+            memo.after(key, region, before)
 
     # -- paints ----------------------------------------------------------------------------
     def _fill_ready(self) -> skia.Paint:
@@ -565,7 +626,6 @@ class Canvas2D(DrawingState):
         return p
 
     def _stroke_ready(self) -> skia.Paint:
-        r, g, b, a = self._stroke
         dash = self._dash
         if dash and sum(dash) > 0:
             p = self._dash_paint
@@ -579,11 +639,13 @@ class Canvas2D(DrawingState):
             held = self._stroke_set
         rgba, alpha = self._stroke, self._globalAlpha
         if held[0] is not rgba or held[1] != alpha:
+            r, g, b, a = rgba
             p.setColor4f(_Color4f(r, g, b, a * alpha))
             held[0], held[1] = rgba, alpha
-        if held[2] != self._lineWidth:
-            p.setStrokeWidth(self._lineWidth)
-            held[2] = self._lineWidth
+        width = self._lineWidth
+        if held[2] != width:
+            p.setStrokeWidth(width)
+            held[2] = width
         if held[3] != self._lineCap:
             p.setStrokeCap(_CAPS[self._lineCap])
             held[3] = self._lineCap

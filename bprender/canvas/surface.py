@@ -41,7 +41,7 @@ class RasterSurface:
         canvas.resetMatrix()
         if self.scale != 1.0:
             canvas.scale(self.scale, self.scale)
-        return Canvas2D(canvas, self._fonts, owner=self)
+        return Canvas2D(canvas, self._fonts, owner=self, pixels=self._array)
 
     def reset(self, background: str | None = None) -> Canvas2D:
         """Start a frame: a fresh context (default state, no clip) and cleared pixels
