@@ -200,7 +200,7 @@ def legible(lens: list | None, px: float, x0: float, y0: float, x1: float, y1: f
         return 1.0
     size = px * lens[0]
     floor = lens[1]
-    if size <= floor and size < floor * 1.1:  # under the floor (tested first: the cheapest test)
+    if size <= floor:  # under the floor (tested first: the cheapest test)
         return 0.0
     if x0 < lens[2] or y0 < lens[3] or x1 > lens[4] or y1 > lens[5] or (x1 > lens[6] and y1 > lens[7]):
         return 0.0
@@ -212,7 +212,7 @@ def legible(lens: list | None, px: float, x0: float, y0: float, x1: float, y1: f
 def under_floor(lens: list | None, px: float) -> bool:
     """Whether a text of px pixels is drawn under the camera's type floor (legible() gives it 0
     wherever it is): the painters skip its other tests and its track."""
-    return lens is not None and px * lens[0] <= lens[1] and px * lens[0] < lens[1] * 1.1
+    return lens is not None and px * lens[0] <= lens[1]
 
 
 def paint_inset(ctx, inset: dict, lens: list, colors: dict) -> None:
@@ -302,19 +302,15 @@ def paint_header(ctx, header: dict, t: float, colors: dict) -> None:
         ctx.fillText(entry["text"], entry["x"], entry["y"])
 
 
-_curves: dict = {}  # id(route) -> (route, [(cp1x, cp1y, cp2x, cp2y, x, y), ...]): made once per route
+def _curve_args(route: list) -> list:
+    return [tuple(seg[2:8]) for seg in route]   # (cp1x, cp1y, cp2x, cp2y, x, y) per segment
 
 
 def trace_route(ctx, route: list) -> None:
-    hit = _curves.get(id(route))
-    if hit is None or hit[0] is not route:
-        if len(_curves) > 100000:
-            _curves.clear()
-        hit = _curves[id(route)] = (route, [tuple(seg[2:8]) for seg in route])
     ctx.beginPath()
     ctx.moveTo(route[0][0], route[0][1])
     curve = ctx.bezierCurveTo
-    for args in hit[1]:
+    for args in _found_once(route, _curve_args):
         curve(*args)
 
 
