@@ -285,3 +285,40 @@ def test_jsonio():
                     '   "-Infinity"\n  ]\n ]\n}\n')
     assert jsonio.loads(text)["b"][1] == "NaN"
     assert math.isinf(jsonio.to_float("-Infinity")) and jsonio.to_float(2) == 2.0
+
+
+def test_tracing_does_not_import_dynamo():
+    """The recording mode opts out of torch's dynamo wrapper, whose first call imports
+    torch._dynamo (over a second of a cold render) for a mode that is never compiled."""
+    import subprocess
+    import sys
+    code = ("import sys; from bprender.pipeline import open_preset, trace_of; "
+            "trace_of(open_preset('linear')); print('torch._dynamo' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).parents[1])
+    assert out.stdout.strip() == "False"
+
+
+def test_compiled_forward_is_still_recorded():
+    """A model whose forward runs a torch.compile'd function traces as the eager one does."""
+    torch.manual_seed(0)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(2, 1)
+            self.act = torch.compile(lambda t: torch.tanh(t) * 2.0, backend="eager")  # no C compiler needed
+
+        def forward(self, x):
+            return self.act(self.fc(x))
+
+    net = Net()
+    x, y = torch.randn(3, 2), torch.randn(3, 1)
+    tr = trace_model(net, x, y, "mse")
+    plain = nn.Linear(2, 1)
+    plain.load_state_dict(net.fc.state_dict())
+    nn.functional.mse_loss(torch.tanh(plain(x)) * 2.0, y).backward()
+    leaves = {leaf["name"]: leaf for leaf in tr["leaves"]}
+    got = torch.tensor(leaves["fc.weight"]["grad"]["values"]).reshape(plain.weight.shape)
+    assert torch.allclose(got, plain.weight.grad, atol=1e-6)
+    assert "tanh" in " ".join(n["label"].lower() for n in tr["nodes"]) and no_hooks_left()
