@@ -111,9 +111,22 @@ def window(scene: dict, start: float, length: float) -> dict:
 
 
 def backward_window(scene: dict, length: float) -> dict:
+    """A ``length`` s window inside the backward pass, where it changes most: of the starts
+    0.5 s apart, the one with the most frames that are drawn (not held), the first of equals.
+    (Centred on the backward pass, a paced timeline can put the whole window on one held step.)"""
     bwd = [p for p in scene["phases"] if p["name"] == "backward"]
-    centre = (bwd[0]["t0"] + bwd[0]["t1"]) / 2 if bwd else scene["duration"] / 2
-    start = min(max(0.0, centre - length / 2), max(0.0, scene["duration"] - length))
+    t0, t1 = (bwd[0]["t0"], bwd[0]["t1"]) if bwd else (0.0, scene["duration"])
+    last = max(0.0, scene["duration"] - length)
+    times = frame_times(scene, scene["fps"])
+    drawn = drawn_times(scene, times)
+    n = int(round(length * scene["fps"]))
+
+    def busy(start: float) -> int:
+        i = int(round(start * scene["fps"]))
+        return sum(drawn[i + 1:i + n])  # the window's first frame is always drawn
+
+    starts = [min(max(0.0, t0 + 0.5 * k), last) for k in range(int(max(0.0, t1 - t0 - length) / 0.5) + 1)]
+    start = max(starts, key=busy)
     return window(scene, start, length)
 
 
