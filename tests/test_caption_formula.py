@@ -244,3 +244,27 @@ def test_a_wrapped_formula_keeps_its_tints_after_the_break(name):
                     assert last["color"] != "caption_text", (whole, last)
                     checked += 1
     assert checked >= 1, "a preset whose band wraps a formula"
+
+
+def test_a_line_breaks_between_clauses_not_inside_an_equation():
+    """Where a line must wrap, it ends after a clause (";", the wide gap before "e.g.") when the
+    next clause then fits whole on its line, rather than leaving "... =" above a lone result."""
+    from bprender.canvas import FontBook
+    from bprender.scene.text import TextFitter
+    fitter, font = TextFitter(FontBook()), "400 24px DejaVu Sans"
+    first, example = "layer 1: δ¹ = ∂L/∂a¹ · σ'(z¹);", "e.g. δ¹₂ = 0.05019 · 0.4305·(1 − 0.4305) = 0.01231"
+    width = fitter.measure("  " + example, font) + 4   # the example fits a line; both do not
+    assert fitter.wrap(f"{first}   {example}", font, width) == [first, "  " + example]
+    # a clause break that would take more lines than breaking at the last space is not taken
+    long = "a; " + " ".join(["word"] * 12)
+    narrow = fitter.measure("a; word word word word", font)
+    assert len(fitter.wrap(long, font, narrow)) == len(fitter._wrap(long, font, narrow, clauses=False))
+
+
+@pytest.mark.parametrize("name", ["mlp", "deep_sigmoid", "micrograd", "cnn", "attention", "training"])
+def test_no_caption_line_ends_inside_an_equation(name):
+    """No caption line that the band continues ends with "=" or an operator: the result stays
+    with its equation (the mlp's "e.g. δ¹₂ = … = 0.01231" used to leave 0.01231 alone below)."""
+    for item in scene(name)["captions"]["items"]:
+        for line, below in zip(item["lines"], item["lines"][1:]):
+            assert not line.rstrip().endswith(("=", "·", "+", "−")), (line, below)

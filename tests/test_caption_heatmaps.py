@@ -2,11 +2,13 @@
 the band's heatmaps are δ (the gradient arriving at the layer's output, as a column), a⊤ (its
 input, as a row) and ∂L/∂W, recomputed here with plain PyTorch, pooled as heat.py pools
 (tests/test_heatmaps.py's loop-by-loop pooling) and turned into levels as the node glyphs' are;
-unpooled (batch 1) δ·a⊤ is ∂L/∂W cell by cell. The conv's step shows its input, δ and ∂L/∂K, the
-attention block's A and ∂L/∂A; each factor appears with the formula's term of its kind."""
+unpooled (batch 1) δ·a⊤ is ∂L/∂W cell by cell. The conv's step shows its input, δ and its kernels' gradient, the
+attention block's A and ∂L/∂A; each factor appears with the formula's term of its kind, and a
+gradient is named as the caption beside it names it (∂L/∂W¹)."""
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pytest
@@ -29,14 +31,20 @@ def built(name: str) -> dict:
     return module.build()
 
 
+def role(label: str) -> str:
+    """A term's label without its notes and its parameter's layer mark: "∂L/∂W² · pooled 1×2"
+    and "∂L/∂W_O" -> "∂L/∂W" (the label names the gradient as the caption does)."""
+    return re.sub(r"(_\w+|[⁰¹²³⁴⁵⁶⁷⁸⁹]+)$", "", label.split(" · ")[0])
+
+
 def heat_items(scene: dict, label: str) -> list[dict]:
-    """The caption items whose heatmaps have a term labelled `label` (its first word)."""
+    """The caption items whose heatmaps have a term whose role (see role()) is `label`."""
     return [item for item in scene["captions"]["items"]
-            if any(t["label"]["text"].split(" · ")[0] == label for t in item.get("heatmaps", {}).get("terms", []))]
+            if any(role(t["label"]["text"]) == label for t in item.get("heatmaps", {}).get("terms", []))]
 
 
 def terms_of(item: dict) -> dict:
-    return {t["label"]["text"].split(" · ")[0]: t for t in item["heatmaps"]["terms"]}
+    return {role(t["label"]["text"]): t for t in item["heatmaps"]["terms"]}
 
 
 def grid(term: dict) -> list[list[int]]:
@@ -140,7 +148,7 @@ def test_a_pooled_weight_gradient_says_so_and_is_pytorchs_pooled(cnn):
     (item, *_) = heat_items(scene, "∂L/∂W")
     terms = terms_of(item)
     w = terms["∂L/∂W"]
-    assert w["label"]["text"] == "∂L/∂W · pooled 1×2"              # 2 x 18 -> 2 x 9, as the node glyph
+    assert w["label"]["text"] == "∂L/∂W² · pooled 1×2"             # 2 x 18 -> 2 x 9, as the node glyph
     assert grid(w) == levels([pooled(ref["fc_w_grad"].tolist(), (1, 2))], signed=True)[0]
     assert grid(terms["δ"]) == [[v] for v in levels([[ref["delta"][0].tolist()]], signed=True)[0][0]]
     assert grid(terms["a⊤"]) == levels([[ref["flat"][0].tolist()]], signed=False)[0]
@@ -149,13 +157,12 @@ def test_a_pooled_weight_gradient_says_so_and_is_pytorchs_pooled(cnn):
 
 def test_a_conv_step_shows_its_input_delta_and_kernel_gradient(cnn):
     scene, ref = cnn
-    (item, *_) = heat_items(scene, "∂L/∂K")
+    (item,) = [i for i in heat_items(scene, "a") if [op["text"] for op in i["heatmaps"]["operators"]] == ["⋆", "="]]
     terms = terms_of(item)
-    assert list(terms) == ["a", "δ", "∂L/∂K"]
-    assert [op["text"] for op in item["heatmaps"]["operators"]] == ["⋆", "="]
+    assert list(terms) == ["a", "δ", "∂L/∂W"]
     assert channels_of(as_glyph(terms["a"])) == levels([ref["x"][0, 0].tolist()], signed=False)
     assert channels_of(as_glyph(terms["δ"])) == levels([ref["act_grad"][0, c].tolist() for c in range(2)], signed=True)
-    assert channels_of(as_glyph(terms["∂L/∂K"])) == levels([ref["conv_w_grad"][f, 0].tolist() for f in range(2)],
+    assert channels_of(as_glyph(terms["∂L/∂W"])) == levels([ref["conv_w_grad"][f, 0].tolist() for f in range(2)],
                                                            signed=True)
 
 
@@ -218,3 +225,15 @@ def test_a_weight_used_twice_shows_each_uses_own_term():
             shown.append(grid(w))
     expected = [levels([u.detach().tolist()], signed=True)[0] for u in uses]
     assert sorted(shown) == sorted(expected)
+
+
+def test_a_gradients_heatmap_is_named_as_the_caption_names_it(cnn):
+    """The result heatmap's label is the parameter's name in the caption beside it (∂L/∂W¹ for
+    the conv's kernel, not a letter of its own); a weight with no lecture symbol keeps ∂L/∂W."""
+    scene, _ = cnn
+    named = {}
+    for item in (i for i in scene["captions"]["items"] if "heatmaps" in i):
+        result = item["heatmaps"]["terms"][-1]["label"]["text"].split(" · ")[0]
+        assert result in " ".join(item["lines"]), (result, item["lines"])
+        named[item["heatmaps"]["operators"][0]["text"]] = result
+    assert named == {"·": "∂L/∂W²", "⋆": "∂L/∂W¹"}

@@ -201,8 +201,8 @@ def test_heatmap_images_are_in_the_compared_logs():
     assert not keys["light"] & keys["dark"] and not keys["light"] & keys["colorblind"]
 
 
-@pytest.mark.parametrize("name, labels", [("cnn", {"∂L/∂W · pooled 1×2", "∂L/∂K"}), ("attention", {"∂L/∂A"}),
-                                           ("mlp", {"∂L/∂W"})])
+@pytest.mark.parametrize("name, labels", [("cnn", {"∂L/∂W² · pooled 1×2", "∂L/∂W¹"}), ("attention", {"∂L/∂A"}),
+                                           ("mlp", {"∂L/∂W¹", "∂L/∂W²"})])
 def test_caption_heatmaps_are_in_the_compared_logs(name, labels):
     """The gate covers the caption band's factors: the sampled cases of cnn, attention and mlp
     draw the step's heatmaps (drawImage in the band) and their labels, so the parity test above

@@ -11,6 +11,8 @@ as heatmaps beside the formula (scene/chain_heat.py).
   filter, as the weight's node glyph draws it).
 - Attention: the softmax's weights A and the gradient ∂L/∂A arriving at them.
 
+The result is named as the caption names its parameter (∂L/∂W¹, ∂L/∂W_Q), the generic ∂L/∂W or
+∂L/∂K only for a parameter with no lecture symbol.
 Each factor is a preview as the trace wrote it (pooled, its first sample or channels), turned
 where the formula reads it the other way round (δ as a column); `stage` is when it appears in
 the step, as the formula's terms do (scene/formula.py: 0 upstream, 1 local, 2 result).
@@ -67,7 +69,8 @@ def _term(name: str, summary: dict | None, grad: bool, stage: int, turn: bool = 
 
 
 class _Trace:
-    def __init__(self, trace: dict):
+    def __init__(self, trace: dict, name_of=None):
+        self.name_of = name_of    # a parameter's name -> how the scene shows it (or None)
         self.nodes = {n["id"]: n for n in trace["nodes"]}
         self.producer = {e["id"]: e["from"] for e in trace["edges"]}
         self.edge_grad = {e["id"]: e.get("grad") for e in trace["edges"]}
@@ -85,6 +88,14 @@ class _Trace:
             src = self.nodes.get(self.producer.get(inp["edge"]))
             return src, (src or {}).get("value")
         return None, inp.get("value")
+
+
+def _result(t: _Trace, leaf: dict, generic: str) -> str:
+    """The gradient's name as the caption writes it (∂L/∂W¹: the lecture's symbol for the
+    parameter), else the generic one of the formula (∂L/∂W, ∂L/∂K) for a name with no symbol."""
+    name = leaf.get("name") or leaf.get("label") or ""
+    shown = t.name_of(name) if t.name_of and name else name
+    return f"∂L/∂{shown}" if shown and shown != name else generic
 
 
 def _linear(t: _Trace, node: dict) -> dict | None:
@@ -109,7 +120,7 @@ def _linear(t: _Trace, node: dict) -> dict | None:
         w_grad = leaf.get("grad")
         w_turn = bool(w_grad and (_heat(w_grad) or {}).get("rows") == 1 and in_ == 1 and out > 1)
     terms = [_term("δ", node.get("grad"), True, 0, turn=True), _term("a⊤", a, False, 1),
-             _term("∂L/∂W", w_grad, True, 2, turn=w_turn)]
+             _term(_result(t, leaf, "∂L/∂W"), w_grad, True, 2, turn=w_turn)]
     if any(x is None for x in terms):
         return None
     if uses > 1:
@@ -122,7 +133,7 @@ def _conv(t: _Trace, node: dict) -> dict | None:
     leaf, _ = t.operand(node, 1)
     if leaf is None or leaf.get("kind") != "leaf" or t.uses.get(leaf["id"], 1) > 1:
         return None   # a kernel shared by several convs: its .grad is not this step's a ⋆ δ
-    terms = [_term("a", a, False, 1), _term("δ", node.get("grad"), True, 0), _term("∂L/∂K", leaf.get("grad"), True, 2)]
+    terms = [_term("a", a, False, 1), _term("δ", node.get("grad"), True, 0), _term(_result(t, leaf, "∂L/∂K"), leaf.get("grad"), True, 2)]
     if any(x is None for x in terms):
         return None
     return {"kind": "conv", "terms": terms, "between": ["⋆", "="]}
@@ -135,11 +146,12 @@ def _attention(node: dict) -> dict | None:
     return {"kind": "attention", "terms": terms, "between": [""]}
 
 
-def step_factors(trace: dict, steps: list) -> list[dict | None]:
+def step_factors(trace: dict, steps: list, name_of=None) -> list[dict | None]:
     """For each backward step (its `ops`: the trace op nodes it covers), the factors to draw: a
     Linear's or a conv's (the first among its ops), else attention weights'; None for a step
-    with none (or where the trace holds no previews)."""
-    t = _Trace(trace)
+    with none (or where the trace holds no previews). name_of: a parameter's name -> the name
+    the scene shows (Notation.param), so a gradient is called what the caption calls it."""
+    t = _Trace(trace, name_of)
     weights = attention_weights(trace)
     return [_factors(t, [t.nodes[i] for i in step.ops if i in t.nodes], weights) for step in steps]
 

@@ -65,7 +65,7 @@ def build_scene(trace: dict, settings: dict, fonts) -> dict:
     script = caption_script(trace, graph, text_w, names)
     # a Linear's, a conv's, attention's step: its factors as heatmaps in the band, the text beside
     band = caption_band(width, height, sizes)
-    blocks = [chain_block(f, band, sizes, fonts, text_w) for f in step_factors(trace, graph.steps)]
+    blocks = [chain_block(f, band, sizes, fonts, text_w) for f in step_factors(trace, graph.steps, names.param)]
     reading = reading_needs(script, graph, fitter, caption_font(sizes), text_w,
                             step_text_widths(blocks, text_w, sizes))
     timing = make_timing(graph, settings["pacing"], n_train, reading, pace_scale(settings.get("pace")),

@@ -10,6 +10,8 @@ from typing import Union
 
 ELLIPSIS = "\u2026"
 
+CLAUSE_END = "; "       # a caption's clauses: "δ¹ = ∂L/∂a¹ · σ'(z¹);   e.g. δ¹₂ = ..."
+CLAUSE_GAP = "   "      # the wide gap a caption puts between two parts of one line
 Slot = Union[str, list]  # one caption line, or its alternatives ("\n" inside one: several lines)
 
 
@@ -36,9 +38,19 @@ class TextFitter:
 
     def wrap(self, text: str, font: str, max_w: float) -> list[str]:
         """text broken into lines that fit max_w at spaces, after a comma where one is near the
-        end of the line (a list keeps its items whole); a word wider than the whole width is cut."""
+        end of the line (a list keeps its items whole), and after a clause (";", or the wide gap
+        before "e.g.") where that keeps the next clause whole on one line and takes no more lines
+        ("σ'(z¹);" / "e.g. δ¹₂ = 0.05 · 0.43 = 0.012", not "... =" / "0.012"); a word wider than
+        the whole width is cut."""
         if self.measure(text, font) <= max_w:
             return [text]
+        plain = self._wrap(text, font, max_w, clauses=False)
+        if CLAUSE_END not in text and CLAUSE_GAP not in text:
+            return plain
+        by_clause = self._wrap(text, font, max_w, clauses=True)
+        return by_clause if len(by_clause) <= len(plain) else plain
+
+    def _wrap(self, text: str, font: str, max_w: float, clauses: bool) -> list[str]:
         out: list[str] = []
         line = ""
         for word in text.split(" "):
@@ -46,10 +58,13 @@ class TextFitter:
             if not line or self.measure(candidate, font) <= max_w:
                 line = candidate
                 continue
+            cut = _clause_cut(line) if clauses else -1
             comma = line.rfind(", ")
-            if comma >= 0.6 * len(line):  # end the line after the comma, carry the rest
-                out.append(line[:comma + 1])
-                line = "  " + line[comma + 2:] + " " + word
+            if cut < 0 and comma >= 0.6 * len(line):
+                cut = comma + 1
+            if cut > 0:  # end the line after the comma or the clause, carry the rest
+                out.append(line[:cut])
+                line = "  " + line[cut:].lstrip(" ") + " " + word
                 if self.measure(line, font) > max_w:
                     out.append(line[:-len(word) - 1])
                     line = "  " + word
@@ -101,3 +116,10 @@ class TextFitter:
             spare -= chosen.count("\n")
             out.append(chosen.split("\n"))
         return out
+
+
+def _clause_cut(line: str) -> int:
+    """Where to end a line after its last clause (after "; " or before a wide gap), counted from
+    the line's start; -1 when it has none past its first third (too short a line would be left)."""
+    cut = max(line.rfind(CLAUSE_END) + 1 if CLAUSE_END in line else -1, line.rfind(CLAUSE_GAP))
+    return cut if cut >= len(line) / 3 else -1
