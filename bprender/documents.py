@@ -46,8 +46,10 @@ def read_source_file(path: Path):
     return read_document(data, str(path))
 
 
-def read_document(data, where: str):
-    """(kind, data) for parsed JSON that claims to be a bprender trace or scene."""
+def read_document(data, where: str, validate: bool = True):
+    """(kind, data) for parsed JSON that claims to be a bprender trace or scene. validate=False
+    skips the JSON Schema check, for bytes this bprender wrote itself and has verified by their
+    digest (trace_cache.py): the check and the jsonschema import cost a cached render 0.15 s."""
     schema = data.get("schema") if isinstance(data, dict) else None
     if not isinstance(schema, str):
         raise BprenderError(f"{where}: is JSON but neither a bprender trace nor a scene (no \"schema\" field) "
@@ -67,7 +69,7 @@ def read_document(data, where: str):
             fix = f"make it again with this bprender's `{command}`, or upgrade bprender"
         raise BprenderError(f"{where}: is a bprender {kind} of version {version or '?'}; this bprender reads "
                             f"version {known} ({fix})")
-    problem = schema_problem(kind, data)
+    problem = schema_problem(kind, data) if validate else None
     if problem:
         raise BprenderError(f"{where}: is not a valid {schema} file: {problem}")
     return kind, decode_numbers(data) if kind == "trace" else data

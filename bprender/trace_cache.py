@@ -7,8 +7,9 @@ or patched checkout at the same version never reuses another tracer's traces): t
 all of them. Drawing settings (render, pacing, view, theme...)
 are not in the key, so changing only those re-uses the trace. Entries live in
 $BPRENDER_CACHE_DIR, else $XDG_CACHE_HOME/bprender/traces, else ~/.cache/bprender/traces; the
-folder is kept under MAX_BYTES (oldest entries go first). An entry that cannot be read back as
-a valid trace is removed and made again, never trusted.
+folder is kept under MAX_BYTES (oldest entries go first). An entry is its trace's JSON after a
+first line holding the SHA-256 of that JSON: an entry whose bytes do not match it (cut short,
+edited, from an older bprender) or that is not a trace is removed and made again, never trusted.
 """
 from __future__ import annotations
 
@@ -96,8 +97,13 @@ def load(key: str) -> dict | None:
     from .errors import BprenderError
     path = cache_dir() / f"{key}.trace.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        kind, trace = read_document(data, str(path))
+        digest, newline, body = path.read_bytes().partition(b"\n")
+        if not newline or hashlib.sha256(body).hexdigest().encode("ascii") != digest:
+            raise ValueError("not the bytes this cache wrote")
+        data = json.loads(body)
+        # the digest says these are the bytes store() wrote, from a trace this bprender made:
+        # the JSON Schema check (and the jsonschema import) would only repeat that
+        kind, trace = read_document(data, str(path), validate=False)
         if kind != "trace":
             raise ValueError(kind)
     except FileNotFoundError:
@@ -119,11 +125,12 @@ def store(key: str, trace: dict) -> None:
     """Keep a trace (written whole or not at all; a cache that cannot be written is skipped)."""
     from .jsonio import dumps
     folder = cache_dir()
+    body = dumps(trace).encode("utf-8")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".entry-", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(dumps(trace))
+        with os.fdopen(fd, "wb") as f:
+            f.write(hashlib.sha256(body).hexdigest().encode("ascii") + b"\n" + body)
         os.replace(tmp, folder / f"{key}.trace.json")
         _keep_under_cap(folder)
     except OSError:
