@@ -255,6 +255,7 @@ def test_a_line_breaks_between_clauses_not_inside_an_equation():
     first, example = "layer 1: δ¹ = ∂L/∂a¹ · σ'(z¹);", "e.g. δ¹₂ = 0.05019 · 0.4305·(1 − 0.4305) = 0.01231"
     width = fitter.measure("  " + example, font) + 4   # the example fits a line; both do not
     assert fitter.wrap(f"{first}   {example}", font, width) == [first, "  " + example]
+    assert fitter.wrap(f"{first}     {example}", font, width) == [first, "  " + example]   # a wider gap
     # a clause break that would take more lines than breaking at the last space is not taken
     long = "a; " + " ".join(["word"] * 12)
     narrow = fitter.measure("a; word word word word", font)

@@ -63,8 +63,9 @@ class TextFitter:
             if cut < 0 and comma >= 0.6 * len(line):
                 cut = comma + 1
             if cut > 0:  # end the line after the comma or the clause, carry the rest
-                out.append(line[:cut])
-                line = "  " + line[cut:].lstrip(" ") + " " + word
+                out.append(line[:cut].rstrip(" "))
+                rest = line[cut:].strip(" ")
+                line = "  " + (f"{rest} {word}" if rest else word)
                 if self.measure(line, font) > max_w:
                     out.append(line[:-len(word) - 1])
                     line = "  " + word
