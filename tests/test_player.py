@@ -369,9 +369,9 @@ def test_the_training_page_fits_a_laptop_window(chromium_page, tmp_path):
     assert len(bottoms) > 10 and max(bottoms) <= 800
 
 
-def test_a_thirteen_layer_page_fits_a_laptop_window(chromium_page, tmp_path):
-    """13 layers: 13 chart rows and 15 group toggles, which wrap onto more rows as the page
-    narrows to make room for the chart; the page still settles inside 1280x800, hint line too."""
+@pytest.fixture(scope="module")
+def deep13_file(tmp_path_factory):
+    """The page of a 13-layer tanh MLP: 13 chart rows, 15 group toggles."""
     import torch
     from torch import nn
 
@@ -380,13 +380,38 @@ def test_a_thirteen_layer_page_fits_a_laptop_window(chromium_page, tmp_path):
     layers = [m for k in range(13) for m in ([nn.Linear(3, 1 if k == 12 else 3)] + ([nn.Tanh()] if k < 12 else []))]
     anim = bprender.animate(model=nn.Sequential(*layers), inputs=torch.randn(4, 3), target=torch.randn(4, 1))
     assert len(anim.scene()["chart"]["rows"]) == 13
-    path = tmp_path / "deep13.html"
+    path = tmp_path_factory.mktemp("deep13") / "deep13.html"
     path.write_text(anim.html(), encoding="utf-8")
-    open_file(chromium_page, path)
+    return path
+
+
+def test_a_thirteen_layer_page_fits_a_laptop_window(chromium_page, deep13_file):
+    """13 layers: 13 chart rows and 15 group toggles, which wrap onto more rows as the page
+    narrows to make room for the chart; the page still settles inside 1280x800, hint line too."""
+    open_file(chromium_page, deep13_file)
     assert evaluate(chromium_page, READY)
     assert evaluate(chromium_page, "document.documentElement.scrollHeight") <= 800
     hint = chromium_page.locator(".bp-hint").bounding_box()
     assert hint and hint["y"] + hint["height"] <= 800
+
+
+def test_hiding_the_chart_gives_its_room_to_the_graph(chromium_page, deep13_file):
+    """The "chart" box (or C) hides the per-layer chart, and the graph grows into the room it
+    took; shown again, the page is as it was. The page fits 1280x800 both ways."""
+    pg = chromium_page
+    open_file(pg, deep13_file)
+    assert evaluate(pg, READY)
+    graph_width = "document.getElementById('bp-graph').getBoundingClientRect().width"
+    with_chart = evaluate(pg, graph_width)
+    assert evaluate(pg, "bprender.chart") and pg.is_visible("#bp-chart") and pg.is_visible("#bp-show-chart")
+    pg.click("#bp-show-chart")
+    without = evaluate(pg, graph_width)
+    assert not evaluate(pg, "bprender.chart") and not pg.is_visible("#bp-chart")
+    assert without >= 1.25 * with_chart, (with_chart, without)
+    assert evaluate(pg, "document.documentElement.scrollHeight") <= 800
+    pg.keyboard.press("c")
+    assert evaluate(pg, "bprender.chart") and pg.is_checked("#bp-show-chart")
+    assert evaluate(pg, graph_width) == pytest.approx(with_chart, abs=1)
 
 
 def node_value(node_scene: dict, r: int, c: int) -> float:

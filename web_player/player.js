@@ -29,7 +29,8 @@
     loop: $("bp-loop"), theme: $("bp-theme"), save: $("bp-save"), event: $("bp-event"),
     legend: $("bp-legend"), error: $("bp-error"), app: $("bp-app"), present: $("bp-present"),
     camera: $("bp-camera"), follow: $("bp-follow"), fit: $("bp-fit"), caption: $("bp-caption"),
-    folds: $("bp-folds"), foldHint: $("bp-fold-hint")
+    folds: $("bp-folds"), foldHint: $("bp-fold-hint"), chartField: $("bp-chart-field"),
+    showChart: $("bp-show-chart")
   };
 
   /* The scene versions this player reads: a page whose scene is another major version says
@@ -56,6 +57,7 @@
     playing: false,
     speed: 1,
     loop: false,
+    chart: true,         // the per-layer chart shown (where the scene has one)
     // the painter's view state: what is highlighted or hidden, and the theme's palette
     // camera: null follows the scene's camera track; {x, y, zoom} is where the user put it
     view: { highlight: null, hidden: [], theme: data.theme, camera: null },
@@ -311,7 +313,7 @@
     try {
       gctx.setTransform(graphScale[0], 0, 0, graphScale[1], 0, 0);
       paintFrame(gctx, scene, state.t, state.view);
-      if (scene.chart) {   // a side-by-side composite draws each panel's chart in its frame
+      if (chartShown()) {   // a side-by-side composite draws each panel's chart in its frame
         cctx.setTransform(chartScale[0], 0, 0, chartScale[1], 0, 0);
         paintChart(cctx, scene.chart, state.t, palette());
       }
@@ -326,8 +328,10 @@
   /* Fit the graph and chart to the window, keeping the aspect ratio; the canvases' pixel
    * buffers are their CSS size times devicePixelRatio, so lines and text stay sharp. */
   function layout() {
-    var scene = state.scene, chart = scene.chart || {width: 0, height: 0};
-    el.chart.hidden = !scene.chart;
+    var scene = state.scene, shown = chartShown();
+    var chart = shown ? scene.chart : {width: 0, height: 0};
+    el.chart.hidden = !shown;
+    el.chartField.hidden = !scene.chart;
     var dpr = window.devicePixelRatio || 1;
     var availW = Math.max(document.documentElement.clientWidth - 16, 50);
     var scale = Infinity;
@@ -796,6 +800,8 @@
       presentPrevious();
     } else if (state.presenting && e.key === "Escape") {
       present(false);
+    } else if ((e.key === "c" || e.key === "C") && state.scene.chart) {
+      if (!e.repeat) setChart(!state.chart);
     } else if ((e.key === "+" || e.key === "=") && state.scene.camera) {
       e.preventDefault();
       zoomBy(1.25);
@@ -832,6 +838,7 @@
     window.addEventListener("pointerup", function () { scrubbing = false; });
     el.speed.addEventListener("change", function () { setSpeed(el.speed.value); });
     el.loop.addEventListener("change", function () { state.loop = el.loop.checked; });
+    el.showChart.addEventListener("change", function () { setChart(el.showChart.checked); });
     el.theme.addEventListener("change", function () { setTheme(el.theme.value); });
     el.save.addEventListener("click", savePng);
     el.present.addEventListener("click", function () { present(!state.presenting); });
@@ -867,6 +874,16 @@
     if (!(s > 0)) return;
     state.speed = Math.min(4, Math.max(0.25, s));
     if (el.speed.value !== String(state.speed)) el.speed.value = String(state.speed);
+  }
+
+  /* The per-layer chart on or off: off, the graph grows into its room (a laptop screen). */
+  function chartShown() { return !!state.scene.chart && state.chart; }
+
+  function setChart(on) {
+    state.chart = !!on;
+    el.showChart.checked = state.chart;
+    layout();
+    return chartShown();
   }
 
   function setLoop(on) {
@@ -1040,6 +1057,7 @@
     get themes() { return themes.slice(); },
     get speed() { return state.speed; },
     get loop() { return state.loop; },
+    get chart() { return chartShown(); },
     get schema() { return state.scene.schema; },
     get events() { return state.scene.events.map(function (e) { return { t: e.t, name: e.name, label: e.label }; }); },
     get presenting() { return state.presenting; },
@@ -1064,6 +1082,7 @@
     setTheme: setTheme,
     setSpeed: setSpeed,
     setLoop: setLoop,
+    setChart: setChart,
     nextEvent: function () { stepEvent(1); },
     previousEvent: function () { stepEvent(-1); },
     present: present,
