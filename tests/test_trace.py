@@ -290,13 +290,10 @@ def test_jsonio():
 def test_tracing_does_not_import_dynamo():
     """The recording mode opts out of torch's dynamo wrapper, whose first call imports
     torch._dynamo (over a second of a cold render) for a mode that is never compiled."""
-    import subprocess
-    import sys
+    from testkit import run_fresh_python
     code = ("import sys; from bprender.pipeline import open_preset, trace_of; "
             "trace_of(open_preset('linear')); print('torch._dynamo' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).parents[1])
-    assert out.stdout.strip() == "False"
+    assert run_fresh_python(code).strip() == "False"
 
 
 def test_compiled_forward_is_still_recorded():

@@ -76,14 +76,15 @@ def assert_boxes_fit(scene: dict) -> None:
         assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
 
 
-def run_fresh_python(code: str) -> str:
+def run_fresh_python(code: str, env: dict | None = None) -> str:
     """code run by a fresh interpreter with only bprender's checkout on its path (no inherited
-    environment, so nothing imported here leaks in); its stdout, after asserting it exited 0."""
+    environment, so nothing imported here leaks in, but for the variables in `env`); its stdout,
+    after asserting it exited 0."""
     import subprocess
     import sys
     from pathlib import Path
     root = Path(__file__).resolve().parent.parent
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
-                         env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+                         env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", **(env or {})})
     assert out.returncode == 0, out.stderr
     return out.stdout

@@ -122,5 +122,6 @@ class TextFitter:
 def _clause_cut(line: str) -> int:
     """Where to end a line after its last clause (after "; " or before a wide gap), counted from
     the line's start; -1 when it has none past its first third (too short a line would be left)."""
-    cut = max(line.rfind(CLAUSE_END) + 1 if CLAUSE_END in line else -1, line.rfind(CLAUSE_GAP))
+    end = line.rfind(CLAUSE_END)
+    cut = max(end + 1 if end >= 0 else -1, line.rfind(CLAUSE_GAP))
     return cut if cut >= len(line) / 3 else -1
