@@ -14,7 +14,9 @@ For each scene:
 - draw ms/frame: paint_frame on a RasterSurface, median over frames spread over the timeline
   (every one of them drawn, even where it is the same picture as the one before);
 - loop ms/frame: raster_frames over every frame of the timeline, the loop the video and GIF
-  writers read (a frame the same as the one before is not drawn again), total / frames;
+  writers read (a frame the same as the one before is not drawn again, and of the others only
+  the damage since the one before: damage.py), total / frames, and total / frames drawn (what
+  a changing picture costs in the loop, against draw's from-scratch figure);
 - video fps: bprender.render.render_video (draw + encode, streaming), quality final and draft;
 - ratio: render_video time / write_mp4 time on the same frames pre-rendered into memory, told
   the same holds (not encoded again) as render_video tells it (1.0 = encoder-bound: drawing
@@ -200,7 +202,8 @@ def bench_scene(name: str, scene: dict, reps: int, draw_samples: int, tmp: Path)
     print(f"  draw      {d['draw_ms']:6.2f} ms/frame median  (p90 {d['draw_p90']:.2f}, "
           f"{len(draws)} frames)  target <= {TARGET_DRAW_MS}")
     print(f"  loop      {d['loop_ms']:6.2f} ms/frame over {d['loop_frames']} frames, {d['loop_drawn']} of them drawn "
-          f"(the others the same picture as the one before)")
+          f"(the others the same picture as the one before): "
+          f"{d['loop_ms'] * d['loop_frames'] / max(1, d['loop_drawn']):.2f} ms per drawn frame")
     for quality in ("final", "draft"):
         q = d[quality]
         print(f"  {quality:<6} video {q['fps']:6.1f} fps ({q['video_s']:.2f} s)   ffmpeg alone "

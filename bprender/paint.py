@@ -27,10 +27,13 @@ def palette_of(scene: dict, view: dict | None) -> dict:
     return scene["palettes"][theme]
 
 
-def paint_frame(ctx, scene: dict, t: float, view: dict | None = None) -> None:
+def paint_frame(ctx, scene: dict, t: float, view: dict | None = None, within: dict | None = None) -> None:
     """Draw the frame at time t. view = {"highlight": node id or None, "hidden": [group names],
     "theme": palette name or None}: a highlighted node keeps its gradient paths to the loss
-    bright and dims the rest; hidden groups are not drawn; colours come from the theme."""
+    bright and dims the rest; hidden groups are not drawn; colours come from the theme.
+    within (the raster loop's damage, damage.py; never in paint.js): the frame is right only inside
+    its device rectangles: the background is laid there alone, and of the parts only those it
+    names (all that meet them) are drawn, each whole (the caller copies the rectangles out)."""
     if "panels" in scene:
         paint_panels(ctx, scene, t, view)
         return
@@ -38,8 +41,13 @@ def paint_frame(ctx, scene: dict, t: float, view: dict | None = None) -> None:
     node_opacity, edge_opacity, edge_bound, node_bound = view_of(scene, view or {})
     ctx.globalAlpha = 1.0
     ctx.fillStyle = colors["background"]
-    ctx.fillRect(0, 0, scene["width"], scene["height"])
-    paint_header(ctx, scene["header"], t, colors)
+    if within is None:
+        ctx.fillRect(0, 0, scene["width"], scene["height"])
+    else:
+        for x0, y0, x1, y1 in within["rects"]:
+            ctx.fillRect(x0, y0, x1 - x0, y1 - y0)
+    if within is None or within["header"]:
+        paint_header(ctx, scene["header"], t, colors)
     camera = scene.get("camera")
     lens = None
     if camera is not None:  # the graph layer through the camera, clipped to its view
@@ -55,20 +63,24 @@ def paint_frame(ctx, scene: dict, t: float, view: dict | None = None) -> None:
     # under the camera what lies wholly outside the view is not drawn at all (a big graph seen
     # close up: most of it), by the same rule in both painters
     edge_seen = [edge_opacity[i] > 0 and in_view(lens, edge_bound[i]) for i in range(len(edge_opacity))]
+    edges_within = within["edges"] if within is not None else None
     for i, edge in enumerate(scene["edges"]):
-        if edge_seen[i]:
+        if edge_seen[i] and (edges_within is None or i in edges_within):
             paint_edge(ctx, edge, t, edge_opacity[i], colors)
-    for particle in scene["particles"]:
-        if active(particle["track"], t) and edge_seen[particle["edge"]]:
+    particles_within = within["particles"] if within is not None else None
+    for k, particle in enumerate(scene["particles"]):
+        if (active(particle["track"], t) and edge_seen[particle["edge"]]
+                and (particles_within is None or k in particles_within)):
             paint_particle(ctx, particle, scene["edges"][particle["edge"]], t, edge_opacity[particle["edge"]],
                            colors)
     step = int(value_at(scene["train"]["track"], t)) if "train" in scene else 0
+    nodes_within = within["nodes"] if within is not None else None
     for i, node in enumerate(scene["nodes"]):
-        if node_opacity[i] > 0 and in_view(lens, node_bound[i]):
+        if node_opacity[i] > 0 and in_view(lens, node_bound[i]) and (nodes_within is None or i in nodes_within):
             paint_node(ctx, node, t, node_opacity[i], step, colors, lens)
     for i, edge in enumerate(scene["edges"]):
         if ("label" in edge and edge_opacity[i] > 0 and not under_floor(lens, edge["label"]["px"])
-                and in_view(lens, box_bounds(edge["label"]["box"]))):
+                and in_view(lens, box_bounds(edge["label"]["box"])) and (edges_within is None or i in edges_within)):
             paint_edge_label(ctx, edge, t, edge_opacity[i], colors, step, lens)
     if camera is not None:
         ctx.restore()
@@ -77,7 +89,8 @@ def paint_frame(ctx, scene: dict, t: float, view: dict | None = None) -> None:
         paint_loss_curve(ctx, scene["loss_curve"], t, colors)
     if "predictions" in scene:
         paint_predictions(ctx, scene["predictions"], t, step, colors)
-    paint_caption(ctx, scene["captions"], t, colors)
+    if within is None or within["caption"]:
+        paint_caption(ctx, scene["captions"], t, colors)
     ctx.globalAlpha = 1.0
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Optional
 
 from .canvas import Canvas2D, FontBook, RasterSurface
+from .damage import Damage
 from .encode import write_gif, write_mp4, write_still
 from .paint import paint_frame, palette_of
 from .scene.fonts import font_book as _font_book
@@ -46,13 +47,46 @@ def drawn_times(scene: dict, times: list[float]) -> list[bool]:
 def raster_frames(scene: dict, fps: float, fonts: FontBook | None = None, view: dict | None = None,
                   span: Span = None) -> Iterator:
     """BGRA frames, drawn one at a time into one reused buffer (memory stays flat); a frame
-    the same as the one before is not drawn again."""
-    surface = RasterSurface(scene["width"], scene["height"], fonts=fonts or font_book(scene))
+    the same as the one before is not drawn again, and of the others only the part that can
+    differ from the one before is (damage.py)."""
+    fonts = fonts or font_book(scene)
+    surface = RasterSurface(scene["width"], scene["height"], fonts=fonts)
     times = frame_times(scene, fps, span)
+    redraw = Redraw(scene, view, fonts)
     for t, draw in zip(times, drawn_times(scene, times)):
         if draw:
-            paint_frame(surface.ctx, scene, t, view)
+            redraw.paint(surface, t)
         yield surface.pixels()
+
+
+class Redraw:
+    """Draws frames onto surfaces that keep their pixels: a surface that holds the frame of an
+    earlier time gets only the damage since then (damage.py) drawn again, a new one the whole
+    frame. The damage is drawn on a scratch surface and its rectangles copied over: a part that
+    crosses a rectangle's edge is drawn whole, not cut by a clip, so its edges are antialiased
+    as in the frame drawn afresh, and the copy is that frame's pixels, exactly."""
+
+    def __init__(self, scene: dict, view: dict | None = None, fonts: FontBook | None = None):
+        self.scene, self.view = scene, view
+        self.damage = Damage(scene, view)
+        self.fonts = fonts
+        self.scratch: RasterSurface | None = None  # made at the first damage drawn
+        self.shows: dict = {}  # id(surface) -> the time whose frame it holds
+
+    def paint(self, surface: RasterSurface, t: float) -> None:
+        before = self.shows.get(id(surface))
+        within = self.damage.between(before, t) if before is not None else None
+        if within is None:
+            paint_frame(surface.ctx, self.scene, t, self.view)
+        elif within["rects"]:
+            if self.scratch is None:
+                self.scratch = RasterSurface(self.scene["width"], self.scene["height"],
+                                             fonts=self.fonts or font_book(self.scene))
+            paint_frame(self.scratch.ctx, self.scene, t, self.view, within)
+            src, dst = self.scratch.pixels(), surface.pixels()
+            for x0, y0, x1, y1 in within["rects"]:
+                dst[y0:y1, x0:x1] = src[y0:y1, x0:x1]
+        self.shows[id(surface)] = t
 
 
 def raster_frames_ahead(scene: dict, fps: float, fonts: FontBook | None = None,
@@ -71,6 +105,7 @@ def raster_frames_ahead(scene: dict, fps: float, fonts: FontBook | None = None,
     """
     fonts = fonts or font_book(scene)
     surfaces = [RasterSurface(scene["width"], scene["height"], fonts=fonts) for _ in range(ahead + 1)]
+    redraw = Redraw(scene, view, fonts)
     times = frame_times(scene, fps, span) if times is None else times
     drawn = drawn_times(scene, times) if drawn is None else drawn
     free = threading.Semaphore(len(surfaces))
@@ -87,7 +122,7 @@ def raster_frames_ahead(scene: dict, fps: float, fonts: FontBook | None = None,
                     return
                 if draw:
                     slot = (slot + 1) % len(surfaces)
-                    paint_frame(surfaces[slot].ctx, scene, t, view)
+                    redraw.paint(surfaces[slot], t)
                 ready.put(surfaces[slot])
             ready.put(done)
         except BaseException as exc:  # handed to the consumer, raised there
