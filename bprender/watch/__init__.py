@@ -20,6 +20,9 @@ from .files import POLL, stamp, watched_files
 from .server import HOST, LiveServer
 from .state import LiveState
 
+SETTLE = 0.05       # seconds between the looks that wait for a save to finish
+SETTLE_LOOKS = 10   # at most this many: a file written on and on is built as it is then
+
 __all__ = ["Watch", "HOST", "POLL"]
 
 
@@ -91,8 +94,21 @@ class Watch:
         while not self._stop.wait(self.poll):
             now = stamp(self._files)
             if now != self._stamp:
-                self._stamp = now
+                self._stamp = self._settled(now)
                 self.rebuild()
+
+    def _settled(self, now: dict) -> dict:
+        """The stamp once the files stop changing (up to SETTLE_LOOKS looks SETTLE s apart): an
+        editor or a script may save in several writes (truncate, then write), and the half-written
+        file would be reported as an error."""
+        for _ in range(SETTLE_LOOKS):
+            if self._stop.wait(SETTLE):
+                break
+            again = stamp(self._files)
+            if again == now:
+                break
+            now = again
+        return now
 
     def rebuild(self) -> None:
         """Make the scene again from the files as they are; publish it, or the error."""
