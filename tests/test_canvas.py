@@ -367,3 +367,48 @@ def test_png_bytes(tmp_path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     s.to_png(tmp_path / "x.png")
     assert (tmp_path / "x.png").read_bytes() == data
+
+
+@pytest.mark.parametrize("shape", ["rect", "rrect", "curve", "line", "arc"])
+def test_a_remembered_stroke_outline_draws_the_stroke_s_pixels(shape):
+    """The raster canvas fills a stroke's remembered outline (canvas/stroke_memo.py) instead of
+    stroking: the same pixels as skia's own stroke, over widths, device scales (hairlines
+    included), caps and dashes."""
+    def draw(ctx, width, scale, dash):
+        ctx.fillStyle = "#ffffff"
+        ctx.fillRect(0, 0, 200, 120)
+        ctx.save()
+        ctx.translate(7.3, 5.1)
+        ctx.scale(scale, scale)
+        ctx.beginPath()
+        if shape == "rect":
+            ctx.rect(10.5, 10.2, 60.3, 40.7)
+        elif shape == "rrect":
+            ctx.roundRect(10.5, 10.2, 60.3, 40.7, 8.0)
+        elif shape == "curve":
+            ctx.moveTo(5, 80)
+            ctx.bezierCurveTo(40, 10, 90, 100, 150, 20)
+        elif shape == "line":
+            ctx.moveTo(5.5, 60.2)
+            ctx.lineTo(170.1, 61.7)
+        else:
+            ctx.arc(60.2, 50.1, 30.3, 0, 2 * math.pi)
+        ctx.setLineDash([6.0, 4.0] if dash else [])
+        ctx.strokeStyle = "rgba(200, 40, 30, 0.8)"
+        ctx.lineWidth = width
+        ctx.lineCap = "round" if width > 3 else "butt"
+        ctx.globalAlpha = 0.9
+        ctx.stroke()
+        ctx.restore()
+
+    remembered = 0
+    for width in (0.6, 1.0, 1.5, 2.2, 5.0, 9.0):
+        for scale in (0.077, 0.3, 1.0, 1.25, 3.0):
+            for dash in (False, True):
+                memo, direct = RasterSurface(200, 120), RasterSurface(200, 120)
+                direct.ctx._strokes = None
+                draw(memo.ctx, width, scale, dash)
+                draw(direct.ctx, width, scale, dash)
+                assert np.array_equal(memo.pixels(), direct.pixels()), (shape, width, scale, dash)
+                remembered += len(memo.ctx._strokes._outlines)
+    assert remembered > 10   # the outlines were really used, not only direct strokes

@@ -20,6 +20,7 @@ from .css_font import parse_font
 from .geometry import arc_sweep, round_rect_radii
 from .state import DrawingState, ENUMS, _styles
 from .blit_memo import BlitMemo
+from .stroke_memo import StrokeMemo
 from .text_tone import TextPaints
 
 _isfinite = math.isfinite
@@ -147,6 +148,9 @@ class Canvas2D(DrawingState):
         if b.getSkewX() == 0 and b.getSkewY() == 0 and b.getPerspX() == 0 and b.getPerspY() == 0:
             self._base_t = (b.getScaleX(), 0.0, 0.0, b.getScaleY(), b.getTranslateX(), b.getTranslateY())
         self._blits = BlitMemo(pixels) if pixels is not None and self._base_t is not None else None
+        # strokes drawn as their remembered outlines (raster only: a vector still keeps strokes)
+        self._strokes = StrokeMemo() if not self._vector and self._base_t is not None else None
+        self._outline_paint = skia.Paint(AntiAlias=True)
         self._base_save_count = canvas.getSaveCount()
         self._m = _IDENTITY
         self._invertible = True
@@ -444,7 +448,16 @@ class Canvas2D(DrawingState):
 
     def stroke(self) -> None:
         if self._invertible:
-            self._canvas.drawPath(self._path, self._stroke_ready())
+            paint = self._stroke_ready()
+            if self._strokes is not None:
+                outline = self._strokes.outline(self._path, paint, _mul(self._base_t, self._m),
+                                                self._dash_key if paint is self._dash_paint else None)
+                if outline is not None:
+                    fill = self._outline_paint
+                    fill.setColor4f(paint.getColor4f())
+                    self._canvas.drawPath(outline, fill)
+                    return
+            self._canvas.drawPath(self._path, paint)
 
     def clip(self, fillRule: str = "nonzero") -> None:
         if fillRule not in _FILL_RULES:
