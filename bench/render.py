@@ -16,7 +16,8 @@ For each scene:
 - loop ms/frame: raster_frames over every frame of the timeline, the loop the video and GIF
   writers read (a frame the same as the one before is not drawn again, and of the others only
   the damage since the one before: damage.py), total / frames, and total / frames drawn (what
-  a changing picture costs in the loop, against draw's from-scratch figure);
+  a changing picture costs in the loop, against draw's from-scratch figure); beside it the same
+  loop drawing every changing frame whole (no damage), interleaved with it;
 - video fps: bprender.render.render_video (draw + encode, streaming), quality final and draft;
 - ratio: render_video time / write_mp4 time on the same frames pre-rendered into memory, told
   the same holds (not encoded again) as render_video tells it (1.0 = encoder-bound: drawing
@@ -155,6 +156,19 @@ def loop_ms(scene: dict) -> tuple[float, int, int]:
     return (time.perf_counter() - t0) * 1000 / n, n, drawn
 
 
+def whole_loop_ms(scene: dict) -> float:
+    """ms per frame of the same loop drawing every changing frame whole (no damage): the loop as
+    it was before damage.py, side by side with loop_ms."""
+    surface = RasterSurface(scene["width"], scene["height"], fonts=font_book(scene))
+    times = frame_times(scene, scene["fps"])
+    drawn = drawn_times(scene, times)
+    t0 = time.perf_counter()
+    for t, draw in zip(times, drawn):
+        if draw:
+            paint_frame(surface.ctx, scene, t)
+    return (time.perf_counter() - t0) * 1000 / len(times)
+
+
 def prerender(scene: dict) -> list:
     return [frame.copy() for frame in raster_frames(scene, scene["fps"])]
 
@@ -179,14 +193,15 @@ def bench_scene(name: str, scene: dict, reps: int, draw_samples: int, tmp: Path)
     n_frames = len(frame_times(scene, scene["fps"]))
     print(f"\n{name}: {len(scene['nodes'])} nodes, {len(scene['edges'])} edges, "
           f"{len(scene['particles'])} particles, {n_frames} frames ({scene['duration']:.1f} s)", flush=True)
-    draws, loops = [], []
+    draws, loops, wholes = [], [], []
     for _ in range(reps):
         draws.extend(draw_ms(scene, draw_samples))
         loops.append(loop_ms(scene))
+        wholes.append(whole_loop_ms(scene))
     frames = prerender(scene)
     result = {"draw_ms": statistics.median(draws), "draw_p90": sorted(draws)[int(0.9 * (len(draws) - 1))],
               "loop_ms": statistics.median(ms for ms, _, _ in loops), "loop_frames": loops[0][1],
-              "loop_drawn": loops[0][2]}
+              "loop_drawn": loops[0][2], "whole_loop_ms": statistics.median(wholes)}
     for quality in ("final", "draft"):
         video, encode = [], []
         for _ in range(reps):  # interleaved: both see the same machine load
@@ -203,7 +218,8 @@ def bench_scene(name: str, scene: dict, reps: int, draw_samples: int, tmp: Path)
           f"{len(draws)} frames)  target <= {TARGET_DRAW_MS}")
     print(f"  loop      {d['loop_ms']:6.2f} ms/frame over {d['loop_frames']} frames, {d['loop_drawn']} of them drawn "
           f"(the others the same picture as the one before): "
-          f"{d['loop_ms'] * d['loop_frames'] / max(1, d['loop_drawn']):.2f} ms per drawn frame")
+          f"{d['loop_ms'] * d['loop_frames'] / max(1, d['loop_drawn']):.2f} ms per drawn frame; "
+          f"drawing each changing frame whole {d['whole_loop_ms']:.2f} ms/frame")
     for quality in ("final", "draft"):
         q = d[quality]
         print(f"  {quality:<6} video {q['fps']:6.1f} fps ({q['video_s']:.2f} s)   ffmpeg alone "
