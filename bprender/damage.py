@@ -27,7 +27,9 @@ from .paint import CULL_MARGIN, box_bounds, edge_bounds, node_bounds
 from .stillness import Stillness
 from .tracks import value_at
 
-KNOWN = ("nodes", "edges", "particles", "captions", "camera", "chart")  # parts placed by this module
+# the Scene's parts this module places (the chart is drawn only under a composite's panels,
+# which are always drawn whole); a move of any other key damages the whole frame
+KNOWN = ("nodes", "edges", "particles", "captions", "camera", "chart")
 MAX_RECTS = 24          # more than this many rectangles: one draw of the whole frame is cheaper
 INSET_SPILL = 3.0       # px past the inset's box that its outline's antialiasing reaches
 MAX_SHARE = 0.6         # damage over this share of the frame: draw it all (clipping buys nothing)
@@ -132,8 +134,7 @@ class Damage:
         self.camera = camera
         self._header = header_extent(scene["header"], self.width)
         # the player's own camera (a view state) does not follow the track
-        self._camera_still = camera is None or bool(view.get("camera"))
-        self._camera = None if self._camera_still else Stillness({"camera": camera})
+        self._camera = None if camera is None or view.get("camera") else Stillness({"camera": camera})
         self._view_camera = view.get("camera")
         nodes, edges = scene["nodes"], scene["edges"]
         self._parts = {"nodes": [(Stillness(n), node_extent(n)) for n in nodes],

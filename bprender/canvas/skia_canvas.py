@@ -450,8 +450,9 @@ class Canvas2D(DrawingState):
         if self._invertible:
             paint = self._stroke_ready()
             if self._strokes is not None:
-                outline = self._strokes.outline(self._path, paint, _mul(self._base_t, self._m),
-                                                self._dash_key if paint is self._dash_paint else None)
+                style = (self._lineWidth, self._lineCap, self._lineJoin, self._miterLimit,
+                         self._dash_key if paint is self._dash_paint else None)
+                outline = self._strokes.outline(self._path, paint, _mul(self._base_t, self._m), style)
                 if outline is not None:
                     fill = self._outline_paint
                     fill.setColor4f(paint.getColor4f())

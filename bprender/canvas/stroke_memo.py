@@ -29,19 +29,19 @@ class StrokeMemo:
     def __init__(self):
         self._outlines: dict = {}
 
-    def outline(self, path: skia.Path, paint: skia.Paint, m, dash_key) -> skia.Path | None:
+    def outline(self, path: skia.Path, paint: skia.Paint, m, style: tuple) -> skia.Path | None:
         """The filled outline of stroking ``path`` with ``paint`` under the device transform
-        m = (a, b, c, d, e, f), or None when skia would not draw it as a filled outline."""
+        m = (a, b, c, d, e, f), or None when skia would not draw it as a filled outline.
+        style: what the paint strokes with, as the canvas holds it: (width, cap, join, miter
+        limit, dash key or None)."""
         a, b, c, d = m[0], m[1], m[2], m[3]
         sx, sy = math.hypot(a, b), math.hypot(c, d)   # skia's ComputeResScaleForStroking
-        width = paint.getStrokeWidth()
-        if not (width * min(sx, sy) > 1.0 and math.isfinite(sx) and math.isfinite(sy)):
+        if not (style[0] * min(sx, sy) > 1.0 and math.isfinite(sx) and math.isfinite(sy)):
             return None  # a hairline on the device (or a degenerate transform): drawn directly
-        if dash_key is not None and path.getSegmentMasks() == _LINES_ONLY:
+        if style[4] is not None and path.getSegmentMasks() == _LINES_ONLY:
             return None  # dashes on straight lines: skia culls and special-cases them
         scale = max(sx, sy)
-        key = (bytes(path.serialize()), width, int(paint.getStrokeCap()), int(paint.getStrokeJoin()),
-               paint.getStrokeMiter(), dash_key, scale)
+        key = (bytes(path.serialize()), style, scale)
         hit = self._outlines.get(key)
         if hit is None:
             hit = skia.Path()
