@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import math
 
+from .bands import caption_extent, header_extent
 from .canvas.bitmap import Bitmap
 from .layout import point_along
 from .scene.glyphs import GAP, LEVELS, NONFINITE  # a heatmap cell's levels, as the scene writes them
+from .stillness import Stillness
 from .tracks import active, value_at
 
 TAU = 2 * math.pi
@@ -47,7 +49,7 @@ def paint_frame(ctx, scene: dict, t: float, view: dict | None = None, within: di
         for x0, y0, x1, y1 in within["rects"]:
             ctx.fillRect(x0, y0, x1 - x0, y1 - y0)
     if within is None or within["header"]:
-        paint_header(ctx, scene["header"], t, colors)
+        paint_band(ctx, scene["header"], header_extent, (scene["width"],), paint_header, t, colors)
     camera = scene.get("camera")
     lens = None
     if camera is not None:  # the graph layer through the camera, clipped to its view
@@ -90,7 +92,8 @@ def paint_frame(ctx, scene: dict, t: float, view: dict | None = None, within: di
     if "predictions" in scene:
         paint_predictions(ctx, scene["predictions"], t, step, colors)
     if within is None or within["caption"]:
-        paint_caption(ctx, scene["captions"], t, colors)
+        paint_band(ctx, scene["captions"], caption_extent, (scene["width"], scene["height"]), paint_caption, t,
+                   colors)
     ctx.globalAlpha = 1.0
 
 
@@ -291,6 +294,30 @@ def opacities(scene: dict, view: dict) -> tuple[list, list]:
     for edge in scene["edges"]:
         edge_opacity.append(min(by_id[edge["from"]], by_id[edge["to"]]))
     return node_opacity, edge_opacity
+
+
+_bands: dict = {}  # (id(a header or captions), frame size) -> (it, its Stillness, its box): the scene does not change
+
+
+def paint_band(ctx, band: dict, extent, size: tuple, draw, t: float, colors: dict) -> None:
+    """draw(ctx, band, t, colors) for the header or the caption. A raster canvas pastes the
+    pixels it left the last time it was drawn alike (Canvas2D.draw_block): a band stands still
+    for most of the animation, and its texts are most of its cost. The op log and paint.js
+    just draw it."""
+    block = getattr(ctx, "draw_block", None)
+    if block is None:
+        draw(ctx, band, t, colors)
+        return
+    hit = _bands.get((id(band), size))
+    if hit is None or hit[0] is not band:
+        if len(_bands) > 1000:
+            _bands.clear()
+        hit = _bands[(id(band), size)] = (band, Stillness(band), extent(band, *size))
+    stretch = hit[1].stretch(t)
+    if stretch is None:  # moving: a new picture each frame, not worth remembering
+        draw(ctx, band, t, colors)
+    else:
+        block((id(band), id(colors), stretch, size), (band, colors), hit[2], draw, band, t, colors)
 
 
 def paint_header(ctx, header: dict, t: float, colors: dict) -> None:

@@ -12,7 +12,7 @@ list of number pairs, and read as keyframes it would mark its x coordinates as m
 """
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 
 EDGE = 1e-9  # a moment just after a track's last keyframe still counts as a change
 
@@ -73,3 +73,12 @@ class Stillness:
         while i < len(self._ends) and self._ends[i] <= t1:   # spans are disjoint after merging)
             i += 1
         return i == len(self._starts) or self._starts[i] > t2
+
+    def stretch(self, t: float) -> int | None:
+        """Which still stretch t lies in (the frames of one stretch are one picture), numbered
+        from 0 in time order; None while some track moves at t. A moving span [a, b] ends at b:
+        the frame at b is the frame after it (same(b, b + dt)), the frame at a is not."""
+        k = bisect_right(self._ends, t)  # the spans ended by t
+        if k < len(self._starts) and self._starts[k] <= t:
+            return None
+        return k

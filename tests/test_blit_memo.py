@@ -104,3 +104,74 @@ def test_a_paste_needs_the_same_pixels_and_the_same_state():
     s.clear("#eeeeee")  # other pixels under it: not pasted, the entry is dropped
     assert not memo.paste(key, region)
     assert key not in memo._entries
+
+
+def _band(ctx, lines, color):
+    """A block as the painter draws one: it sets its own state, draws and leaves it changed."""
+    ctx.globalAlpha = 0.8
+    ctx.fillStyle = "#f4f1e8"
+    ctx.beginPath()
+    ctx.roundRect(10.5, 12.25, 290, 60, 8)
+    ctx.fill()
+    ctx.font = "22px bprender-sans"
+    ctx.fillStyle = color
+    for i, line in enumerate(lines):
+        ctx.fillText(line, 20.3, 38.6 + 24 * i)
+    ctx.beginPath()
+    ctx.moveTo(1, 2)  # a path left open: the next draw finds it as a painted block leaves it
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0])
+def test_a_block_is_pasted_only_over_the_same_pixels_and_leaves_the_state_it_drew(scale):
+    """draw_block: the third draw of a block over the same pixels is a paste (its function is
+    not called), with the pixels and the context state of drawing it; other pixels under it,
+    another key or another starting state draw it again."""
+    fonts = FontBook(FONTS)
+    memo = RasterSurface(320, 90, scale=scale, fonts=fonts)
+    plain = RasterSurface(320, 90, scale=scale, fonts=fonts)
+    plain.ctx._blits = None  # no pixel memo: draw_block just draws
+    calls = []
+
+    def band(ctx, lines, color):
+        calls.append(ctx is memo.ctx)
+        _band(ctx, lines, color)
+
+    box = [0, 0, 320, 90]
+    lines = ["δ = ∂L/∂z = 0.4128", "∂L/∂W = δ · aᵀ"]
+    for frame, (seed, key, alpha) in enumerate([(1, "a", 1.0), (1, "a", 1.0), (1, "a", 1.0), (2, "a", 1.0),
+                                                (1, "a", 1.0), (1, "a", 1.0), (1, "b", 1.0), (1, "a", 0.5)]):
+        background = _noise(*memo.pixels().shape[:2], seed)
+        for surface in (memo, plain):
+            surface.pixels()[...] = background
+            surface.ctx.save()  # each frame starts from the same state ...
+            surface.ctx.globalAlpha = alpha  # ... but this: keyed (the band sets its own alpha)
+            surface.ctx.draw_block((key,), lines, box, band, lines, "#1d2330")
+        calls_memo = calls.count(True)
+        assert np.array_equal(memo.pixels(), plain.pixels()), f"frame {frame} differs"
+        for name in ("globalAlpha", "fillStyle", "font"):
+            assert getattr(memo.ctx, name) == getattr(plain.ctx, name), (frame, name)
+        memo.ctx.lineTo(50, 60)  # the open path came back too
+        plain.ctx.lineTo(50, 60)
+        memo.ctx.stroke()
+        plain.ctx.stroke()
+        assert np.array_equal(memo.pixels(), plain.pixels()), f"frame {frame}: the path left behind differs"
+        memo.ctx.restore()
+        plain.ctx.restore()
+        calls.clear()
+        pasted = calls_memo == 0
+        assert pasted == (frame in (2, 5)), f"frame {frame}: pasted {pasted}"
+
+
+def test_a_block_must_not_leave_a_clip_or_a_transform_behind():
+    s = RasterSurface(200, 100, background="white")
+
+    def clips(ctx):
+        ctx.rect(0, 0, 50, 50)
+        ctx.clip()
+
+    def moves(ctx):
+        ctx.translate(5, 0)
+
+    for bad in (clips, moves):
+        with pytest.raises(RuntimeError, match="must leave"):
+            s.ctx.draw_block(("x",), None, [0, 0, 200, 100], bad)

@@ -76,3 +76,47 @@ def test_the_video_shows_each_frame_time_its_picture(tmp_path):
     for i in range(0, len(times), max(1, len(times) // 12)):
         want = render_frame(scene, times[i])[..., 2::-1].astype(int)
         assert np.abs(shown[i].astype(int) - want).mean() < 3, times[i]
+
+
+def test_a_still_stretch_is_one_picture():
+    """Stillness.stretch: two times in one stretch are the same frame, a moving time is in none,
+    and the stretches are numbered in time order."""
+    scene = small_scene("linear")
+    still = Stillness(scene)
+    times = frame_times(scene, 30)
+    stretches = [still.stretch(t) for t in times]
+    assert None in stretches and len({s for s in stretches if s is not None}) > 3
+    numbered = [s for s in stretches if s is not None]
+    assert numbered == sorted(numbered)
+    for (t1, s1), (t2, s2) in zip(zip(times, stretches), zip(times[1:], stretches[1:])):
+        if s1 is not None and s1 == s2:
+            assert still.same(t1, t2), (t1, t2)
+        if s2 is None:
+            assert not still.same(t1, t2), (t1, t2)
+    for a, b in moving_spans(scene):
+        assert still.stretch(a) is None and still.stretch(b) is not None
+
+
+def test_the_header_and_the_caption_are_pasted_while_they_stand_still(monkeypatch):
+    """A raster canvas drawing the same frame again pastes its header and caption (paint_band):
+    their painters are not called from the third draw on, and the frame is the same."""
+    import bprender.paint as paint
+    from bprender.canvas import RasterSurface
+    from bprender.render import font_book
+
+    scene = small_scene("linear")
+    calls = []
+    for name in ("paint_header", "paint_caption"):
+        real = getattr(paint, name)
+        monkeypatch.setattr(paint, name, lambda *a, real=real, name=name: (calls.append(name), real(*a)))
+    t = next(t for t in frame_times(scene, 30) if t > scene["duration"] / 2 and Stillness(scene).stretch(t) is not None)
+    surface = RasterSurface(scene["width"], scene["height"], fonts=font_book(scene))
+    frames = []
+    for _ in range(4):
+        calls.clear()
+        paint.paint_frame(surface.ctx, scene, t)
+        frames.append((surface.pixels().copy(), list(calls)))
+    assert frames[0][1] == ["paint_header", "paint_caption"]
+    assert frames[3][1] == []
+    assert all(np.array_equal(frames[0][0], px) for px, _ in frames)
+    assert np.array_equal(frames[3][0], render_frame(scene, t))

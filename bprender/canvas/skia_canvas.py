@@ -43,6 +43,8 @@ _NEAREST = skia.SamplingOptions(skia.FilterMode.kNearest)
 _LINEAR = skia.SamplingOptions(skia.FilterMode.kLinear)
 
 _default_book: FontBook | None = None
+_STATE = DrawingState._SAVED  # the drawing state a block starts from and leaves (not the transform)
+_get_state = DrawingState._get_saved
 
 
 def default_fontbook() -> FontBook:
@@ -151,6 +153,7 @@ class Canvas2D(DrawingState):
         # strokes drawn as their remembered outlines (raster only: a vector still keeps strokes)
         self._strokes = StrokeMemo() if not self._vector and self._base_t is not None else None
         self._outline_paint = skia.Paint(AntiAlias=True)
+        self._clips = 0  # clip() calls so far: a block must not leave a clip behind
         self._base_save_count = canvas.getSaveCount()
         self._m = _IDENTITY
         self._invertible = True
@@ -173,6 +176,7 @@ class Canvas2D(DrawingState):
         self._rule = "nonzero"  # the current path's fill type (reset() makes it nonzero)
         self._texts: dict = {}  # (text, id(spec), baseline) -> (spec, blob, width, baseline offset)
         self._rrects: dict = {}  # (x, y, w, h, radius) -> roundRect's (RRect, direction, start)
+        self._blocks: dict = {}  # draw_block's key -> (holder, the state and path the block left)
 
     # -- fast property setters (same acceptance as DrawingState's; the common case without
     #    re-validating, anything unusual goes to DrawingState's setter) ----------------------
@@ -463,9 +467,54 @@ class Canvas2D(DrawingState):
     def clip(self, fillRule: str = "nonzero") -> None:
         if fillRule not in _FILL_RULES:
             return
+        self._clips += 1
         path = skia.Path(self._path)
         path.setFillType(_FILL_RULES[fillRule])
         self._canvas.clipPath(path, skia.ClipOp.kIntersect, True)
+
+    # -- blocks (not in the spec: the painter's memo of a whole band of the frame) -----------
+    def draw_block(self, key, holder, box, draw, *args) -> None:
+        """draw(self, *args), or a paste of the pixels it left before (blit_memo) when it is
+        the same draw over the same pixels: ``key`` (hashable) and the ``holder`` object it names
+        must stand for everything draw's calls depend on besides the context's state, the device
+        transform and the clip, which are keyed here; box = [x0, y0, x1, y1] in user space must
+        hold every pixel draw can touch. The context is left as draw left it. Without a pixel
+        memo (vector canvases), or under a rotation or skew, draw is simply called."""
+        memo = self._blits
+        if memo is None or not self._invertible:
+            draw(self, *args)
+            return
+        a, b, c, d, e, f = _mul(self._base_t, self._m)
+        if b != 0.0 or c != 0.0:
+            draw(self, *args)
+            return
+        x0, x1 = a * box[0] + e, a * box[2] + e
+        y0, y1 = d * box[1] + f, d * box[3] + f
+        region = memo.region(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+        if region is None:
+            draw(self, *args)
+            return
+        canvas = self._canvas
+        clip = canvas.getDeviceClipBounds()
+        full = (key, _get_state(self), a, d, e, f, canvas.isClipRect(),
+                clip.fLeft, clip.fTop, clip.fRight, clip.fBottom)
+        left = self._blocks.get(full)
+        if left is not None and (left[0] is holder or left[0] == holder) and memo.paste(full, region):
+            for name, value in zip(_STATE, left[1]):
+                object.__setattr__(self, name, value)
+            self._path = skia.Path(left[2])
+            self._empty, self._rule = left[3], left[4]
+            return
+        before = memo.before(full, region)
+        m, depth, clips = self._m, len(self._stack), self._clips
+        draw(self, *args)
+        if self._m != m or len(self._stack) != depth or self._clips != clips:
+            raise RuntimeError("a block must leave the transform, the clip and the state stack as it found them")
+        if before is not None:
+            memo.after(full, region, before)
+            if len(self._blocks) > 4096:
+                self._blocks.clear()
+            self._blocks[full] = (holder, _get_state(self), skia.Path(self._path), self._empty, self._rule)
 
     # -- rectangles ------------------------------------------------------------------------
     def fillRect(self, x: float, y: float, w: float, h: float) -> None:
