@@ -480,24 +480,13 @@ class Canvas2D(DrawingState):
         transform and the clip, which are keyed here; box = [x0, y0, x1, y1] in user space must
         hold every pixel draw can touch. The context is left as draw left it. Without a pixel
         memo (vector canvases), or under a rotation or skew, draw is simply called."""
+        place = self._blit_place(*box)
+        if place is None:
+            draw(self, *args)
+            return
+        region, where = place
         memo = self._blits
-        if memo is None or not self._invertible:
-            draw(self, *args)
-            return
-        a, b, c, d, e, f = _mul(self._base_t, self._m)
-        if b != 0.0 or c != 0.0:
-            draw(self, *args)
-            return
-        x0, x1 = a * box[0] + e, a * box[2] + e
-        y0, y1 = d * box[1] + f, d * box[3] + f
-        region = memo.region(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
-        if region is None:
-            draw(self, *args)
-            return
-        canvas = self._canvas
-        clip = canvas.getDeviceClipBounds()
-        full = (key, _get_state(self), a, d, e, f, canvas.isClipRect(),
-                clip.fLeft, clip.fTop, clip.fRight, clip.fBottom)
+        full = (key, _get_state(self), where)
         left = self._blocks.get(full)
         if left is not None and (left[0] is holder or left[0] == holder) and memo.paste(full, region):
             for name, value in zip(_STATE, left[1]):
@@ -655,27 +644,39 @@ class Canvas2D(DrawingState):
         """drawTextBlob through the blit memo, when the transform only scales and moves: the key
         is everything the pixels it leaves depend on besides the pixels under it (the blob, its
         colour and alpha, where it lands, the clip)."""
-        canvas = self._canvas
-        a, b, c, d, e, f = _mul(self._base_t, self._m)
-        region = None
-        if b == 0.0 and c == 0.0:
-            l, t, r, btm = bounds
-            x0, x1 = a * (px + l) + e, a * (px + r) + e
-            y0, y1 = d * (py + t) + f, d * (py + btm) + f
-            region = self._blits.region(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
-        if region is None:
-            canvas.drawTextBlob(blob, px, py, paint)
+        l, t, r, btm = bounds
+        place = self._blit_place(px + l, py + t, px + r, py + btm)
+        if place is None:
+            self._canvas.drawTextBlob(blob, px, py, paint)
             return
-        clip = canvas.getDeviceClipBounds()
-        key = (blob, self._fill, self._globalAlpha, px, py, a, d, e, f, canvas.isClipRect(),
-               clip.fLeft, clip.fTop, clip.fRight, clip.fBottom)
+        region, where = place
+        key = (blob, self._fill, self._globalAlpha, px, py, where)
         memo = self._blits
         if memo.paste(key, region):
             return
         before = memo.before(key, region)
-        canvas.drawTextBlob(blob, px, py, paint)
+        self._canvas.drawTextBlob(blob, px, py, paint)
         if before is not None:
             memo.after(key, region, before)
+
+    def _blit_place(self, x0: float, y0: float, x1: float, y1: float):
+        """(the blit memo's region around the user-space box, the device transform and clip
+        as a key), or None when the memo cannot take it: no memo, a transform that rotates or
+        skews, or a region too small to be worth it."""
+        memo = self._blits
+        if memo is None or not self._invertible:
+            return None
+        a, b, c, d, e, f = _mul(self._base_t, self._m)
+        if b != 0.0 or c != 0.0:
+            return None
+        dx0, dx1 = a * x0 + e, a * x1 + e
+        dy0, dy1 = d * y0 + f, d * y1 + f
+        region = memo.region(min(dx0, dx1), min(dy0, dy1), max(dx0, dx1), max(dy0, dy1))
+        if region is None:
+            return None
+        canvas = self._canvas
+        clip = canvas.getDeviceClipBounds()
+        return region, (a, d, e, f, canvas.isClipRect(), clip.fLeft, clip.fTop, clip.fRight, clip.fBottom)
 
     # -- paints ----------------------------------------------------------------------------
     def _fill_ready(self) -> skia.Paint:
