@@ -14,6 +14,7 @@ import math
 
 from .bands import caption_extent, header_extent
 from .canvas.bitmap import Bitmap
+from .canvas.path2d import Path2D
 from .layout import point_along
 from .scene.glyphs import GAP, LEVELS, NONFINITE  # a heatmap cell's levels, as the scene writes them
 from .stillness import Stillness
@@ -342,24 +343,42 @@ def paint_header(ctx, header: dict, t: float, colors: dict) -> None:
         ctx.fillText(entry["text"], entry["x"], entry["y"])
 
 
-def _curve_args(route: list) -> list:
-    return [tuple(seg[2:8]) for seg in route]   # (cp1x, cp1y, cp2x, cp2y, x, y) per segment
+def route_path(route: list) -> Path2D:
+    """An edge's route as a Path2D, made once (paint.js keeps one per route too)."""
+    return _found_once(route, _route_path)
 
 
-def trace_route(ctx, route: list) -> None:
-    ctx.beginPath()
-    ctx.moveTo(route[0][0], route[0][1])
-    curve = ctx.bezierCurveTo
-    for args in _found_once(route, _curve_args):
-        curve(*args)
+def _route_path(route: list) -> Path2D:
+    path = Path2D()
+    path.moveTo(route[0][0], route[0][1])
+    for seg in route:
+        path.bezierCurveTo(seg[2], seg[3], seg[4], seg[5], seg[6], seg[7])
+    return path
 
 
-def stroke_again(ctx, alpha: float, color: str, width: float) -> None:
-    """Stroke the current path once more in another colour (an overlay that fades in)."""
+def arrow_path(arrow: list) -> Path2D:
+    """An edge's arrow head (a triangle) as a Path2D, made once."""
+    return _found_once(arrow, _arrow_path)
+
+
+def _arrow_path(a: list) -> Path2D:
+    path = Path2D()
+    path.moveTo(a[0], a[1])
+    path.lineTo(a[2], a[3])
+    path.lineTo(a[4], a[5])
+    path.closePath()
+    return path
+
+
+def stroke_again(ctx, alpha: float, color: str, width: float, path: Path2D | None = None) -> None:
+    """Stroke the path (else the current path) once more in another colour (an overlay that fades in)."""
     ctx.globalAlpha = alpha
     ctx.strokeStyle = color
     ctx.lineWidth = width
-    ctx.stroke()
+    if path is None:
+        ctx.stroke()
+    else:
+        ctx.stroke(path)
 
 
 def paint_edge(ctx, edge: dict, t: float, opacity: float, colors: dict) -> None:
@@ -367,27 +386,21 @@ def paint_edge(ctx, edge: dict, t: float, opacity: float, colors: dict) -> None:
     lit = value_at(tracks.get("fwd"), t)
     grad = value_at(tracks.get("bwd"), t)
     dashed = len(edge["dash"]) > 0
-    trace_route(ctx, edge["route"])
+    route = route_path(edge["route"])
     if dashed:
         ctx.setLineDash(edge["dash"])
     # An opaque overlay at least as wide hides the stroke under it: skip that stroke (speed).
     if not (opacity >= 1.0 and lit >= 1.0 and edge["forward_width"] >= edge["idle_width"]):
-        stroke_again(ctx, opacity, colors[edge["idle_color"]], edge["idle_width"])
+        stroke_again(ctx, opacity, colors[edge["idle_color"]], edge["idle_width"], route)
     if lit > VISIBLE and not (opacity >= 1.0 and grad >= 1.0 and edge["grad_width"] >= edge["forward_width"]):
-        stroke_again(ctx, lit * opacity, colors[edge["forward_color"]], edge["forward_width"])
+        stroke_again(ctx, lit * opacity, colors[edge["forward_color"]], edge["forward_width"], route)
     if dashed:
         ctx.setLineDash([])
     if grad > VISIBLE:
-        stroke_again(ctx, grad * opacity * edge["grad_alpha"], colors[edge["grad_color"]], edge["grad_width"])
-    a = edge["arrow"]
+        stroke_again(ctx, grad * opacity * edge["grad_alpha"], colors[edge["grad_color"]], edge["grad_width"], route)
     ctx.globalAlpha = opacity
     ctx.fillStyle = colors[edge["forward_color"] if lit > 0.5 else edge["idle_color"]]
-    ctx.beginPath()
-    ctx.moveTo(a[0], a[1])
-    ctx.lineTo(a[2], a[3])
-    ctx.lineTo(a[4], a[5])
-    ctx.closePath()
-    ctx.fill()
+    ctx.fill(arrow_path(edge["arrow"]))
 
 
 def paint_particle(ctx, particle: dict, edge: dict, t: float, opacity: float, colors: dict) -> None:

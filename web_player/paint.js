@@ -322,21 +322,50 @@
     }
   }
 
-  function traceRoute(ctx, route) {
-    ctx.beginPath();
-    ctx.moveTo(route[0][0], route[0][1]);
-    for (var i = 0; i < route.length; i++) {
-      var seg = route[i];
-      ctx.bezierCurveTo(seg[2], seg[3], seg[4], seg[5], seg[6], seg[7]);
+  /* A path made once and drawn every frame: the browser's own Path2D where there is one, with
+   * its calls kept as bprOps (what recording.js logs of it, as it logs a bitmap by bprKey). */
+  function pathOf(calls) {
+    var path = typeof Path2D === "function" ? new Path2D() : {};
+    if (typeof Path2D === "function") {
+      for (var i = 0; i < calls.length; i++) path[calls[i][0]].apply(path, calls[i].slice(1));
     }
+    path.bprOps = calls;
+    return path;
   }
 
-  /* Stroke the current path once more in another colour (an overlay that fades in). */
-  function strokeAgain(ctx, alpha, color, width) {
+  var routePaths = new WeakMap();  // an edge's route -> its path (paint.py's route_path)
+  var arrowPaths = new WeakMap();  // an edge's arrow head -> its path
+
+  function routePath(route) {
+    var path = routePaths.get(route);
+    if (path === undefined) {
+      var calls = [["moveTo", route[0][0], route[0][1]]];
+      for (var i = 0; i < route.length; i++) {
+        var seg = route[i];
+        calls.push(["bezierCurveTo", seg[2], seg[3], seg[4], seg[5], seg[6], seg[7]]);
+      }
+      path = pathOf(calls);
+      routePaths.set(route, path);
+    }
+    return path;
+  }
+
+  function arrowPath(a) {
+    var path = arrowPaths.get(a);
+    if (path === undefined) {
+      path = pathOf([["moveTo", a[0], a[1]], ["lineTo", a[2], a[3]], ["lineTo", a[4], a[5]], ["closePath"]]);
+      arrowPaths.set(a, path);
+    }
+    return path;
+  }
+
+  /* Stroke the path (else the current path) once more in another colour (an overlay that fades in). */
+  function strokeAgain(ctx, alpha, color, width, path) {
     ctx.globalAlpha = alpha;
     ctx.strokeStyle = color;
     ctx.lineWidth = width;
-    ctx.stroke();
+    if (path === undefined) ctx.stroke();
+    else ctx.stroke(path);
   }
 
   function paintEdge(ctx, edge, t, opacity, colors) {
@@ -344,28 +373,22 @@
     var lit = valueAt(get(tr, "fwd"), t);
     var grad = valueAt(get(tr, "bwd"), t);
     var dashed = edge.dash.length > 0;
-    traceRoute(ctx, edge.route);
+    var route = routePath(edge.route);
     if (dashed) ctx.setLineDash(edge.dash);
     // An opaque overlay at least as wide hides the stroke under it: skip that stroke (speed).
     if (!(opacity >= 1.0 && lit >= 1.0 && edge.forward_width >= edge.idle_width)) {
-      strokeAgain(ctx, opacity, colors[edge.idle_color], edge.idle_width);
+      strokeAgain(ctx, opacity, colors[edge.idle_color], edge.idle_width, route);
     }
     if (lit > VISIBLE && !(opacity >= 1.0 && grad >= 1.0 && edge.grad_width >= edge.forward_width)) {
-      strokeAgain(ctx, lit * opacity, colors[edge.forward_color], edge.forward_width);
+      strokeAgain(ctx, lit * opacity, colors[edge.forward_color], edge.forward_width, route);
     }
     if (dashed) ctx.setLineDash([]);
     if (grad > VISIBLE) {
-      strokeAgain(ctx, grad * opacity * edge.grad_alpha, colors[edge.grad_color], edge.grad_width);
+      strokeAgain(ctx, grad * opacity * edge.grad_alpha, colors[edge.grad_color], edge.grad_width, route);
     }
-    var a = edge.arrow;
     ctx.globalAlpha = opacity;
     ctx.fillStyle = colors[lit > 0.5 ? edge.forward_color : edge.idle_color];
-    ctx.beginPath();
-    ctx.moveTo(a[0], a[1]);
-    ctx.lineTo(a[2], a[3]);
-    ctx.lineTo(a[4], a[5]);
-    ctx.closePath();
-    ctx.fill();
+    ctx.fill(arrowPath(edge.arrow));
   }
 
   function paintParticle(ctx, particle, edge, t, opacity, colors) {
@@ -869,7 +892,7 @@
     TAU: TAU, VISIBLE: VISIBLE,
     paintFrame: paintFrame, paintPanels: paintPanels, paletteOf: paletteOf, opacities: opacities,
     cameraAt: cameraAt, lensOf: lensOf, legible: legible, paintInset: paintInset,
-    paintHeader: paintHeader, traceRoute: traceRoute, strokeAgain: strokeAgain,
+    paintHeader: paintHeader, routePath: routePath, arrowPath: arrowPath, strokeAgain: strokeAgain,
     paintEdge: paintEdge, paintParticle: paintParticle, boxPath: boxPath,
     paintNode: paintNode, paintGlyphs: paintGlyphs, bitmapOf: bitmapOf, heatRgba: heatRgba,
     makeBitmap: makeBitmap, outlinedBox: outlinedBox, paintEdgeLabel: paintEdgeLabel, paintCaption: paintCaption, paintCaptionHeat: paintCaptionHeat,

@@ -37,10 +37,13 @@
   var DEFAULT_FONT = "10px sans-serif";
 
   /* A logged value: arrays copied (recursively), an image by its key ([width, height,
-   * checksum], paint.js's makeBitmap), everything else as passed. */
+   * checksum], paint.js's makeBitmap), a path as ["Path2D", ...its calls], everything else as passed. */
   function norm(value) {
     if (Array.isArray(value)) return value.map(norm);
     if (value !== null && typeof value === "object" && Array.isArray(value.bprKey)) return value.bprKey.slice();
+    if (value !== null && typeof value === "object" && Array.isArray(value.bprOps)) {
+      return ["Path2D"].concat(value.bprOps.map(norm));  // a path by its calls (paint.js's pathOf)
+    }
     return value;
   }
 

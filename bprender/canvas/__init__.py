@@ -3,10 +3,11 @@
 from .colors import parse_color, serialize_color
 from .css_font import FontSpec, parse_font
 from .fonts import FontBook, FontMetrics
+from .path2d import Path2D
 from .recording import RecordingCanvas2D, ops_diff, ops_equal
 from .skia_canvas import Canvas2D, TextMetrics, default_fontbook
 from .surface import RasterSurface
 
-__all__ = ["Canvas2D", "FontBook", "FontMetrics", "FontSpec", "RasterSurface",
+__all__ = ["Canvas2D", "FontBook", "FontMetrics", "FontSpec", "Path2D", "RasterSurface",
            "RecordingCanvas2D", "TextMetrics", "default_fontbook", "ops_diff", "ops_equal",
            "parse_color", "parse_font", "serialize_color"]

@@ -4,8 +4,9 @@ the JS painter without pixels.
 Each method call is logged as ``[name, *args]`` (keyword arguments follow, in call order) and
 each property assignment as ``["set", name, value]``, with the value as the painter passed it
 (even one the spec ignores). Numbers are floats (ints converted: JS has only doubles); bools
-stay bools. The drawing state is kept with the same validation as the skia canvas, so getters
-and measureText see what a real context would. measureText logs nothing.
+stay bools; a Path2D is logged as ["Path2D", [name, *args] per call]. The drawing state is
+kept with the same validation as the skia canvas, so getters and measureText see what a real
+context would. measureText logs nothing.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import math
 
 from .bitmap import Bitmap
 from .fonts import FontBook
+from .path2d import Path2D
 from .skia_canvas import TextMetrics, _WS
 from .state import PROPERTIES, DrawingState
 
@@ -26,6 +28,8 @@ _PROPS = frozenset(PROPERTIES)
 def _norm(value):
     if isinstance(value, Bitmap):
         return list(value.key)  # the image by its size and checksum, as recording.js logs it
+    if isinstance(value, Path2D):  # a path by its calls, as recording.js logs one
+        return ["Path2D", *([name, *(_norm(a) for a in args)] for name, *args in value.ops)]
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
     if isinstance(value, (int, float)):

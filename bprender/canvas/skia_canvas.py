@@ -20,6 +20,7 @@ from .css_font import parse_font
 from .geometry import arc_sweep, round_rect_radii
 from .state import DrawingState, ENUMS, _styles
 from .blit_memo import BlitMemo
+from .path2d import Path2D
 from .stroke_memo import StrokeMemo
 from .text_tone import TextPaints
 
@@ -442,35 +443,69 @@ class Canvas2D(DrawingState):
         start = _RRECT_START[(w < 0, h < 0)]
         return rrect, skia.PathDirection.kCW if cw else skia.PathDirection.kCCW, start
 
-    def fill(self, fillRule: str = "nonzero") -> None:
+    # fill, stroke and clip take the current path, or a Path2D (the spec's overloads)
+    def fill(self, path="nonzero", fillRule: str = "nonzero") -> None:
+        """fill(fillRule="nonzero"): the current path; fill(path, fillRule="nonzero"): a Path2D."""
+        if path.__class__ is Path2D:
+            target = self._built(path)[0]
+        else:
+            target, fillRule = None, path
         if not self._invertible or fillRule not in _FILL_RULES:
             return
-        if fillRule != self._rule:
-            self._path.setFillType(_FILL_RULES[fillRule])
-            self._rule = fillRule
-        self._canvas.drawPath(self._path, self._fill_ready())
+        if target is None:
+            target = self._path
+            if fillRule != self._rule:
+                self._path.setFillType(_FILL_RULES[fillRule])
+                self._rule = fillRule
+        else:
+            target.setFillType(_FILL_RULES[fillRule])
+        self._canvas.drawPath(target, self._fill_ready())
 
-    def stroke(self) -> None:
-        if self._invertible:
-            paint = self._stroke_ready()
-            if self._strokes is not None:
-                style = (self._lineWidth, self._lineCap, self._lineJoin, self._miterLimit,
-                         self._dash_key if paint is self._dash_paint else None)
-                outline = self._strokes.outline(self._path, paint, _mul(self._base_t, self._m), style)
-                if outline is not None:
-                    fill = self._outline_paint
-                    fill.setColor4f(paint.getColor4f())
-                    self._canvas.drawPath(outline, fill)
-                    return
-            self._canvas.drawPath(self._path, paint)
+    def stroke(self, path: Path2D | None = None) -> None:
+        if not self._invertible:
+            return
+        target, key = (self._path, None) if path is None else self._built(path)
+        paint = self._stroke_ready()
+        if self._strokes is not None:
+            style = (self._lineWidth, self._lineCap, self._lineJoin, self._miterLimit,
+                     self._dash_key if paint is self._dash_paint else None)
+            outline = self._strokes.outline(target, paint, _mul(self._base_t, self._m), style, key)
+            if outline is not None:
+                fill = self._outline_paint
+                fill.setColor4f(paint.getColor4f())
+                self._canvas.drawPath(outline, fill)
+                return
+        self._canvas.drawPath(target, paint)
 
-    def clip(self, fillRule: str = "nonzero") -> None:
+    def clip(self, path="nonzero", fillRule: str = "nonzero") -> None:
+        if path.__class__ is Path2D:
+            source = self._built(path)[0]
+        else:
+            source, fillRule = self._path, path
         if fillRule not in _FILL_RULES:
             return
         self._clips += 1
-        path = skia.Path(self._path)
-        path.setFillType(_FILL_RULES[fillRule])
-        self._canvas.clipPath(path, skia.ClipOp.kIntersect, True)
+        clip = skia.Path(source)
+        clip.setFillType(_FILL_RULES[fillRule])
+        self._canvas.clipPath(clip, skia.ClipOp.kIntersect, True)
+
+    def _built(self, p: Path2D) -> tuple:
+        """(skia.Path, its bytes: the stroke memo's key) of a Path2D: its calls replayed once
+        through this canvas's own path methods on a path of their own (a Path2D added to since
+        is replayed again). The current path is left as it was."""
+        built = p.built
+        if built is not None and built[0] == len(p.ops):
+            return built[1]
+        held = self._path, self._empty, self._rule
+        self._path, self._empty, self._rule = skia.Path(), True, "nonzero"
+        try:
+            for name, *args in p.ops:
+                getattr(self, name)(*args)
+            made = self._path
+        finally:
+            self._path, self._empty, self._rule = held
+        p.built = (len(p.ops), (made, bytes(made.serialize())))
+        return p.built[1]
 
     # -- blocks (not in the spec: the painter's memo of a whole band of the frame) -----------
     def draw_block(self, key, holder, box, draw, *args) -> None:

@@ -29,11 +29,13 @@ class StrokeMemo:
     def __init__(self):
         self._outlines: dict = {}
 
-    def outline(self, path: skia.Path, paint: skia.Paint, m, style: tuple) -> skia.Path | None:
+    def outline(self, path: skia.Path, paint: skia.Paint, m, style: tuple,
+                path_key: bytes | None = None) -> skia.Path | None:
         """The filled outline of stroking ``path`` with ``paint`` under the device transform
         m = (a, b, c, d, e, f), or None when skia would not draw it as a filled outline.
         style: what the paint strokes with, as the canvas holds it: (width, cap, join, miter
-        limit, dash key or None)."""
+        limit, dash key or None); path_key: the path's serialized bytes, when the caller keeps
+        them (a Path2D's)."""
         a, b, c, d = m[0], m[1], m[2], m[3]
         sx, sy = math.hypot(a, b), math.hypot(c, d)   # skia's ComputeResScaleForStroking
         if not (style[0] * min(sx, sy) > 1.0 and math.isfinite(sx) and math.isfinite(sy)):
@@ -41,7 +43,7 @@ class StrokeMemo:
         if style[4] is not None and path.getSegmentMasks() == _LINES_ONLY:
             return None  # dashes on straight lines: skia culls and special-cases them
         scale = max(sx, sy)
-        key = (bytes(path.serialize()), style, scale)
+        key = (bytes(path.serialize()) if path_key is None else path_key, style, scale)
         hit = self._outlines.get(key)
         if hit is None:
             hit = skia.Path()

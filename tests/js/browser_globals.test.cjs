@@ -25,7 +25,7 @@ test("the files define window.bprender_lib without a module system", () => {
   const context = pageContext();
   const lib = vm.runInContext("window.bprender_lib", context);
   for (const name of ["valueAt", "active", "smoothstep", "pointAlong", "paintFrame", "paintChart",
-                      "opacities", "paletteOf", "paintHeader", "traceRoute", "strokeAgain",
+                      "opacities", "paletteOf", "paintHeader", "routePath", "arrowPath", "strokeAgain",
                       "paintEdge", "paintParticle", "boxPath", "paintNode", "paintEdgeLabel",
                       "paintCaption", "RecordingCanvas2D", "opsDiff", "opsEqual"]) {
     assert.equal(typeof lib[name], "function", name);
