@@ -153,18 +153,19 @@ def in_view(lens: list | None, bounds: list) -> bool:
     return lens is None or not (bounds[2] < lens[2] or bounds[0] > lens[4] or bounds[3] < lens[3] or bounds[1] > lens[5])
 
 
-_found: dict = {}  # id(a node, box, edge or node's lines) -> (it, what was found): the scene does not change
+_found: dict = {}  # (id(a scene object), find) -> (it, what was found): the scene does not change
 
 
 def _found_once(obj, find):
-    """find(obj), found once per obj (it is held, so its id stays its own)."""
-    hit = _found.get(id(obj))
+    """find(obj), found once per obj and find (obj is held, so its id stays its own)."""
+    key = (id(obj), find)
+    hit = _found.get(key)
     if hit is not None and hit[0] is obj:
         return hit[1]
     found = find(obj)
     if len(_found) > 100000:
         _found.clear()
-    _found[id(obj)] = (obj, found)
+    _found[key] = (obj, found)
     return found
 
 
@@ -419,10 +420,25 @@ def paint_particle(ctx, particle: dict, edge: dict, t: float, opacity: float, co
     ctx.fill()
 
 
-def box_path(ctx, node: dict, grow: float) -> None:
-    ctx.beginPath()
-    ctx.roundRect(node["x"] - node["w"] / 2 - grow, node["y"] - node["h"] / 2 - grow,
-                  node["w"] + 2 * grow, node["h"] + 2 * grow, node["radius"] + grow)
+def box_path(node: dict) -> Path2D:
+    """A node's box as a Path2D, made once (as its route is for an edge)."""
+    return _found_once(node, _box_path)
+
+
+def ring_path(node: dict) -> Path2D:
+    """The ring around a node's box (its pulses), ring_gap out, as a Path2D made once."""
+    return _found_once(node, _ring_path)
+
+
+def _box_path(node: dict, grow: float = 0.0) -> Path2D:
+    path = Path2D()
+    path.roundRect(node["x"] - node["w"] / 2 - grow, node["y"] - node["h"] / 2 - grow,
+                   node["w"] + 2 * grow, node["h"] + 2 * grow, node["radius"] + grow)
+    return path
+
+
+def _ring_path(node: dict) -> Path2D:
+    return _box_path(node, node["ring_gap"])
 
 
 RINGS = (("pulse", "ring_color"), ("gpulse", "grad_color"))  # a node's rings: (track, colour role key)
@@ -431,28 +447,27 @@ RINGS = (("pulse", "ring_color"), ("gpulse", "grad_color"))  # a node's rings: (
 def paint_node(ctx, node: dict, t: float, opacity: float, step: int, colors: dict, lens: list | None = None) -> None:
     tracks = node["tracks"]
     ctx.globalAlpha = opacity
-    box_path(ctx, node, 0)
+    box = box_path(node)
     ctx.fillStyle = colors[node["fill"]]
-    ctx.fill()
+    ctx.fill(box)
     dashed = len(node["dash"]) > 0
     if dashed:
         ctx.setLineDash(node["dash"])
     ctx.strokeStyle = colors[node["stroke"]]
     ctx.lineWidth = node["stroke_width"]
-    ctx.stroke()
+    ctx.stroke(box)
     if dashed:
         ctx.setLineDash([])
     grad = value_at(tracks.get("grad"), t)
     if grad > VISIBLE:
-        stroke_again(ctx, grad * opacity, colors[node["grad_color"]], node["grad_stroke_width"])
+        stroke_again(ctx, grad * opacity, colors[node["grad_color"]], node["grad_stroke_width"], box)
     for track, role in RINGS:
         ring = value_at(tracks.get(track), t)
         if ring > VISIBLE:
             ctx.globalAlpha = ring * opacity
-            box_path(ctx, node, node["ring_gap"])
             ctx.strokeStyle = colors[node[role]]
             ctx.lineWidth = node["ring_width"]
-            ctx.stroke()
+            ctx.stroke(ring_path(node))
     ctx.textAlign = "center"
     ctx.textBaseline = "alphabetic"
     # under an overview camera every line of every node is under the type floor: one test

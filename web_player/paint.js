@@ -408,38 +408,57 @@
     ctx.fill();
   }
 
-  function boxPath(ctx, node, grow) {
-    ctx.beginPath();
-    ctx.roundRect(node.x - node.w / 2 - grow, node.y - node.h / 2 - grow,
-                  node.w + 2 * grow, node.h + 2 * grow, node.radius + grow);
+  var boxPaths = new WeakMap();   // a node -> its box's path (paint.py's box_path)
+  var ringPaths = new WeakMap();  // a node -> the path of the ring around its box (ring_path)
+
+  function boxPath(node) {
+    var path = boxPaths.get(node);
+    if (path === undefined) {
+      path = nodeBoxPath(node, 0.0);
+      boxPaths.set(node, path);
+    }
+    return path;
+  }
+
+  function ringPath(node) {
+    var path = ringPaths.get(node);
+    if (path === undefined) {
+      path = nodeBoxPath(node, node.ring_gap);
+      ringPaths.set(node, path);
+    }
+    return path;
+  }
+
+  function nodeBoxPath(node, grow) {
+    return pathOf([["roundRect", node.x - node.w / 2 - grow, node.y - node.h / 2 - grow,
+                    node.w + 2 * grow, node.h + 2 * grow, node.radius + grow]]);
   }
 
   function paintNode(ctx, node, t, opacity, step, colors, lens) {
     if (lens === undefined) lens = null;
     var tr = node.tracks;
     ctx.globalAlpha = opacity;
-    boxPath(ctx, node, 0);
+    var box = boxPath(node);
     ctx.fillStyle = colors[node.fill];
-    ctx.fill();
+    ctx.fill(box);
     var dashed = node.dash.length > 0;
     if (dashed) ctx.setLineDash(node.dash);
     ctx.strokeStyle = colors[node.stroke];
     ctx.lineWidth = node.stroke_width;
-    ctx.stroke();
+    ctx.stroke(box);
     if (dashed) ctx.setLineDash([]);
     var grad = valueAt(get(tr, "grad"), t);
     if (grad > VISIBLE) {
-      strokeAgain(ctx, grad * opacity, colors[node.grad_color], node.grad_stroke_width);
+      strokeAgain(ctx, grad * opacity, colors[node.grad_color], node.grad_stroke_width, box);
     }
     var rings = [["pulse", node.ring_color], ["gpulse", node.grad_color]];
     for (var k = 0; k < rings.length; k++) {
       var ring = valueAt(get(tr, rings[k][0]), t);
       if (ring > VISIBLE) {
         ctx.globalAlpha = ring * opacity;
-        boxPath(ctx, node, node.ring_gap);
         ctx.strokeStyle = colors[rings[k][1]];
         ctx.lineWidth = node.ring_width;
-        ctx.stroke();
+        ctx.stroke(ringPath(node));
       }
     }
     ctx.textAlign = "center";
@@ -893,7 +912,7 @@
     paintFrame: paintFrame, paintPanels: paintPanels, paletteOf: paletteOf, opacities: opacities,
     cameraAt: cameraAt, lensOf: lensOf, legible: legible, paintInset: paintInset,
     paintHeader: paintHeader, routePath: routePath, arrowPath: arrowPath, strokeAgain: strokeAgain,
-    paintEdge: paintEdge, paintParticle: paintParticle, boxPath: boxPath,
+    paintEdge: paintEdge, paintParticle: paintParticle, boxPath: boxPath, ringPath: ringPath,
     paintNode: paintNode, paintGlyphs: paintGlyphs, bitmapOf: bitmapOf, heatRgba: heatRgba,
     makeBitmap: makeBitmap, outlinedBox: outlinedBox, paintEdgeLabel: paintEdgeLabel, paintCaption: paintCaption, paintCaptionHeat: paintCaptionHeat,
     paintLossCurve: paintLossCurve, paintPredictions: paintPredictions, paintBoundary: paintBoundary,
