@@ -325,10 +325,9 @@
   /* A path made once and drawn every frame: the browser's own Path2D where there is one, with
    * its calls kept as bprOps (what recording.js logs of it, as it logs a bitmap by bprKey). */
   function pathOf(calls) {
-    var path = typeof Path2D === "function" ? new Path2D() : {};
-    if (typeof Path2D === "function") {
-      for (var i = 0; i < calls.length; i++) path[calls[i][0]].apply(path, calls[i].slice(1));
-    }
+    var native = typeof Path2D === "function";  // not in node (the op-log tests)
+    var path = native ? new Path2D() : {};
+    for (var i = 0; native && i < calls.length; i++) path[calls[i][0]].apply(path, calls[i].slice(1));
     path.bprOps = calls;
     return path;
   }

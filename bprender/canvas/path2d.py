@@ -22,7 +22,7 @@ class Path2D:
 
     def __init__(self):
         self.ops: list = []        # (method name, *args) in call order
-        self.built: tuple | None = None  # a canvas's (number of ops, what it made of them)
+        self.built: tuple | None = None  # (number of ops, (skia.Path, its bytes)), by the skia canvas
 
 
 def _adder(name: str):
