@@ -41,6 +41,29 @@ def test_the_holds_of_linear_are_not_drawn():
     assert sum(drawn) < 0.85 * len(times)
 
 
+def test_the_drawing_thread_paints_only_the_frames_that_change(monkeypatch):
+    """raster_frames_ahead's worker never sees a hold: it paints each drawn frame once, and the
+    consumer's side hands the frame it has on again (one array object through a hold). A caller's
+    ``drawn`` whose first flag is False (no frame before it to repeat) still draws that frame."""
+    import bprender.render as render
+    scene = small_scene("linear")
+    times = frame_times(scene, FPS)
+    drawn = drawn_times(scene, times)
+    painted = []
+    paint = render.Redraw.paint
+    monkeypatch.setattr(render.Redraw, "paint", lambda self, surface, t: (painted.append(t), paint(self, surface, t)))
+    frames = list(raster_frames_ahead(scene, FPS, times=times, drawn=drawn))
+    assert painted == [t for t, d in zip(times, drawn) if d]
+    assert len(frames) == len(times)
+    for i in range(1, len(times)):
+        assert (frames[i] is frames[i - 1]) == (not drawn[i]), i
+    painted.clear()
+    first = list(raster_frames_ahead(scene, FPS, times=times[:4], drawn=[False, False, True, False]))
+    assert painted == [times[0], times[2]]
+    assert np.array_equal(first[1], render_frame(scene, times[0]))
+    assert np.array_equal(first[3], render_frame(scene, times[2]))
+
+
 def test_stillness_of_a_hand_made_scene():
     scene = {"a": {"track": [[1.0, 0.0], [2.0, 1.0], [3.0, 1.0]]},       # a ramp, then a hold
              "b": [{"tracks": {"lit": [[5.0, 0.0], [5.0, 1.0]]}}],           # a jump at 5
