@@ -15,6 +15,7 @@ import io
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,15 @@ def open_file(page, path: str | Path, wait_until: str = "load"):
 def evaluate(page, script: str, arg=None):
     """Run a JS expression or function in the page; promises are awaited."""
     return page.evaluate(script) if arg is None else page.evaluate(script, arg)
+
+
+def wait_until(page, expression: str, timeout: float = 20) -> None:
+    """Poll a JS expression until it is true (page.wait_for_function evaluates its text with
+    eval, which the player's Content-Security-Policy forbids)."""
+    deadline = time.monotonic() + timeout
+    while not evaluate(page, expression):
+        assert time.monotonic() < deadline, f"not within {timeout} s: {expression}"
+        time.sleep(0.02)
 
 
 def decode_png_data_url(data_url: str, rgba: bool = False) -> np.ndarray:

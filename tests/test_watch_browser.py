@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from browser import decode_png_data_url, evaluate, open_html
+from browser import decode_png_data_url, evaluate, open_html, wait_until
 from bprender.preset import builtin_presets_dir
 from bprender.watch import Watch
 from playerkit import PageWatch, page
@@ -47,15 +47,6 @@ def live_page(chromium_page, served):
 
 def frame(pg) -> np.ndarray:
     return decode_png_data_url(evaluate(pg, "bprender.snapshot()"))
-
-
-def wait_until(pg, expression: str, timeout: float = 20) -> None:
-    """Poll a JS expression until it is true (page.wait_for_function evaluates its text with
-    eval, which the page's Content-Security-Policy forbids)."""
-    deadline = time.monotonic() + timeout
-    while not evaluate(pg, expression):
-        assert time.monotonic() < deadline, f"not within {timeout} s: {expression}"
-        time.sleep(0.02)
 
 
 def scene_version_reaches(pg, version: int) -> None:
