@@ -1,6 +1,7 @@
 """Raster backend speed, side by side: drawing, whole video render, and ffmpeg alone.
 
     python bench/render.py [--quick] [--reps N] [--full]
+    python bench/render.py --pipe [--reps N]
 
 Two scenes at 1280x720 / 30 fps, built with the default settings of presets/linear.yaml:
 - "linear": presets/linear.yaml (8 nodes), its whole timeline;
@@ -24,6 +25,8 @@ For each scene:
   costs nothing on top of ffmpeg; since the holds are skipped, ffmpeg gets only the frames that
   are drawn, so the ratio is now mostly how drawing compares with encoding a frame).
 Repetitions are interleaved (video, encode-only, video, ...) and the figures are medians.
+``--pipe`` instead: the whole video and ffmpeg alone with ffmpeg's stdin pipe at Linux's default
+64 KB against the 1 MB bprender asks for (encode/ffmpeg.py), interleaved, medians.
 Targets (issue 14): ratio <= 1.15, draw <= 2 ms per frame for 40 nodes.
 """
 from __future__ import annotations
@@ -40,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bprender.canvas import RasterSurface  # noqa: E402
+from bprender.encode import ffmpeg  # noqa: E402
 from bprender.encode import write_mp4  # noqa: E402
 from bprender.paint import paint_frame  # noqa: E402
 from bprender.pipeline import fonts_for, open_preset, scene_of, scene_settings, trace_of  # noqa: E402
@@ -228,11 +232,31 @@ def bench_scene(name: str, scene: dict, reps: int, draw_samples: int, tmp: Path)
     return result
 
 
+def bench_pipe(name: str, scene: dict, reps: int, tmp: Path) -> None:
+    """Whole video and encode-only, the pipe at 64 KB (Linux's default) against PIPE_BYTES."""
+    frames, wide = prerender(scene), ffmpeg.PIPE_BYTES
+    for quality in ("final", "draft"):
+        seen: dict = {64 << 10: [], wide: []}
+        for _ in range(reps):
+            for size in seen:  # interleaved: both see the same machine load
+                ffmpeg.PIPE_BYTES = size
+                try:
+                    seen[size].append((time_video(scene, quality, tmp / "v.mp4"),
+                                       time_encode(frames, scene, quality, tmp / "e.mp4")))
+                finally:
+                    ffmpeg.PIPE_BYTES = wide
+        for size, runs in seen.items():
+            v, e = statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
+            print(f"  {name:<9} {quality:<6} pipe {size >> 10:5d} KB: video {v:.3f} s, ffmpeg alone {e:.3f} s, "
+                  f"ratio {statistics.median(r[0] / r[1] for r in runs):.3f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 repetition, 4 s clips, fewer draw samples")
     parser.add_argument("--reps", type=int, default=None, help="repetitions (default 3, quick 1)")
     parser.add_argument("--full", action="store_true", help="render the 40-node scene's whole timeline")
+    parser.add_argument("--pipe", action="store_true", help="A/B: ffmpeg's stdin pipe at 64 KB against 1 MB")
     args = parser.parse_args()
     reps = args.reps or (1 if args.quick else 3)
     draw_samples = 40 if args.quick else 120
@@ -244,6 +268,12 @@ def main() -> None:
         forty = backward_window(forty, 4.0)
     elif not args.full:
         forty = backward_window(forty, 12.0)
+    if args.pipe:
+        print(f"pipe A/B, {reps} repetition(s), medians")
+        with tempfile.TemporaryDirectory() as tmp:
+            for name, scene in (("linear", linear), ("40 nodes", forty)):
+                bench_pipe(name, scene, reps, Path(tmp))
+        return
     import skia
     print(f"skia-python {skia.__version__}, {reps} repetition(s), medians")
     with tempfile.TemporaryDirectory() as tmp:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
 import tracemalloc
 import xml.etree.ElementTree as ET
 
@@ -353,3 +355,25 @@ def test_still_failure_leaves_old_file(tmp_path):
 def test_still_bad_background(tmp_path):
     with pytest.raises(BprenderError, match="hex colour"):
         write_still(tmp_path / "f.png", draw_sample, width=W, height=H, background="white")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="F_SETPIPE_SZ is Linux's")
+def test_ffmpeg_reads_frames_through_a_pipe_widened_to_a_megabyte():
+    """A 3.7 MB frame through Linux's default 64 KB pipe is ~56 wake-ups of ffmpeg; through 1 MB, 4."""
+    import fcntl
+
+    from bprender.encode.ffmpeg import PIPE_BYTES, FFmpegPipe, raw_input_args, widen_pipe
+    with open("/proc/sys/fs/pipe-max-size") as f:
+        most = int(f.read())
+    pipe = FFmpegPipe([*raw_input_args(4, 4, 30), "-f", "null", "-"])
+    with pipe:
+        granted = fcntl.fcntl(pipe._proc.stdin.fileno(), fcntl.F_GETPIPE_SZ)
+        pipe.write(bytes(4 * 4 * 4))
+    assert PIPE_BYTES == 1 << 20
+    assert granted == pipe.pipe_bytes >= min(PIPE_BYTES, most)
+    read, write = os.pipe()
+    try:  # the benchmark's A side: back to the default
+        assert widen_pipe(write, 64 << 10) == 64 << 10
+    finally:
+        os.close(read)
+        os.close(write)
