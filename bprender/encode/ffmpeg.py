@@ -8,8 +8,9 @@ The pipe is widened to 1 MB where the OS allows it (Linux: F_SETPIPE_SZ, up to
 /proc/sys/fs/pipe-max-size, 1 MB by default). A 1280x720 BGRA frame is 3.7 MB: through the
 default 64 KB pipe it crosses in some 56 hand-offs between us and ffmpeg, each a wake-up of the
 other side. Measured on the 40-node window's 141 frames (2 cores): ffmpeg reading them alone
-0.58-0.80 s -> 0.24-0.30 s; encoding them 5-23% sooner; a whole `render_video` 6-17% sooner
-for 40 nodes, and on linear -3% to +11%, inside this machine's noise (bench/render.py --pipe).
+0.58-0.80 s -> 0.24-0.30 s. Over 8 A/B pairs (two scenes, two qualities, two runs of
+bench/render.py --pipe): encoding alone a median 10% sooner (-5% to +23%), a whole `render_video`
+a median 5% sooner (-3% to +17%): a small gain, of the size of this machine's noise.
 """
 from __future__ import annotations
 
