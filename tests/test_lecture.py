@@ -13,7 +13,7 @@ from PIL import Image
 from bprender.errors import BprenderError
 from bprender.lecture import key_steps, part_frame_count, part_span, settle_time, step_lines, steps
 from bprender.render import frame_count, frame_times
-from browser import evaluate, open_file
+from browser import evaluate, open_file, wait_until
 from playerkit import page
 from testkit import frames_by_time, invoke, ok
 
@@ -233,11 +233,8 @@ def state(pg) -> dict:
 
 
 def wait_stopped(pg, timeout: float = 5.0) -> dict:
-    """Poll until playback stops (wait_for_function would eval a string: the page's CSP forbids it)."""
-    deadline = time.monotonic() + timeout
-    while evaluate(pg, "bprender.playing"):
-        assert time.monotonic() < deadline, "playback did not stop"
-        time.sleep(0.02)
+    """Poll until playback stops; the state it stopped in."""
+    wait_until(pg, "!bprender.playing", timeout)
     return state(pg)
 
 

@@ -105,10 +105,10 @@ class FFmpegPipe:
     ffmpeg (raising BprenderError if it failed); leaving it with an exception kills ffmpeg.
     """
 
-    def __init__(self, args: Sequence[str], *, what: str = "ffmpeg", stdout=None, pipe_bytes: int | None = None):
+    def __init__(self, args: Sequence[str], *, what: str = "ffmpeg", stdout=None):
         """``stdout``: a file descriptor for ffmpeg's standard output (its output ``pipe:1``).
-        ``pipe_bytes``: the stdin pipe's buffer asked for (widen_pipe; default PIPE_BYTES, read at
-        each call so a benchmark can set it); the attribute ``pipe_bytes`` after: what was granted."""
+        The stdin pipe is widened to PIPE_BYTES (read here, so a benchmark can set it); the
+        attribute ``pipe_bytes``: what the OS granted (0: it could not say)."""
         self.what = what
         self._stderr = tempfile.TemporaryFile()
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostats", "-loglevel", "error", "-y", *args]
@@ -119,7 +119,7 @@ class FFmpegPipe:
         except OSError as exc:
             self._stderr.close()
             raise BprenderError(f"{what}: cannot start ffmpeg: {exc}") from None
-        self.pipe_bytes = widen_pipe(self._proc.stdin.fileno(), PIPE_BYTES if pipe_bytes is None else pipe_bytes)
+        self.pipe_bytes = widen_pipe(self._proc.stdin.fileno(), PIPE_BYTES)
 
     def write(self, data) -> None:
         """Send bytes to ffmpeg; if ffmpeg has died, raise with its error output."""
